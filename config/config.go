@@ -1,0 +1,153 @@
+// Package config holds every setting of the bgcall daemon, its default, and
+// how it is read from flags, BGCALL_* environment variables and an optional
+// file, in that order of precedence.
+//
+// Each setting has one key (retry.ring_time) from which its environment
+// variable (BGCALL_RETRY_RING_TIME) and flag (--retry-ring-time) are derived,
+// so the three sources can never disagree about names.
+package config
+
+import (
+	"time"
+)
+
+// Config is the daemon's whole configuration.
+type Config struct {
+	FreeSWITCH FreeSWITCH
+	Dial       Dial
+	Redis      Redis
+	Namespace  string
+	Retention  time.Duration
+	Retry      Retry
+	Prompts    Prompts
+	Notify     Notify
+	Limits     Limits
+	API        API
+	Metrics    Metrics
+	Log        Log
+	ReplicaID  string
+	Drain      time.Duration
+}
+
+// FreeSWITCH is the set of nodes bgcall controls over the event socket.
+type FreeSWITCH struct {
+	Nodes          []Node
+	Password       string // for nodes whose entry names none
+	DialTimeout    time.Duration
+	CommandTimeout time.Duration
+}
+
+// Node is one FreeSWITCH event socket.
+type Node struct {
+	Name, Addr, Password string
+}
+
+// Dial holds the dial-string templates for the two legs. {number} is the
+// party's number; {domain} is Domain.
+type Dial struct {
+	CalleeTemplate string
+	CallerTemplate string
+	Domain         string
+}
+
+// Redis says where sessions live. No addresses means the embedded in-process
+// store, which loses every session when the process stops.
+type Redis struct {
+	Addrs       []string
+	Master      string // Sentinel master name; Addrs are then the sentinels
+	Cluster     bool
+	Username    string
+	Password    string
+	DB          int
+	TLS         bool
+	TLSCA       string // PEM file of CAs to trust instead of the system's
+	TLSInsecure bool
+}
+
+// Embedded reports whether no Redis is configured.
+func (r Redis) Embedded() bool { return len(r.Addrs) == 0 }
+
+// Retry is the default callee retry policy.
+type Retry struct {
+	RingTime      time.Duration // how long one callee attempt rings
+	CallerRing    time.Duration // how long the caller leg rings
+	FirstInterval time.Duration
+	Backoff       float64
+	Jitter        float64 // fraction of the interval, 0..1
+	MaxInterval   time.Duration
+	MaxAttempts   int           // 0 = until B answers (MaxTotal still applies)
+	MaxTotal      time.Duration // always set: the spec requires a total cap
+	QuietStart    Clock         // attempts are deferred between QuietStart and QuietEnd
+	QuietEnd      Clock         // unset in both: no quiet hours
+	Timezone      string        // IANA zone the quiet hours are read in
+	Causes        []CauseRule
+}
+
+// Clock is a time of day in minutes after midnight; -1 means unset.
+type Clock int
+
+// Set reports whether c holds a time of day.
+func (c Clock) Set() bool { return c >= 0 }
+
+// CauseRule says what a callee attempt ending with Cause leads to.
+type CauseRule struct {
+	Cause  string
+	Action Action
+	Delay  time.Duration // for ActionRetry: fixed delay instead of the backoff; 0 = backoff
+	// GiveUpAfter, for ActionRetry, expires the session after this many
+	// attempts ended with Cause; 0 = no such cap.
+	GiveUpAfter int
+}
+
+// Action is a per-cause decision.
+type Action string
+
+const (
+	ActionRetry Action = "retry" // try again
+	ActionFail  Action = "fail"  // finish the session as failed
+)
+
+// Prompts are the sound paths played to B (FreeSWITCH playback paths,
+// relative to its sound directory, or absolute).
+type Prompts struct {
+	Hold              string
+	CallerUnavailable string
+	Cancelled         string
+}
+
+// Notify is how A learns that a call back failed (claim 4's SMS).
+type Notify struct {
+	Mode        string // none | chat | webhook | both
+	ChatProto   string
+	ChatFrom    string
+	ChatTo      string // template for A's address, {number} and {domain}
+	WebhookURL  string
+	Timeout     time.Duration
+	Retries     int
+	SMSTemplate string // {caller} and {callee}
+}
+
+// Limits cap live sessions.
+type Limits struct {
+	PerCaller int
+	PerCallee int
+}
+
+// API is the HTTP API.
+type API struct {
+	Listen  string
+	Token   string
+	MaxBody int64
+}
+
+// Metrics says what is exposed beside the API.
+type Metrics struct {
+	Enabled     bool   // /metrics on the API listener
+	PprofListen string // empty = off
+}
+
+// Log is the log output.
+type Log struct {
+	Format string // text | json
+	Level  string // debug | info | warn | error
+}

@@ -1,0 +1,416 @@
+package config
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// setting binds one key to one field of Config.
+type setting struct {
+	key  string
+	help string
+	get  func(*Config) string
+	set  func(*Config, string) error
+	bool bool // a flag that may be given without a value
+}
+
+// Env is the environment variable that sets the key's value.
+func (s setting) env() string {
+	return "BGCALL_" + strings.ToUpper(strings.ReplaceAll(s.key, ".", "_"))
+}
+
+// flag is the command-line flag (without dashes) that sets the key's value.
+func (s setting) flag() string {
+	return strings.NewReplacer(".", "-", "_", "-").Replace(s.key)
+}
+
+// Defaults returns the configuration used when nothing is set.
+func Defaults() Config {
+	return Config{
+		FreeSWITCH: FreeSWITCH{
+			Nodes:          []Node{{Name: "fs1", Addr: "127.0.0.1:8021"}},
+			Password:       "ClueCon",
+			DialTimeout:    5 * time.Second,
+			CommandTimeout: 10 * time.Second,
+		},
+		Dial: Dial{
+			CalleeTemplate: "user/{number}@{domain}",
+			CallerTemplate: "user/{number}@{domain}",
+			Domain:         "localhost",
+		},
+		Namespace: "bgcall",
+		Retention: 7 * 24 * time.Hour,
+		Retry: Retry{
+			RingTime:      30 * time.Second,
+			CallerRing:    30 * time.Second,
+			FirstInterval: time.Minute,
+			Backoff:       2,
+			Jitter:        0.1,
+			MaxInterval:   15 * time.Minute,
+			MaxAttempts:   10,
+			MaxTotal:      2 * time.Hour,
+			QuietStart:    21 * 60,
+			QuietEnd:      8 * 60,
+			Timezone:      "UTC",
+			Causes: []CauseRule{
+				{Cause: "USER_BUSY", Action: ActionRetry, Delay: 2 * time.Minute},
+				{Cause: "CALL_REJECTED", Action: ActionRetry, GiveUpAfter: 3},
+				{Cause: "UNALLOCATED_NUMBER", Action: ActionFail},
+				{Cause: "INVALID_NUMBER_FORMAT", Action: ActionFail},
+				{Cause: "NO_ROUTE_DESTINATION", Action: ActionFail},
+				{Cause: "INCOMPATIBLE_DESTINATION", Action: ActionFail},
+				{Cause: "NUMBER_CHANGED", Action: ActionFail},
+				{Cause: "BEARERCAPABILITY_NOTAUTH", Action: ActionFail},
+				{Cause: "OUTGOING_CALL_BARRED", Action: ActionFail},
+			},
+		},
+		Prompts: Prompts{
+			Hold:              "ivr/ivr-please_hold_while_party_contacted.wav",
+			CallerUnavailable: "ivr/ivr-not_available.wav",
+			Cancelled:         "ivr/ivr-call_cannot_be_completed_as_dialed.wav",
+		},
+		Notify: Notify{
+			Mode:        "none",
+			ChatProto:   "sip",
+			ChatFrom:    "bgcall@{domain}",
+			ChatTo:      "{number}@{domain}",
+			Timeout:     5 * time.Second,
+			Retries:     3,
+			SMSTemplate: "{callee} answered your background call but could not reach you. Call {callee} back.",
+		},
+		Limits: Limits{PerCaller: 5, PerCallee: 3},
+		API: API{
+			Listen:  "127.0.0.1:8080",
+			MaxBody: 64 << 10,
+		},
+		Metrics: Metrics{Enabled: true},
+		Log:     Log{Format: "text", Level: "info"},
+		Drain:   60 * time.Second,
+	}
+}
+
+// settings lists every key, in the order the reference shows them.
+var settings = []setting{
+	nodesSetting("freeswitch.nodes", "FreeSWITCH event sockets, comma-separated `[name=][password@]host:port`; names label metrics and sessions", func(c *Config) *[]Node { return &c.FreeSWITCH.Nodes }),
+	str("freeswitch.password", "event socket password for nodes whose entry names none", func(c *Config) *string { return &c.FreeSWITCH.Password }),
+	dur("freeswitch.dial_timeout", "TCP connect and auth bound per event socket connection", func(c *Config) *time.Duration { return &c.FreeSWITCH.DialTimeout }),
+	dur("freeswitch.command_timeout", "bound on one api/bgapi command reply", func(c *Config) *time.Duration { return &c.FreeSWITCH.CommandTimeout }),
+
+	str("dial.callee_template", "dial string for B; `{number}` and `{domain}` are replaced (e.g. `sofia/gateway/gw1/{number}`)", func(c *Config) *string { return &c.Dial.CalleeTemplate }),
+	str("dial.caller_template", "dial string for A (the call back)", func(c *Config) *string { return &c.Dial.CallerTemplate }),
+	str("dial.domain", "value of `{domain}` in the templates", func(c *Config) *string { return &c.Dial.Domain }),
+
+	list("redis.addrs", "Redis `host:port` list; empty = embedded in-process store (sessions lost on exit; one replica only)", func(c *Config) *[]string { return &c.Redis.Addrs }),
+	str("redis.master", "Sentinel master name; `redis.addrs` are then the sentinels", func(c *Config) *string { return &c.Redis.Master }),
+	boolean("redis.cluster", "talk Redis Cluster to `redis.addrs`", func(c *Config) *bool { return &c.Redis.Cluster }),
+	str("redis.username", "Redis ACL user", func(c *Config) *string { return &c.Redis.Username }),
+	str("redis.password", "Redis password", func(c *Config) *string { return &c.Redis.Password }),
+	integer("redis.db", "Redis database number (not with cluster)", func(c *Config) *int { return &c.Redis.DB }),
+	boolean("redis.tls", "connect to Redis over TLS", func(c *Config) *bool { return &c.Redis.TLS }),
+	str("redis.tls_ca", "PEM file of CA certificates for Redis TLS (default: system roots)", func(c *Config) *string { return &c.Redis.TLSCA }),
+	boolean("redis.tls_insecure", "skip Redis TLS certificate verification (testing only)", func(c *Config) *bool { return &c.Redis.TLSInsecure }),
+	str("namespace", "Redis key prefix; replicas sharing sessions use the same one", func(c *Config) *string { return &c.Namespace }),
+	dur("retention", "how long finished sessions stay readable", func(c *Config) *time.Duration { return &c.Retention }),
+
+	dur("retry.ring_time", "how long each callee attempt rings", func(c *Config) *time.Duration { return &c.Retry.RingTime }),
+	dur("retry.caller_ring_time", "how long the call back to A rings", func(c *Config) *time.Duration { return &c.Retry.CallerRing }),
+	dur("retry.first_interval", "wait after the first unanswered attempt", func(c *Config) *time.Duration { return &c.Retry.FirstInterval }),
+	float("retry.backoff", "each further wait is the previous one times this (>= 1)", func(c *Config) *float64 { return &c.Retry.Backoff }),
+	float("retry.jitter", "random spread of each wait, as a fraction (0..1)", func(c *Config) *float64 { return &c.Retry.Jitter }),
+	dur("retry.max_interval", "longest wait between attempts", func(c *Config) *time.Duration { return &c.Retry.MaxInterval }),
+	integer("retry.max_attempts", "callee attempts before the session expires; 0 = until B answers", func(c *Config) *int { return &c.Retry.MaxAttempts }),
+	dur("retry.max_total", "time from request after which the session expires (always applies)", func(c *Config) *time.Duration { return &c.Retry.MaxTotal }),
+	clock("retry.quiet_start", "start of quiet hours (`HH:MM`), when no attempt is made; empty = none", func(c *Config) *Clock { return &c.Retry.QuietStart }),
+	clock("retry.quiet_end", "end of quiet hours (`HH:MM`)", func(c *Config) *Clock { return &c.Retry.QuietEnd }),
+	str("retry.timezone", "IANA time zone of the quiet hours", func(c *Config) *string { return &c.Retry.Timezone }),
+	causes("retry.causes", "per hangup cause of a callee attempt, comma-separated: `CAUSE=fail` ends the session as failed; `CAUSE=retry[:DELAY][:max=N]` retries after DELAY instead of the backoff and expires the session after N attempts with that cause. Replaces the whole list; unlisted causes retry with backoff", func(c *Config) *[]CauseRule { return &c.Retry.Causes }),
+
+	str("prompts.hold", "played to B while A is called", func(c *Config) *string { return &c.Prompts.Hold }),
+	str("prompts.caller_unavailable", "played to B when A does not answer, before B is hung up", func(c *Config) *string { return &c.Prompts.CallerUnavailable }),
+	str("prompts.cancelled", "played to B when the session is cancelled while B is on hold", func(c *Config) *string { return &c.Prompts.Cancelled }),
+
+	str("notify.mode", "how A is told B was missed: `none`, `chat` (FreeSWITCH chat API), `webhook`, `both`", func(c *Config) *string { return &c.Notify.Mode }),
+	str("notify.chat_proto", "chat protocol (`sip`)", func(c *Config) *string { return &c.Notify.ChatProto }),
+	str("notify.chat_from", "chat sender; `{domain}` replaced", func(c *Config) *string { return &c.Notify.ChatFrom }),
+	str("notify.chat_to", "chat recipient for A; `{number}`, `{domain}` replaced", func(c *Config) *string { return &c.Notify.ChatTo }),
+	str("notify.webhook_url", "SMS gateway URL; receives a JSON POST `{session_id,caller,callee,text}`", func(c *Config) *string { return &c.Notify.WebhookURL }),
+	dur("notify.timeout", "bound on one notification attempt", func(c *Config) *time.Duration { return &c.Notify.Timeout }),
+	integer("notify.retries", "further attempts after a failed notification", func(c *Config) *int { return &c.Notify.Retries }),
+	str("notify.sms_template", "text sent to A; `{caller}`, `{callee}` replaced", func(c *Config) *string { return &c.Notify.SMSTemplate }),
+
+	integer("limits.per_caller", "live sessions one caller may have", func(c *Config) *int { return &c.Limits.PerCaller }),
+	integer("limits.per_callee", "live sessions one callee may be the target of", func(c *Config) *int { return &c.Limits.PerCallee }),
+
+	str("api.listen", "HTTP API address", func(c *Config) *string { return &c.API.Listen }),
+	str("api.token", "bearer token the API requires; required unless `api.listen` is a loopback address", func(c *Config) *string { return &c.API.Token }),
+	int64Setting("api.max_body", "largest accepted request body, bytes", func(c *Config) *int64 { return &c.API.MaxBody }),
+	boolean("metrics.enabled", "serve Prometheus metrics at `/metrics` on the API listener", func(c *Config) *bool { return &c.Metrics.Enabled }),
+	str("pprof.listen", "address for net/http/pprof (e.g. `127.0.0.1:6060`); empty = off", func(c *Config) *string { return &c.Metrics.PprofListen }),
+
+	str("log.format", "`text` or `json`", func(c *Config) *string { return &c.Log.Format }),
+	str("log.level", "`debug`, `info`, `warn` or `error`", func(c *Config) *string { return &c.Log.Level }),
+	str("replica.id", "this replica's name, unique among replicas; default: the host name", func(c *Config) *string { return &c.ReplicaID }),
+	dur("drain.timeout", "on SIGTERM, how long live calls may go on before the daemon exits", func(c *Config) *time.Duration { return &c.Drain }),
+}
+
+func lookup(key string) (setting, bool) {
+	for _, s := range settings {
+		if s.key == key {
+			return s, true
+		}
+	}
+	return setting{}, false
+}
+
+func str(key, help string, field func(*Config) *string) setting {
+	return setting{key: key, help: help,
+		get: func(c *Config) string { return *field(c) },
+		set: func(c *Config, v string) error { *field(c) = v; return nil },
+	}
+}
+
+func dur(key, help string, field func(*Config) *time.Duration) setting {
+	return setting{key: key, help: help,
+		get: func(c *Config) string { return formatDuration(*field(c)) },
+		set: func(c *Config, v string) error {
+			d, err := time.ParseDuration(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("want a duration such as 30s, 5m or 1h30m, got %q", v)
+			}
+			*field(c) = d
+			return nil
+		},
+	}
+}
+
+// formatDuration drops the zero units time.Duration.String keeps ("2h0m0s" → "2h").
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
+}
+
+func integer(key, help string, field func(*Config) *int) setting {
+	return setting{key: key, help: help,
+		get: func(c *Config) string { return strconv.Itoa(*field(c)) },
+		set: func(c *Config, v string) error {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("want a whole number, got %q", v)
+			}
+			*field(c) = n
+			return nil
+		},
+	}
+}
+
+func int64Setting(key, help string, field func(*Config) *int64) setting {
+	return setting{key: key, help: help,
+		get: func(c *Config) string { return strconv.FormatInt(*field(c), 10) },
+		set: func(c *Config, v string) error {
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				return fmt.Errorf("want a whole number, got %q", v)
+			}
+			*field(c) = n
+			return nil
+		},
+	}
+}
+
+func float(key, help string, field func(*Config) *float64) setting {
+	return setting{key: key, help: help,
+		get: func(c *Config) string { return strconv.FormatFloat(*field(c), 'g', -1, 64) },
+		set: func(c *Config, v string) error {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				return fmt.Errorf("want a number such as 2 or 0.1, got %q", v)
+			}
+			*field(c) = f
+			return nil
+		},
+	}
+}
+
+func boolean(key, help string, field func(*Config) *bool) setting {
+	return setting{key: key, help: help, bool: true,
+		get: func(c *Config) string { return strconv.FormatBool(*field(c)) },
+		set: func(c *Config, v string) error {
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("want true or false, got %q", v)
+			}
+			*field(c) = b
+			return nil
+		},
+	}
+}
+
+func list(key, help string, field func(*Config) *[]string) setting {
+	return setting{key: key, help: help,
+		get: func(c *Config) string { return strings.Join(*field(c), ",") },
+		set: func(c *Config, v string) error { *field(c) = splitList(v); return nil },
+	}
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func clock(key, help string, field func(*Config) *Clock) setting {
+	return setting{key: key, help: help,
+		get: func(c *Config) string { return field(c).String() },
+		set: func(c *Config, v string) error {
+			ck, err := ParseClock(v)
+			if err != nil {
+				return err
+			}
+			*field(c) = ck
+			return nil
+		},
+	}
+}
+
+// ParseClock reads "HH:MM" (24-hour); "" is unset.
+func ParseClock(v string) (Clock, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return -1, nil
+	}
+	t, err := time.Parse("15:04", v)
+	if err != nil {
+		return -1, fmt.Errorf("want a time of day as HH:MM (24-hour), got %q", v)
+	}
+	return Clock(t.Hour()*60 + t.Minute()), nil
+}
+
+func (c Clock) String() string {
+	if !c.Set() {
+		return ""
+	}
+	return fmt.Sprintf("%02d:%02d", int(c)/60, int(c)%60)
+}
+
+func nodesSetting(key, help string, field func(*Config) *[]Node) setting {
+	return setting{key: key, help: help,
+		get: func(c *Config) string {
+			var parts []string
+			for _, n := range *field(c) {
+				p := n.Name + "="
+				if n.Password != "" {
+					p += "****@"
+				}
+				parts = append(parts, p+n.Addr)
+			}
+			return strings.Join(parts, ",")
+		},
+		set: func(c *Config, v string) error {
+			nodes, err := ParseNodes(v)
+			if err != nil {
+				return err
+			}
+			*field(c) = nodes
+			return nil
+		},
+	}
+}
+
+// ParseNodes reads a comma-separated list of `[name=][password@]host:port`.
+// Unnamed nodes are called fs1, fs2, ... by position.
+func ParseNodes(v string) ([]Node, error) {
+	var nodes []Node
+	for i, p := range splitList(v) {
+		n := Node{Name: fmt.Sprintf("fs%d", i+1)}
+		if name, rest, ok := strings.Cut(p, "="); ok {
+			n.Name, p = strings.TrimSpace(name), strings.TrimSpace(rest)
+		}
+		if at := strings.LastIndex(p, "@"); at >= 0 {
+			n.Password, p = p[:at], p[at+1:]
+		}
+		n.Addr = p
+		nodes = append(nodes, n)
+	}
+	return nodes, nil
+}
+
+func causes(key, help string, field func(*Config) *[]CauseRule) setting {
+	return setting{key: key, help: help,
+		get: func(c *Config) string {
+			var parts []string
+			for _, r := range *field(c) {
+				p := r.Cause + "=" + string(r.Action)
+				if r.Delay > 0 {
+					p += ":" + formatDuration(r.Delay)
+				}
+				if r.GiveUpAfter > 0 {
+					p += ":max=" + strconv.Itoa(r.GiveUpAfter)
+				}
+				parts = append(parts, p)
+			}
+			return strings.Join(parts, ",")
+		},
+		set: func(c *Config, v string) error {
+			rules, err := ParseCauseRules(v)
+			if err != nil {
+				return err
+			}
+			*field(c) = rules
+			return nil
+		},
+	}
+}
+
+// ParseCauseRules reads `CAUSE=fail` and `CAUSE=retry[:DELAY][:max=N]`,
+// comma-separated.
+func ParseCauseRules(v string) ([]CauseRule, error) {
+	var rules []CauseRule
+	for _, p := range splitList(v) {
+		cause, spec, ok := strings.Cut(p, "=")
+		if !ok {
+			return nil, fmt.Errorf("rule %q: want CAUSE=fail or CAUSE=retry[:DELAY][:max=N]", p)
+		}
+		r := CauseRule{Cause: strings.ToUpper(strings.TrimSpace(cause))}
+		parts := strings.Split(strings.TrimSpace(spec), ":")
+		switch Action(parts[0]) {
+		case ActionFail:
+			if len(parts) > 1 {
+				return nil, fmt.Errorf("rule %q: fail takes no delay or max", p)
+			}
+			r.Action = ActionFail
+		case ActionRetry:
+			r.Action = ActionRetry
+			for _, opt := range parts[1:] {
+				if n, ok := strings.CutPrefix(opt, "max="); ok {
+					k, err := strconv.Atoi(n)
+					if err != nil || k < 1 {
+						return nil, fmt.Errorf("rule %q: max= wants a whole number of attempts, at least 1", p)
+					}
+					r.GiveUpAfter = k
+					continue
+				}
+				d, err := time.ParseDuration(opt)
+				if err != nil || d <= 0 {
+					return nil, fmt.Errorf("rule %q: %q is neither a positive delay such as 2m nor max=N", p, opt)
+				}
+				r.Delay = d
+			}
+		default:
+			return nil, fmt.Errorf("rule %q: action must be fail or retry", p)
+		}
+		rules = append(rules, r)
+	}
+	return rules, nil
+}

@@ -1,0 +1,265 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Error lists every problem found in a configuration.
+type Error struct {
+	Problems []Problem
+}
+
+// Problem is one invalid setting and how to fix it.
+type Problem struct {
+	Key     string // the setting, e.g. "retry.backoff"
+	Problem string // what is wrong and what to do instead
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("invalid configuration:")
+	for _, p := range e.Problems {
+		s, _ := lookup(p.Key)
+		fmt.Fprintf(&b, "\n  %s: %s (set with %s, --%s or `%s` in the config file)", p.Key, p.Problem, s.env(), s.flag(), p.Key)
+	}
+	return b.String()
+}
+
+var (
+	nodeNameRE  = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+	namespaceRE = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,64}$`)
+	causeRE     = regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`)
+	replicaRE   = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,128}$`)
+	placeRE     = regexp.MustCompile(`\{[^}]*\}`)
+)
+
+// Validate checks every setting and returns an *Error naming each bad one.
+func (c *Config) Validate() error {
+	var ps []Problem
+	bad := func(key, format string, args ...any) {
+		ps = append(ps, Problem{Key: key, Problem: fmt.Sprintf(format, args...)})
+	}
+
+	if len(c.FreeSWITCH.Nodes) == 0 {
+		bad("freeswitch.nodes", "no FreeSWITCH node; list at least one event socket, e.g. fs1=127.0.0.1:8021")
+	}
+	seen := map[string]bool{}
+	for _, n := range c.FreeSWITCH.Nodes {
+		if !nodeNameRE.MatchString(n.Name) {
+			bad("freeswitch.nodes", "node name %q must be 1-64 of letters, digits, '_', '.', '-'", n.Name)
+		}
+		if seen[n.Name] {
+			bad("freeswitch.nodes", "node name %q is used twice; give each node its own name", n.Name)
+		}
+		seen[n.Name] = true
+		if _, port, err := net.SplitHostPort(n.Addr); err != nil || port == "" {
+			bad("freeswitch.nodes", "node %s address %q is not host:port (the event socket listens on 8021 by default)", n.Name, n.Addr)
+		}
+		if n.Password == "" && c.FreeSWITCH.Password == "" {
+			bad("freeswitch.password", "node %s has no password; set freeswitch.password or write the node as name=password@host:port", n.Name)
+		}
+	}
+	if c.FreeSWITCH.DialTimeout <= 0 {
+		bad("freeswitch.dial_timeout", "must be positive, e.g. 5s")
+	}
+	if c.FreeSWITCH.CommandTimeout <= 0 {
+		bad("freeswitch.command_timeout", "must be positive, e.g. 10s")
+	}
+
+	for _, t := range []struct{ key, tmpl string }{
+		{"dial.callee_template", c.Dial.CalleeTemplate},
+		{"dial.caller_template", c.Dial.CallerTemplate},
+	} {
+		switch {
+		case !strings.Contains(t.tmpl, "{number}"):
+			bad(t.key, "template %q has no {number}; write e.g. user/{number}@{domain} or sofia/gateway/gw1/{number}", t.tmpl)
+		case strings.ContainsAny(t.tmpl, " \t\r\n'\","):
+			bad(t.key, "template %q contains spaces, quotes or commas, which would break the originate command; remove them", t.tmpl)
+		case strings.Contains(t.tmpl, "{domain}") && c.Dial.Domain == "":
+			bad("dial.domain", "%s uses {domain} but dial.domain is empty; set it to your FreeSWITCH domain", t.key)
+		}
+		for _, p := range placeRE.FindAllString(t.tmpl, -1) {
+			if p != "{number}" && p != "{domain}" {
+				bad(t.key, "unknown placeholder %s; only {number} and {domain} are replaced", p)
+			}
+		}
+	}
+	if strings.ContainsAny(c.Dial.Domain, " \t\r\n'\",{}/@") {
+		bad("dial.domain", "%q is not a domain name; use a plain name such as pbx.example.com", c.Dial.Domain)
+	}
+
+	r := c.Redis
+	for _, a := range r.Addrs {
+		if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
+			bad("redis.addrs", "%q is not host:port (Redis listens on 6379, Sentinel on 26379 by default)", a)
+		}
+	}
+	if r.Embedded() && (r.Master != "" || r.Cluster) {
+		bad("redis.addrs", "redis.master or redis.cluster is set but no address is; list the sentinels or cluster nodes")
+	}
+	if r.Master != "" && r.Cluster {
+		bad("redis.cluster", "Sentinel (redis.master) and Cluster cannot both be on; choose one")
+	}
+	if r.DB < 0 {
+		bad("redis.db", "must be 0 or more")
+	}
+	if r.Cluster && r.DB != 0 {
+		bad("redis.db", "Redis Cluster has only database 0; remove redis.db")
+	}
+	if r.TLSCA != "" {
+		if _, err := os.Stat(r.TLSCA); err != nil {
+			bad("redis.tls_ca", "cannot read %s: %v", r.TLSCA, err)
+		}
+		if !r.TLS {
+			bad("redis.tls", "redis.tls_ca is set but TLS is off; set redis.tls = true")
+		}
+	}
+	if !namespaceRE.MatchString(c.Namespace) {
+		bad("namespace", "%q must be 1-64 of letters, digits, '_', '.', ':', '-' (no braces: it becomes the Redis Cluster hash tag)", c.Namespace)
+	}
+	if c.Retention < time.Minute {
+		bad("retention", "must be at least 1m so that finished sessions can be read")
+	}
+
+	p := c.Retry
+	if p.RingTime < time.Second || p.RingTime > 10*time.Minute {
+		bad("retry.ring_time", "must be between 1s and 10m (FreeSWITCH rings in whole seconds); 30s is usual")
+	}
+	if p.CallerRing < time.Second || p.CallerRing > 10*time.Minute {
+		bad("retry.caller_ring_time", "must be between 1s and 10m; 30s is usual")
+	}
+	if p.FirstInterval <= 0 {
+		bad("retry.first_interval", "must be positive, e.g. 1m")
+	}
+	if p.Backoff < 1 {
+		bad("retry.backoff", "is %g; must be at least 1 (1 keeps the interval fixed)", p.Backoff)
+	}
+	if p.Jitter < 0 || p.Jitter > 1 {
+		bad("retry.jitter", "is %g; must be between 0 and 1 (0.1 spreads each wait by ±10%%)", p.Jitter)
+	}
+	if p.MaxInterval < p.FirstInterval {
+		bad("retry.max_interval", "%s is shorter than retry.first_interval %s; raise it", formatDuration(p.MaxInterval), formatDuration(p.FirstInterval))
+	}
+	if p.MaxAttempts < 0 {
+		bad("retry.max_attempts", "must be 0 (no cap) or more")
+	}
+	if p.MaxTotal <= 0 {
+		bad("retry.max_total", "must be positive: a session always ends; e.g. 2h")
+	}
+	if p.QuietStart.Set() != p.QuietEnd.Set() {
+		bad("retry.quiet_start", "set both retry.quiet_start and retry.quiet_end (e.g. 21:00 and 08:00) or neither")
+	} else if p.QuietStart.Set() && p.QuietStart == p.QuietEnd {
+		bad("retry.quiet_end", "quiet hours start and end at the same time; clear both to have none")
+	}
+	if _, err := time.LoadLocation(p.Timezone); err != nil || p.Timezone == "" {
+		bad("retry.timezone", "%q is not an IANA time zone; use e.g. UTC or Europe/Berlin", p.Timezone)
+	}
+	causesSeen := map[string]bool{}
+	for _, rule := range p.Causes {
+		if !causeRE.MatchString(rule.Cause) {
+			bad("retry.causes", "%q is not a hangup cause name such as USER_BUSY", rule.Cause)
+		}
+		if causesSeen[rule.Cause] {
+			bad("retry.causes", "%s has two rules; keep one", rule.Cause)
+		}
+		causesSeen[rule.Cause] = true
+	}
+
+	for _, pr := range []struct{ key, path string }{
+		{"prompts.hold", c.Prompts.Hold},
+		{"prompts.caller_unavailable", c.Prompts.CallerUnavailable},
+		{"prompts.cancelled", c.Prompts.Cancelled},
+	} {
+		if pr.path == "" {
+			bad(pr.key, "is empty; name a sound file FreeSWITCH can play, e.g. ivr/ivr-please_hold_while_party_contacted.wav")
+		} else if strings.ContainsAny(pr.path, "\r\n\t ") {
+			bad(pr.key, "%q contains white space; FreeSWITCH's uuid_broadcast would split it", pr.path)
+		}
+	}
+
+	n := c.Notify
+	switch n.Mode {
+	case "none", "chat", "webhook", "both":
+	default:
+		bad("notify.mode", "%q: must be none, chat, webhook or both", n.Mode)
+	}
+	if n.Mode == "chat" || n.Mode == "both" {
+		if n.ChatProto == "" || n.ChatFrom == "" || n.ChatTo == "" {
+			bad("notify.chat_proto", "chat notifications need notify.chat_proto, notify.chat_from and notify.chat_to")
+		}
+		if strings.ContainsAny(n.ChatFrom+n.ChatTo+n.ChatProto, "|\r\n") {
+			bad("notify.chat_to", "chat fields cannot contain '|' or line breaks (they separate the chat command's fields)")
+		}
+	}
+	if n.Mode == "webhook" || n.Mode == "both" {
+		u, err := url.Parse(n.WebhookURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("notify.webhook_url", "%q is not an http(s) URL; set the SMS gateway's endpoint", n.WebhookURL)
+		}
+	}
+	if n.Timeout <= 0 {
+		bad("notify.timeout", "must be positive, e.g. 5s")
+	}
+	if n.Retries < 0 {
+		bad("notify.retries", "must be 0 or more")
+	}
+
+	if c.Limits.PerCaller < 1 {
+		bad("limits.per_caller", "must be at least 1")
+	}
+	if c.Limits.PerCallee < 1 {
+		bad("limits.per_callee", "must be at least 1")
+	}
+
+	host, _, err := net.SplitHostPort(c.API.Listen)
+	if err != nil {
+		bad("api.listen", "%q is not host:port; e.g. 127.0.0.1:8080 or :8080 for every interface", c.API.Listen)
+	} else if c.API.Token == "" && !isLoopback(host) {
+		bad("api.token", "is empty while api.listen %s is reachable from other hosts; set a token of 16+ random characters (e.g. `openssl rand -hex 32`) or listen on 127.0.0.1", c.API.Listen)
+	}
+	if c.API.Token != "" && len(c.API.Token) < 16 {
+		bad("api.token", "is %d characters; use at least 16 random characters (e.g. `openssl rand -hex 32`)", len(c.API.Token))
+	}
+	if c.API.MaxBody < 1024 {
+		bad("api.max_body", "must be at least 1024 bytes")
+	}
+	if c.Metrics.PprofListen != "" {
+		if _, _, err := net.SplitHostPort(c.Metrics.PprofListen); err != nil {
+			bad("pprof.listen", "%q is not host:port; e.g. 127.0.0.1:6060", c.Metrics.PprofListen)
+		}
+	}
+
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		bad("log.format", "%q: must be text or json", c.Log.Format)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "%q: must be debug, info, warn or error", c.Log.Level)
+	}
+	if c.ReplicaID != "" && !replicaRE.MatchString(c.ReplicaID) {
+		bad("replica.id", "%q must be 1-128 of letters, digits, '_', '.', ':', '-'", c.ReplicaID)
+	}
+	if c.Drain < 0 {
+		bad("drain.timeout", "must be 0 (exit at once) or more")
+	}
+
+	if len(ps) > 0 {
+		return &Error{Problems: ps}
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
