@@ -1,0 +1,143 @@
+package metrics
+
+import "time"
+
+// SessionCreated counts a new session. source is one of Sources.
+func (m *Metrics) SessionCreated(source string) {
+	if m == nil {
+		return
+	}
+	m.sessionsCreated.WithLabelValues(bounded(source, Sources)).Inc()
+}
+
+// SessionFinished counts a finished session with its outcome (one of
+// Outcomes), the callee attempts it made and its age.
+func (m *Metrics) SessionFinished(outcome string, attempts int, sinceCreate time.Duration) {
+	if m == nil {
+		return
+	}
+	outcome = bounded(outcome, Outcomes)
+	m.sessionsFinished.WithLabelValues(outcome).Inc()
+	m.sessionDuration.WithLabelValues(outcome).Observe(seconds(sinceCreate))
+	m.sessionAttempts.Observe(float64(max(attempts, 0)))
+}
+
+// DialAttempt counts one finished dial attempt. leg is "callee" or
+// "caller"; class is CauseClass of the attempt's hangup cause (a value
+// outside Classes is counted as "error").
+func (m *Metrics) DialAttempt(leg, class string) {
+	if m == nil {
+		return
+	}
+	if !isClass(class) {
+		class = ClassError
+	}
+	m.dialAttempts.WithLabelValues(bounded(leg, Legs), class).Inc()
+}
+
+// Retry counts a callee attempt scheduled again after an unanswered one.
+func (m *Metrics) Retry() {
+	if m == nil {
+		return
+	}
+	m.retries.Inc()
+}
+
+// CalleeAnswered records the time from the request to B's answer.
+func (m *Metrics) CalleeAnswered(sinceCreate time.Duration) {
+	if m == nil {
+		return
+	}
+	m.calleeAnswer.Observe(seconds(sinceCreate))
+}
+
+// Bridged records the time from the request to A and B being bridged.
+func (m *Metrics) Bridged(sinceCreate time.Duration) {
+	if m == nil {
+		return
+	}
+	m.bridge.Observe(seconds(sinceCreate))
+}
+
+// BridgeEnded records the length of a bridged conversation.
+func (m *Metrics) BridgeEnded(d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.bridgeDuration.Observe(seconds(d))
+}
+
+// Notification counts one try to notify a caller: channel is one of
+// Channels, result one of NotificationResults.
+func (m *Metrics) Notification(channel, result string) {
+	if m == nil {
+		return
+	}
+	m.notifications.WithLabelValues(bounded(channel, Channels), bounded(result, NotificationResults)).Inc()
+}
+
+// SchedulerLag records how late a due attempt was claimed.
+func (m *Metrics) SchedulerLag(d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.schedulerLag.Observe(seconds(d))
+}
+
+// RedisError counts a failed store operation; op is one of RedisOps.
+func (m *Metrics) RedisError(op string) {
+	if m == nil {
+		return
+	}
+	m.redisErrors.WithLabelValues(bounded(op, RedisOps)).Inc()
+}
+
+// SetLiveFunc sets the source of bgcall_sessions_live. f is called on every
+// scrape, so it must be cheap: return a cached count, not a Redis round
+// trip. Its keys are session states; "finished" and a missing state count as
+// zero. Every replica exports the same cluster-wide numbers, so queries
+// take max by (state), not sum.
+func (m *Metrics) SetLiveFunc(f func() map[string]int64) {
+	if m == nil {
+		return
+	}
+	m.live.setFunc(f)
+}
+
+// CommandDone records one event-socket command to node; kind is "api" or
+// "bgapi". It implements part of esl.Observer.
+func (m *Metrics) CommandDone(node, kind string, d time.Duration, err error) {
+	if m == nil {
+		return
+	}
+	m.addNode(node)
+	kind = bounded(kind, CommandKinds)
+	m.eslCommand.WithLabelValues(node, kind).Observe(seconds(d))
+	if err != nil {
+		m.eslCommandErrors.WithLabelValues(node, kind).Inc()
+	}
+}
+
+// Connected records whether the connection to node is up. It implements
+// part of esl.Observer.
+func (m *Metrics) Connected(node string, up bool) {
+	if m == nil {
+		return
+	}
+	m.addNode(node)
+	v := 0.0
+	if up {
+		v = 1
+	}
+	m.eslConnected.WithLabelValues(node).Set(v)
+}
+
+// Reconnected counts a connection to node re-established after a loss. It
+// implements part of esl.Observer.
+func (m *Metrics) Reconnected(node string) {
+	if m == nil {
+		return
+	}
+	m.addNode(node)
+	m.eslReconnects.WithLabelValues(node).Inc()
+}
