@@ -1,0 +1,109 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Apply stores next as the session's new content if the stored session still
+// has Version expVersion and Fence next.Fence, and is owned by next.Owner (or
+// next.Owner is "", which releases it). The whole session is rewritten, entries
+// are appended to the timeline, and the indexes follow the new state:
+//
+//   - Waiting: the owner is cleared and the session is due at next.DueAt (now
+//     when zero);
+//   - any other live state needs an owner: ownership only moves through
+//     ClaimDue and TakeOver, never through Apply;
+//   - Finished: the session leaves the due set, its owner's set, the pair and
+//     cap indexes and the live counts; its hash and timeline expire after
+//     Options.Retention. A finished session may be applied again only to stay
+//     finished (for example to append a notification result).
+//
+// The returned session has Version expVersion+1 and UpdatedAt now. A replayed
+// Apply presents a version that has moved on and gets ErrStale, so nothing
+// changes twice. Errors: ErrNotFound, ErrStale, ErrFinished (also ErrStale),
+// ErrFenced, ErrInvalid.
+func (s *Store) Apply(ctx context.Context, next Session, expVersion int64, entries []Entry, now time.Time) (Session, error) {
+	if err := validateNext(&next, now); err != nil {
+		return Session{}, fmt.Errorf("apply to session %s: %w", next.ID, err)
+	}
+	next.Version = expVersion + 1
+	next.UpdatedAt = now
+	next = normalize(next)
+
+	var dueAt int64
+	if next.State == Waiting {
+		dueAt = ms(next.DueAt)
+	}
+	retention := s.opts.Retention
+	keys := []string{
+		s.sessionKey(next.ID), s.timelineKey(next.ID), s.dueKey(),
+		s.pairKey(next.Caller, next.Callee), s.callerLiveKey(next.Caller), s.calleeLiveKey(next.Callee),
+		s.countKey(), s.gcKey(),
+	}
+	args := make([]any, 0, 12+len(entries)+32)
+	args = append(args,
+		next.ID, s.p, expVersion, next.Fence, next.Owner, string(next.State), dueAt,
+		retention.Milliseconds(), ms(now.Add(retention)), next.ID+"|"+next.Caller+"|"+next.Callee,
+		s.channel(), len(entries))
+	for _, e := range entries {
+		if e.At.IsZero() {
+			e.At = now
+		}
+		args = append(args, encodeEntry(e))
+	}
+	args = append(args, next.fields()...)
+	code, err := applyScript.Run(ctx, s.rdb, keys, args...).Int64()
+	if err != nil {
+		return Session{}, fmt.Errorf("apply to session %s: %w", next.ID, err)
+	}
+	switch code {
+	case 1:
+		return next, nil
+	case 0:
+		return Session{}, fmt.Errorf("apply to session %s: %w", next.ID, ErrNotFound)
+	case -1:
+		return Session{}, fmt.Errorf("apply to session %s with fence %d as %q: %w", next.ID, next.Fence, next.Owner, ErrFenced)
+	case -2:
+		return Session{}, fmt.Errorf("apply to session %s at version %d: %w", next.ID, expVersion, ErrStale)
+	case -3:
+		return Session{}, fmt.Errorf("apply %s to session %s: %w", next.State, next.ID, ErrFinished)
+	case -4:
+		return Session{}, fmt.Errorf("apply to session %s: %w: caller and callee cannot change", next.ID, ErrInvalid)
+	}
+	return Session{}, fmt.Errorf("apply to session %s: unexpected reply %d", next.ID, code)
+}
+
+func validateNext(next *Session, now time.Time) error {
+	if err := checkName("session id", next.ID, true); err != nil {
+		return err
+	}
+	if err := checkName("caller", next.Caller, true); err != nil {
+		return err
+	}
+	if err := checkName("callee", next.Callee, true); err != nil {
+		return err
+	}
+	if next.CreatedAt.IsZero() {
+		return fmt.Errorf("%w: CreatedAt is zero; apply changes to the session as read from the store", ErrInvalid)
+	}
+	switch next.State {
+	case Waiting:
+		next.Owner = ""
+		if next.DueAt.IsZero() {
+			next.DueAt = now
+		}
+	case DialingCallee, CalleeHold, Bridged:
+		if next.Owner == "" {
+			return fmt.Errorf("%w: a session in state %s needs an owner", ErrInvalid, next.State)
+		}
+	case Finished:
+		if next.FinishedAt.IsZero() {
+			next.FinishedAt = now
+		}
+	default:
+		return fmt.Errorf("%w: unknown state %q", ErrInvalid, next.State)
+	}
+	return nil
+}

@@ -1,0 +1,223 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Session hash fields. Names are short and zero values are never written, so a
+// waiting session stays a small listpack-encoded hash (Redis keeps hashes of up
+// to 128 fields of up to 64 bytes each in one compact allocation).
+const (
+	fCaller     = "c"
+	fCallee     = "b"
+	fSource     = "src"
+	fIdemKey    = "k"
+	fState      = "st"
+	fOutcome    = "o"
+	fCause      = "ca"
+	fVersion    = "v"
+	fFence      = "f"
+	fOwner      = "w"
+	fAttempts   = "n"
+	fNode       = "nd"
+	fCalleeLeg  = "lb"
+	fCallerLeg  = "la"
+	fPolicy     = "p"
+	fCreatedAt  = "tc"
+	fUpdatedAt  = "tu"
+	fDueAt      = "td"
+	fDeadlineAt = "tx"
+	fAnsweredAt = "ta"
+	fBridgedAt  = "tb"
+	fFinishedAt = "tf"
+)
+
+// fields flattens sess into field/value pairs, zero values left out. The ID
+// is the key, so it is not stored.
+func (sess *Session) fields() []any {
+	out := make([]any, 0, 32)
+	str := func(f, v string) {
+		if v != "" {
+			out = append(out, f, v)
+		}
+	}
+	num := func(f string, v int64) {
+		if v != 0 {
+			out = append(out, f, strconv.FormatInt(v, 10))
+		}
+	}
+	str(fCaller, sess.Caller)
+	str(fCallee, sess.Callee)
+	str(fSource, sess.Source)
+	str(fIdemKey, sess.IdempotencyKey)
+	str(fState, string(sess.State))
+	str(fOutcome, string(sess.Outcome))
+	str(fCause, sess.Cause)
+	num(fVersion, sess.Version)
+	num(fFence, sess.Fence)
+	str(fOwner, sess.Owner)
+	num(fAttempts, int64(sess.Attempts))
+	str(fNode, sess.Node)
+	str(fCalleeLeg, sess.CalleeLeg)
+	str(fCallerLeg, sess.CallerLeg)
+	str(fPolicy, sess.Policy)
+	num(fCreatedAt, ms(sess.CreatedAt))
+	num(fUpdatedAt, ms(sess.UpdatedAt))
+	num(fDueAt, ms(sess.DueAt))
+	num(fDeadlineAt, ms(sess.DeadlineAt))
+	num(fAnsweredAt, ms(sess.AnsweredAt))
+	num(fBridgedAt, ms(sess.BridgedAt))
+	num(fFinishedAt, ms(sess.FinishedAt))
+	return out
+}
+
+// decodeSession rebuilds a session from its hash fields.
+func decodeSession(id string, h map[string]string) (Session, error) {
+	sess := Session{
+		ID:             id,
+		Caller:         h[fCaller],
+		Callee:         h[fCallee],
+		Source:         h[fSource],
+		IdempotencyKey: h[fIdemKey],
+		State:          State(h[fState]),
+		Outcome:        Outcome(h[fOutcome]),
+		Cause:          h[fCause],
+		Owner:          h[fOwner],
+		Node:           h[fNode],
+		CalleeLeg:      h[fCalleeLeg],
+		CallerLeg:      h[fCallerLeg],
+		Policy:         h[fPolicy],
+	}
+	var err error
+	num := func(f string) int64 {
+		v, ok := h[f]
+		if !ok || err != nil {
+			return 0
+		}
+		n, perr := strconv.ParseInt(v, 10, 64)
+		if perr != nil {
+			err = fmt.Errorf("session %s: field %s: %w", id, f, perr)
+		}
+		return n
+	}
+	tm := func(f string) time.Time {
+		if n := num(f); n != 0 {
+			return time.UnixMilli(n).UTC()
+		}
+		return time.Time{}
+	}
+	sess.Version = num(fVersion)
+	sess.Fence = num(fFence)
+	sess.Attempts = int(num(fAttempts))
+	sess.CreatedAt = tm(fCreatedAt)
+	sess.UpdatedAt = tm(fUpdatedAt)
+	sess.DueAt = tm(fDueAt)
+	sess.DeadlineAt = tm(fDeadlineAt)
+	sess.AnsweredAt = tm(fAnsweredAt)
+	sess.BridgedAt = tm(fBridgedAt)
+	sess.FinishedAt = tm(fFinishedAt)
+	return sess, err
+}
+
+// normalize returns sess as it reads back from Redis: times cut to the
+// millisecond and in UTC.
+func normalize(sess Session) Session {
+	h := make(map[string]string)
+	f := sess.fields()
+	for i := 0; i < len(f); i += 2 {
+		h[f[i].(string)] = f[i+1].(string)
+	}
+	out, _ := decodeSession(sess.ID, h) // fields() only writes what decodeSession parses
+	return out
+}
+
+// wireEntry is the stored form of an Entry: short keys, zero values omitted.
+type wireEntry struct {
+	At      int64  `json:"t"`
+	Kind    string `json:"k,omitempty"`
+	State   State  `json:"s,omitempty"`
+	Attempt int    `json:"a,omitempty"`
+	Leg     string `json:"l,omitempty"`
+	Node    string `json:"n,omitempty"`
+	UUID    string `json:"u,omitempty"`
+	Cause   string `json:"c,omitempty"`
+	Note    string `json:"x,omitempty"`
+}
+
+func encodeEntry(e Entry) string {
+	b, _ := json.Marshal(wireEntry{ // a struct of strings and ints always marshals
+		At: ms(e.At), Kind: e.Kind, State: e.State, Attempt: e.Attempt,
+		Leg: e.Leg, Node: e.Node, UUID: e.UUID, Cause: e.Cause, Note: e.Note,
+	})
+	return string(b)
+}
+
+func decodeEntry(s string) (Entry, error) {
+	var w wireEntry
+	if err := json.Unmarshal([]byte(s), &w); err != nil {
+		return Entry{}, fmt.Errorf("decode timeline entry %q: %w", s, err)
+	}
+	e := Entry{Kind: w.Kind, State: w.State, Attempt: w.Attempt, Leg: w.Leg,
+		Node: w.Node, UUID: w.UUID, Cause: w.Cause, Note: w.Note}
+	if w.At != 0 {
+		e.At = time.UnixMilli(w.At).UTC()
+	}
+	return e, nil
+}
+
+// wireChange is a published change. Scripts build it with cjson from the
+// session hash, so Go and Lua publish the same shape: i = id, s = the hash
+// fields, e = encoded timeline entries. cjson encodes an empty table as {},
+// hence the raw "e".
+type wireChange struct {
+	ID      string            `json:"i"`
+	Fields  map[string]string `json:"s"`
+	Entries json.RawMessage   `json:"e,omitempty"`
+}
+
+func decodeChange(payload string) (Change, error) {
+	var w wireChange
+	if err := json.Unmarshal([]byte(payload), &w); err != nil {
+		return Change{}, fmt.Errorf("decode change: %w", err)
+	}
+	sess, err := decodeSession(w.ID, w.Fields)
+	if err != nil {
+		return Change{}, err
+	}
+	c := Change{Session: sess}
+	if len(w.Entries) > 0 && w.Entries[0] == '[' {
+		var raw []string
+		if err := json.Unmarshal(w.Entries, &raw); err != nil {
+			return Change{}, fmt.Errorf("decode change entries: %w", err)
+		}
+		for _, r := range raw {
+			e, err := decodeEntry(r)
+			if err != nil {
+				return Change{}, err
+			}
+			c.Entries = append(c.Entries, e)
+		}
+	}
+	return c, nil
+}
+
+// flatToMap turns a Lua HGETALL reply into a map.
+func flatToMap(v any) (map[string]string, error) {
+	arr, ok := v.([]any)
+	if !ok || len(arr)%2 != 0 {
+		return nil, fmt.Errorf("unexpected hash reply %T", v)
+	}
+	h := make(map[string]string, len(arr)/2)
+	for i := 0; i < len(arr); i += 2 {
+		k, ok1 := arr[i].(string)
+		val, ok2 := arr[i+1].(string)
+		if !ok1 || !ok2 {
+			return nil, fmt.Errorf("unexpected hash field types %T/%T", arr[i], arr[i+1])
+		}
+		h[k] = val
+	}
+	return h, nil
+}

@@ -1,0 +1,162 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// maxClaim bounds one ClaimDue so a script never blocks Redis for long.
+const maxClaim = 1000
+
+// gcBatch is how many sessions past their retention one ClaimDue forgets.
+const gcBatch = 64
+
+// ClaimDue gives up to n waiting sessions whose DueAt is at or before now to
+// replica: each gets Owner = replica and Fence+1, and leaves the due set, in
+// one script, so two replicas claiming at once never get the same session.
+// Claimed sessions stay in state Waiting until the owner applies the next
+// state. ClaimDue also renews replica's lease (claiming proves it is alive).
+//
+// next is the earliest DueAt still waiting (zero when none), so the scheduler
+// can sleep until then, or until a Create or Apply schedules something sooner.
+func (s *Store) ClaimDue(ctx context.Context, replica string, now time.Time, n int) ([]Session, time.Time, error) {
+	if err := checkName("replica", replica, true); err != nil {
+		return nil, time.Time{}, fmt.Errorf("claim due sessions: %w", err)
+	}
+	n = min(max(n, 1), maxClaim)
+	keys := []string{s.dueKey(), s.ownKey(replica), s.gcKey(), s.indexKey(), s.replicasKey()}
+	res, err := claimScript.Run(ctx, s.rdb, keys,
+		s.p, ms(now), n, replica, s.channel(), gcBatch, ms(now.Add(s.opts.LeaseTTL))).Slice()
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("claim due sessions for %s: %w", replica, err)
+	}
+	var next time.Time
+	switch v := res[0].(type) {
+	case string:
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return nil, time.Time{}, fmt.Errorf("claim due sessions: next due %q: %w", v, err)
+		}
+		next = time.UnixMilli(int64(f)).UTC()
+	case int64:
+		if v >= 0 {
+			next = time.UnixMilli(v).UTC()
+		}
+	}
+	sessions, err := decodePairs(res[1:])
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("claim due sessions: %w", err)
+	}
+	return sessions, next, nil
+}
+
+// Heartbeat renews replica's lease until now + Options.LeaseTTL.
+func (s *Store) Heartbeat(ctx context.Context, replica string, now time.Time) error {
+	if err := checkName("replica", replica, true); err != nil {
+		return fmt.Errorf("heartbeat: %w", err)
+	}
+	exp := ms(now.Add(s.opts.LeaseTTL))
+	if err := s.rdb.ZAdd(ctx, s.replicasKey(), redis.Z{Score: float64(exp), Member: replica}).Err(); err != nil {
+		return fmt.Errorf("heartbeat of %s: %w", replica, err)
+	}
+	return nil
+}
+
+// TakeOver moves every live session of each replica whose lease expired
+// before now to replica, bumping its Fence so the old owner's late writes fail
+// with ErrFenced. Each dead replica is taken over in one script, which checks
+// the lease again, so a replica that renewed meanwhile keeps its sessions and
+// two replicas taking over at once never split or share one dead replica's
+// sessions. replica's own lease is never treated as expired here.
+func (s *Store) TakeOver(ctx context.Context, replica string, now time.Time) ([]Session, error) {
+	if err := checkName("replica", replica, true); err != nil {
+		return nil, fmt.Errorf("take over: %w", err)
+	}
+	dead, err := s.rdb.ZRangeByScore(ctx, s.replicasKey(), &redis.ZRangeBy{
+		Min: "-inf", Max: "(" + strconv.FormatInt(ms(now), 10),
+	}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("take over: list expired leases: %w", err)
+	}
+	var taken []Session
+	for _, d := range dead {
+		if d == replica {
+			continue
+		}
+		keys := []string{s.replicasKey(), s.ownKey(d), s.ownKey(replica)}
+		res, err := takeOverScript.Run(ctx, s.rdb, keys, s.p, ms(now), d, replica, s.channel()).Slice()
+		if err != nil {
+			return taken, fmt.Errorf("take over sessions of %s: %w", d, err)
+		}
+		sessions, err := decodePairs(res)
+		if err != nil {
+			return taken, fmt.Errorf("take over sessions of %s: %w", d, err)
+		}
+		taken = append(taken, sessions...)
+	}
+	return taken, nil
+}
+
+// Release is a graceful stop of replica. Sessions it claimed that are still
+// waiting go back to the due set unowned, for any replica to claim. Live
+// sessions (a leg up or being dialled) cannot be handed over without a
+// replica that checks FreeSWITCH first, so they stay owned and the replica's
+// lease is expired at once: the next TakeOver by any other replica moves them
+// (Fence+1) without waiting for LeaseTTL. If no other replica runs, a restart
+// under the same replica id resumes them through Owned after its Heartbeat.
+// A replica with nothing left is removed from the leases altogether.
+func (s *Store) Release(ctx context.Context, replica string) error {
+	if err := checkName("replica", replica, true); err != nil {
+		return fmt.Errorf("release: %w", err)
+	}
+	keys := []string{s.replicasKey(), s.ownKey(replica), s.dueKey()}
+	if err := releaseScript.Run(ctx, s.rdb, keys, s.p, replica, s.channel()).Err(); err != nil {
+		return fmt.Errorf("release sessions of %s: %w", replica, err)
+	}
+	return nil
+}
+
+// Owned returns the live sessions replica owns, for a restart under the same
+// replica id to resume them.
+func (s *Store) Owned(ctx context.Context, replica string) ([]Session, error) {
+	ids, err := s.rdb.SMembers(ctx, s.ownKey(replica)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("owned sessions of %s: %w", replica, err)
+	}
+	sessions, err := s.getMany(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("owned sessions of %s: %w", replica, err)
+	}
+	out := sessions[:0]
+	for _, sess := range sessions {
+		if sess.State.Live() && sess.Owner == replica {
+			out = append(out, sess)
+		}
+	}
+	return out, nil
+}
+
+// decodePairs decodes a script's {id1, fields1, id2, fields2, ...} reply.
+func decodePairs(res []any) ([]Session, error) {
+	if len(res)%2 != 0 {
+		return nil, fmt.Errorf("unexpected reply of %d elements", len(res))
+	}
+	out := make([]Session, 0, len(res)/2)
+	for i := 0; i < len(res); i += 2 {
+		id, _ := res[i].(string)
+		h, err := flatToMap(res[i+1])
+		if err != nil {
+			return nil, fmt.Errorf("session %s: %w", id, err)
+		}
+		sess, err := decodeSession(id, h)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sess)
+	}
+	return out, nil
+}

@@ -1,0 +1,253 @@
+package store
+
+import "github.com/redis/go-redis/v9"
+
+// The scripts below are every multi-key change the store makes. Each states
+// its KEYS/ARGV contract. Keys are passed in KEYS except where the script
+// discovers an id only while it runs (an id popped from the due set, read from
+// an idempotency or pair key, a stored owner, a gc member); those keys are built
+// from the prefix ARGV "{ns}:", so they share the hash tag and the slot of the
+// declared keys, which is what Redis Cluster requires of a script.
+//
+// go-redis runs each with EVALSHA and falls back to EVAL once per server, so a
+// transition costs one round trip.
+
+// luaPublish publishes the session at key as a wireChange with entries.
+const luaPublish = `
+local function publish(channel, id, key, entries)
+  local flat = redis.call('HGETALL', key)
+  local h = {}
+  for i = 1, #flat, 2 do h[flat[i]] = flat[i + 1] end
+  redis.call('PUBLISH', channel, cjson.encode({i = id, s = h, e = entries}))
+end
+`
+
+// createScript stores a new waiting session unless an equivalent one exists.
+//
+//	KEYS[1]  s:<id>            KEYS[2]  t:<id>           KEYS[3]  due
+//	KEYS[4]  pair:<a>|<b>      KEYS[5]  live:a:<a>       KEYS[6]  live:b:<b>
+//	KEYS[7]  idem:<key>        KEYS[8]  idx              KEYS[9]  idx:a:<a>
+//	KEYS[10] idx:b:<b>         KEYS[11] count
+//	ARGV[1]  id                ARGV[2]  prefix           ARGV[3]  idempotency key ("" = none; KEYS[7] untouched)
+//	ARGV[4]  idempotency TTL ms                          ARGV[5]  per-caller cap (0 = none)
+//	ARGV[6]  per-callee cap    ARGV[7]  created ms       ARGV[8]  due ms
+//	ARGV[9]  first timeline entry                        ARGV[10] channel
+//	ARGV[11..] session field/value pairs
+//
+// Returns {1} created, {0, id, fields} an existing session (idempotency key or
+// live pair), {-1} caller cap, {-2} callee cap, {-3} id in use. Refusals write
+// nothing.
+var createScript = redis.NewScript(luaPublish + `
+local function existing(id)
+  local flat = redis.call('HGETALL', ARGV[2] .. 's:' .. id)
+  if #flat == 0 then return nil end
+  return flat
+end
+if ARGV[3] ~= '' then
+  local id = redis.call('GET', KEYS[7])
+  if id then
+    local flat = existing(id)
+    if flat then return {0, id, flat} end
+  end
+end
+local id = redis.call('GET', KEYS[4])
+if id then
+  local flat = existing(id)
+  if flat then
+    if ARGV[3] ~= '' then redis.call('SET', KEYS[7], id, 'PX', ARGV[4]) end
+    return {0, id, flat}
+  end
+end
+if redis.call('EXISTS', KEYS[1]) == 1 then return {-3} end
+local capA, capB = tonumber(ARGV[5]), tonumber(ARGV[6])
+if capA > 0 and redis.call('SCARD', KEYS[5]) >= capA then return {-1} end
+if capB > 0 and redis.call('SCARD', KEYS[6]) >= capB then return {-2} end
+id = ARGV[1]
+redis.call('HSET', KEYS[1], unpack(ARGV, 11))
+redis.call('RPUSH', KEYS[2], ARGV[9])
+redis.call('ZADD', KEYS[3], ARGV[8], id)
+redis.call('SET', KEYS[4], id)
+redis.call('SADD', KEYS[5], id)
+redis.call('SADD', KEYS[6], id)
+if ARGV[3] ~= '' then redis.call('SET', KEYS[7], id, 'PX', ARGV[4]) end
+redis.call('ZADD', KEYS[8], ARGV[7], id)
+redis.call('ZADD', KEYS[9], ARGV[7], id)
+redis.call('ZADD', KEYS[10], ARGV[7], id)
+redis.call('HINCRBY', KEYS[11], 'waiting', 1)
+publish(ARGV[10], id, KEYS[1], {ARGV[9]})
+return {1}
+`)
+
+// applyScript writes one transition if the caller's view is current.
+//
+//	KEYS[1] s:<id>          KEYS[2] t:<id>          KEYS[3] due
+//	KEYS[4] pair:<a>|<b>    KEYS[5] live:a:<a>      KEYS[6] live:b:<b>
+//	KEYS[7] count           KEYS[8] gc
+//	ARGV[1]  id             ARGV[2]  prefix (own:<stored owner> is known only here)
+//	ARGV[3]  expected version                       ARGV[4]  fence presented
+//	ARGV[5]  owner presented ("" releases)          ARGV[6]  new state
+//	ARGV[7]  due ms (0 = none)                      ARGV[8]  retention ms
+//	ARGV[9]  gc score: end of retention ms          ARGV[10] gc member "id|a|b"
+//	ARGV[11] channel        ARGV[12] N, the number of timeline entries
+//	ARGV[13 .. 12+N] entries                        ARGV[13+N ..] session field/value pairs
+//
+// Returns 1 applied, 0 not found, -1 fenced (a claim or takeover moved the
+// fence, or the presented owner is not the stored one), -2 stale version, -3
+// finished (it cannot come back), -4 caller or callee changed. Anything but 1
+// writes nothing. The fence is checked before the version: when both moved the
+// caller has lost the session, which is the more useful answer.
+var applyScript = redis.NewScript(luaPublish + `
+local cur = redis.call('HMGET', KEYS[1], 'st', 'v', 'f', 'w', 'c', 'b')
+if not cur[1] then return 0 end
+local st, owner = cur[1], cur[4] or ''
+if tonumber(ARGV[4]) ~= tonumber(cur[3] or '0') then return -1 end
+if ARGV[5] ~= '' and ARGV[5] ~= owner then return -1 end
+if tonumber(ARGV[3]) ~= tonumber(cur[2] or '0') then return -2 end
+local id, nst = ARGV[1], ARGV[6]
+if st == 'finished' and nst ~= 'finished' then return -3 end
+if ARGV[10] ~= id .. '|' .. (cur[5] or '') .. '|' .. (cur[6] or '') then return -4 end
+local n = tonumber(ARGV[12])
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 13 + n))
+local entries = {}
+if n > 0 then
+  entries = {unpack(ARGV, 13, 12 + n)}
+  redis.call('RPUSH', KEYS[2], unpack(entries))
+end
+if owner ~= '' and (ARGV[5] == '' or nst == 'finished') then
+  redis.call('SREM', ARGV[2] .. 'own:' .. owner, id)
+end
+if nst == 'waiting' and tonumber(ARGV[7]) > 0 then
+  redis.call('ZADD', KEYS[3], ARGV[7], id)
+else
+  redis.call('ZREM', KEYS[3], id)
+end
+if st ~= nst then
+  if st ~= 'finished' then redis.call('HINCRBY', KEYS[7], st, -1) end
+  if nst ~= 'finished' then redis.call('HINCRBY', KEYS[7], nst, 1) end
+end
+if nst == 'finished' then
+  if st ~= 'finished' then
+    if redis.call('GET', KEYS[4]) == id then redis.call('DEL', KEYS[4]) end
+    redis.call('SREM', KEYS[5], id)
+    redis.call('SREM', KEYS[6], id)
+  end
+  redis.call('ZADD', KEYS[8], ARGV[9], ARGV[10])
+  redis.call('PEXPIRE', KEYS[1], ARGV[8])
+  redis.call('PEXPIRE', KEYS[2], ARGV[8])
+end
+publish(ARGV[11], id, KEYS[1], entries)
+return 1
+`)
+
+// claimScript gives up to n due waiting sessions to a replica, renews the
+// replica's lease, and forgets a bounded batch of sessions whose retention
+// ended (their index entries, hash and timeline).
+//
+//	KEYS[1] due    KEYS[2] own:<replica>    KEYS[3] gc    KEYS[4] idx    KEYS[5] replicas
+//	ARGV[1] prefix (s:<id> of claimed ids; idx:a:, idx:b:, s:, t: of gc members)
+//	ARGV[2] now ms          ARGV[3] n        ARGV[4] replica    ARGV[5] channel
+//	ARGV[6] gc batch size   ARGV[7] lease expiry ms
+//
+// Returns {next, id1, fields1, id2, fields2, ...}; next is the earliest due
+// score still waiting, or -1 when none.
+var claimScript = redis.NewScript(luaPublish + `
+local p, now, replica = ARGV[1], ARGV[2], ARGV[4]
+local lease = redis.call('ZSCORE', KEYS[5], replica)
+if not lease or tonumber(lease) < tonumber(ARGV[7]) then
+  redis.call('ZADD', KEYS[5], ARGV[7], replica)
+end
+local out = {-1}
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, ARGV[3])
+for _, id in ipairs(ids) do
+  redis.call('ZREM', KEYS[1], id)
+  local key = p .. 's:' .. id
+  if redis.call('HGET', key, 'st') == 'waiting' then
+    redis.call('HINCRBY', key, 'f', 1)
+    redis.call('HINCRBY', key, 'v', 1)
+    redis.call('HSET', key, 'w', replica, 'tu', now)
+    redis.call('SADD', KEYS[2], id)
+    publish(ARGV[5], id, key, {})
+    out[#out + 1] = id
+    out[#out + 1] = redis.call('HGETALL', key)
+  end
+end
+local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if first[2] then out[1] = first[2] end
+local gone = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, ARGV[6])
+for _, m in ipairs(gone) do
+  local id, a, b = string.match(m, '^([^|]*)|([^|]*)|(.*)$')
+  if id then
+    redis.call('ZREM', KEYS[4], id)
+    redis.call('ZREM', p .. 'idx:a:' .. a, id)
+    redis.call('ZREM', p .. 'idx:b:' .. b, id)
+    if redis.call('HGET', p .. 's:' .. id, 'st') == 'finished' then
+      redis.call('DEL', p .. 's:' .. id, p .. 't:' .. id)
+    end
+  end
+  redis.call('ZREM', KEYS[3], m)
+end
+return out
+`)
+
+// takeOverScript moves every live session of one replica whose lease expired
+// to another replica, bumping each fence so the old owner's late writes fail.
+//
+//	KEYS[1] replicas    KEYS[2] own:<dead>    KEYS[3] own:<replica>
+//	ARGV[1] prefix (s:<id> of the dead replica's sessions)
+//	ARGV[2] now ms      ARGV[3] dead replica  ARGV[4] replica    ARGV[5] channel
+//
+// Returns {id1, fields1, ...}; nothing when the lease was renewed meanwhile.
+var takeOverScript = redis.NewScript(luaPublish + `
+local lease = redis.call('ZSCORE', KEYS[1], ARGV[3])
+if lease and tonumber(lease) >= tonumber(ARGV[2]) then return {} end
+local out = {}
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  local key = ARGV[1] .. 's:' .. id
+  local st = redis.call('HGET', key, 'st')
+  if st and st ~= 'finished' then
+    redis.call('HINCRBY', key, 'f', 1)
+    redis.call('HINCRBY', key, 'v', 1)
+    redis.call('HSET', key, 'w', ARGV[4], 'tu', ARGV[2])
+    redis.call('SADD', KEYS[3], id)
+    publish(ARGV[5], id, key, {})
+    out[#out + 1] = id
+    out[#out + 1] = redis.call('HGETALL', key)
+  end
+end
+redis.call('DEL', KEYS[2])
+redis.call('ZREM', KEYS[1], ARGV[3])
+return out
+`)
+
+// releaseScript hands a stopping replica's sessions on: claimed sessions that
+// are still waiting go back to the due set unowned; live ones stay owned and
+// the replica's lease is expired, so the next TakeOver by any replica moves
+// them at once.
+//
+//	KEYS[1] replicas    KEYS[2] own:<replica>    KEYS[3] due
+//	ARGV[1] prefix (s:<id> of owned sessions)    ARGV[2] replica    ARGV[3] channel
+//
+// Returns the number of sessions left for takeover.
+var releaseScript = redis.NewScript(luaPublish + `
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  local key = ARGV[1] .. 's:' .. id
+  local st = redis.call('HGET', key, 'st')
+  if st == 'waiting' then
+    redis.call('HDEL', key, 'w')
+    redis.call('HINCRBY', key, 'v', 1)
+    redis.call('ZADD', KEYS[3], redis.call('HGET', key, 'td') or 0, id)
+    redis.call('SREM', KEYS[2], id)
+    publish(ARGV[3], id, key, {})
+  elseif not st or st == 'finished' then
+    redis.call('SREM', KEYS[2], id)
+  end
+end
+local left = redis.call('SCARD', KEYS[2])
+if left == 0 then
+  redis.call('ZREM', KEYS[1], ARGV[2])
+else
+  redis.call('ZADD', KEYS[1], 0, ARGV[2])
+end
+return left
+`)

@@ -1,0 +1,211 @@
+// Package store keeps background-call sessions in Redis.
+//
+// Every change that touches more than one key is a single Lua script, so a
+// transition is atomic and a replayed request changes nothing twice. All keys
+// of one Store share the hash tag {<namespace>}, so every script runs on Redis
+// Cluster as well as on a standalone server or behind Sentinel.
+//
+// Key layout (p = "{<namespace>}:"):
+//
+//	p s:<id>             hash      the session; short field names, zero fields omitted
+//	p t:<id>             list      the timeline, one compact JSON entry per element
+//	p due                zset      waiting sessions, score = DueAt (unix ms)
+//	p pair:<a>|<b>       string    id of the live session from caller a to callee b (dedupe)
+//	p live:a:<a>         set       ids of the live sessions of caller a (caps)
+//	p live:b:<b>         set       ids of the live sessions of callee b (caps)
+//	p idem:<key>         string    id created for an idempotency key, with a TTL
+//	p idx                zset      every session, score = CreatedAt (unix ms), for List
+//	p idx:a:<a>          zset      sessions of caller a, same scores
+//	p idx:b:<b>          zset      sessions of callee b, same scores
+//	p own:<replica>      set       live sessions steered by replica
+//	p replicas           zset      replica leases, score = lease expiry (unix ms)
+//	p count              hash      live sessions by state
+//	p gc                 zset      "id|a|b" of finished sessions, score = end of retention
+//	p changes            channel   one message per change, for Subscribe
+//
+// Time always comes from the caller, never from Redis TIME, so tests can drive
+// the clock and replicas agree on what "due" means.
+package store
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// State is where a session is in its life.
+type State string
+
+const (
+	Waiting       State = "waiting"        // between attempts; in the due set, no owner
+	DialingCallee State = "dialing_callee" // the callee leg is being dialled
+	CalleeHold    State = "callee_hold"    // the callee answered and holds; the caller leg is being dialled
+	Bridged       State = "bridged"        // both legs bridged
+	Finished      State = "finished"       // done; kept for Options.Retention
+)
+
+// LiveStates are the states counted by LiveCounts, in life order.
+var LiveStates = []State{Waiting, DialingCallee, CalleeHold, Bridged}
+
+// Live reports whether a session in state s still needs steering.
+func (s State) Live() bool { return s != Finished && s != "" }
+
+// Outcome is how a finished session ended.
+type Outcome string
+
+const (
+	Completed    Outcome = "completed"
+	CallerMissed Outcome = "caller_missed"
+	CalleeLeft   Outcome = "callee_left"
+	Cancelled    Outcome = "cancelled"
+	Expired      Outcome = "expired"
+	Failed       Outcome = "failed"
+)
+
+// Session is one background call.
+type Session struct {
+	ID, Caller, Callee, Source, IdempotencyKey string
+
+	State   State
+	Outcome Outcome
+	Cause   string // FreeSWITCH cause of the outcome when any
+
+	Version int64  // bumped by every change
+	Fence   int64  // bumped on every claim and takeover; Apply must present it
+	Owner   string // replica steering it now; "" while waiting unclaimed
+
+	Attempts int // callee attempts started
+
+	Node, CalleeLeg, CallerLeg string
+
+	Policy string // JSON of per-session policy overrides, "" = defaults
+
+	CreatedAt, UpdatedAt, DueAt, DeadlineAt, AnsweredAt, BridgedAt, FinishedAt time.Time
+}
+
+// Entry is one line of a session's timeline.
+type Entry struct {
+	At      time.Time
+	Kind    string
+	State   State
+	Attempt int
+	Leg     string
+	Node    string
+	UUID    string
+	Cause   string
+	Note    string
+}
+
+// Change is one stored change, as delivered by Subscribe.
+type Change struct {
+	Session Session
+	Entries []Entry
+}
+
+// Limits caps live sessions; zero means no cap.
+type Limits struct{ PerCaller, PerCallee int }
+
+// Filter selects sessions for List. Empty fields match everything.
+type Filter struct {
+	Caller, Callee string
+	State          State
+	Limit          int    // page size; 0 means 50, at most 1000
+	Cursor         string // from the previous page; "" for the first
+}
+
+// Options configure a Store. Zero values take the defaults noted.
+type Options struct {
+	Namespace      string        // "bgcall"
+	Retention      time.Duration // how long finished sessions are kept; 72h
+	LeaseTTL       time.Duration // replica lease granted by Heartbeat; 15s
+	IdempotencyTTL time.Duration // how long an idempotency key maps to its session; 24h
+}
+
+// Errors, usable with errors.Is.
+var (
+	ErrNotFound    = errors.New("session not found")
+	ErrStale       = errors.New("session changed since it was read (stale version)")
+	ErrFenced      = errors.New("session is steered by another replica (fence or owner moved)")
+	ErrLimitCaller = errors.New("caller has too many live background calls")
+	ErrLimitCallee = errors.New("callee has too many live background calls")
+	ErrInvalid     = errors.New("invalid session")
+	ErrConflict    = errors.New("session id already in use")
+	// ErrFinished is also ErrStale: a finished session cannot come back to life.
+	ErrFinished = fmt.Errorf("%w: session already finished", ErrStale)
+)
+
+// Store keeps sessions in Redis. It is safe for concurrent use.
+type Store struct {
+	rdb  redis.UniversalClient
+	opts Options
+	p    string // key prefix "{ns}:"
+}
+
+// New returns a Store on client. The client may be standalone, Sentinel or
+// Cluster; all keys of the Store hash to one slot.
+func New(client redis.UniversalClient, opts Options) *Store {
+	if opts.Namespace == "" {
+		opts.Namespace = "bgcall"
+	}
+	if opts.Retention <= 0 {
+		opts.Retention = 72 * time.Hour
+	}
+	if opts.LeaseTTL <= 0 {
+		opts.LeaseTTL = 15 * time.Second
+	}
+	if opts.IdempotencyTTL <= 0 {
+		opts.IdempotencyTTL = 24 * time.Hour
+	}
+	return &Store{rdb: client, opts: opts, p: "{" + opts.Namespace + "}:"}
+}
+
+// Options returns the options in effect, defaults filled in.
+func (s *Store) Options() Options { return s.opts }
+
+func (s *Store) sessionKey(id string) string  { return s.p + "s:" + id }
+func (s *Store) timelineKey(id string) string { return s.p + "t:" + id }
+func (s *Store) dueKey() string               { return s.p + "due" }
+func (s *Store) pairKey(a, b string) string   { return s.p + "pair:" + a + "|" + b }
+func (s *Store) callerLiveKey(a string) string {
+	return s.p + "live:a:" + a
+}
+func (s *Store) calleeLiveKey(b string) string { return s.p + "live:b:" + b }
+func (s *Store) idemKey(k string) string       { return s.p + "idem:" + k }
+func (s *Store) indexKey() string              { return s.p + "idx" }
+func (s *Store) callerIndexKey(a string) string {
+	return s.p + "idx:a:" + a
+}
+func (s *Store) calleeIndexKey(b string) string { return s.p + "idx:b:" + b }
+func (s *Store) ownKey(replica string) string   { return s.p + "own:" + replica }
+func (s *Store) replicasKey() string            { return s.p + "replicas" }
+func (s *Store) countKey() string               { return s.p + "count" }
+func (s *Store) gcKey() string                  { return s.p + "gc" }
+func (s *Store) channel() string                { return s.p + "changes" }
+
+// checkName refuses identifiers that would make key names ambiguous: '|'
+// separates caller from callee in pair keys and gc members.
+func checkName(what, v string, required bool) error {
+	if v == "" {
+		if required {
+			return fmt.Errorf("%w: %s is empty", ErrInvalid, what)
+		}
+		return nil
+	}
+	if len(v) > 128 {
+		return fmt.Errorf("%w: %s is longer than 128 bytes", ErrInvalid, what)
+	}
+	if i := strings.IndexFunc(v, func(r rune) bool { return r == '|' || r <= ' ' || r == 0x7f }); i >= 0 {
+		return fmt.Errorf("%w: %s %q contains %q; use no '|', spaces or control characters", ErrInvalid, what, v, v[i])
+	}
+	return nil
+}
+
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}

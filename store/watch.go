@@ -1,0 +1,59 @@
+package store
+
+import (
+	"context"
+	"sync"
+)
+
+// Subscribe returns every change stored from now on (creates, transitions,
+// claims, takeovers, releases), as the scripts publish them, until ctx ends or
+// stop is called; then the channel is closed. The subscription is confirmed
+// before Subscribe returns, so no change made after it is missed while the
+// connection holds. Delivery is at most once: messages published while the
+// subscriber's connection is down are lost, and a reader that falls a minute
+// behind loses messages (go-redis drops them), so a watcher that must not miss
+// anything re-reads with Get or List.
+func (s *Store) Subscribe(ctx context.Context) (<-chan Change, func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	ps := s.rdb.Subscribe(ctx, s.channel())
+	// Wait for the subscription to be in place; on error go-redis keeps
+	// retrying in the background, so the stream still starts when Redis is back.
+	_, _ = ps.Receive(ctx)
+
+	out := make(chan Change, 64)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(out)
+		msgs := ps.Channel()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case m, ok := <-msgs:
+				if !ok {
+					return
+				}
+				c, err := decodeChange(m.Payload)
+				if err != nil {
+					continue // not ours: another writer on the channel
+				}
+				select {
+				case out <- c:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			ps.Close()
+			wg.Wait()
+		})
+	}
+	return out, stop
+}
