@@ -190,8 +190,22 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Session, string, error) {
 				out = append(out, sess)
 			}
 			if len(out) == limit || scanned >= listScanBudget {
-				if i == len(ids)-1 && int64(len(zs)) < batch {
-					return out, "", nil // nothing after this one
+				if i == len(ids)-1 {
+					more := int64(len(zs)) == batch
+					if more {
+						// The batch was full: peek, so a last page is not
+						// followed by an empty one.
+						n, err := s.rdb.ZRevRangeByScore(ctx, key, &redis.ZRangeBy{
+							Max: max, Min: "-inf", Offset: offset, Count: 1,
+						}).Result()
+						if err != nil {
+							return nil, "", fmt.Errorf("list sessions: %w", err)
+						}
+						more = len(n) > 0
+					}
+					if !more {
+						return out, "", nil
+					}
 				}
 				return out, strconv.FormatInt(scores[id], 10) + ":" + id, nil
 			}
