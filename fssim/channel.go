@@ -1,0 +1,229 @@
+package fssim
+
+import (
+	"strconv"
+	"time"
+)
+
+// Channel states, with the numbers switch_channel_state_t gives them.
+const (
+	csNew          = "CS_NEW"
+	csInit         = "CS_INIT"
+	csRouting      = "CS_ROUTING"
+	csSoftExecute  = "CS_SOFT_EXECUTE"
+	csExecute      = "CS_EXECUTE"
+	csExchangeMed  = "CS_EXCHANGE_MEDIA"
+	csConsumeMedia = "CS_CONSUME_MEDIA"
+	csHibernate    = "CS_HIBERNATE"
+	csReset        = "CS_RESET"
+	csHangup       = "CS_HANGUP"
+	csReporting    = "CS_REPORTING"
+	csDestroy      = "CS_DESTROY"
+	csNone         = "CS_NONE"
+)
+
+var stateNumber = map[string]int{
+	csNew: 0, csInit: 1, csRouting: 2, csSoftExecute: 3, csExecute: 4, csExchangeMed: 5,
+	"CS_PARK": 6, csConsumeMedia: 7, csHibernate: 8, csReset: 9, csHangup: 10,
+	csReporting: 11, csDestroy: 12, csNone: 13,
+}
+
+// Call states (switch_channel_callstate_t) and their numbers.
+var callStateNumber = map[string]int{
+	"DOWN": 0, "DIALING": 1, "RINGING": 2, "EARLY": 3, "ACTIVE": 4, "HELD": 5,
+	"RING_WAIT": 6, "HANGUP": 7, "UNHELD": 8,
+}
+
+// channel is one leg on the node. All fields are guarded by Node.mu.
+type channel struct {
+	uuid      string
+	name      string // Channel-Name
+	number    string // subscriber number the dial string reached
+	endpoint  string // dial string as sent
+	source    string // Caller-Source
+	context   string
+	dialplan  string
+	cidName   string
+	cidNum    string
+	callee    string // Caller-Callee-ID-Number
+	callUUID  string // Channel-Call-UUID
+	sessionID int
+
+	running     string // Channel-State (running state)
+	stateNum    int    // Channel-State-Number (desired state)
+	callState   string
+	answerState string
+	hitDialplan bool
+	cause       string // hangup cause once hanging up
+
+	vars   []header
+	varIdx map[string]int
+
+	created, progressAt, mediaAt, answeredAt, bridgedAt, hungupAt time.Time
+
+	partner *channel // bridged leg
+	bridgeA bool     // this leg is Bridge-A (the one CHANNEL_BRIDGE is fired on)
+	parked  bool
+	app     string // application running (park, playback, ...), "" if none
+	appData string
+	appUUID string
+	play    *playback
+	queue   []string // uuid_broadcast paths waiting behind the current one
+
+	behavior Behavior
+	orig     *originateJob // until the originate returns
+	timers   []*time.Timer
+	gone     bool // hangup started: no longer counts as existing
+	record   *OriginateRecord
+}
+
+func (c *channel) setVar(name, value string) {
+	if c.varIdx == nil {
+		c.varIdx = make(map[string]int)
+	}
+	if value == "" {
+		if i, ok := c.varIdx[name]; ok {
+			c.vars = append(c.vars[:i], c.vars[i+1:]...)
+			delete(c.varIdx, name)
+			for j := i; j < len(c.vars); j++ {
+				c.varIdx[c.vars[j].name] = j
+			}
+		}
+		return
+	}
+	if i, ok := c.varIdx[name]; ok {
+		c.vars[i].value = value
+		return
+	}
+	c.varIdx[name] = len(c.vars)
+	c.vars = append(c.vars, header{name, value})
+}
+
+func (c *channel) getVar(name string) (string, bool) {
+	if i, ok := c.varIdx[name]; ok {
+		return c.vars[i].value, true
+	}
+	return "", false
+}
+
+func (c *channel) setState(running string) {
+	c.running = running
+	c.stateNum = stateNumber[running]
+}
+
+func usec(t time.Time) string {
+	if t.IsZero() {
+		return "0"
+	}
+	return strconv.FormatInt(t.UnixMicro(), 10)
+}
+
+// basicData appends switch_channel_event_set_basic_data's headers.
+func (c *channel) basicData(e *event) {
+	e.add("Channel-State", c.running)
+	e.add("Channel-Call-State", c.callState)
+	e.add("Channel-State-Number", strconv.Itoa(c.stateNum))
+	e.add("Channel-Name", c.name)
+	e.add("Unique-ID", c.uuid)
+	e.add("Call-Direction", "outbound")
+	e.add("Presence-Call-Direction", "outbound")
+	e.add("Channel-HIT-Dialplan", strconv.FormatBool(c.hitDialplan))
+	e.add("Channel-Call-UUID", c.callUUID)
+	e.add("Answer-State", c.answerState)
+	if c.cause != "" {
+		e.add("Hangup-Cause", c.cause)
+	}
+	e.add("Channel-Read-Codec-Name", "PCMU")
+	e.add("Channel-Read-Codec-Rate", "8000")
+	e.add("Channel-Read-Codec-Bit-Rate", "64000")
+	e.add("Channel-Write-Codec-Name", "PCMU")
+	e.add("Channel-Write-Codec-Rate", "8000")
+	e.add("Channel-Write-Codec-Bit-Rate", "64000")
+	c.profile(e, "Caller-", true)
+	if p := c.partner; p != nil {
+		if c.bridgeA {
+			e.add("Other-Type", "originatee")
+		} else {
+			e.add("Other-Type", "originator")
+		}
+		p.profile(e, "Other-Leg-", false)
+	}
+}
+
+// profile appends a caller profile (switch_caller_profile_event_set_data);
+// empty fields are left out, as FreeSWITCH does.
+func (c *channel) profile(e *event, prefix string, times bool) {
+	add := func(k, v string) {
+		if v != "" {
+			e.add(prefix+k, v)
+		}
+	}
+	add("Direction", "outbound")
+	add("Logical-Direction", "outbound")
+	add("Dialplan", c.dialplan)
+	add("Caller-ID-Name", c.cidName)
+	add("Caller-ID-Number", c.cidNum)
+	add("Orig-Caller-ID-Number", c.cidNum)
+	add("Callee-ID-Name", "Outbound Call")
+	add("Callee-ID-Number", c.callee)
+	add("ANI", c.cidNum)
+	add("Destination-Number", c.number)
+	add("Unique-ID", c.uuid)
+	add("Source", c.source)
+	add("Context", c.context)
+	add("Channel-Name", c.name)
+	if times {
+		add("Profile-Index", "1")
+	}
+	add("Profile-Created-Time", usec(c.created))
+	if times {
+		add("Channel-Created-Time", usec(c.created))
+		add("Channel-Answered-Time", usec(c.answeredAt))
+		add("Channel-Progress-Time", usec(c.progressAt))
+		add("Channel-Progress-Media-Time", usec(c.mediaAt))
+		add("Channel-Hangup-Time", usec(c.hungupAt))
+		add("Channel-Transfer-Time", "0")
+		add("Channel-Resurrect-Time", "0")
+		add("Channel-Bridged-Time", usec(c.bridgedAt))
+		add("Channel-Last-Hold", "0")
+		add("Channel-Hold-Accum", "0")
+	}
+	add("Screen-Bit", "true")
+	add("Privacy-Hide-Name", "false")
+	add("Privacy-Hide-Number", "false")
+}
+
+// q850 maps the hangup causes the simulator produces to their Q.850 codes.
+var q850 = map[string]int{
+	"UNALLOCATED_NUMBER": 1, "NORMAL_CLEARING": 16, "USER_BUSY": 17, "NO_USER_RESPONSE": 18,
+	"NO_ANSWER": 19, "SUBSCRIBER_ABSENT": 20, "CALL_REJECTED": 21, "DESTINATION_OUT_OF_ORDER": 27,
+	"INVALID_NUMBER_FORMAT": 28, "NORMAL_UNSPECIFIED": 31, "NETWORK_OUT_OF_ORDER": 38,
+	"NORMAL_TEMPORARY_FAILURE": 41, "RECOVERY_ON_TIMER_EXPIRE": 102, "ORIGINATOR_CANCEL": 487,
+	"MANAGER_REQUEST": 503, "USER_NOT_REGISTERED": 606, "ALLOTTED_TIMEOUT": 602, "LOSE_RACE": 502,
+}
+
+// knownCause reports whether s names a hangup cause FreeSWITCH knows.
+func knownCause(s string) bool {
+	_, ok := q850[s]
+	if ok {
+		return true
+	}
+	switch s {
+	case "NO_ROUTE_TRANSIT_NET", "NO_ROUTE_DESTINATION", "CHANNEL_UNACCEPTABLE", "CALL_AWARDED_DELIVERED",
+		"NUMBER_CHANGED", "REDIRECTION_TO_NEW_DESTINATION", "EXCHANGE_ROUTING_ERROR", "FACILITY_REJECTED",
+		"RESPONSE_TO_STATUS_ENQUIRY", "NORMAL_CIRCUIT_CONGESTION", "SWITCH_CONGESTION", "ACCESS_INFO_DISCARDED",
+		"REQUESTED_CHAN_UNAVAIL", "PRE_EMPTED", "FACILITY_NOT_SUBSCRIBED", "OUTGOING_CALL_BARRED",
+		"INCOMING_CALL_BARRED", "BEARERCAPABILITY_NOTAUTH", "BEARERCAPABILITY_NOTAVAIL", "SERVICE_UNAVAILABLE",
+		"BEARERCAPABILITY_NOTIMPL", "CHAN_NOT_IMPLEMENTED", "FACILITY_NOT_IMPLEMENTED", "SERVICE_NOT_IMPLEMENTED",
+		"INVALID_CALL_REFERENCE", "INCOMPATIBLE_DESTINATION", "INVALID_MSG_UNSPECIFIED", "MANDATORY_IE_MISSING",
+		"MESSAGE_TYPE_NONEXIST", "WRONG_MESSAGE", "IE_NONEXIST", "INVALID_IE_CONTENTS", "WRONG_CALL_STATE",
+		"MANDATORY_IE_LENGTH_ERROR", "PROTOCOL_ERROR", "INTERWORKING", "SUCCESS", "CRASH", "SYSTEM_SHUTDOWN",
+		"MEDIA_TIMEOUT", "PICKED_OFF", "PROGRESS_TIMEOUT", "GATEWAY_DOWN", "INVALID_PROFILE", "NONE",
+		"BLIND_TRANSFER", "ATTENDED_TRANSFER", "INVALID_GATEWAY", "INVALID_URL", "MANDATORY_IE_MISSING_",
+		"UNKNOWN", "USER_CHALLENGE", "DECLINE", "BUSY_EVERYWHERE", "DOES_NOT_EXIST_ANYWHERE",
+		"NOT_ACCEPTABLE", "UNWANTED", "NO_IDENTITY", "BAD_IDENTITY_INFO", "UNSUPPORTED_CERTIFICATE",
+		"INVALID_IDENTITY", "STALE_DATE":
+		return true
+	}
+	return false
+}

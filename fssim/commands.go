@@ -1,0 +1,315 @@
+package fssim
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// execute runs an api command and calls done with its output. The API event
+// is numbered when the command starts and fired when it ends, as FreeSWITCH
+// does.
+func (n *Node) execute(line string, done func(string)) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.executeLocked(line, done)
+}
+
+// executeBackground runs a bgapi command; done (called with n.mu held) fires
+// the BACKGROUND_JOB. A slow-reply fault delays the result.
+func (n *Node) executeBackground(line string, done func(string)) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	delay := n.faults.apiDelay
+	n.executeLocked(line, func(res string) {
+		if delay > 0 {
+			n.after(delay, func() { done(res) })
+			return
+		}
+		done(res)
+	})
+}
+
+func (n *Node) executeLocked(line string, done func(string)) {
+	cmd, arg, _ := strings.Cut(strings.TrimSpace(line), " ")
+	arg = strings.TrimSpace(arg)
+	if n.closed {
+		done("-ERR " + cmd + " Command not found!\n")
+		return
+	}
+	apiEv := n.newEvent("API", "switch_loadable_module.c", "switch_api_execute", 2954)
+	apiEv.add("API-Command", cmd)
+	if arg != "" {
+		apiEv.add("API-Command-Argument", arg)
+	}
+	n.dispatch(cmd, arg, func(res string) {
+		n.fire(apiEv)
+		done(res)
+	})
+}
+
+// dispatch runs one api command with n.mu held.
+func (n *Node) dispatch(cmd, arg string, done func(string)) {
+	switch strings.ToLower(cmd) {
+	case "originate":
+		n.originate(arg, done)
+	case "status":
+		done(n.status())
+	case "version":
+		done("FreeSWITCH Version 1.10.12-release~64bit ( 64bit)\n")
+	case "uuid_exists":
+		done(strconv.FormatBool(n.live(arg) != nil))
+	case "uuid_kill":
+		done(n.uuidKill(arg))
+	case "uuid_bridge":
+		done(n.uuidBridge(arg))
+	case "uuid_broadcast":
+		done(n.uuidBroadcast(arg))
+	case "uuid_break":
+		done(n.uuidBreak(arg))
+	case "uuid_getvar":
+		done(n.uuidGetvar(arg))
+	case "uuid_setvar":
+		done(n.uuidSetvar(arg))
+	case "uuid_dump":
+		done(n.uuidDump(arg))
+	case "show":
+		done(n.show(arg))
+	case "hupall":
+		done(n.hupall(arg))
+	case "chat":
+		done(n.chat(arg))
+	default:
+		done("-ERR " + cmd + " Command not found!\n")
+	}
+}
+
+// live returns a channel that exists and is not hanging up.
+func (n *Node) live(uuid string) *channel {
+	ch := n.channels[strings.TrimSpace(uuid)]
+	if ch == nil || ch.gone {
+		return nil
+	}
+	return ch
+}
+
+func (n *Node) exists(uuid string) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.live(uuid) != nil
+}
+
+const noSuchChannel = "-ERR No such channel!\n"
+
+func (n *Node) status() string {
+	return fmt.Sprintf("UP %s\nFreeSWITCH (Version 1.10.12-release  64bit) is ready\n"+
+		"%d session(s) since startup\n%d session(s) - peak %d, last 5min %d \n"+
+		"0 session(s) per Sec out of max %d, peak 0, last 5min 0 \n%d session(s) max\n"+
+		"min idle cpu 0.00/95.00\nCurrent Stack Size/Max 240K/8192K\n",
+		n.uptime(), n.sessions, n.liveCount(), n.peak, n.peak, n.spsReported(), n.maxSessionsReported())
+}
+
+func (n *Node) uuidKill(arg string) string {
+	f := strings.Fields(arg)
+	if len(f) == 0 {
+		return "-USAGE: <uuid> [cause]\n"
+	}
+	ch := n.live(f[0])
+	if ch == nil {
+		return noSuchChannel
+	}
+	cause := "NORMAL_CLEARING"
+	if len(f) > 1 && knownCause(strings.ToUpper(f[1])) {
+		cause = strings.ToUpper(f[1])
+	}
+	n.hangup(ch, cause)
+	return "+OK\n"
+}
+
+func (n *Node) uuidBridge(arg string) string {
+	f := strings.Fields(arg)
+	if len(f) < 2 {
+		return "-USAGE: <uuid> <other_uuid>\n"
+	}
+	a, b := n.live(f[0]), n.live(f[1])
+	if a == nil || b == nil || a == b {
+		return "-ERR Invalid uuid\n"
+	}
+	if a.partner != nil {
+		n.splitBridge(a)
+	}
+	if b.partner != nil {
+		n.splitBridge(b)
+	}
+	n.bridge(a, b)
+	return "+OK " + b.uuid + "\n"
+}
+
+// splitBridge ends a bridge without a hangup (a leg is bridged elsewhere).
+func (n *Node) splitBridge(ch *channel) {
+	p := ch.partner
+	a, b := ch, p
+	if !ch.bridgeA {
+		a, b = p, ch
+	}
+	n.unbridgeEvent(a, b)
+	ch.partner, p.partner = nil, nil
+	p.callUUID = p.uuid
+	n.park(p)
+}
+
+func (n *Node) uuidBroadcast(arg string) string {
+	f := strings.Fields(arg)
+	if len(f) < 2 {
+		return "-USAGE: <uuid> <path> [aleg|bleg|holdb|both]\n"
+	}
+	if ch := n.live(f[0]); ch != nil {
+		leg := "aleg"
+		if len(f) > 2 {
+			leg = strings.ToLower(f[2])
+		}
+		if strings.Contains(leg, "aleg") || strings.Contains(leg, "both") || ch.partner == nil {
+			n.broadcast(ch, f[1])
+		}
+		if ch.partner != nil && (strings.Contains(leg, "bleg") || strings.Contains(leg, "both")) {
+			n.broadcast(ch.partner, f[1])
+		}
+	}
+	return "+OK Message sent\n"
+}
+
+func (n *Node) uuidBreak(arg string) string {
+	f := strings.Fields(arg)
+	if len(f) == 0 {
+		return "-USAGE: <uuid> [all]\n"
+	}
+	ch := n.live(f[0])
+	if ch == nil {
+		return noSuchChannel
+	}
+	all := len(f) > 1 && strings.EqualFold(f[1], "all")
+	if ch.play != nil {
+		n.stopPlay(ch, all)
+		n.afterPlay(ch)
+	}
+	return "+OK\n"
+}
+
+func (n *Node) uuidGetvar(arg string) string {
+	f := strings.Fields(arg)
+	if len(f) < 2 {
+		return "-USAGE: <uuid> <var>\n"
+	}
+	ch := n.live(f[0])
+	if ch == nil {
+		return noSuchChannel
+	}
+	if v, ok := ch.getVar(f[1]); ok {
+		return v
+	}
+	return "_undef_"
+}
+
+func (n *Node) uuidSetvar(arg string) string {
+	f := strings.SplitN(arg, " ", 3)
+	if len(f) < 2 || f[0] == "" || f[1] == "" {
+		return "-USAGE: <uuid> <var> [value]\n"
+	}
+	ch := n.live(f[0])
+	if ch == nil {
+		return noSuchChannel
+	}
+	value := ""
+	if len(f) == 3 {
+		value = f[2]
+	}
+	ch.setVar(f[1], value)
+	return "+OK\n"
+}
+
+func (n *Node) uuidDump(arg string) string {
+	f := strings.Fields(arg)
+	if len(f) == 0 {
+		return "-USAGE: <uuid> [format]\n"
+	}
+	ch := n.live(f[0])
+	if ch == nil {
+		return noSuchChannel
+	}
+	e := n.newEvent("CHANNEL_DATA", "mod_commands.c", "uuid_dump_function", 5404)
+	ch.basicData(e)
+	for _, v := range ch.vars {
+		e.add("variable_"+v.name, v.value)
+	}
+	if len(f) > 1 && strings.EqualFold(f[1], "json") {
+		return string(e.serializeJSON())
+	}
+	return string(e.serializePlain())
+}
+
+func (n *Node) hupall(arg string) string {
+	f := strings.Fields(arg)
+	cause := "NORMAL_CLEARING"
+	if len(f) > 0 && knownCause(strings.ToUpper(f[0])) {
+		cause = strings.ToUpper(f[0])
+	}
+	var name, value string
+	if len(f) > 2 {
+		name, value = f[1], f[2]
+	}
+	for _, ch := range n.sortedChannels() {
+		if ch.gone {
+			continue
+		}
+		if name != "" {
+			if v, ok := ch.getVar(name); !ok || v != value {
+				continue
+			}
+		}
+		n.hangup(ch, cause)
+	}
+	if name != "" {
+		return "+OK hangup all channels matching [" + name + "]=[" + value + "] with cause: " + cause + "\n"
+	}
+	return "+OK hangup all channels with cause " + cause + "\n"
+}
+
+func (n *Node) chat(arg string) string {
+	f := strings.SplitN(arg, "|", 5)
+	if len(f) < 4 {
+		return "Invalid"
+	}
+	proto, from, to, body := f[0], f[1], f[2], f[3]
+	ctype := "text/plain"
+	if len(f) == 5 && f[4] != "" {
+		ctype = f[4]
+	}
+	result := "Error! Message Not Sent"
+	switch strings.ToLower(proto) {
+	case "sip", "event", "verto":
+		result = "Sent"
+		user, _, _ := strings.Cut(strings.TrimPrefix(to, "sip:"), "@")
+		if seq := n.subs[user]; len(seq) > 0 {
+			if r := seq[len(seq)-1].ChatResult; r != "" {
+				result = r
+			}
+		}
+	}
+	e := n.newEvent("MESSAGE", "switch_loadable_module.c", "switch_core_chat_send_args", 1039)
+	e.add("proto", "global")
+	e.add("from", from)
+	e.add("to", to)
+	e.add("type", ctype)
+	e.add("skip_global_process", "true")
+	e.add("blocking", "true")
+	e.add("dest_proto", proto)
+	e.body, e.hasBody = body, true
+	n.fire(e)
+	if strings.EqualFold(proto, "event") {
+		again := &event{name: e.name, headers: append(append([]header(nil), e.headers...), header{"Delivery-Failure", "false"}), body: body, hasBody: true}
+		n.fire(again)
+	}
+	n.rec.chats = append(n.rec.chats, ChatMessage{Proto: proto, From: from, To: to, Body: body, Result: result, At: time.Now()})
+	return result
+}

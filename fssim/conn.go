@@ -1,0 +1,522 @@
+package fssim
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// maxLostEvents is how many events a connection may lose to a full queue
+// before the node drops it, as mod_event_socket's MAX_MISSED does.
+const maxLostEvents = 500
+
+// conn is one event-socket client. One goroutine reads and executes
+// commands, one writes; the writer's queue is never waited on by the node,
+// so a slow client cannot stall it.
+type conn struct {
+	n      *Node
+	nc     net.Conn
+	authed atomic.Bool
+
+	// Subscription state, guarded by Node.mu (events are routed under it).
+	format     string // "plain", "json", "xml"; "" when not listening
+	all        bool
+	names      map[string]bool
+	subclasses map[string]bool
+	filters    []header
+
+	qmu      sync.Mutex
+	cond     *sync.Cond
+	queue    []outFrame
+	held     []outFrame // events waiting for an api command or a stall to end
+	apiHold  bool
+	stalled  bool
+	queued   int // events in queue and held
+	lost     int
+	final    bool // nothing more will be queued; close once written
+	abrupt   bool // close without writing what is queued
+	dropMid  bool // write half of the next frame, then close
+	stopOnce sync.Once
+}
+
+type outFrame struct {
+	b     []byte
+	event bool
+}
+
+func newConn(n *Node, nc net.Conn) *conn {
+	c := &conn{n: n, nc: nc, names: make(map[string]bool), subclasses: make(map[string]bool)}
+	c.cond = sync.NewCond(&c.qmu)
+	c.stalled = n.faults.stalled
+	return c
+}
+
+func (c *conn) start() {
+	c.n.wg.Add(2)
+	go c.writeLoop()
+	go c.readLoop()
+}
+
+// send queues a reply frame; replies are never dropped.
+func (c *conn) send(b []byte) {
+	c.qmu.Lock()
+	if !c.final {
+		c.queue = append(c.queue, outFrame{b: b})
+		c.cond.Signal()
+	}
+	c.qmu.Unlock()
+}
+
+// shutdown ends the connection: with notice, the disconnect notice is queued
+// after everything already queued and the socket closes once it is written.
+func (c *conn) shutdown(notice bool) {
+	c.stopOnce.Do(func() {
+		c.qmu.Lock()
+		c.queue = append(c.queue, c.held...)
+		c.held = nil
+		if notice {
+			c.queue = append(c.queue, outFrame{b: disconnectNotice})
+		}
+		c.final = true
+		c.cond.Signal()
+		c.qmu.Unlock()
+		c.n.removeConn(c)
+	})
+}
+
+// kill closes the socket at once, without a notice.
+func (c *conn) kill() {
+	c.qmu.Lock()
+	c.abrupt = true
+	c.qmu.Unlock()
+	c.shutdown(false)
+}
+
+func (c *conn) writeLoop() {
+	defer c.n.wg.Done()
+	defer c.nc.Close()
+	w := bufio.NewWriterSize(c.nc, 64<<10)
+	for {
+		c.qmu.Lock()
+		for len(c.queue) == 0 && !c.final {
+			c.cond.Wait()
+		}
+		batch := c.queue
+		c.queue = nil
+		for _, f := range batch {
+			if f.event {
+				c.queued--
+			}
+		}
+		final, abrupt, dropMid := c.final, c.abrupt, c.dropMid
+		c.qmu.Unlock()
+		if abrupt {
+			return
+		}
+		if final {
+			// A client that stopped reading must not hold up Close.
+			_ = c.nc.SetWriteDeadline(time.Now().Add(2 * time.Second))
+		}
+		for _, f := range batch {
+			if dropMid {
+				_, _ = w.Write(f.b[:len(f.b)/2])
+				_ = w.Flush()
+				return
+			}
+			if _, err := w.Write(f.b); err != nil {
+				c.kill()
+				return
+			}
+		}
+		if err := w.Flush(); err != nil {
+			c.kill()
+			return
+		}
+		if final {
+			c.qmu.Lock()
+			done := len(c.queue) == 0
+			c.qmu.Unlock()
+			if done {
+				return
+			}
+		}
+	}
+}
+
+func (c *conn) readLoop() {
+	defer c.n.wg.Done()
+	c.send([]byte("Content-Type: auth/request\n\n"))
+	authTimer := time.AfterFunc(c.n.opts.AuthTimeout, func() {
+		if !c.authed.Load() {
+			c.shutdown(true)
+		}
+	})
+	defer authTimer.Stop()
+	r := bufio.NewReaderSize(c.nc, 16<<10)
+	for {
+		req, err := readRequest(r)
+		if err != nil {
+			if errors.Is(err, errFrameTooLarge) || !errors.Is(err, io.EOF) {
+				c.n.opts.Logger.Debug("fssim: read", "err", err)
+			}
+			c.shutdown(true)
+			return
+		}
+		if !c.handle(req) {
+			return
+		}
+	}
+}
+
+// handle executes one command; false ends the connection.
+func (c *conn) handle(req *request) bool {
+	c.n.recordCommand(req.line)
+	word, rest, _ := strings.Cut(req.line, " ")
+	rest = strings.TrimSpace(rest)
+	word = strings.ToLower(word)
+	if !c.authed.Load() {
+		if word != "auth" {
+			c.send(replyFrame("-ERR command not found"))
+			return true
+		}
+		if rest != c.n.opts.Password {
+			c.send(replyFrame("-ERR invalid"))
+			c.shutdown(true)
+			return false
+		}
+		c.authed.Store(true)
+		c.send(replyFrame("+OK accepted"))
+		return true
+	}
+	switch word {
+	case "exit":
+		c.send(replyFrame("+OK bye"))
+		c.shutdown(true)
+		return false
+	case "api":
+		c.api(rest)
+	case "bgapi":
+		c.bgapi(rest, req.header("Job-UUID"))
+	case "event":
+		c.send(replyFrame(c.subscribe(rest)))
+	case "nixevent":
+		c.send(replyFrame(c.nix(rest)))
+	case "noevents":
+		c.send(replyFrame(c.noevents()))
+	case "filter":
+		c.send(replyFrame(c.filter(rest)))
+	case "log":
+		level := rest
+		if level == "" {
+			level = "7"
+		}
+		c.send(replyFrame("+OK log level " + level + " [" + level + "]"))
+	case "nolog":
+		c.send(replyFrame("+OK no longer logging"))
+	case "linger", "nolinger":
+		c.send(replyFrame("-ERR not controlling a session"))
+	case "myevents":
+		c.send(replyFrame("+OK Events Enabled"))
+	case "divert_events":
+		c.send(replyFrame("+OK events diverted"))
+	case "sendmsg":
+		uuid := rest
+		if !c.n.exists(uuid) {
+			c.send(replyFrame("-ERR invalid session id [" + uuid + "]"))
+		} else {
+			c.send(replyFrame("+OK"))
+		}
+	case "sendevent":
+		c.send(replyFrame("+OK " + newUUID()))
+	default:
+		c.send(replyFrame("-ERR command not found"))
+	}
+	return true
+}
+
+// api runs a command synchronously: events created meanwhile are written
+// after the reply, as FreeSWITCH's connection thread does.
+func (c *conn) api(line string) {
+	c.hold(true)
+	res := make(chan string, 1)
+	c.n.execute(line, func(r string) { res <- r })
+	out := <-res
+	if d := c.n.apiDelay(); d > 0 {
+		time.Sleep(d)
+	}
+	c.send(apiFrame(out))
+	c.hold(false)
+}
+
+func (c *conn) bgapi(line, jobUUID string) {
+	if jobUUID == "" {
+		jobUUID = newUUID()
+	}
+	c.send(replyFrame("+OK Job-UUID: "+jobUUID, header{"Job-UUID", jobUUID}))
+	cmd, arg, _ := strings.Cut(line, " ")
+	c.n.executeBackground(line, func(r string) {
+		e := c.n.newEvent("BACKGROUND_JOB", "mod_event_socket.c", "api_exec", 1572)
+		e.add("Job-UUID", jobUUID)
+		e.add("Job-Command", cmd)
+		if arg != "" {
+			e.add("Job-Command-Arg", arg)
+		}
+		e.body, e.hasBody = r, true
+		c.n.fire(e)
+	})
+}
+
+func (c *conn) hold(on bool) {
+	c.qmu.Lock()
+	c.apiHold = on
+	c.releaseLocked()
+	c.qmu.Unlock()
+}
+
+func (c *conn) setStalled(on bool) {
+	c.qmu.Lock()
+	c.stalled = on
+	c.releaseLocked()
+	c.qmu.Unlock()
+}
+
+func (c *conn) releaseLocked() {
+	if c.apiHold || c.stalled || len(c.held) == 0 {
+		return
+	}
+	c.queue = append(c.queue, c.held...)
+	c.held = nil
+	c.cond.Signal()
+}
+
+// deliver queues an event if this connection wants it. Called with Node.mu
+// held.
+func (c *conn) deliver(e *event) {
+	if c.format == "" || !c.wants(e) {
+		return
+	}
+	var f []byte
+	if c.format == "json" {
+		f = eventFrame("text/event-json", e.serializeJSON())
+	} else {
+		f = eventFrame("text/event-plain", e.serializePlain())
+	}
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	if c.final {
+		return
+	}
+	if c.queued >= c.n.opts.EventQueue {
+		c.lost++
+		if c.lost > maxLostEvents {
+			c.abrupt = true
+			c.final = true
+			c.cond.Signal()
+			go c.n.removeConn(c)
+		}
+		return
+	}
+	c.queued++
+	if c.apiHold || c.stalled {
+		c.held = append(c.held, outFrame{f, true})
+		return
+	}
+	c.queue = append(c.queue, outFrame{f, true})
+	c.cond.Signal()
+}
+
+// wants applies the subscription and then the filters, following
+// mod_event_socket's event_handler.
+func (c *conn) wants(e *event) bool {
+	send := false
+	switch {
+	case c.all:
+		send = true
+	case c.names[e.name]:
+		send = e.name != "CUSTOM" || e.subclass == "" || c.subclasses[e.subclass]
+	case e.name == "CUSTOM" && c.subclasses[e.subclass]:
+		send = true
+	}
+	if !send || len(c.filters) == 0 {
+		return send
+	}
+	send = false
+	for _, f := range c.filters {
+		hval, ok := e.get(f.name)
+		if !ok {
+			continue
+		}
+		comp := f.value
+		pos := true
+		for comp != "" {
+			if comp[0] == '+' {
+				pos = true
+			} else if comp[0] == '-' {
+				pos = false
+			} else if comp[0] != ' ' {
+				break
+			}
+			comp = comp[1:]
+		}
+		if send && pos {
+			continue
+		}
+		var match bool
+		if strings.HasPrefix(f.value, "/") {
+			pat := strings.TrimSuffix(strings.TrimPrefix(comp, "/"), "/")
+			re, err := regexp.Compile(pat)
+			match = err == nil && re.MatchString(hval)
+		} else {
+			match = strings.EqualFold(hval, comp)
+		}
+		if match {
+			if !pos {
+				return false
+			}
+			send = true
+		}
+	}
+	return send
+}
+
+func (c *conn) subscribe(args string) string {
+	c.n.mu.Lock()
+	defer c.n.mu.Unlock()
+	words := strings.Fields(args)
+	format := "plain"
+	if len(words) > 0 {
+		switch strings.ToLower(words[0]) {
+		case "plain", "json", "xml":
+			format = strings.ToLower(words[0])
+			words = words[1:]
+		}
+	}
+	keys, custom := 0, false
+	for _, w := range words {
+		if custom {
+			c.subclasses[w] = true
+			continue
+		}
+		name := strings.ToUpper(w)
+		if !knownEvent(name) {
+			continue
+		}
+		keys++
+		switch name {
+		case "ALL":
+			c.all = true
+		case "CUSTOM":
+			custom = true
+			c.names[name] = true
+		default:
+			c.names[name] = true
+		}
+	}
+	if keys == 0 {
+		return "-ERR no keywords supplied"
+	}
+	c.format = format
+	return "+OK event listener enabled " + format
+}
+
+func (c *conn) nix(args string) string {
+	c.n.mu.Lock()
+	defer c.n.mu.Unlock()
+	keys, custom := 0, false
+	for _, w := range strings.Fields(args) {
+		if custom {
+			delete(c.subclasses, w)
+			continue
+		}
+		name := strings.ToUpper(w)
+		if !knownEvent(name) {
+			continue
+		}
+		keys++
+		switch name {
+		case "ALL":
+			c.all = false
+			c.names = make(map[string]bool)
+			c.subclasses = make(map[string]bool)
+		case "CUSTOM":
+			custom = true
+		default:
+			delete(c.names, name)
+		}
+	}
+	if keys == 0 {
+		return "-ERR no keywords supplied"
+	}
+	return "+OK events nixed"
+}
+
+func (c *conn) noevents() string {
+	c.n.mu.Lock()
+	defer c.n.mu.Unlock()
+	if c.format == "" {
+		return "-ERR not listening for events"
+	}
+	c.format = ""
+	c.all = false
+	c.names = make(map[string]bool)
+	c.subclasses = make(map[string]bool)
+	return "+OK no longer listening for events"
+}
+
+func (c *conn) filter(args string) string {
+	c.n.mu.Lock()
+	defer c.n.mu.Unlock()
+	name, value, _ := strings.Cut(args, " ")
+	if strings.EqualFold(name, "delete") {
+		name, value, _ = strings.Cut(strings.TrimSpace(value), " ")
+		value = strings.TrimSpace(value)
+		if name == "" {
+			return "-ERR invalid syntax"
+		}
+		kept := c.filters[:0]
+		for _, f := range c.filters {
+			if strings.EqualFold(name, "all") || (f.name == name && (value == "" || f.value == value)) {
+				continue
+			}
+			kept = append(kept, f)
+		}
+		c.filters = kept
+		return "+OK filter deleted. [" + name + "][" + value + "]"
+	}
+	value = strings.TrimSpace(value)
+	if name == "" || value == "" {
+		return "-ERR invalid syntax"
+	}
+	c.filters = append(c.filters, header{name, value})
+	return "+OK filter added. [" + name + "]=[" + value + "]"
+}
+
+// eventNames are the event names switch_name_event knows.
+var eventNames = map[string]bool{}
+
+func init() {
+	for _, n := range strings.Fields(`CUSTOM CLONE CHANNEL_CREATE CHANNEL_DESTROY CHANNEL_STATE
+	CHANNEL_CALLSTATE CHANNEL_ANSWER CHANNEL_HANGUP CHANNEL_HANGUP_COMPLETE CHANNEL_EXECUTE
+	CHANNEL_EXECUTE_COMPLETE CHANNEL_HOLD CHANNEL_UNHOLD CHANNEL_BRIDGE CHANNEL_UNBRIDGE
+	CHANNEL_PROGRESS CHANNEL_PROGRESS_MEDIA CHANNEL_OUTGOING CHANNEL_PARK CHANNEL_UNPARK
+	CHANNEL_APPLICATION CHANNEL_ORIGINATE CHANNEL_UUID API LOG INBOUND_CHAN OUTBOUND_CHAN STARTUP
+	SHUTDOWN PUBLISH UNPUBLISH TALK NOTALK SESSION_CRASH MODULE_LOAD MODULE_UNLOAD DTMF MESSAGE
+	PRESENCE_IN NOTIFY_IN PRESENCE_OUT PRESENCE_PROBE MESSAGE_WAITING MESSAGE_QUERY ROSTER CODEC
+	BACKGROUND_JOB DETECTED_SPEECH DETECTED_TONE PRIVATE_COMMAND HEARTBEAT TRAP ADD_SCHEDULE
+	DEL_SCHEDULE EXE_SCHEDULE RE_SCHEDULE RELOADXML NOTIFY PHONE_FEATURE PHONE_FEATURE_SUBSCRIBE
+	SEND_MESSAGE RECV_MESSAGE REQUEST_PARAMS CHANNEL_DATA GENERAL COMMAND SESSION_HEARTBEAT
+	CLIENT_DISCONNECTED SERVER_DISCONNECTED SEND_INFO RECV_INFO RECV_RTCP_MESSAGE SEND_RTCP_MESSAGE
+	CALL_SECURE NAT RECORD_START RECORD_STOP PLAYBACK_START PLAYBACK_STOP CALL_UPDATE FAILURE
+	SOCKET_DATA MEDIA_BUG_START MEDIA_BUG_STOP CONFERENCE_DATA_QUERY CONFERENCE_DATA CALL_SETUP_REQ
+	CALL_SETUP_RESULT CALL_DETAIL DEVICE_STATE TEXT SHUTDOWN_REQUESTED ALL`) {
+		eventNames[n] = true
+	}
+}
+
+func knownEvent(name string) bool { return eventNames[name] }

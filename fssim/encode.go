@@ -1,0 +1,232 @@
+package fssim
+
+import (
+	"strconv"
+	"strings"
+)
+
+// header is one event header; events keep their headers in order because
+// FreeSWITCH serializes them in insertion order.
+type header struct {
+	name, value string
+}
+
+// event is a FreeSWITCH event before serialization.
+type event struct {
+	name     string // Event-Name
+	subclass string // CUSTOM subclass, "" otherwise
+	headers  []header
+	body     string
+	hasBody  bool
+	uuid     string // Unique-ID of the channel it concerns, "" if none (for reordering faults)
+
+	plain, json []byte // serialized payloads, built once for all connections
+}
+
+func (e *event) add(name, value string) { e.headers = append(e.headers, header{name, value}) }
+
+func (e *event) get(name string) (string, bool) {
+	for _, h := range e.headers {
+		if strings.EqualFold(h.name, name) {
+			return h.value, true
+		}
+	}
+	return "", false
+}
+
+const hexUpper = "0123456789ABCDEF"
+
+// urlUnsafe lists the bytes switch_url_encode always escapes besides control
+// bytes and bytes above '~'.
+const urlUnsafe = "\r\n \"#%&+:;<=>?@[\\]^`{|}"
+
+func isHex(c byte) bool {
+	return ('0' <= c && c <= '9') || ('a' <= c && c <= 'f') || ('A' <= c && c <= 'F')
+}
+
+// urlEncode escapes a header value the way FreeSWITCH's switch_url_encode
+// does: uppercase hex, and a '%' already starting a valid escape is kept.
+func urlEncode(s string) string {
+	need := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < ' ' || c > '~' || strings.IndexByte(urlUnsafe, c) >= 0 {
+			need = true
+			break
+		}
+	}
+	if !need {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 16)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
+			b.WriteByte(c)
+			continue
+		}
+		if c < ' ' || c > '~' || strings.IndexByte(urlUnsafe, c) >= 0 {
+			b.WriteByte('%')
+			b.WriteByte(hexUpper[c>>4])
+			b.WriteByte(hexUpper[c&15])
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// urlDecode reverses urlEncode; malformed escapes are kept as they are.
+func urlDecode(s string) string {
+	if strings.IndexByte(s, '%') < 0 && strings.IndexByte(s, '+') < 0 {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
+			v, _ := strconv.ParseUint(s[i+1:i+3], 16, 8)
+			b.WriteByte(byte(v))
+			i += 2
+			continue
+		}
+		if c == '+' {
+			b.WriteByte(' ')
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// serializePlain renders the payload of a text/event-plain frame, as
+// switch_event_serialize does with encoding on.
+func (e *event) serializePlain() []byte {
+	if e.plain != nil {
+		return e.plain
+	}
+	var b strings.Builder
+	b.Grow(64 * len(e.headers))
+	for _, h := range e.headers {
+		b.WriteString(h.name)
+		b.WriteString(": ")
+		v := urlEncode(h.value)
+		if v == "" {
+			v = "_undef_"
+		}
+		b.WriteString(v)
+		b.WriteByte('\n')
+	}
+	if e.hasBody && e.body != "" {
+		b.WriteString("Content-Length: ")
+		b.WriteString(strconv.Itoa(len(e.body)))
+		b.WriteString("\n\n")
+		b.WriteString(e.body)
+	} else {
+		b.WriteByte('\n')
+	}
+	e.plain = []byte(b.String())
+	return e.plain
+}
+
+// serializeJSON renders the payload of a text/event-json frame the way
+// cJSON_PrintUnformatted prints switch_event_serialize_json's object.
+func (e *event) serializeJSON() []byte {
+	if e.json != nil {
+		return e.json
+	}
+	var b strings.Builder
+	b.WriteByte('{')
+	first := true
+	put := func(k, v string) {
+		if !first {
+			b.WriteByte(',')
+		}
+		first = false
+		writeJSONString(&b, k)
+		b.WriteByte(':')
+		writeJSONString(&b, v)
+	}
+	for _, h := range e.headers {
+		put(h.name, h.value)
+	}
+	if e.hasBody {
+		put("Content-Length", strconv.Itoa(len(e.body)))
+		put("_body", e.body)
+	}
+	b.WriteByte('}')
+	e.json = []byte(b.String())
+	return e.json
+}
+
+// writeJSONString quotes s as cJSON does: the short escapes, \u00XX for other
+// control bytes, everything else (including non-ASCII and '/') verbatim.
+func writeJSONString(b *strings.Builder, s string) {
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch c {
+		case '"':
+			b.WriteString(`\"`)
+		case '\\':
+			b.WriteString(`\\`)
+		case '\b':
+			b.WriteString(`\b`)
+		case '\f':
+			b.WriteString(`\f`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\r':
+			b.WriteString(`\r`)
+		case '\t':
+			b.WriteString(`\t`)
+		default:
+			if c < ' ' {
+				b.WriteString(`\u00`)
+				b.WriteByte("0123456789abcdef"[c>>4])
+				b.WriteByte("0123456789abcdef"[c&15])
+				continue
+			}
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+}
+
+// replyFrame is a command/reply frame; extra headers follow Reply-Text.
+func replyFrame(text string, extra ...header) []byte {
+	b := make([]byte, 0, 64+len(text))
+	b = append(b, "Content-Type: command/reply\nReply-Text: "...)
+	b = append(b, text...)
+	b = append(b, '\n')
+	for _, h := range extra {
+		b = append(b, h.name...)
+		b = append(b, ": "...)
+		b = append(b, h.value...)
+		b = append(b, '\n')
+	}
+	return append(b, '\n')
+}
+
+// apiFrame is an api/response frame with the command output as body.
+func apiFrame(body string) []byte {
+	return []byte("Content-Type: api/response\nContent-Length: " + strconv.Itoa(len(body)) + "\n\n" + body)
+}
+
+// eventFrame wraps a serialized event payload; FreeSWITCH writes
+// Content-Length before Content-Type on events.
+func eventFrame(contentType string, payload []byte) []byte {
+	b := make([]byte, 0, len(payload)+64)
+	b = append(b, "Content-Length: "...)
+	b = strconv.AppendInt(b, int64(len(payload)), 10)
+	b = append(b, "\nContent-Type: "...)
+	b = append(b, contentType...)
+	b = append(b, "\n\n"...)
+	return append(b, payload...)
+}
+
+const disconnectBody = "Disconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n"
+
+var disconnectNotice = []byte("Content-Type: text/disconnect-notice\nContent-Length: " +
+	strconv.Itoa(len(disconnectBody)) + "\n\n" + disconnectBody)

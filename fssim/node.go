@@ -1,0 +1,487 @@
+package fssim
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Options configures a node. The zero value is a usable node on a free
+// loopback port with password ClueCon.
+type Options struct {
+	// Addr to listen on; default "127.0.0.1:0".
+	Addr string
+	// Password for auth; default "ClueCon".
+	Password string
+	// Hostname is FreeSWITCH-Hostname/-Switchname; default "fssim".
+	Hostname string
+	// IPv4 and IPv6 are FreeSWITCH-IPv4/-IPv6; defaults 127.0.0.1 and ::1.
+	IPv4, IPv6 string
+	// Second is how long one FreeSWITCH second lasts: originate_timeout and
+	// park_timeout are counted in it. Default time.Second; tests use e.g.
+	// 20ms so that a whole call finishes in well under a second.
+	Second time.Duration
+	// Heartbeat is the HEARTBEAT period; default 20 Seconds. Negative disables.
+	Heartbeat time.Duration
+	// AuthTimeout closes connections that have not authenticated; default 25s.
+	AuthTimeout time.Duration
+	// Default is the far-end behaviour of numbers not in Subscribers; the zero
+	// value answers after one Second.
+	Default Behavior
+	// Subscribers script far ends by number: each originate to a number takes
+	// the next Behavior of its sequence, the last one repeating.
+	Subscribers map[string][]Behavior
+	// PromptDuration is how long a played file lasts; default one Second.
+	PromptDuration time.Duration
+	// Prompts sets durations per file path (as sent in uuid_broadcast).
+	Prompts map[string]time.Duration
+	// MaxSessions and SessionsPerSecond limit originates as FreeSWITCH's
+	// max-sessions and sessions-per-second do; 0 means no limit.
+	MaxSessions, SessionsPerSecond int
+	// EventQueue is how many events may wait for a slow client before
+	// FreeSWITCH-style dropping starts; default 100000.
+	EventQueue int
+	// Logger receives connection-level diagnostics; default discards.
+	Logger *slog.Logger
+}
+
+func (o *Options) defaults() {
+	if o.Addr == "" {
+		o.Addr = "127.0.0.1:0"
+	}
+	if o.Password == "" {
+		o.Password = "ClueCon"
+	}
+	if o.Hostname == "" {
+		o.Hostname = "fssim"
+	}
+	if o.IPv4 == "" {
+		o.IPv4 = "127.0.0.1"
+	}
+	if o.IPv6 == "" {
+		o.IPv6 = "::1"
+	}
+	if o.Second <= 0 {
+		o.Second = time.Second
+	}
+	if o.Heartbeat == 0 {
+		o.Heartbeat = 20 * o.Second
+	}
+	if o.AuthTimeout <= 0 {
+		o.AuthTimeout = 25 * time.Second
+	}
+	if o.PromptDuration <= 0 {
+		o.PromptDuration = o.Second
+	}
+	if o.EventQueue <= 0 {
+		o.EventQueue = 100000
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Node is one simulated FreeSWITCH process: one Core-UUID, one event
+// sequence, its channels, and an event socket on its own port.
+type Node struct {
+	opts Options
+	ln   net.Listener
+
+	mu       sync.Mutex
+	coreUUID string
+	gen      int // bumped by Restart; timers of an older generation do nothing
+	seq      uint64
+	started  time.Time
+	closed   bool
+	conns    map[*conn]struct{}
+	channels map[string]*channel
+	sessions int // sessions since startup
+	peak     int
+	sessID   int
+	attempts map[string]int
+	timers   map[*time.Timer]struct{}
+	rec      record
+	faults   faults
+	hb       *time.Timer
+	subs     map[string][]Behavior
+	def      Behavior
+	prompts  map[string]time.Duration
+
+	wg sync.WaitGroup
+}
+
+// Start starts a node listening on opts.Addr.
+func Start(opts Options) (*Node, error) {
+	opts.defaults()
+	ln, err := net.Listen("tcp", opts.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("fssim: listen on %s: %w", opts.Addr, err)
+	}
+	n := &Node{
+		opts:     opts,
+		ln:       ln,
+		coreUUID: newUUID(),
+		started:  time.Now(),
+		conns:    make(map[*conn]struct{}),
+		channels: make(map[string]*channel),
+		attempts: make(map[string]int),
+		timers:   make(map[*time.Timer]struct{}),
+		subs:     make(map[string][]Behavior),
+		prompts:  make(map[string]time.Duration),
+		def:      opts.Default,
+	}
+	for k, v := range opts.Subscribers {
+		n.subs[k] = append([]Behavior(nil), v...)
+	}
+	for k, v := range opts.Prompts {
+		n.prompts[k] = v
+	}
+	n.faults.maxSessions = opts.MaxSessions
+	n.faults.sps = opts.SessionsPerSecond
+	n.mu.Lock()
+	n.scheduleHeartbeat()
+	n.mu.Unlock()
+	n.wg.Add(1)
+	go n.acceptLoop()
+	return n, nil
+}
+
+// Addr is the host:port the node's event socket listens on.
+func (n *Node) Addr() string { return n.ln.Addr().String() }
+
+// Password is the event socket password.
+func (n *Node) Password() string { return n.opts.Password }
+
+// CoreUUID is the node's current Core-UUID; it changes on Restart.
+func (n *Node) CoreUUID() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.coreUUID
+}
+
+// Close stops the node: clients get the disconnect notice, channels vanish
+// without events (as when the process exits), and every goroutine ends
+// before Close returns.
+func (n *Node) Close() error {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return nil
+	}
+	n.closed = true
+	n.abortOriginatesLocked()
+	n.stopTimersLocked()
+	conns := n.takeConnsLocked()
+	n.channels = make(map[string]*channel)
+	n.mu.Unlock()
+	err := n.ln.Close()
+	for _, c := range conns {
+		c.shutdown(true)
+	}
+	n.wg.Wait()
+	return err
+}
+
+// Restart simulates a FreeSWITCH restart: every client gets the disconnect
+// notice and is closed, every channel is gone without events, and the node
+// comes back on the same port with a new Core-UUID and a fresh event
+// sequence.
+func (n *Node) Restart() {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return
+	}
+	n.gen++
+	n.abortOriginatesLocked()
+	n.stopTimersLocked()
+	conns := n.takeConnsLocked()
+	for _, ch := range n.channels {
+		n.rec.channelGone(ch, time.Now())
+	}
+	n.channels = make(map[string]*channel)
+	n.coreUUID = newUUID()
+	n.seq = 0
+	n.started = time.Now()
+	n.sessions, n.peak = 0, 0
+	n.scheduleHeartbeat()
+	n.mu.Unlock()
+	for _, c := range conns {
+		c.shutdown(true)
+	}
+}
+
+// abortOriginatesLocked answers originates still dialling, so that no
+// client waits on a node that is going away.
+func (n *Node) abortOriginatesLocked() {
+	for _, ch := range n.channels {
+		if ch.orig != nil {
+			ch.orig.finish("-ERR SYSTEM_SHUTDOWN\n")
+			ch.orig = nil
+		}
+	}
+}
+
+func (n *Node) takeConnsLocked() []*conn {
+	conns := make([]*conn, 0, len(n.conns))
+	for c := range n.conns {
+		conns = append(conns, c)
+	}
+	n.conns = make(map[*conn]struct{})
+	return conns
+}
+
+func (n *Node) stopTimersLocked() {
+	for t := range n.timers {
+		t.Stop()
+	}
+	n.timers = make(map[*time.Timer]struct{})
+	if n.hb != nil {
+		n.hb.Stop()
+		n.hb = nil
+	}
+	for _, ch := range n.channels {
+		ch.timers = nil
+	}
+}
+
+func (n *Node) acceptLoop() {
+	defer n.wg.Done()
+	for {
+		nc, err := n.ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			n.opts.Logger.Warn("fssim: accept", "err", err)
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		n.mu.Lock()
+		if n.closed {
+			n.mu.Unlock()
+			nc.Close()
+			return
+		}
+		c := newConn(n, nc)
+		n.conns[c] = struct{}{}
+		n.mu.Unlock()
+		c.start()
+	}
+}
+
+// after runs fn under the node lock after d, unless the node closed or
+// restarted meanwhile. The timer is stopped by Close and Restart.
+func (n *Node) after(d time.Duration, fn func()) *time.Timer {
+	gen := n.gen
+	var t *time.Timer
+	t = time.AfterFunc(d, func() {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		if _, ok := n.timers[t]; !ok {
+			return
+		}
+		delete(n.timers, t)
+		if n.closed || n.gen != gen {
+			return
+		}
+		fn()
+	})
+	n.timers[t] = struct{}{}
+	return t
+}
+
+// chanAfter is after for work on one channel; it is cancelled when the
+// channel hangs up.
+func (n *Node) chanAfter(ch *channel, d time.Duration, fn func()) {
+	t := n.after(d, func() {
+		if ch.gone {
+			return
+		}
+		fn()
+	})
+	ch.timers = append(ch.timers, t)
+}
+
+func (n *Node) cancelChanTimers(ch *channel) {
+	for _, t := range ch.timers {
+		t.Stop()
+		delete(n.timers, t)
+	}
+	ch.timers = nil
+}
+
+func (n *Node) scheduleHeartbeat() {
+	if n.opts.Heartbeat < 0 {
+		return
+	}
+	gen := n.gen
+	var t *time.Timer
+	t = time.AfterFunc(n.opts.Heartbeat, func() {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		if n.closed || n.gen != gen || n.hb != t {
+			return
+		}
+		n.fireHeartbeat()
+		n.scheduleHeartbeat()
+	})
+	n.hb = t
+}
+
+func (n *Node) fireHeartbeat() {
+	e := n.newEvent("HEARTBEAT", "switch_core.c", "send_heartbeat", 95)
+	e.add("Event-Info", "System Ready")
+	e.add("Up-Time", n.uptime())
+	e.add("FreeSWITCH-Version", "1.10.12-release~64bit")
+	e.add("Uptime-msec", strconv.FormatInt(time.Since(n.started).Milliseconds(), 10))
+	e.add("Session-Count", strconv.Itoa(n.liveCount()))
+	e.add("Max-Sessions", strconv.Itoa(n.maxSessionsReported()))
+	e.add("Session-Per-Sec", strconv.Itoa(n.spsReported()))
+	e.add("Session-Per-Sec-Last", "0")
+	e.add("Session-Per-Sec-Max", "0")
+	e.add("Session-Per-Sec-FiveMin", "0")
+	e.add("Session-Since-Startup", strconv.Itoa(n.sessions))
+	e.add("Session-Peak-Max", strconv.Itoa(n.peak))
+	e.add("Session-Peak-FiveMin", strconv.Itoa(n.peak))
+	e.add("Idle-CPU", "95.000000")
+	n.fire(e)
+}
+
+func (n *Node) maxSessionsReported() int {
+	if n.faults.maxSessions > 0 {
+		return n.faults.maxSessions
+	}
+	return 2000
+}
+
+func (n *Node) spsReported() int {
+	if n.faults.sps > 0 {
+		return n.faults.sps
+	}
+	return 500
+}
+
+func (n *Node) liveCount() int {
+	k := 0
+	for _, ch := range n.channels {
+		if !ch.gone {
+			k++
+		}
+	}
+	return k
+}
+
+func (n *Node) uptime() string {
+	d := time.Since(n.started)
+	us := d.Microseconds()
+	days := us / 86400e6
+	h := us / 3600e6 % 24
+	m := us / 60e6 % 60
+	s := us / 1e6 % 60
+	ms := us / 1000 % 1000
+	u := us % 1000
+	return fmt.Sprintf("0 years, %d days, %d hours, %d minutes, %d seconds, %d milliseconds, %d microseconds",
+		days, h, m, s, ms, u)
+}
+
+// newEvent creates an event with the headers switch_event_prep_for_delivery
+// adds, numbering it now: FreeSWITCH numbers events at creation, so an event
+// fired later (API, BACKGROUND_JOB) can carry a lower sequence than ones
+// delivered before it.
+func (n *Node) newEvent(name, file, fn string, line int) *event {
+	n.seq++
+	now := time.Now()
+	e := &event{name: name, headers: make([]header, 0, 96)}
+	e.add("Event-Name", name)
+	e.add("Core-UUID", n.coreUUID)
+	e.add("FreeSWITCH-Hostname", n.opts.Hostname)
+	e.add("FreeSWITCH-Switchname", n.opts.Hostname)
+	e.add("FreeSWITCH-IPv4", n.opts.IPv4)
+	e.add("FreeSWITCH-IPv6", n.opts.IPv6)
+	e.add("Event-Date-Local", now.Format("2006-01-02 15:04:05"))
+	e.add("Event-Date-GMT", now.UTC().Format("Mon, 02 Jan 2006 15:04:05 GMT"))
+	e.add("Event-Date-Timestamp", strconv.FormatInt(now.UnixMicro(), 10))
+	e.add("Event-Calling-File", file)
+	e.add("Event-Calling-Function", fn)
+	e.add("Event-Calling-Line-Number", strconv.Itoa(line))
+	e.add("Event-Sequence", strconv.FormatUint(n.seq, 10))
+	return e
+}
+
+// fire delivers an event to every subscribed connection. Called with n.mu
+// held, so events reach each connection in firing order.
+func (n *Node) fire(e *event) {
+	if n.faults.reorder && e.uuid != "" {
+		n.fireReordered(e)
+		return
+	}
+	n.route(e)
+}
+
+func (n *Node) route(e *event) {
+	for c := range n.conns {
+		c.deliver(e)
+	}
+}
+
+// fireReordered holds one channel event back and lets the next event of a
+// different channel overtake it, as FreeSWITCH's delivery threads can.
+func (n *Node) fireReordered(e *event) {
+	held := n.faults.held
+	switch {
+	case held == nil:
+		n.faults.held = e
+		n.after(n.opts.Second/50+time.Millisecond, func() {
+			if n.faults.held == e {
+				n.faults.held = nil
+				n.route(e)
+			}
+		})
+	case held.uuid != e.uuid:
+		n.faults.held = nil
+		n.route(e)
+		n.route(held)
+	default:
+		n.faults.held = e
+		n.route(held)
+		n.after(n.opts.Second/50+time.Millisecond, func() {
+			if n.faults.held == e {
+				n.faults.held = nil
+				n.route(e)
+			}
+		})
+	}
+}
+
+func (n *Node) removeConn(c *conn) {
+	n.mu.Lock()
+	delete(n.conns, c)
+	n.mu.Unlock()
+}
+
+// newUUID returns a random (version 4) UUID in FreeSWITCH's lowercase form.
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	const hx = "0123456789abcdef"
+	out := make([]byte, 36)
+	j := 0
+	for i, v := range b {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			out[j] = '-'
+			j++
+		}
+		out[j] = hx[v>>4]
+		out[j+1] = hx[v&15]
+		j += 2
+	}
+	return string(out)
+}
