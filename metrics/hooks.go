@@ -92,11 +92,13 @@ func (m *Metrics) RedisError(op string) {
 	m.redisErrors.WithLabelValues(bounded(op, RedisOps)).Inc()
 }
 
-// SetLiveFunc sets the source of bgcall_sessions_live. f is called on every
-// scrape, so it must be cheap: return a cached count, not a Redis round
-// trip. Its keys are session states; "finished" and a missing state count as
-// zero. Every replica exports the same cluster-wide numbers, so queries
-// take max by (state), not sum.
+// SetLiveFunc sets the source of bgcall_sessions_live. f runs on every
+// scrape, on the scrape's goroutine, so it must bound its time (a short
+// timeout or a cached value). Its keys are session states; "finished" and
+// a missing state count as zero. A nil map means the counts are unknown
+// right now (the store failed): the gauge is then left out of that scrape
+// rather than reported as zero. Every replica exports the same
+// cluster-wide numbers, so queries take max by (state), not sum.
 func (m *Metrics) SetLiveFunc(f func() map[string]int64) {
 	if m == nil {
 		return

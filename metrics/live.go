@@ -39,7 +39,11 @@ func (c *liveCollector) Collect(ch chan<- prometheus.Metric) {
 
 	counts := make(map[string]int64, len(LiveStates))
 	if f != nil {
-		for state, n := range f() {
+		got := f()
+		if got == nil {
+			return // unknown: a gap says so, a zero would not
+		}
+		for state, n := range got {
 			if state == "finished" {
 				continue
 			}

@@ -46,8 +46,9 @@ var (
 	NotificationResults = []string{"sent", "failed", "retried", other}
 	// CommandKinds are the ways a command reaches FreeSWITCH.
 	CommandKinds = []string{"api", "bgapi", other}
-	// RedisOps are the store operations a Redis error is counted against.
-	RedisOps = []string{"create", "apply", "get", "timeline", "list", "claim_due",
+	// RedisOps are the store operations a Redis error is counted against,
+	// named after the store calls the session engine makes.
+	RedisOps = []string{"create", "apply", "cancel", "get", "timeline", "list", "claim",
 		"heartbeat", "takeover", "release", "owned", "lookup", "live_counts", "subscribe", other}
 )
 

@@ -132,7 +132,7 @@ func TestEverySeriesAtZero(t *testing.T) {
 			expect("bgcall_notifications_total", "channel", ch, "result", r)
 		}
 	}
-	for _, op := range []string{"create", "apply", "claim_due", "heartbeat", "takeover", "live_counts"} {
+	for _, op := range []string{"create", "apply", "cancel", "claim", "heartbeat", "takeover", "lookup", "timeline", "live_counts"} {
 		expect("bgcall_redis_errors_total", "op", op)
 	}
 	for _, node := range []string{"fs1", "fs2"} {
@@ -182,7 +182,7 @@ func TestHooksMoveTheirSeries(t *testing.T) {
 	m.Notification("chat", "sent")
 	m.Notification("webhook", "failed")
 	m.SchedulerLag(3 * time.Millisecond)
-	m.RedisError("claim_due")
+	m.RedisError("claim")
 	m.SetLiveFunc(func() map[string]int64 {
 		return map[string]int64{"waiting": 4, "bridged": 1, "finished": 99}
 	})
@@ -218,7 +218,7 @@ func TestHooksMoveTheirSeries(t *testing.T) {
 		{"bgcall_notifications_total", []string{"channel", "webhook", "result", "failed"}, 1},
 		{"bgcall_notifications_total", []string{"channel", "webhook", "result", "sent"}, 0},
 		{"bgcall_scheduler_lag_seconds", nil, 1},
-		{"bgcall_redis_errors_total", []string{"op", "claim_due"}, 1},
+		{"bgcall_redis_errors_total", []string{"op", "claim"}, 1},
 		{"bgcall_redis_errors_total", []string{"op", "apply"}, 0},
 		{"bgcall_sessions_live", []string{"state", "waiting"}, 4},
 		{"bgcall_sessions_live", []string{"state", "bridged"}, 1},
@@ -320,6 +320,18 @@ func TestLabelsStayBounded(t *testing.T) {
 	// A negative age and attempt count land in the lowest bucket, not below it.
 	if v := sum(t, families, "bgcall_session_attempts"); v != 0 {
 		t.Errorf("attempts sum = %v, want 0", v)
+	}
+}
+
+func TestLiveUnknownIsAGap(t *testing.T) {
+	m, reg := newTestMetrics(t)
+	m.SetLiveFunc(func() map[string]int64 { return nil })
+	if _, ok := gatherBgcall(t, reg)["bgcall_sessions_live"]; ok {
+		t.Error("live gauge exported while its counts are unknown")
+	}
+	m.SetLiveFunc(func() map[string]int64 { return map[string]int64{} })
+	if v, ok := find(gatherBgcall(t, reg), "bgcall_sessions_live", "state", "waiting"); !ok || v != 0 {
+		t.Errorf("live waiting = %v (present %v) with no live sessions, want 0", v, ok)
 	}
 }
 

@@ -26,6 +26,10 @@ func TestAlertRules(t *testing.T) {
 	} else if !strings.Contains(out, "SUCCESS") {
 		t.Fatalf("promtool check rules did not report success:\n%s", out)
 	}
+	// The example configuration loads the rules by a path that must resolve.
+	if _, err := promtest.RunPromtool(promtool, rulesDir, "check", "config", "prometheus.example.yml"); err != nil {
+		t.Fatalf("%v", err)
+	}
 	if out, err := promtest.RunPromtool(promtool, rulesDir, "test", "rules", rulesTestFile); err != nil {
 		t.Fatalf("%v", err)
 	} else if !strings.Contains(out, "SUCCESS") {
