@@ -61,14 +61,18 @@ type channel struct {
 
 	created, progressAt, mediaAt, answeredAt, bridgedAt, hungupAt time.Time
 
-	partner *channel // bridged leg
-	bridgeA bool     // this leg is Bridge-A (the one CHANNEL_BRIDGE is fired on)
-	parked  bool
-	app     string // application running (park, playback, ...), "" if none
-	appData string
-	appUUID string
-	play    *playback
-	queue   []string // uuid_broadcast paths waiting behind the current one
+	partner   *channel // bridged leg
+	unbridged bool     // the bridge with partner is being torn down
+	other     *channel // last bridge partner: its profile stays in Other-Leg-* headers
+	flipped   bool     // caller id flipped once the originate succeeded
+	transfer  string   // Caller-Transfer-Source after uuid_bridge
+	bridgeA   bool     // this leg is Bridge-A (the one CHANNEL_BRIDGE is fired on)
+	parked    bool
+	app       string // application running (park, playback, ...), "" if none
+	appData   string
+	appUUID   string
+	play      *playback
+	queue     []string // uuid_broadcast paths waiting behind the current one
 
 	behavior Behavior
 	orig     *originateJob // until the originate returns
@@ -140,7 +144,7 @@ func (c *channel) basicData(e *event) {
 	e.add("Channel-Write-Codec-Rate", "8000")
 	e.add("Channel-Write-Codec-Bit-Rate", "64000")
 	c.profile(e, "Caller-", true)
-	if p := c.partner; p != nil {
+	if p := c.other; p != nil {
 		if c.bridgeA {
 			e.add("Other-Type", "originatee")
 		} else {
@@ -151,43 +155,62 @@ func (c *channel) basicData(e *event) {
 }
 
 // profile appends a caller profile (switch_caller_profile_event_set_data);
-// empty fields are left out, as FreeSWITCH does.
-func (c *channel) profile(e *event, prefix string, times bool) {
+// empty fields are left out, as FreeSWITCH does. Once an originate has
+// succeeded FreeSWITCH flips the caller id (CALL_UPDATE), so the caller-id
+// fields then show the far end and the callee fields the original caller.
+func (c *channel) profile(e *event, prefix string, caller bool) {
 	add := func(k, v string) {
 		if v != "" {
 			e.add(prefix+k, v)
 		}
 	}
+	logical := "outbound"
+	if c.transfer != "" {
+		logical = "inbound"
+	}
 	add("Direction", "outbound")
-	add("Logical-Direction", "outbound")
+	add("Logical-Direction", logical)
 	add("Dialplan", c.dialplan)
-	add("Caller-ID-Name", c.cidName)
-	add("Caller-ID-Number", c.cidNum)
-	add("Orig-Caller-ID-Number", c.cidNum)
-	add("Callee-ID-Name", "Outbound Call")
-	add("Callee-ID-Number", c.callee)
+	if c.flipped {
+		add("Caller-ID-Name", "Outbound Call")
+		add("Caller-ID-Number", c.callee)
+		add("Orig-Caller-ID-Number", c.cidNum)
+		add("Callee-ID-Name", c.cidName)
+		add("Callee-ID-Number", c.cidNum)
+	} else {
+		add("Caller-ID-Name", c.cidName)
+		add("Caller-ID-Number", c.cidNum)
+		add("Orig-Caller-ID-Number", c.cidNum)
+		add("Callee-ID-Name", "Outbound Call")
+		add("Callee-ID-Number", c.callee)
+	}
 	add("ANI", c.cidNum)
 	add("Destination-Number", c.number)
 	add("Unique-ID", c.uuid)
 	add("Source", c.source)
+	if caller {
+		add("Transfer-Source", c.transfer)
+	}
 	add("Context", c.context)
 	add("Channel-Name", c.name)
-	if times {
-		add("Profile-Index", "1")
+	if caller {
+		if c.transfer != "" {
+			add("Profile-Index", "2")
+		} else {
+			add("Profile-Index", "1")
+		}
 	}
 	add("Profile-Created-Time", usec(c.created))
-	if times {
-		add("Channel-Created-Time", usec(c.created))
-		add("Channel-Answered-Time", usec(c.answeredAt))
-		add("Channel-Progress-Time", usec(c.progressAt))
-		add("Channel-Progress-Media-Time", usec(c.mediaAt))
-		add("Channel-Hangup-Time", usec(c.hungupAt))
-		add("Channel-Transfer-Time", "0")
-		add("Channel-Resurrect-Time", "0")
-		add("Channel-Bridged-Time", usec(c.bridgedAt))
-		add("Channel-Last-Hold", "0")
-		add("Channel-Hold-Accum", "0")
-	}
+	add("Channel-Created-Time", usec(c.created))
+	add("Channel-Answered-Time", usec(c.answeredAt))
+	add("Channel-Progress-Time", usec(c.progressAt))
+	add("Channel-Progress-Media-Time", usec(c.mediaAt))
+	add("Channel-Hangup-Time", usec(c.hungupAt))
+	add("Channel-Transfer-Time", "0")
+	add("Channel-Resurrect-Time", "0")
+	add("Channel-Bridged-Time", usec(c.bridgedAt))
+	add("Channel-Last-Hold", "0")
+	add("Channel-Hold-Accum", "0")
 	add("Screen-Bit", "true")
 	add("Privacy-Hide-Name", "false")
 	add("Privacy-Hide-Number", "false")

@@ -2,6 +2,7 @@ package fssim
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -37,9 +38,10 @@ func (f rawFrame) event() map[string]string {
 // rawClient speaks the event socket byte by byte, for tests that check
 // exact bytes.
 type rawClient struct {
-	t  testing.TB
-	nc net.Conn
-	r  *bufio.Reader
+	t   testing.TB
+	nc  net.Conn
+	r   *bufio.Reader
+	tap io.Writer // when set, receives every frame read
 }
 
 func dialRaw(t testing.TB, addr string) *rawClient {
@@ -52,8 +54,19 @@ func dialRaw(t testing.TB, addr string) *rawClient {
 	return &rawClient{t: t, nc: nc, r: bufio.NewReader(nc)}
 }
 
+func bufioReader(b []byte) *bufio.Reader { return bufio.NewReader(bytes.NewReader(b)) }
+
 func (c *rawClient) readFrame() (rawFrame, error) {
 	_ = c.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	f, err := c.readFrameFrom()
+	if err == nil && c.tap != nil {
+		_, _ = c.tap.Write(f.raw)
+	}
+	return f, err
+}
+
+// readFrameFrom reads one frame from c.r, with no deadline.
+func (c *rawClient) readFrameFrom() (rawFrame, error) {
 	var raw []byte
 	f := rawFrame{headers: map[string]string{}}
 	for {

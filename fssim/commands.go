@@ -156,7 +156,9 @@ func (n *Node) splitBridge(ch *channel) {
 	n.unbridgeEvent(a, b)
 	ch.partner, p.partner = nil, nil
 	p.callUUID = p.uuid
-	n.park(p)
+	if !p.gone {
+		n.park(p)
+	}
 }
 
 func (n *Node) uuidBroadcast(arg string) string {
@@ -281,10 +283,6 @@ func (n *Node) chat(arg string) string {
 		return "Invalid"
 	}
 	proto, from, to, body := f[0], f[1], f[2], f[3]
-	ctype := "text/plain"
-	if len(f) == 5 && f[4] != "" {
-		ctype = f[4]
-	}
 	result := "Error! Message Not Sent"
 	switch strings.ToLower(proto) {
 	case "sip", "event", "verto":
@@ -300,16 +298,21 @@ func (n *Node) chat(arg string) string {
 	e.add("proto", "global")
 	e.add("from", from)
 	e.add("to", to)
-	e.add("type", ctype)
+	if len(f) == 5 && f[4] != "" {
+		e.add("type", f[4])
+	}
 	e.add("skip_global_process", "true")
 	e.add("blocking", "true")
 	e.add("dest_proto", proto)
 	e.body, e.hasBody = body, true
-	n.fire(e)
 	if strings.EqualFold(proto, "event") {
-		again := &event{name: e.name, headers: append(append([]header(nil), e.headers...), header{"Delivery-Failure", "false"}), body: body, hasBody: true}
-		n.fire(again)
+		// The event endpoint fires the message itself, then the core reports
+		// delivery with the same event.
+		n.fire(e)
+		e = &event{name: e.name, headers: append([]header(nil), e.headers...), body: body, hasBody: true}
 	}
+	e.add("Delivery-Failure", strconv.FormatBool(result != "Sent"))
+	n.fire(e)
 	n.rec.chats = append(n.rec.chats, ChatMessage{Proto: proto, From: from, To: to, Body: body, Result: result, At: time.Now()})
 	return result
 }

@@ -187,6 +187,16 @@ func (n *Node) stopPlay(ch *channel, clearQueue bool) {
 // bridge joins two legs as uuid_bridge does; a is Bridge-A.
 func (n *Node) bridge(a, b *channel) {
 	now := time.Now()
+	a.partner, b.partner = b, a
+	a.other, b.other = b, a
+	a.unbridged, b.unbridged = false, false
+	a.bridgeA, b.bridgeA = true, false
+	for _, pair := range [][2]*channel{{a, b}, {b, a}} {
+		src := strconv.FormatInt(now.Unix(), 10) + ":" + newUUID() + ":uuid_br:" + pair[1].uuid
+		pair[0].transfer = src
+		pair[0].setVar("transfer_history", src)
+		pair[0].setVar("transfer_source", src)
+	}
 	for _, ch := range []*channel{a, b} {
 		n.stopPlay(ch, true)
 		n.unpark(ch)
@@ -194,8 +204,6 @@ func (n *Node) bridge(a, b *channel) {
 		n.stateEvent(ch, csReset)
 		n.stateEvent(ch, csSoftExecute)
 	}
-	a.partner, b.partner = b, a
-	a.bridgeA, b.bridgeA = true, false
 	a.bridgedAt, b.bridgedAt = now, now
 	b.callUUID = a.uuid
 	for _, pair := range [][2]*channel{{a, b}, {b, a}} {
@@ -240,6 +248,7 @@ func (n *Node) survive(ch *channel, cause string) {
 	}
 	ch.setVar("last_bridge_hangup_cause", cause)
 	if v, _ := ch.getVar("park_after_bridge"); isTrue(v) {
+		ch.partner = nil
 		ch.callUUID = ch.uuid
 		ch.app = ""
 		n.stateEvent(ch, csExecute)
@@ -269,16 +278,23 @@ func (n *Node) hangup(ch *channel, cause string) {
 		ch.orig = nil
 	}
 	n.stopPlay(ch, true)
-	if p := ch.partner; p != nil {
+	if p := ch.partner; p != nil && !ch.unbridged {
+		// The bridge ends: the partner keeps its Other-Leg headers until the
+		// bridge is fully torn down, as in FreeSWITCH's own events.
+		ch.unbridged, p.unbridged = true, true
 		ch.setVar("last_bridge_to", p.uuid)
 		if ch.bridgeA {
 			n.survive(p, cause)
-			ch.partner, p.partner = nil, nil
 			n.unbridgeEvent(ch, p)
 		} else {
 			n.unbridgeEvent(p, ch)
-			ch.partner, p.partner = nil, nil
 			n.survive(p, cause)
+		}
+		if ch.partner == p {
+			ch.partner = nil
+		}
+		if p.partner == ch {
+			p.partner = nil
 		}
 	}
 	n.unpark(ch)

@@ -324,6 +324,9 @@ func (n *Node) answer(ch *channel) {
 // originated completes the originate with +OK and starts the application.
 func (n *Node) originated(ch *channel) {
 	ch.hitDialplan = true
+	ch.flipped = true
+	ch.setVar("pre_transfer_caller_id_number", ch.cidNum)
+	ch.setVar("channel_cid_flipped", "yes")
 	ch.orig.finish("+OK " + ch.uuid + "\n")
 	ch.orig = nil
 	if ch.behavior.Action == EarlyMedia && ch.behavior.Talk > 0 {
