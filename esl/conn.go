@@ -1,0 +1,250 @@
+package esl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/percipia/eslgo"
+	"github.com/percipia/eslgo/command"
+)
+
+// Errors callers can test with errors.Is.
+var (
+	ErrNoNode       = errors.New("esl: no such node or no healthy node")
+	ErrNotConnected = errors.New("esl: node not connected")
+	// ErrAuth is a refused password: fix the node's Password (FreeSWITCH's
+	// event_socket.conf.xml) — retrying alone will not help.
+	ErrAuth = errors.New("esl: authentication refused; check the node's password (event_socket.conf.xml)")
+	// ErrConnectionLost: the connection failed while the command was in
+	// flight; FreeSWITCH may or may not have run it.
+	ErrConnectionLost = errors.New("esl: connection lost while the command was in flight")
+)
+
+// conn is one authenticated eslgo connection with its command worker. It is
+// used by one node and never reused after it fails.
+type conn struct {
+	n   *node
+	gen uint64
+	esl *eslgo.Conn
+
+	ctx    context.Context // cancelled when the connection fails
+	cancel context.CancelFunc
+	cmds   chan *request
+
+	failOnce sync.Once
+	dead     chan struct{} // closed when the connection fails
+	err      error         // why; written once before dead is closed
+	worker   sync.WaitGroup
+}
+
+type request struct {
+	ctx   context.Context
+	kind  string // "api", "bgapi" or a socket command such as "event"
+	line  string // full command text, without the trailing blank line
+	reply chan result
+}
+
+type result struct {
+	raw *eslgo.RawResponse
+	err error
+}
+
+// rawCommand is a command line passed to eslgo as is.
+type rawCommand string
+
+func (c rawCommand) BuildMessage() string { return string(c) }
+
+// eslLogger forwards eslgo's messages to slog at debug level: eslgo logs
+// every disconnect as a warning, and this package reports those itself.
+type eslLogger struct{ n *node }
+
+func (l eslLogger) Debug(f string, a ...any) {
+	l.n.log.Debug("eslgo: " + strings.TrimSpace(fmt.Sprintf(f, a...)))
+}
+func (l eslLogger) Info(f string, a ...any)  { l.Debug(f, a...) }
+func (l eslLogger) Warn(f string, a ...any)  { l.Debug(f, a...) }
+func (l eslLogger) Error(f string, a ...any) { l.Debug(f, a...) }
+
+// dial connects and authenticates. eslgo's own dial has no timeout, so the
+// address is first probed with one: an unreachable node then fails within
+// DialTimeout instead of the operating system's connect timeout.
+func (n *node) dial(ctx context.Context, gen uint64) (*conn, error) {
+	d := net.Dialer{Timeout: n.opts.DialTimeout}
+	probe, err := d.DialContext(ctx, "tcp", n.cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", n.cfg.Addr, err)
+	}
+	probe.Close()
+
+	c := &conn{n: n, gen: gen, cmds: make(chan *request, 64), dead: make(chan struct{})}
+	c.ctx, c.cancel = context.WithCancel(ctx)
+	opts := eslgo.InboundOptions{
+		Options: eslgo.Options{
+			Context:     c.ctx,
+			Logger:      eslLogger{n},
+			ExitTimeout: 100 * time.Millisecond, // only used by eslgo after a refused auth, when the server has already hung up
+		},
+		Network:      "tcp",
+		Password:     n.cfg.Password,
+		AuthTimeout:  n.opts.AuthTimeout,
+		OnDisconnect: func() { c.fail(errors.New("disconnected by the server")) },
+	}
+	ec, err := opts.Dial(n.cfg.Addr)
+	if err != nil {
+		c.cancel()
+		if strings.Contains(err.Error(), "failed to auth") {
+			return nil, fmt.Errorf("%s: %w", n.cfg.Addr, ErrAuth)
+		}
+		return nil, fmt.Errorf("connect %s: %w", n.cfg.Addr, err)
+	}
+	c.esl = ec
+	// One listener for every event of the connection: eslgo's per-UUID
+	// listener maps would grow by one entry per call.
+	ec.RegisterEventListener(eslgo.EventListenAll, c.onEvent)
+	c.worker.Add(1)
+	go c.work()
+	return c, nil
+}
+
+// fail marks the connection dead (once) and closes it.
+func (c *conn) fail(err error) {
+	c.failOnce.Do(func() {
+		c.err = err
+		close(c.dead)
+		c.cancel()
+		if c.esl != nil {
+			// Close can wait for eslgo's reader to let go of its lock; it
+			// does once the context above is cancelled.
+			go c.esl.Close()
+		}
+	})
+}
+
+// failed returns why the connection failed, or nil.
+func (c *conn) failed() error {
+	select {
+	case <-c.dead:
+		return c.err
+	default:
+		return nil
+	}
+}
+
+// work sends commands one at a time: eslgo gives every waiting caller the
+// next reply, whoever it belongs to, so only one command may be in flight.
+func (c *conn) work() {
+	defer c.worker.Done()
+	for {
+		select {
+		case <-c.dead:
+			return
+		case r := <-c.cmds:
+			if err := r.ctx.Err(); err != nil {
+				r.reply <- result{err: err}
+				continue
+			}
+			r.reply <- c.send(r)
+			if c.failed() != nil {
+				return
+			}
+		}
+	}
+}
+
+// send runs one command. The wait is the command timeout or the caller's
+// deadline if later, never shorter: the caller may leave early, but the reply
+// must be consumed here, or it would be handed to the next command.
+func (c *conn) send(r *request) result {
+	timeout := c.n.opts.CommandTimeout
+	if dl, ok := r.ctx.Deadline(); ok && time.Until(dl) > timeout {
+		timeout = time.Until(dl)
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, timeout)
+	defer cancel()
+	raw, err := c.esl.SendCommand(ctx, rawCommand(r.line))
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("no reply within %v", timeout)
+		}
+		err = fmt.Errorf("%s %q: %w", r.kind, verb(r.line), err)
+		c.fail(err)
+		return result{err: fmt.Errorf("%w: %v", ErrConnectionLost, err)}
+	}
+	c.n.touch()
+	return result{raw: raw}
+}
+
+// do queues a command and waits for its reply or the caller's context.
+func (c *conn) do(ctx context.Context, kind, line string) (*eslgo.RawResponse, error) {
+	r := &request{ctx: ctx, kind: kind, line: line, reply: make(chan result, 1)}
+	select {
+	case c.cmds <- r:
+	case <-c.dead:
+		return nil, fmt.Errorf("%w: %v", ErrNotConnected, c.err)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	select {
+	case res := <-r.reply:
+		return res.raw, res.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-c.dead:
+		select {
+		case res := <-r.reply:
+			return res.raw, res.err
+		default:
+			return nil, fmt.Errorf("%w: %v", ErrConnectionLost, c.err)
+		}
+	}
+}
+
+// verb is the first word or two of a command, for errors and logs without
+// the arguments (which may carry numbers).
+func verb(line string) string {
+	f := strings.Fields(line)
+	switch {
+	case len(f) == 0:
+		return ""
+	case (f[0] == "api" || f[0] == "bgapi") && len(f) > 1:
+		return f[0] + " " + f[1]
+	}
+	return f[0]
+}
+
+// onEvent is eslgo's listener: it runs in a goroutine of its own per event.
+func (c *conn) onEvent(e *eslgo.Event) {
+	if c.failed() != nil {
+		return
+	}
+	c.n.touch()
+	ev, err := decodeEvent(c.n.cfg.Name, e.Headers, e.Body)
+	if err != nil {
+		c.n.log.Warn("esl: dropping undecodable event", "node", c.n.cfg.Name, "err", err)
+		return
+	}
+	c.n.onEvent(c, ev)
+}
+
+// subscribe asks for the configured events in plain format.
+func (c *conn) subscribe(ctx context.Context) error {
+	raw, err := c.do(ctx, "event", command.Event{Format: "plain", Listen: c.n.opts.Events}.BuildMessage())
+	if err != nil {
+		return fmt.Errorf("subscribe: %w", err)
+	}
+	if reply := raw.GetReply(); !strings.HasPrefix(reply, "+OK") {
+		return fmt.Errorf("subscribe: FreeSWITCH answered %q", reply)
+	}
+	return nil
+}
+
+// close shuts the connection down for good and waits for its worker.
+func (c *conn) close(err error) {
+	c.fail(err)
+	c.worker.Wait()
+}

@@ -1,0 +1,121 @@
+package esl
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"bgcall/freeswitch"
+)
+
+// Node is one FreeSWITCH event socket. Name is the node's label everywhere
+// (metrics, store, logs).
+type Node struct{ Name, Addr, Password string }
+
+// Options tunes every connection of a Pool. Zero fields take the defaults
+// documented on each.
+type Options struct {
+	DialTimeout    time.Duration // TCP connect; default 5s
+	AuthTimeout    time.Duration // greeting and auth reply; default 5s
+	CommandTimeout time.Duration // per command, unless the caller's deadline is later; default 5s
+	PingInterval   time.Duration // periodic "api status" with CommandTimeout deadline; default 5s
+	SilenceTimeout time.Duration // nothing received (HEARTBEAT, event, reply) this long → dead; default 60s (3 heartbeats)
+	BackoffMin     time.Duration // first reconnect delay; default 100ms
+	BackoffMax     time.Duration // reconnect delay cap; default 10s
+	// Events are the event names subscribed (plain format). Default: what bgcall
+	// needs (DefaultEvents). CHANNEL_CREATE, CHANNEL_DESTROY, BACKGROUND_JOB and
+	// HEARTBEAT are always added: tracking, jobs and liveness depend on them.
+	// "all" is refused.
+	Events []string
+	// ReorderWindow is how long an event may wait for an earlier sequence
+	// number before it is delivered anyway; default 50ms. It grows (up to
+	// MaxReorderWindow, default 1s) when an event arrives later than that.
+	ReorderWindow, MaxReorderWindow time.Duration
+	// EventBuffer bounds the events held per node (waiting for order or for the
+	// consumer of Events); default 65536. When it stays full for
+	// CommandTimeout the connection is treated as failed and resynced.
+	EventBuffer int
+	Logger      *slog.Logger // default slog.Default()
+	Observer    Observer     // may be nil
+}
+
+// Observer receives metrics hooks; the metrics package implements it. Calls
+// are made synchronously and must not block.
+type Observer interface {
+	CommandDone(node, kind string, d time.Duration, err error) // kind "api"|"bgapi"
+	Connected(node string, up bool)
+	Reconnected(node string)
+}
+
+// DefaultEvents are the events bgcall subscribes to.
+var DefaultEvents = []string{
+	freeswitch.EventChannelCreate, freeswitch.EventChannelProgress, freeswitch.EventChannelProgressMedia,
+	freeswitch.EventChannelAnswer, freeswitch.EventChannelPark, freeswitch.EventChannelBridge,
+	freeswitch.EventChannelUnbridge, freeswitch.EventChannelHangup, freeswitch.EventChannelHangupComplete,
+	freeswitch.EventChannelDestroy, freeswitch.EventPlaybackStart, freeswitch.EventPlaybackStop,
+	freeswitch.EventDTMF, freeswitch.EventBackgroundJob, freeswitch.EventHeartbeat,
+}
+
+var requiredEvents = []string{
+	freeswitch.EventChannelCreate, freeswitch.EventChannelDestroy,
+	freeswitch.EventBackgroundJob, freeswitch.EventHeartbeat,
+}
+
+func (o Options) withDefaults() (Options, error) {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.DialTimeout, 5*time.Second)
+	def(&o.AuthTimeout, 5*time.Second)
+	def(&o.CommandTimeout, 5*time.Second)
+	def(&o.PingInterval, 5*time.Second)
+	def(&o.SilenceTimeout, 60*time.Second)
+	def(&o.BackoffMin, 100*time.Millisecond)
+	def(&o.BackoffMax, 10*time.Second)
+	def(&o.ReorderWindow, 50*time.Millisecond)
+	def(&o.MaxReorderWindow, time.Second)
+	if o.BackoffMax < o.BackoffMin {
+		o.BackoffMax = o.BackoffMin
+	}
+	if o.MaxReorderWindow < o.ReorderWindow {
+		o.MaxReorderWindow = o.ReorderWindow
+	}
+	if o.EventBuffer <= 0 {
+		o.EventBuffer = 65536
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	events, err := subscription(o.Events)
+	if err != nil {
+		return o, err
+	}
+	o.Events = events
+	return o, nil
+}
+
+// subscription validates event names and adds the required ones.
+func subscription(names []string) ([]string, error) {
+	if len(names) == 0 {
+		names = DefaultEvents
+	}
+	seen := make(map[string]bool)
+	var out []string
+	for _, n := range append(append([]string(nil), names...), requiredEvents...) {
+		if strings.EqualFold(n, "all") {
+			return nil, errors.New(`esl: event "all" is refused: list the events bgcall needs (it floods the socket)`)
+		}
+		if n == "" || strings.ContainsAny(n, " \t\r\n\x00") {
+			return nil, fmt.Errorf("esl: event name %q: one word without blanks, e.g. CHANNEL_ANSWER", n)
+		}
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}

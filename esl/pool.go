@@ -1,0 +1,261 @@
+package esl
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"bgcall/freeswitch"
+)
+
+// Pool keeps a set of FreeSWITCH nodes connected and merges their events.
+type Pool struct {
+	opts    Options
+	nodes   []*node
+	byName  map[string]*node
+	events  chan Event
+	running atomic.Bool
+	pick    atomic.Uint64
+
+	mu     sync.Mutex
+	change chan struct{} // closed and replaced when a node goes up or down
+}
+
+// NodeHealth is one node's state, for metrics and readiness.
+type NodeHealth struct {
+	Name, Addr      string
+	Connected       bool      // connected, subscribed and resynced
+	LastHeartbeat   time.Time // last HEARTBEAT event received
+	CoreUUID        string
+	Channels        int           // live channels tracked
+	Reconnects      uint64        // successful reconnections after the first connection
+	LastError       string        // why the node is or last went down
+	BufferedEvents  int           // events waiting for order or for the consumer
+	ReorderWindow   time.Duration // current hold window
+	LateEvents      uint64        // events that arrived after a later sequence number was released
+	OrderViolations uint64        // late events that broke a channel's order (each widens the window)
+	DroppedEvents   uint64        // events read from a connection already declared dead
+	PendingJobs     int           // BGAPIWait calls waiting for their result
+}
+
+// NewPool checks the configuration; Run connects.
+func NewPool(nodes []Node, opts Options) (*Pool, error) {
+	if len(nodes) == 0 {
+		return nil, errors.New("esl: no FreeSWITCH node configured: give at least one name, address and password")
+	}
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	p := &Pool{opts: o, byName: make(map[string]*node), events: make(chan Event, 1024), change: make(chan struct{})}
+	for _, nc := range nodes {
+		switch {
+		case nc.Name == "":
+			return nil, fmt.Errorf("esl: node at %q has no name: every node needs a unique name", nc.Addr)
+		case nc.Addr == "":
+			return nil, fmt.Errorf("esl: node %q has no address: set host:port of its event socket (usually :8021)", nc.Name)
+		case p.byName[nc.Name] != nil:
+			return nil, fmt.Errorf("esl: node name %q is used twice: names must be unique", nc.Name)
+		}
+		n := newNode(nc, &p.opts, p)
+		p.nodes = append(p.nodes, n)
+		p.byName[nc.Name] = n
+	}
+	return p, nil
+}
+
+// Run connects every node and keeps it connected until ctx is done. It then
+// closes the connections, stops every goroutine it started and closes the
+// Events channel. A Pool runs once.
+func (p *Pool) Run(ctx context.Context) error {
+	if !p.running.CompareAndSwap(false, true) {
+		return errors.New("esl: Pool.Run called twice")
+	}
+	var wg sync.WaitGroup
+	for _, n := range p.nodes {
+		wg.Add(2)
+		go func() { defer wg.Done(); n.run(ctx) }()
+		go func() { defer wg.Done(); n.release(ctx) }()
+	}
+	wg.Wait()
+	close(p.events)
+	return nil
+}
+
+// Events is the one stream of events of every node, in FreeSWITCH's order per
+// channel, with the synthetic EventNodeUp, EventNodeDown and EventChannelGone.
+// It must be read continuously: a consumer that stops for long makes the
+// nodes' buffers overflow, which is handled as a lost connection. It is closed
+// when Run returns.
+func (p *Pool) Events() <-chan Event { return p.events }
+
+// API runs "api cmd" on a node and parses the result (see freeswitch.ParseResult).
+// cmd is one line, e.g. from a freeswitch builder.
+func (p *Pool) API(ctx context.Context, node, cmd string) (string, error) {
+	n, c, err := p.target(node, cmd)
+	if err != nil {
+		return "", err
+	}
+	v, err := n.command(ctx, c, "api", "api "+cmd)
+	if err != nil {
+		return "", fmt.Errorf("%s: api %s: %w", node, verb(cmd), err)
+	}
+	return v, nil
+}
+
+// BGAPI runs "bgapi cmd" with the caller's job UUID and returns after
+// FreeSWITCH accepted it. The result arrives on Events as a BACKGROUND_JOB
+// with JobUUID == jobUUID; BACKGROUND_JOB is subscribed before any command is
+// sent, so it cannot be missed while the connection lives (if it fails, the
+// node's EventNodeDown follows and the job's fate must be checked, e.g. with
+// uuid_exists on the leg it created).
+func (p *Pool) BGAPI(ctx context.Context, node, cmd, jobUUID string) error {
+	if err := freeswitch.ValidUUID(jobUUID); err != nil {
+		return fmt.Errorf("%s: bgapi %s: job %w", node, verb(cmd), err)
+	}
+	n, c, err := p.target(node, cmd)
+	if err != nil {
+		return err
+	}
+	return p.bgapi(ctx, n, c, cmd, jobUUID)
+}
+
+func (p *Pool) bgapi(ctx context.Context, n *node, c *conn, cmd, jobUUID string) error {
+	// The Job-UUID header makes FreeSWITCH use our id, so the result can be
+	// matched even if it arrives before this reply is read.
+	v, err := n.command(ctx, c, "bgapi", "bgapi "+cmd+"\nJob-UUID: "+jobUUID)
+	if err != nil {
+		return fmt.Errorf("%s: bgapi %s: %w", n.cfg.Name, verb(cmd), err)
+	}
+	if got := strings.TrimSpace(strings.TrimPrefix(v, "Job-UUID:")); got != jobUUID {
+		return fmt.Errorf("%s: bgapi %s: FreeSWITCH answered job %q, want %q", n.cfg.Name, verb(cmd), got, jobUUID)
+	}
+	return nil
+}
+
+// BGAPIWait runs "bgapi cmd" and waits for its result, parsed with
+// freeswitch.ParseResult. Its BACKGROUND_JOB goes to this caller only, not to
+// Events.
+func (p *Pool) BGAPIWait(ctx context.Context, node, cmd string) (string, error) {
+	n, c, err := p.target(node, cmd)
+	if err != nil {
+		return "", err
+	}
+	id := newUUID()
+	ch := n.jobs.add(id)
+	defer n.jobs.remove(id)
+	if err := p.bgapi(ctx, n, c, cmd, id); err != nil {
+		return "", err
+	}
+	select {
+	case ev := <-ch:
+		v, err := freeswitch.ParseResult(ev.Body)
+		if err != nil {
+			return "", fmt.Errorf("%s: bgapi %s: %w", node, verb(cmd), err)
+		}
+		return v, nil
+	case <-c.dead:
+		return "", fmt.Errorf("%s: bgapi %s: %w", node, verb(cmd), ErrConnectionLost)
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// target finds the node and its live connection and checks the command line.
+func (p *Pool) target(node, cmd string) (*node, *conn, error) {
+	n := p.byName[node]
+	if n == nil {
+		return nil, nil, fmt.Errorf("%w: %q", ErrNoNode, node)
+	}
+	if strings.TrimSpace(cmd) == "" || strings.ContainsAny(cmd, "\r\n\x00") {
+		return nil, nil, fmt.Errorf("esl: command %q: must be one non-empty line (a new line would start a second command)", cmd)
+	}
+	c, err := n.conn()
+	if err != nil {
+		return nil, nil, err
+	}
+	return n, c, nil
+}
+
+// Pick returns the connected node with the fewest live channels, rotating
+// between equals so that a burst of new calls spreads out.
+func (p *Pool) Pick() (string, error) {
+	start := int(p.pick.Add(1))
+	best, bestLoad := "", 0
+	for i := range p.nodes {
+		n := p.nodes[(start+i)%len(p.nodes)]
+		h := n.health()
+		if !h.Connected {
+			continue
+		}
+		if best == "" || h.Channels < bestLoad {
+			best, bestLoad = h.Name, h.Channels
+		}
+	}
+	if best == "" {
+		return "", fmt.Errorf("%w: none of %d nodes is connected", ErrNoNode, len(p.nodes))
+	}
+	return best, nil
+}
+
+// Health reports every node, in configuration order.
+func (p *Pool) Health() []NodeHealth {
+	out := make([]NodeHealth, len(p.nodes))
+	for i, n := range p.nodes {
+		out[i] = n.health()
+	}
+	return out
+}
+
+// Nodes returns the node names in configuration order.
+func (p *Pool) Nodes() []string {
+	out := make([]string, len(p.nodes))
+	for i, n := range p.nodes {
+		out[i] = n.cfg.Name
+	}
+	return out
+}
+
+// WaitConnected waits until at least n nodes are connected.
+func (p *Pool) WaitConnected(ctx context.Context, n int) error {
+	for {
+		p.mu.Lock()
+		ch := p.change
+		p.mu.Unlock()
+		up := 0
+		for _, h := range p.Health() {
+			if h.Connected {
+				up++
+			}
+		}
+		if up >= n {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("esl: %d of %d nodes connected: %w", up, n, ctx.Err())
+		}
+	}
+}
+
+func (p *Pool) changed() {
+	p.mu.Lock()
+	close(p.change)
+	p.change = make(chan struct{})
+	p.mu.Unlock()
+}
+
+// newUUID returns a random (version 4) UUID.
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
