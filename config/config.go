@@ -120,11 +120,11 @@ type Notify struct {
 	Mode        string // none | chat | webhook | both
 	ChatProto   string
 	ChatFrom    string
-	ChatTo      string // template for A's address, {number} and {domain}
+	ChatTo      string // template for A's address: {caller} and {domain}
 	WebhookURL  string
 	Timeout     time.Duration
 	Retries     int
-	SMSTemplate string // {caller} and {callee}
+	SMSTemplate string // {caller}, {callee} and {time}
 }
 
 // Limits cap live sessions.

@@ -183,6 +183,7 @@ func TestValidateNamesSettingAndFix(t *testing.T) {
 		{"dial.domain", func(c *Config) { c.Dial.Domain = "" }},
 		{"redis.cluster", func(c *Config) { c.Redis.Addrs = []string{"r:1"}; c.Redis.Master = "m"; c.Redis.Cluster = true }},
 		{"redis.addrs", func(c *Config) { c.Redis.Master = "m" }},
+		{"redis.addrs", func(c *Config) { c.Redis.Addrs = []string{"r:1", "r:2"} }},
 		{"redis.db", func(c *Config) { c.Redis.Addrs = []string{"r:1"}; c.Redis.Cluster = true; c.Redis.DB = 2 }},
 		{"redis.tls_ca", func(c *Config) { c.Redis.TLS = true; c.Redis.TLSCA = "/nonexistent/ca.pem" }},
 		{"namespace", func(c *Config) { c.Namespace = "{x}" }},
@@ -194,7 +195,9 @@ func TestValidateNamesSettingAndFix(t *testing.T) {
 		{"retry.quiet_start", func(c *Config) { c.Retry.QuietEnd = -1 }},
 		{"retry.quiet_end", func(c *Config) { c.Retry.QuietEnd = c.Retry.QuietStart }},
 		{"retry.timezone", func(c *Config) { c.Retry.Timezone = "Mars/Olympus" }},
-		{"retry.causes", func(c *Config) { c.Retry.Causes = append(c.Retry.Causes, CauseRule{Cause: "USER_BUSY", Action: ActionFail}) }},
+		{"retry.causes", func(c *Config) {
+			c.Retry.Causes = append(c.Retry.Causes, CauseRule{Cause: "USER_BUSY", Action: ActionFail})
+		}},
 		{"prompts.hold", func(c *Config) { c.Prompts.Hold = "" }},
 		{"notify.mode", func(c *Config) { c.Notify.Mode = "sms" }},
 		{"notify.webhook_url", func(c *Config) { c.Notify.Mode = "webhook"; c.Notify.WebhookURL = "ftp://x" }},

@@ -103,6 +103,9 @@ func (c *Config) Validate() error {
 	if r.Embedded() && (r.Master != "" || r.Cluster) {
 		bad("redis.addrs", "redis.master or redis.cluster is set but no address is; list the sentinels or cluster nodes")
 	}
+	if len(r.Addrs) > 1 && r.Master == "" && !r.Cluster {
+		bad("redis.addrs", "lists %d addresses but neither redis.cluster nor redis.master is set; list one server, or say whether these are cluster nodes or sentinels", len(r.Addrs))
+	}
 	if r.Master != "" && r.Cluster {
 		bad("redis.cluster", "Sentinel (redis.master) and Cluster cannot both be on; choose one")
 	}

@@ -1,0 +1,140 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"bgcall/session"
+	"bgcall/store"
+)
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, code, message string, fields []FieldError) {
+	writeJSON(w, status, ErrorBody{Error: ErrorDetail{Code: code, Message: message, Fields: fields}})
+}
+
+// requestError is a bad request found while reading it.
+type requestError struct {
+	status  int
+	code    string
+	message string
+	fields  []FieldError
+}
+
+func (e *requestError) Error() string { return e.message }
+
+func invalid(field, problem string) *requestError {
+	return &requestError{status: http.StatusBadRequest, code: "invalid_request",
+		message: field + ": " + problem, fields: []FieldError{{Field: field, Problem: problem}}}
+}
+
+// decode reads a JSON body into v: one object, no unknown fields, no more
+// than max bytes. An empty body is allowed when emptyOK.
+func decode(w http.ResponseWriter, r *http.Request, max int64, v any, emptyOK bool) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/json" {
+			return &requestError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type",
+				message: fmt.Sprintf("Content-Type %q: send application/json", ct)}
+		}
+	}
+	body := http.MaxBytesReader(w, r.Body, max)
+	data, err := io.ReadAll(body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return &requestError{status: http.StatusRequestEntityTooLarge, code: "body_too_large",
+				message: fmt.Sprintf("request body is larger than %d bytes", max)}
+		}
+		return &requestError{status: http.StatusBadRequest, code: "bad_json", message: "reading body: " + err.Error()}
+	}
+	if len(strings.TrimSpace(string(data))) == 0 {
+		if emptyOK {
+			return nil
+		}
+		return &requestError{status: http.StatusBadRequest, code: "bad_json", message: "request body is empty; send a JSON object"}
+	}
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if dec.More() {
+		return &requestError{status: http.StatusBadRequest, code: "bad_json", message: "request body holds more than one JSON value"}
+	}
+	return nil
+}
+
+// jsonError turns encoding/json's errors into field errors where it can.
+func jsonError(err error) *requestError {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr) && typeErr.Field != "":
+		e := invalid(typeErr.Field, "must be a JSON "+jsonKind(typeErr.Type.Kind().String())+", not "+typeErr.Value)
+		e.code = "bad_json"
+		return e
+	case errors.As(err, &syntaxErr):
+		return &requestError{status: http.StatusBadRequest, code: "bad_json",
+			message: fmt.Sprintf("malformed JSON at byte %d: %v", syntaxErr.Offset, err)}
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		e := invalid(name, "unknown field")
+		e.code = "bad_json"
+		return e
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return &requestError{status: http.StatusBadRequest, code: "bad_json", message: "malformed JSON: unexpected end of body"}
+	}
+	return &requestError{status: http.StatusBadRequest, code: "bad_json", message: "malformed JSON: " + err.Error()}
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "string"
+	case "bool":
+		return "boolean"
+	case "int", "int64", "float64":
+		return "number"
+	case "slice":
+		return "array"
+	}
+	return "object"
+}
+
+// writeErr answers err in the API's error shape with the status it maps to.
+func (h *Handler) writeErr(w http.ResponseWriter, r *http.Request, err error) {
+	var re *requestError
+	var ve *session.ValidationError
+	switch {
+	case errors.As(err, &re):
+		writeError(w, re.status, re.code, re.message, re.fields)
+	case errors.As(err, &ve):
+		writeError(w, http.StatusBadRequest, "invalid_request", ve.Error(), []FieldError{{Field: ve.Field, Problem: ve.Problem}})
+	case errors.Is(err, store.ErrNotFound):
+		writeError(w, http.StatusNotFound, "not_found", "no session with this id (finished sessions are kept for the configured retention)", nil)
+	case errors.Is(err, session.ErrLimit), errors.Is(err, store.ErrLimitCaller), errors.Is(err, store.ErrLimitCallee):
+		writeError(w, http.StatusTooManyRequests, "limit_reached", err.Error(), nil)
+	case errors.Is(err, session.ErrFinished), errors.Is(err, store.ErrFinished):
+		writeError(w, http.StatusConflict, "finished", "the session has already finished; nothing to cancel", nil)
+	case errors.Is(err, session.ErrBridged):
+		writeError(w, http.StatusConflict, "bridged", "A and B are talking; send {\"end_bridged\": true} to hang up their call", nil)
+	case errors.Is(err, r.Context().Err()):
+		// The client went away; nobody reads the answer.
+	default:
+		h.opt.Logger.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		writeError(w, http.StatusInternalServerError, "internal", "internal error; the daemon's log has the details", nil)
+	}
+}

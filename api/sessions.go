@@ -1,0 +1,271 @@
+package api
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"time"
+
+	"bgcall/session"
+	"bgcall/store"
+)
+
+// idRE matches what a session id can be; anything else is not found without
+// asking the store.
+var idRE = regexp.MustCompile(`^[0-9a-z]{1,64}$`)
+
+// createBody is CreateRequest as read from the wire: the policy is decoded
+// on its own so that its field errors carry the "policy." prefix.
+type createBody struct {
+	Caller         string          `json:"caller"`
+	Callee         string          `json:"callee"`
+	Source         string          `json:"source"`
+	IdempotencyKey string          `json:"idempotency_key"`
+	Policy         json.RawMessage `json:"policy"`
+}
+
+func (h *Handler) readCreate(w http.ResponseWriter, r *http.Request) (CreateRequest, error) {
+	var b createBody
+	if err := decode(w, r, h.opt.MaxBody, &b, false); err != nil {
+		return CreateRequest{}, err
+	}
+	out := CreateRequest{Caller: b.Caller, Callee: b.Callee, Source: b.Source, IdempotencyKey: b.IdempotencyKey}
+	if len(b.Policy) > 0 && string(b.Policy) != "null" {
+		out.Policy = new(PolicyOverride)
+		dec := json.NewDecoder(bytes.NewReader(b.Policy))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(out.Policy); err != nil {
+			e := jsonError(err)
+			for i := range e.fields {
+				e.fields[i].Field = "policy." + e.fields[i].Field
+				e.message = e.fields[i].Field + ": " + e.fields[i].Problem
+			}
+			return out, e
+		}
+	}
+	return out, nil
+}
+
+func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
+	body, err := h.readCreate(w, r)
+	if err != nil {
+		h.writeErr(w, r, err)
+		return
+	}
+	req, err := toRequest(body, r.Header.Get("Idempotency-Key"))
+	if err != nil {
+		h.writeErr(w, r, err)
+		return
+	}
+	s, created, err := h.opt.Engine.Create(r.Context(), req)
+	if err != nil {
+		h.writeErr(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+		w.Header().Set("Location", "/v1/sessions/"+s.ID)
+	}
+	writeJSON(w, status, fromStore(s, nil))
+}
+
+func toRequest(b CreateRequest, idemHeader string) (session.Request, error) {
+	req := session.Request{Caller: b.Caller, Callee: b.Callee, Source: b.Source, IdempotencyKey: b.IdempotencyKey}
+	if req.IdempotencyKey == "" {
+		req.IdempotencyKey = idemHeader
+	}
+	if b.Caller == "" {
+		return req, invalid("caller", "is required: A's number, e.g. \"1001\"")
+	}
+	if b.Callee == "" {
+		return req, invalid("callee", "is required: B's number, e.g. \"1002\"")
+	}
+	if p := b.Policy; p != nil {
+		o := &session.PolicyOverrides{MaxAttempts: p.MaxAttempts, TimeZone: p.TimeZone}
+		for _, d := range []struct {
+			field string
+			text  string
+			into  **session.Duration
+		}{
+			{"policy.ring_time", p.RingTime, &o.RingTime},
+			{"policy.first_interval", p.FirstInterval, &o.FirstInterval},
+			{"policy.max_total", p.MaxTotal, &o.MaxTotal},
+		} {
+			if d.text == "" {
+				continue
+			}
+			v, err := time.ParseDuration(d.text)
+			if err != nil {
+				return req, invalid(d.field, strconv.Quote(d.text)+" is not a duration such as \"30s\" or \"2m\"")
+			}
+			sd := session.Duration(v)
+			*d.into = &sd
+		}
+		req.Policy = o
+	}
+	return req, nil
+}
+
+func (h *Handler) dryRun(w http.ResponseWriter, r *http.Request) {
+	body, err := h.readCreate(w, r)
+	if err != nil {
+		h.writeErr(w, r, err)
+		return
+	}
+	req, err := toRequest(body, "")
+	if err != nil {
+		h.writeErr(w, r, err)
+		return
+	}
+	cmds, err := h.opt.Engine.DryRun(req)
+	if err != nil {
+		h.writeErr(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, DryRunResponse{Commands: cmds})
+}
+
+func (h *Handler) get(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if !idRE.MatchString(id) {
+		h.writeErr(w, r, store.ErrNotFound)
+		return
+	}
+	s, tl, err := h.opt.Engine.Get(r.Context(), id)
+	if err != nil {
+		h.writeErr(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, fromStore(s, tl))
+}
+
+func (h *Handler) cancel(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	var body CancelRequest
+	if err := decode(w, r, h.opt.MaxBody, &body, true); err != nil {
+		h.writeErr(w, r, err)
+		return
+	}
+	if !idRE.MatchString(id) {
+		h.writeErr(w, r, store.ErrNotFound)
+		return
+	}
+	s, err := h.opt.Engine.Cancel(r.Context(), id, body.EndBridged)
+	if err != nil {
+		h.writeErr(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, fromStore(s, nil))
+}
+
+var listParams = map[string]bool{"caller": true, "callee": true, "state": true, "limit": true, "cursor": true}
+
+func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
+	f, err := parseFilter(r.URL.Query())
+	if err != nil {
+		h.writeErr(w, r, err)
+		return
+	}
+	sessions, next, err := h.opt.Engine.List(r.Context(), f)
+	if err != nil {
+		h.writeErr(w, r, err)
+		return
+	}
+	out := ListResponse{Sessions: make([]Session, 0, len(sessions)), NextCursor: next}
+	for _, s := range sessions {
+		out.Sessions = append(out.Sessions, fromStore(s, nil))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func parseFilter(q url.Values) (store.Filter, error) {
+	for k := range q {
+		if !listParams[k] {
+			return store.Filter{}, invalid(k, "unknown query parameter; use caller, callee, state, limit or cursor")
+		}
+	}
+	f := store.Filter{Caller: q.Get("caller"), Callee: q.Get("callee"), State: store.State(q.Get("state")), Cursor: q.Get("cursor")}
+	if f.State != "" && !validState(f.State) {
+		return f, invalid("state", strconv.Quote(string(f.State))+" is not one of waiting, dialing_callee, callee_hold, bridged, finished")
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return f, invalid("limit", "must be a whole number from 1 to 1000")
+		}
+		f.Limit = n
+	}
+	return f, nil
+}
+
+func validState(s store.State) bool {
+	if s == store.Finished {
+		return true
+	}
+	for _, l := range store.LiveStates {
+		if s == l {
+			return true
+		}
+	}
+	return false
+}
+
+var watchParams = map[string]bool{"session": true, "caller": true, "callee": true}
+
+// watch streams changes as newline-delimited JSON until the client goes
+// away or the server shuts down. The status line is written only once the
+// subscription exists, so a client that reads the session after the
+// headers arrive misses no change.
+func (h *Handler) watch(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	for k := range q {
+		if !watchParams[k] {
+			h.writeErr(w, r, invalid(k, "unknown query parameter; use session, caller or callee"))
+			return
+		}
+	}
+	id, caller, callee := q.Get("session"), q.Get("caller"), q.Get("callee")
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		writeError(w, http.StatusInternalServerError, "internal", "streaming unsupported by this server", nil)
+		return
+	}
+	changes, stop := h.opt.Engine.Watch(r.Context())
+	defer stop()
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.WriteHeader(http.StatusOK)
+	flusher.Flush()
+
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	tick := time.NewTicker(h.opt.KeepAlive)
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-tick.C:
+			bw.WriteString("\n")
+		case c, ok := <-changes:
+			if !ok {
+				return
+			}
+			s := c.Session
+			if (id != "" && s.ID != id) || (caller != "" && s.Caller != caller) || (callee != "" && s.Callee != callee) {
+				continue
+			}
+			if err := enc.Encode(Change{Session: fromStore(s, nil), Entries: fromEntries(c.Entries)}); err != nil {
+				return
+			}
+		}
+		if err := bw.Flush(); err != nil {
+			return
+		}
+		flusher.Flush()
+	}
+}

@@ -1,0 +1,139 @@
+package api
+
+import (
+	"time"
+
+	"bgcall/store"
+)
+
+// CreateRequest is the body of POST /v1/sessions.
+type CreateRequest struct {
+	Caller         string          `json:"caller"`
+	Callee         string          `json:"callee"`
+	Source         string          `json:"source,omitempty"`
+	IdempotencyKey string          `json:"idempotency_key,omitempty"`
+	Policy         *PolicyOverride `json:"policy,omitempty"`
+}
+
+// PolicyOverride changes the retry policy of one session.
+type PolicyOverride struct {
+	RingTime      string `json:"ring_time,omitempty"`
+	FirstInterval string `json:"first_interval,omitempty"`
+	MaxAttempts   *int   `json:"max_attempts,omitempty"`
+	MaxTotal      string `json:"max_total,omitempty"`
+	TimeZone      string `json:"time_zone,omitempty"`
+}
+
+// CancelRequest is the optional body of POST /v1/sessions/{id}/cancel.
+type CancelRequest struct {
+	EndBridged bool `json:"end_bridged"`
+}
+
+// Session is a session as the API shows it.
+type Session struct {
+	ID             string     `json:"id"`
+	Caller         string     `json:"caller"`
+	Callee         string     `json:"callee"`
+	Source         string     `json:"source"`
+	IdempotencyKey string     `json:"idempotency_key,omitempty"`
+	State          string     `json:"state"`
+	Outcome        string     `json:"outcome,omitempty"`
+	Cause          string     `json:"cause,omitempty"`
+	Attempts       int        `json:"attempts"`
+	Node           string     `json:"node,omitempty"`
+	CalleeLeg      string     `json:"callee_leg,omitempty"`
+	CallerLeg      string     `json:"caller_leg,omitempty"`
+	Owner          string     `json:"owner,omitempty"`
+	Version        int64      `json:"version"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
+	DueAt          *time.Time `json:"due_at,omitempty"`
+	DeadlineAt     *time.Time `json:"deadline_at,omitempty"`
+	AnsweredAt     *time.Time `json:"answered_at,omitempty"`
+	BridgedAt      *time.Time `json:"bridged_at,omitempty"`
+	FinishedAt     *time.Time `json:"finished_at,omitempty"`
+	Timeline       []Entry    `json:"timeline,omitempty"`
+}
+
+// Entry is one line of a session's timeline.
+type Entry struct {
+	At      time.Time `json:"at"`
+	Kind    string    `json:"kind"`
+	State   string    `json:"state,omitempty"`
+	Attempt int       `json:"attempt,omitempty"`
+	Leg     string    `json:"leg,omitempty"`
+	Node    string    `json:"node,omitempty"`
+	UUID    string    `json:"uuid,omitempty"`
+	Cause   string    `json:"cause,omitempty"`
+	Note    string    `json:"note,omitempty"`
+}
+
+// ListResponse is a page of GET /v1/sessions.
+type ListResponse struct {
+	Sessions   []Session `json:"sessions"`
+	NextCursor string    `json:"next_cursor,omitempty"`
+}
+
+// Change is one line of the GET /v1/watch stream: a session after a change
+// and the timeline entries the change added.
+type Change struct {
+	Session Session `json:"session"`
+	Entries []Entry `json:"entries,omitempty"`
+}
+
+// DryRunResponse is the answer of POST /v1/dry-run.
+type DryRunResponse struct {
+	Commands []string `json:"commands"`
+}
+
+// ErrorBody is the one shape of every error response.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail says what went wrong; Fields names each bad request field.
+type ErrorDetail struct {
+	Code    string       `json:"code"`
+	Message string       `json:"message"`
+	Fields  []FieldError `json:"fields,omitempty"`
+}
+
+// FieldError is one invalid field of a request.
+type FieldError struct {
+	Field   string `json:"field"`
+	Problem string `json:"problem"`
+}
+
+func fromStore(s store.Session, tl []store.Entry) Session {
+	out := Session{
+		ID: s.ID, Caller: s.Caller, Callee: s.Callee, Source: s.Source,
+		IdempotencyKey: s.IdempotencyKey,
+		State:          string(s.State), Outcome: string(s.Outcome), Cause: s.Cause,
+		Attempts: s.Attempts, Node: s.Node, CalleeLeg: s.CalleeLeg, CallerLeg: s.CallerLeg,
+		Owner: s.Owner, Version: s.Version,
+		CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
+		DueAt: optTime(s.DueAt), DeadlineAt: optTime(s.DeadlineAt), AnsweredAt: optTime(s.AnsweredAt),
+		BridgedAt: optTime(s.BridgedAt), FinishedAt: optTime(s.FinishedAt),
+	}
+	out.Timeline = fromEntries(tl)
+	return out
+}
+
+func fromEntries(tl []store.Entry) []Entry {
+	if len(tl) == 0 {
+		return nil
+	}
+	out := make([]Entry, len(tl))
+	for i, e := range tl {
+		out[i] = Entry{At: e.At, Kind: e.Kind, State: string(e.State), Attempt: e.Attempt,
+			Leg: e.Leg, Node: e.Node, UUID: e.UUID, Cause: e.Cause, Note: e.Note}
+	}
+	return out
+}
+
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}

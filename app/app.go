@@ -1,0 +1,344 @@
+// Package app is the bgcall daemon: it turns a configuration into a running
+// store client, FreeSWITCH pool, session engine and HTTP API, and stops them
+// in order, draining live calls first.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+
+	"bgcall/api"
+	"bgcall/config"
+	"bgcall/esl"
+	"bgcall/internal/buildinfo"
+	"bgcall/metrics"
+	"bgcall/notify"
+	"bgcall/session"
+	"bgcall/store"
+)
+
+// Options configure the daemon.
+type Options struct {
+	Config config.Config
+	// LogOutput receives the log; nil is os.Stderr.
+	LogOutput io.Writer
+	// Logger, when set, is used instead of one built from Config.Log.
+	Logger *slog.Logger
+	// Registry receives the metrics; nil makes a fresh one.
+	Registry *prometheus.Registry
+	// Engine, when set, adjusts the engine's options after they are built
+	// from the configuration (timings the configuration does not expose).
+	Engine func(*session.Options)
+}
+
+// Daemon is a started bgcall daemon.
+type Daemon struct {
+	log        *slog.Logger
+	cfg        config.Config
+	apiAddr    net.Addr
+	pprofLn    net.Listener
+	redis      redis.UniversalClient
+	closeRedis func()
+	pool       *esl.Pool
+	engine     *session.Engine
+	draining   atomic.Bool
+
+	done chan struct{}
+	err  error
+}
+
+// Run starts the daemon and returns when ctx is done and the daemon has
+// drained and stopped, or when it could not start.
+func Run(ctx context.Context, opts Options) error {
+	d, err := Start(ctx, opts)
+	if err != nil {
+		return err
+	}
+	return d.Wait()
+}
+
+// Start starts the daemon; it stops when ctx is done. The API is listening
+// when Start returns.
+func Start(ctx context.Context, opts Options) (*Daemon, error) {
+	cfg := opts.Config
+	log := opts.Logger
+	if log == nil {
+		out := opts.LogOutput
+		if out == nil {
+			out = os.Stderr
+		}
+		log = NewLogger(out, cfg.Log)
+	}
+	d := &Daemon{log: log, cfg: cfg, done: make(chan struct{})}
+
+	rdb, closeRedis, err := openRedis(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	d.redis, d.closeRedis = rdb, closeRedis
+	cleanup := []func(){closeRedis}
+	fail := func(err error) (*Daemon, error) {
+		for i := len(cleanup) - 1; i >= 0; i-- {
+			cleanup[i]()
+		}
+		return nil, err
+	}
+
+	reg := opts.Registry
+	if reg == nil {
+		reg = metrics.NewRegistry()
+	}
+	m := metrics.New(reg, metrics.BuildInfo{Version: buildinfo.Version, Revision: buildinfo.Revision(), GoVersion: runtime.Version()})
+
+	nodes := make([]esl.Node, len(cfg.FreeSWITCH.Nodes))
+	for i, n := range cfg.FreeSWITCH.Nodes {
+		pw := n.Password
+		if pw == "" {
+			pw = cfg.FreeSWITCH.Password
+		}
+		nodes[i] = esl.Node{Name: n.Name, Addr: n.Addr, Password: pw}
+		m.AddNode(n.Name)
+	}
+	pool, err := esl.NewPool(nodes, esl.Options{
+		DialTimeout:    cfg.FreeSWITCH.DialTimeout,
+		AuthTimeout:    cfg.FreeSWITCH.DialTimeout,
+		CommandTimeout: cfg.FreeSWITCH.CommandTimeout,
+		Logger:         log.With("component", "esl"),
+		Observer:       m,
+	})
+	if err != nil {
+		return fail(fmt.Errorf("FreeSWITCH pool: %w", err))
+	}
+	d.pool = pool
+
+	notifs, err := notifiers(cfg, pool, m, log)
+	if err != nil {
+		return fail(fmt.Errorf("notify: %w", err))
+	}
+	eopts, err := engineOptions(cfg)
+	if err != nil {
+		return fail(err)
+	}
+	eopts.Store = store.New(rdb, store.Options{Namespace: cfg.Namespace, Retention: cfg.Retention})
+	eopts.Pool = pool
+	eopts.Metrics = m
+	eopts.Logger = log
+	switch len(notifs) {
+	case 0:
+	case 1:
+		eopts.Notifier = notifs[0]
+	default:
+		eopts.Notifier = fanout(notifs)
+	}
+	if opts.Engine != nil {
+		opts.Engine(&eopts)
+	}
+	engine, err := session.New(eopts)
+	if err != nil {
+		return fail(fmt.Errorf("session engine: %w", err))
+	}
+	d.engine = engine
+
+	var metricsHandler http.Handler
+	if cfg.Metrics.Enabled {
+		metricsHandler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
+	}
+	handler := api.New(api.Options{
+		Engine:  engine,
+		Token:   cfg.API.Token,
+		Ready:   d.ready,
+		Metrics: metricsHandler,
+		MaxBody: cfg.API.MaxBody,
+		Logger:  log.With("component", "api"),
+	})
+	ln, err := net.Listen("tcp", cfg.API.Listen)
+	if err != nil {
+		return fail(fmt.Errorf("api.listen %s: %w (is another bgcall running? change api.listen)", cfg.API.Listen, err))
+	}
+	d.apiAddr = ln.Addr()
+	cleanup = append(cleanup, func() { ln.Close() })
+	if cfg.Metrics.PprofListen != "" {
+		pln, err := net.Listen("tcp", cfg.Metrics.PprofListen)
+		if err != nil {
+			return fail(fmt.Errorf("pprof.listen %s: %w", cfg.Metrics.PprofListen, err))
+		}
+		d.pprofLn = pln
+	}
+
+	go d.run(ctx, ln, handler, notifs)
+	log.Info("bgcall started", "version", buildinfo.Version, "replica", engine.Replica(),
+		"api", d.apiAddr.String(), "nodes", len(nodes), "store", storeKind(cfg.Redis), "namespace", cfg.Namespace)
+	return d, nil
+}
+
+// APIAddr is the address the API listens on.
+func (d *Daemon) APIAddr() string { return d.apiAddr.String() }
+
+// PprofAddr is the pprof listener's address, "" when pprof is off.
+func (d *Daemon) PprofAddr() string {
+	if d.pprofLn == nil {
+		return ""
+	}
+	return d.pprofLn.Addr().String()
+}
+
+// Wait returns when the daemon has stopped.
+func (d *Daemon) Wait() error {
+	<-d.done
+	return d.err
+}
+
+// run owns every goroutine of the daemon. Engine and pool run on a context
+// of their own so that they outlive ctx while live calls drain.
+func (d *Daemon) run(ctx context.Context, ln net.Listener, handler http.Handler, notifs []*notify.Notifier) {
+	defer close(d.done)
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	var work sync.WaitGroup
+	errs := make(chan error, 4)
+	start := func(name string, f func(context.Context) error) {
+		work.Add(1)
+		go func() {
+			defer work.Done()
+			if err := f(workCtx); err != nil && workCtx.Err() == nil {
+				errs <- fmt.Errorf("%s: %w", name, err)
+			}
+		}()
+	}
+	start("FreeSWITCH pool", d.pool.Run)
+	start("session engine", d.engine.Run)
+	for _, n := range notifs {
+		start("notifier", n.Run)
+	}
+
+	streamsCtx, stopStreams := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopStreams()
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		BaseContext:       func(net.Listener) context.Context { return streamsCtx },
+		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
+	}
+	var serving sync.WaitGroup
+	serve := func(s *http.Server, l net.Listener) {
+		serving.Add(1)
+		go func() {
+			defer serving.Done()
+			if err := s.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errs <- fmt.Errorf("http %s: %w", l.Addr(), err)
+			}
+		}()
+	}
+	serve(srv, ln)
+	var psrv *http.Server
+	if d.pprofLn != nil {
+		psrv = &http.Server{Handler: pprofMux(), ReadHeaderTimeout: 10 * time.Second}
+		serve(psrv, d.pprofLn)
+		d.log.Info("pprof listening", "addr", d.pprofLn.Addr().String())
+	}
+
+	select {
+	case <-ctx.Done():
+		d.drain()
+	case err := <-errs:
+		d.err = err
+		d.log.Error("bgcall stopping after a failure", "err", err)
+	}
+
+	stopWork()
+	work.Wait()
+	stopStreams()
+	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	srv.Shutdown(shutCtx)
+	if psrv != nil {
+		psrv.Shutdown(shutCtx)
+	}
+	cancel()
+	serving.Wait()
+	d.closeRedis()
+	d.log.Info("bgcall stopped")
+}
+
+// drain stops claiming new attempts, flips /readyz, and waits for the calls
+// this replica steers to finish, at most drain.timeout.
+func (d *Daemon) drain() {
+	d.draining.Store(true)
+	d.engine.Drain()
+	live := d.engine.Live()
+	if live == 0 || d.cfg.Drain == 0 {
+		d.log.Info("stopping", "live_sessions", live)
+		return
+	}
+	d.log.Info("draining: no new attempts; waiting for live calls", "live_sessions", live, "timeout", d.cfg.Drain)
+	deadline := time.NewTimer(d.cfg.Drain)
+	defer deadline.Stop()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-deadline.C:
+			d.log.Warn("drain timeout: stopping with live sessions; another replica (or this one, restarted with the same replica.id) resumes them",
+				"live_sessions", d.engine.Live())
+			return
+		case <-tick.C:
+			if d.engine.Live() == 0 {
+				d.log.Info("drained")
+				return
+			}
+		}
+	}
+}
+
+// ready is /readyz: Redis answers, a FreeSWITCH node is connected, and the
+// daemon is not draining.
+func (d *Daemon) ready(ctx context.Context) error {
+	if d.draining.Load() {
+		return errors.New("draining: shutting down")
+	}
+	if err := d.redis.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis does not answer: %v", err)
+	}
+	for _, h := range d.pool.Health() {
+		if h.Connected {
+			return nil
+		}
+	}
+	return fmt.Errorf("no FreeSWITCH node connected (of %d configured)", len(d.pool.Health()))
+}
+
+func pprofMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
+}
+
+// NewLogger builds the daemon's logger from the log settings.
+func NewLogger(w io.Writer, c config.Log) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(c.Level))
+	hopts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, hopts))
+	}
+	return slog.New(slog.NewTextHandler(w, hopts))
+}

@@ -1,0 +1,88 @@
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"bgcall/config"
+	"bgcall/store"
+)
+
+// openRedis connects to the configured Redis, or starts the embedded store
+// when none is configured. It waits briefly for Redis to answer so that a
+// wrong address stops start-up with a message rather than a stream of
+// errors.
+func openRedis(ctx context.Context, cfg config.Config, log *slog.Logger) (redis.UniversalClient, func(), error) {
+	r := cfg.Redis
+	if r.Embedded() {
+		log.Warn("NO REDIS CONFIGURED: using the embedded in-process store. Every session is lost when bgcall stops, " +
+			"and replicas cannot share sessions. Set redis.addrs (BGCALL_REDIS_ADDRS) for production.")
+		c, closeFn, err := store.NewEmbedded()
+		if err != nil {
+			return nil, nil, fmt.Errorf("embedded store: %w", err)
+		}
+		return c, closeFn, nil
+	}
+	opts := &redis.UniversalOptions{
+		Addrs:         r.Addrs,
+		MasterName:    r.Master,
+		IsClusterMode: r.Cluster,
+		Username:      r.Username,
+		Password:      r.Password,
+		DB:            r.DB,
+	}
+	if r.Master != "" {
+		// Sentinels usually share the data nodes' credentials.
+		opts.SentinelUsername, opts.SentinelPassword = r.Username, r.Password
+	}
+	if r.TLS {
+		tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: r.TLSInsecure}
+		if r.TLSCA != "" {
+			pem, err := os.ReadFile(r.TLSCA)
+			if err != nil {
+				return nil, nil, fmt.Errorf("redis.tls_ca: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, nil, fmt.Errorf("redis.tls_ca %s holds no PEM certificate", r.TLSCA)
+			}
+			tc.RootCAs = pool
+		}
+		opts.TLSConfig = tc
+	}
+	c := redis.NewUniversalClient(opts)
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var err error
+	for {
+		if err = c.Ping(pctx).Err(); err == nil {
+			return c, func() { c.Close() }, nil
+		}
+		select {
+		case <-pctx.Done():
+			c.Close()
+			return nil, nil, fmt.Errorf("redis %s does not answer: %v (check redis.addrs, redis.password and redis.tls)", strings.Join(r.Addrs, ","), err)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+func storeKind(r config.Redis) string {
+	switch {
+	case r.Embedded():
+		return "embedded"
+	case r.Master != "":
+		return "sentinel"
+	case r.Cluster:
+		return "cluster"
+	}
+	return "redis"
+}

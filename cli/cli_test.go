@@ -1,0 +1,440 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"bgcall/api"
+	"bgcall/app"
+	"bgcall/cli"
+	"bgcall/config"
+	"bgcall/fssim"
+	"bgcall/internal/redistest"
+)
+
+var redisAddr string
+
+func TestMain(m *testing.M) {
+	srv, err := redistest.StartServer()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	redisAddr = srv.Addr
+	code := m.Run()
+	srv.Stop()
+	os.Exit(code)
+}
+
+const token = "cli-test-token-0123456789"
+
+// syncBuffer is a bytes.Buffer safe for a command writing while the test
+// reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+var namespaces atomic.Int64
+
+// testConfig is a daemon configuration on sim and the test's redis-server,
+// with short timings and no quiet hours.
+func testConfig(sim *fssim.Node) config.Config {
+	c := config.Defaults()
+	c.ReplicaID = fmt.Sprintf("cli-test-%d", namespaces.Add(1))
+	c.Namespace = c.ReplicaID
+	c.FreeSWITCH.Nodes = []config.Node{{Name: "fs1", Addr: sim.Addr(), Password: sim.Password()}}
+	c.Redis.Addrs = []string{redisAddr}
+	c.API.Listen = "127.0.0.1:0"
+	c.API.Token = token
+	c.Dial.Domain = "example.com"
+	c.Retry.RingTime = 3 * time.Second
+	c.Retry.CallerRing = 3 * time.Second
+	c.Retry.FirstInterval = 100 * time.Millisecond
+	c.Retry.MaxInterval = 200 * time.Millisecond
+	c.Retry.Jitter = 0
+	c.Retry.QuietStart, c.Retry.QuietEnd = -1, -1
+	c.Drain = 0
+	return c
+}
+
+type daemon struct {
+	t   *testing.T
+	sim *fssim.Node
+	api string
+}
+
+func startDaemon(t *testing.T, simOpts fssim.Options, change func(*config.Config)) *daemon {
+	t.Helper()
+	if simOpts.Second == 0 {
+		simOpts.Second = 50 * time.Millisecond
+	}
+	sim, err := fssim.Start(simOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	cfg := testConfig(sim)
+	if change != nil {
+		change(&cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	d, err := app.Start(ctx, app.Options{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := d.Wait(); err != nil {
+			t.Errorf("daemon: %v", err)
+		}
+	})
+	dm := &daemon{t: t, sim: sim, api: "http://" + d.APIAddr()}
+	c := &api.Client{Base: dm.api}
+	deadline := time.Now().Add(10 * time.Second)
+	for c.Ready(context.Background()) != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("daemon not ready after 10s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return dm
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// run runs bgcall with args against the daemon, as a shell would with
+// BGCALL_API and BGCALL_TOKEN set.
+func (d *daemon) run(args ...string) result {
+	d.t.Helper()
+	return d.runCtx(context.Background(), args...)
+}
+
+func (d *daemon) runCtx(ctx context.Context, args ...string) result {
+	var out, errOut syncBuffer
+	code := cli.Main(ctx, args, cli.Env{Stdout: &out, Stderr: &errOut, Getenv: d.getenv})
+	return result{code: code, stdout: out.String(), stderr: errOut.String()}
+}
+
+func (d *daemon) getenv(k string) string {
+	switch k {
+	case "BGCALL_API":
+		return d.api
+	case "BGCALL_TOKEN":
+		return token
+	}
+	return ""
+}
+
+func mustContain(t *testing.T, what, text string, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(text, w) {
+			t.Errorf("%s lacks %q:\n%s", what, w, text)
+		}
+	}
+}
+
+func sessionID(t *testing.T, r result) string {
+	t.Helper()
+	var s api.Session
+	if err := json.Unmarshal([]byte(r.stdout), &s); err != nil || s.ID == "" {
+		t.Fatalf("not a session (%v): %s %s", err, r.stdout, r.stderr)
+	}
+	return s.ID
+}
+
+func TestUsageAndVersion(t *testing.T) {
+	var out, errOut bytes.Buffer
+	env := cli.Env{Stdout: &out, Stderr: &errOut}
+	if code := cli.Main(context.Background(), nil, env); code != cli.ExitUsage || !strings.Contains(errOut.String(), "watch") {
+		t.Errorf("no arguments: exit %d, usage %q", code, errOut.String())
+	}
+	if code := cli.Main(context.Background(), []string{"frobnicate"}, env); code != cli.ExitUsage {
+		t.Errorf("unknown command: exit %d", code)
+	}
+	out.Reset()
+	if code := cli.Main(context.Background(), []string{"version"}, env); code != 0 || !strings.HasPrefix(out.String(), "bgcall ") {
+		t.Errorf("version: exit %d, %q", code, out.String())
+	}
+	out.Reset()
+	cli.Main(context.Background(), []string{"version", "--json"}, env)
+	var v map[string]string
+	if err := json.Unmarshal(out.Bytes(), &v); err != nil || v["version"] == "" || v["go_version"] == "" {
+		t.Errorf("version --json: %q (%v)", out.String(), err)
+	}
+}
+
+func TestCallStatusListCancel(t *testing.T) {
+	d := startDaemon(t, fssim.Options{Default: fssim.Behavior{Action: fssim.NoAnswer}}, func(c *config.Config) {
+		c.Retry.RingTime = 60 * time.Second // ring until cancelled
+	})
+
+	r := d.run("call", "1001", "1002")
+	if r.code != 0 {
+		t.Fatalf("call: exit %d: %s %s", r.code, r.stdout, r.stderr)
+	}
+	mustContain(t, "call", r.stdout, "created", "1001", "1002")
+	r = d.run("call", "--json", "1001", "1002")
+	id := sessionID(t, r)
+	r = d.run("call", "1001", "1002")
+	mustContain(t, "repeated call", r.stdout, "already exists", id)
+
+	r = d.run("call", "1001", "1002,origination_caller_id_number=666")
+	if r.code != cli.ExitError {
+		t.Errorf("call with an injected callee: exit %d", r.code)
+	}
+	mustContain(t, "refused call", r.stderr, "callee")
+	if r := d.run("call", "1001"); r.code != cli.ExitUsage {
+		t.Errorf("call with one number: exit %d", r.code)
+	}
+
+	r = d.run("call", "--dry-run", "1003", "1004")
+	if r.code != 0 {
+		t.Fatalf("dry run: exit %d %s", r.code, r.stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "bgapi originate {") || !strings.Contains(lines[0], "user/1004@example.com") || !strings.Contains(lines[1], "user/1003@example.com") {
+		t.Errorf("dry run printed:\n%s", r.stdout)
+	}
+
+	r = d.run("status", id)
+	if r.code != 0 {
+		t.Fatalf("status: exit %d %s", r.code, r.stderr)
+	}
+	mustContain(t, "status", r.stdout, id, "caller (A)", "1001", "timeline:", "requested")
+	r = d.run("status", id, "--json")
+	if sessionID(t, r) != id {
+		t.Errorf("status --json shows another session")
+	}
+	if r := d.run("status", "0000000000000000000a"); r.code != cli.ExitError || !strings.Contains(r.stderr, "no session") {
+		t.Errorf("status of an unknown id: exit %d %q", r.code, r.stderr)
+	}
+
+	d.run("call", "1005", "1006")
+	r = d.run("list", "--caller", "1001")
+	if r.code != 0 {
+		t.Fatalf("list: exit %d %s", r.code, r.stderr)
+	}
+	mustContain(t, "list", r.stdout, "ID", id)
+	if strings.Contains(r.stdout, "1005") {
+		t.Errorf("list --caller 1001 shows 1005:\n%s", r.stdout)
+	}
+	r = d.run("list", "--json", "--limit", "1", "--all")
+	var lr api.ListResponse
+	if err := json.Unmarshal([]byte(r.stdout), &lr); err != nil || len(lr.Sessions) != 2 {
+		t.Errorf("list --all --json: %d sessions (%v)\n%s", len(lr.Sessions), err, r.stdout)
+	}
+	if r := d.run("list", "--state", "ringing"); r.code != cli.ExitError || !strings.Contains(r.stderr, "state") {
+		t.Errorf("list with a bad state: exit %d %q", r.code, r.stderr)
+	}
+
+	r = d.run("cancel", id)
+	if r.code != 0 {
+		t.Fatalf("cancel: exit %d %s", r.code, r.stderr)
+	}
+	mustContain(t, "cancel", r.stdout, id, "finished", "cancelled")
+	if r := d.run("cancel", id); r.code != cli.ExitError || !strings.Contains(r.stderr, "finished") {
+		t.Errorf("second cancel: exit %d %q", r.code, r.stderr)
+	}
+	r = d.run("list", "--state", "finished", "--json")
+	if err := json.Unmarshal([]byte(r.stdout), &lr); err != nil || len(lr.Sessions) != 1 || lr.Sessions[0].Outcome != "cancelled" {
+		t.Errorf("finished sessions: %s", r.stdout)
+	}
+}
+
+func TestCallWaitShowsProgress(t *testing.T) {
+	d := startDaemon(t, fssim.Options{Subscribers: map[string][]fssim.Behavior{
+		"1001": {{Action: fssim.Answer, Ring: 50 * time.Millisecond}},
+		"1002": {{Action: fssim.NoAnswer}, {Action: fssim.Answer, Ring: 50 * time.Millisecond, Talk: 200 * time.Millisecond}},
+		"1003": {{Action: fssim.NoAnswer}},
+	}}, func(c *config.Config) { c.Retry.RingTime = 1 * time.Second })
+
+	r := d.run("call", "--wait", "--max-attempts", "3", "1001", "1002")
+	if r.code != 0 {
+		t.Fatalf("call --wait: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	mustContain(t, "call --wait", r.stdout,
+		"attempt 1 of 3: ringing B (1002)", "B did not answer (NO_ANSWER)", "attempt 2 of 3",
+		"B answered; B on hold", "ringing A (1001)", "bridged", "outcome: completed")
+	order := []string{"attempt 1 of 3", "attempt 2 of 3", "B answered", "ringing A", "bridged", "outcome: completed"}
+	last := -1
+	for _, w := range order {
+		i := strings.Index(r.stdout, w)
+		if i < last {
+			t.Errorf("%q printed out of order:\n%s", w, r.stdout)
+		}
+		last = i
+	}
+
+	r = d.run("call", "--wait", "--max-attempts", "2", "1004", "1003")
+	if r.code != cli.ExitOutcome {
+		t.Errorf("call --wait that expires: exit %d, want %d\n%s", r.code, cli.ExitOutcome, r.stdout)
+	}
+	mustContain(t, "expired call", r.stdout, "attempt 2 of 2", "outcome: expired")
+}
+
+func TestWatch(t *testing.T) {
+	d := startDaemon(t, fssim.Options{Default: fssim.Behavior{Action: fssim.NoAnswer}}, func(c *config.Config) {
+		c.Retry.RingTime = 60 * time.Second
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- cli.Main(ctx, []string{"watch", "--caller", "1001"}, cli.Env{Stdout: &out, Stderr: &errOut, Getenv: d.getenv})
+	}()
+	waitFor(t, "watch to subscribe", func() bool { return strings.Contains(errOut.String(), "watching") })
+	id := sessionID(t, d.run("call", "--json", "1001", "1002"))
+	d.run("call", "1009", "1002")
+	waitFor(t, "the first attempt", func() bool { return strings.Contains(out.String(), "attempt 1") })
+	d.run("cancel", id)
+	waitFor(t, "the cancel", func() bool { return strings.Contains(out.String(), "outcome: cancelled") })
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("watch: exit %d %s", code, errOut.String())
+	}
+	mustContain(t, "watch", out.String(), id, "1001→1002", "attempt 1", "cancelled")
+	if strings.Contains(out.String(), "1009") {
+		t.Errorf("watch --caller 1001 printed 1009's session:\n%s", out.String())
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestSim(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- cli.Main(ctx, []string{"sim", "--listen", "127.0.0.1:0", "--password", "s3cret"}, cli.Env{Stdout: &out, Stderr: &errOut})
+	}()
+	var addr string
+	deadline := time.Now().Add(5 * time.Second)
+	for addr == "" && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+		if _, rest, ok := strings.Cut(out.String(), "listening on "); ok {
+			addr, _, _ = strings.Cut(rest, " ")
+		}
+	}
+	if addr == "" {
+		t.Fatalf("sim printed no address: %q %q", out.String(), errOut.String())
+	}
+	conn, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	greeting := make([]byte, 64)
+	n, _ := conn.Read(greeting)
+	conn.Close()
+	if !strings.Contains(string(greeting[:n]), "auth/request") {
+		t.Errorf("sim greeting %q", greeting[:n])
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("sim exit %d: %s", code, errOut.String())
+	}
+}
+
+func TestServe(t *testing.T) {
+	sim, err := fssim.Start(fssim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	listen := l.Addr().String()
+	l.Close()
+
+	var out, errOut syncBuffer
+	env := cli.Env{Stdout: &out, Stderr: &errOut, Environ: []string{
+		"BGCALL_REDIS_ADDRS=" + redisAddr,
+		"BGCALL_FREESWITCH_NODES=fs1=" + sim.Password() + "@" + sim.Addr(),
+		"BGCALL_API_TOKEN=" + token,
+		"BGCALL_NAMESPACE=serve-test",
+	}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int)
+	go func() {
+		done <- cli.Main(ctx, []string{"serve", "--api-listen", listen, "--log-format", "json", "--drain-timeout", "0s"}, env)
+	}()
+	c := &api.Client{Base: "http://" + listen, Token: token}
+	deadline := time.Now().Add(10 * time.Second)
+	for c.Ready(context.Background()) != nil {
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("serve not ready: %s", errOut.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := c.List(context.Background(), api.ListFilter{}); err != nil {
+		t.Errorf("list through serve: %v", err)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("serve exit %d: %s", code, errOut.String())
+	}
+	// JSON logs: every line parses.
+	for _, line := range strings.Split(strings.TrimSpace(errOut.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Errorf("log line is not JSON: %q", line)
+		}
+	}
+	mustContain(t, "serve log", errOut.String(), `"msg":"bgcall started"`, `"msg":"bgcall stopped"`)
+}
+
+func TestServeRefusesBadConfiguration(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := cli.Main(context.Background(), []string{"serve", "--retry-backoff", "0.5", "--api-listen", "0.0.0.0:8080"},
+		cli.Env{Stdout: &out, Stderr: &errOut})
+	if code != cli.ExitUsage {
+		t.Errorf("exit %d, want %d", code, cli.ExitUsage)
+	}
+	mustContain(t, "serve error", errOut.String(), "retry.backoff", "BGCALL_RETRY_BACKOFF", "api.token", "openssl rand")
+}

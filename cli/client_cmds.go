@@ -1,0 +1,284 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"bgcall/api"
+	"bgcall/session"
+)
+
+func runCall(ctx context.Context, env Env, args []string) error {
+	fs := newFlagSet(env, "call", "[flags] CALLER CALLEE", "Request a background call: bgcall dials CALLEE (B) until B answers, then calls CALLER (A) back and bridges them")
+	var cf clientFlags
+	cf.register(fs, env, true)
+	wait := fs.Bool("wait", false, "follow the session until it finishes, printing each step")
+	dry := fs.Bool("dry-run", false, "print the bgapi originate commands bgcall would send, and do nothing")
+	idem := fs.String("idempotency-key", "", "a retried request with the same key returns the same session")
+	ring := fs.Duration("ring-time", 0, "override: how long each attempt rings B")
+	first := fs.Duration("first-interval", 0, "override: wait after the first unanswered attempt")
+	maxAttempts := fs.Int("max-attempts", -1, "override: attempts before giving up (0 = until B answers)")
+	maxTotal := fs.Duration("max-total", 0, "override: give up this long after the request")
+	tz := fs.String("time-zone", "", "override: B's IANA time zone for quiet hours")
+	pos, err := parse(fs, args, 2, "CALLER CALLEE")
+	if err != nil {
+		return err
+	}
+	req := api.CreateRequest{Caller: pos[0], Callee: pos[1], Source: session.SourceCLI, IdempotencyKey: *idem}
+	var p api.PolicyOverride
+	if *ring > 0 {
+		p.RingTime = ring.String()
+	}
+	if *first > 0 {
+		p.FirstInterval = first.String()
+	}
+	if *maxAttempts >= 0 {
+		p.MaxAttempts = maxAttempts
+	}
+	if *maxTotal > 0 {
+		p.MaxTotal = maxTotal.String()
+	}
+	p.TimeZone = *tz
+	if p != (api.PolicyOverride{}) {
+		req.Policy = &p
+	}
+	c := cf.client()
+
+	if *dry {
+		rctx, cancel := context.WithTimeout(ctx, cf.timeout)
+		defer cancel()
+		cmds, err := c.DryRun(rctx, req)
+		if err != nil {
+			return err
+		}
+		if cf.json {
+			return printJSON(env.Stdout, api.DryRunResponse{Commands: cmds})
+		}
+		for _, cmd := range cmds {
+			fmt.Fprintln(env.Stdout, cmd)
+		}
+		return nil
+	}
+
+	rctx, cancel := context.WithTimeout(ctx, cf.timeout)
+	s, created, err := c.Create(rctx, req)
+	cancel()
+	if err != nil {
+		return err
+	}
+	if !*wait {
+		if cf.json {
+			return printJSON(env.Stdout, s)
+		}
+		if created {
+			fmt.Fprintf(env.Stdout, "session %s created: %s calls %s in the background\n", s.ID, s.Caller, s.Callee)
+		} else {
+			fmt.Fprintf(env.Stdout, "session %s already exists for %s → %s (state %s)\n", s.ID, s.Caller, s.Callee, s.State)
+		}
+		return nil
+	}
+	if !cf.json {
+		verb := "created"
+		if !created {
+			verb = "already exists"
+		}
+		fmt.Fprintf(env.Stdout, "session %s %s: %s calls %s in the background\n", s.ID, verb, s.Caller, s.Callee)
+	}
+	final, err := follow(ctx, c, s.ID, maxAttemptsOf(req), env.Stdout, cf.json)
+	if err != nil {
+		return err
+	}
+	if final.Outcome != "completed" {
+		return exitError{code: ExitOutcome}
+	}
+	return nil
+}
+
+func maxAttemptsOf(r api.CreateRequest) int {
+	if r.Policy != nil && r.Policy.MaxAttempts != nil {
+		return *r.Policy.MaxAttempts
+	}
+	return 0
+}
+
+// follow prints a session's steps as they happen until it finishes. It
+// subscribes first and reads the timeline after, so no step falls between
+// the two; changes the timeline already held are skipped by version.
+func follow(ctx context.Context, c *api.Client, id string, maxAttempts int, w io.Writer, asJSON bool) (api.Session, error) {
+	stream, err := c.Watch(ctx, api.WatchFilter{Session: id})
+	if err != nil {
+		return api.Session{}, err
+	}
+	defer stream.Close()
+	stop := context.AfterFunc(ctx, func() { stream.Close() })
+	defer stop()
+
+	s, err := c.Get(ctx, id)
+	if err != nil {
+		return api.Session{}, err
+	}
+	if asJSON {
+		printJSON(w, api.Change{Session: s, Entries: s.Timeline})
+	} else {
+		for _, e := range s.Timeline {
+			fmt.Fprintf(w, "%s  %s\n", clock(e.At), describe(s, e, maxAttempts))
+		}
+	}
+	for s.State != "finished" {
+		ch, err := stream.Next()
+		if err != nil {
+			if ctx.Err() != nil {
+				return s, ctx.Err()
+			}
+			if errors.Is(err, io.EOF) {
+				return s, fmt.Errorf("the daemon closed the stream before session %s finished; see bgcall status %s", id, id)
+			}
+			return s, err
+		}
+		if ch.Session.Version <= s.Version {
+			continue
+		}
+		s = ch.Session
+		if asJSON {
+			printJSON(w, ch)
+			continue
+		}
+		for _, e := range ch.Entries {
+			fmt.Fprintf(w, "%s  %s\n", clock(e.At), describe(s, e, maxAttempts))
+		}
+	}
+	return s, nil
+}
+
+func runCancel(ctx context.Context, env Env, args []string) error {
+	fs := newFlagSet(env, "cancel", "[flags] ID", "Switch a background call off: no further attempt; whatever is ringing or on hold is hung up")
+	var cf clientFlags
+	cf.register(fs, env, true)
+	endBridged := fs.Bool("end-bridged", false, "also hang up the call if A and B are already talking")
+	pos, err := parse(fs, args, 1, "ID")
+	if err != nil {
+		return err
+	}
+	rctx, cancel := context.WithTimeout(ctx, cf.timeout)
+	defer cancel()
+	s, err := cf.client().Cancel(rctx, pos[0], *endBridged)
+	if err != nil {
+		return err
+	}
+	if cf.json {
+		return printJSON(env.Stdout, s)
+	}
+	fmt.Fprintf(env.Stdout, "session %s: %s", s.ID, s.State)
+	if s.Outcome != "" {
+		fmt.Fprintf(env.Stdout, " (%s)", s.Outcome)
+	}
+	fmt.Fprintln(env.Stdout)
+	return nil
+}
+
+func runStatus(ctx context.Context, env Env, args []string) error {
+	fs := newFlagSet(env, "status", "[flags] ID", "Show a session and its timeline")
+	var cf clientFlags
+	cf.register(fs, env, true)
+	pos, err := parse(fs, args, 1, "ID")
+	if err != nil {
+		return err
+	}
+	rctx, cancel := context.WithTimeout(ctx, cf.timeout)
+	defer cancel()
+	s, err := cf.client().Get(rctx, pos[0])
+	if err != nil {
+		return err
+	}
+	if cf.json {
+		return printJSON(env.Stdout, s)
+	}
+	printSession(env.Stdout, s)
+	return nil
+}
+
+func runList(ctx context.Context, env Env, args []string) error {
+	fs := newFlagSet(env, "list", "[flags]", "List sessions, newest first")
+	var cf clientFlags
+	cf.register(fs, env, true)
+	var f api.ListFilter
+	fs.StringVar(&f.Caller, "caller", "", "only sessions of this caller (A)")
+	fs.StringVar(&f.Callee, "callee", "", "only sessions to this callee (B)")
+	fs.StringVar(&f.State, "state", "", "only sessions in this state: waiting, dialing_callee, callee_hold, bridged, finished")
+	fs.IntVar(&f.Limit, "limit", 50, "sessions per page (1-1000)")
+	fs.StringVar(&f.Cursor, "cursor", "", "start after this cursor (printed after a full page)")
+	all := fs.Bool("all", false, "fetch every page")
+	if _, err := parse(fs, args, 0, ""); err != nil {
+		return err
+	}
+	c := cf.client()
+	var sessions []api.Session
+	next := ""
+	for {
+		rctx, cancel := context.WithTimeout(ctx, cf.timeout)
+		page, err := c.List(rctx, f)
+		cancel()
+		if err != nil {
+			return err
+		}
+		sessions = append(sessions, page.Sessions...)
+		next = page.NextCursor
+		if !*all || next == "" {
+			break
+		}
+		f.Cursor = next
+	}
+	if cf.json {
+		return printJSON(env.Stdout, api.ListResponse{Sessions: sessions, NextCursor: next})
+	}
+	printList(env.Stdout, sessions)
+	if next != "" {
+		fmt.Fprintf(env.Stdout, "\nmore: bgcall list --cursor %s (or --all)\n", next)
+	}
+	return nil
+}
+
+func runWatch(ctx context.Context, env Env, args []string) error {
+	fs := newFlagSet(env, "watch", "[flags]", "Follow session changes live until interrupted")
+	var cf clientFlags
+	cf.register(fs, env, true)
+	var f api.WatchFilter
+	fs.StringVar(&f.Session, "session", "", "only this session")
+	fs.StringVar(&f.Caller, "caller", "", "only sessions of this caller (A)")
+	fs.StringVar(&f.Callee, "callee", "", "only sessions to this callee (B)")
+	if _, err := parse(fs, args, 0, ""); err != nil {
+		return err
+	}
+	stream, err := cf.client().Watch(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer stream.Close()
+	stop := context.AfterFunc(ctx, func() { stream.Close() })
+	defer stop()
+	if !cf.json {
+		fmt.Fprintf(env.Stderr, "watching %s (interrupt to stop)\n", cf.api)
+	}
+	for {
+		ch, err := stream.Next()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if errors.Is(err, io.EOF) {
+				return errors.New("the daemon closed the stream (shutting down?)")
+			}
+			return err
+		}
+		if cf.json {
+			printJSON(env.Stdout, ch)
+			continue
+		}
+		s := ch.Session
+		for _, e := range ch.Entries {
+			fmt.Fprintf(env.Stdout, "%s  %s  %s→%s  %s\n", clock(e.At), s.ID, s.Caller, s.Callee, describe(s, e, 0))
+		}
+	}
+}

@@ -1,0 +1,137 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"bgcall/api"
+)
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// describe turns one timeline entry into the words an operator reads.
+// Unknown kinds still print, so a newer daemon never hides a step.
+func describe(s api.Session, e api.Entry, maxAttempts int) string {
+	cause := ""
+	if e.Cause != "" {
+		cause = " (" + e.Cause + ")"
+	}
+	on := ""
+	if e.Node != "" {
+		on = " on " + e.Node
+	}
+	note := ""
+	if e.Note != "" {
+		note = ": " + e.Note
+	}
+	switch e.Kind {
+	case "created":
+		return fmt.Sprintf("requested: %s calls %s in the background%s", s.Caller, s.Callee, note)
+	case "attempt":
+		of := ""
+		if maxAttempts > 0 {
+			of = fmt.Sprintf(" of %d", maxAttempts)
+		}
+		return fmt.Sprintf("attempt %d%s: ringing B (%s)%s", e.Attempt, of, s.Callee, on)
+	case "attempt_ended":
+		return fmt.Sprintf("attempt %d: B did not answer%s%s", e.Attempt, cause, note)
+	case "scheduled":
+		return fmt.Sprintf("attempt %d scheduled%s", e.Attempt, note)
+	case "deferred":
+		return "deferred" + note
+	case "callee_answered":
+		return fmt.Sprintf("B answered; B on hold%s", on)
+	case "caller_dialing":
+		return fmt.Sprintf("ringing A (%s)%s", s.Caller, on)
+	case "bridged":
+		return "bridged: A and B are talking" + on
+	case "callee_hung_up":
+		return "B hung up" + cause + note
+	case "caller_ended":
+		return "A's call ended" + cause + note
+	case "cancelled":
+		return "cancelled" + note
+	case "finished":
+		out := s.Outcome
+		if out == "" {
+			out, _, _ = strings.Cut(e.Note, ":")
+		}
+		reason := strings.TrimSpace(strings.TrimPrefix(e.Note, out+":"))
+		if reason == out {
+			reason = ""
+		}
+		line := "outcome: " + out
+		if reason != "" {
+			line += " (" + reason + ")"
+		}
+		if e.Cause != "" && !strings.Contains(reason, e.Cause) {
+			line += " [" + e.Cause + "]"
+		}
+		return line
+	}
+	return e.Kind + cause + note
+}
+
+func clock(t time.Time) string {
+	return t.Local().Format("15:04:05")
+}
+
+func printSession(w io.Writer, s api.Session) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "session\t%s\n", s.ID)
+	fmt.Fprintf(tw, "caller (A)\t%s\n", s.Caller)
+	fmt.Fprintf(tw, "callee (B)\t%s\n", s.Callee)
+	fmt.Fprintf(tw, "state\t%s\n", s.State)
+	if s.Outcome != "" {
+		o := s.Outcome
+		if s.Cause != "" {
+			o += " (" + s.Cause + ")"
+		}
+		fmt.Fprintf(tw, "outcome\t%s\n", o)
+	}
+	fmt.Fprintf(tw, "attempts\t%d\n", s.Attempts)
+	if s.Node != "" {
+		fmt.Fprintf(tw, "node\t%s\n", s.Node)
+	}
+	if s.CalleeLeg != "" {
+		fmt.Fprintf(tw, "callee leg\t%s\n", s.CalleeLeg)
+	}
+	if s.CallerLeg != "" {
+		fmt.Fprintf(tw, "caller leg\t%s\n", s.CallerLeg)
+	}
+	fmt.Fprintf(tw, "created\t%s\n", s.CreatedAt.Local().Format(time.RFC3339))
+	if s.DueAt != nil && s.State == "waiting" {
+		fmt.Fprintf(tw, "next attempt\t%s\n", s.DueAt.Local().Format(time.RFC3339))
+	}
+	if s.FinishedAt != nil {
+		fmt.Fprintf(tw, "finished\t%s\n", s.FinishedAt.Local().Format(time.RFC3339))
+	}
+	tw.Flush()
+	if len(s.Timeline) > 0 {
+		fmt.Fprintln(w, "\ntimeline:")
+		for _, e := range s.Timeline {
+			fmt.Fprintf(w, "  %s  %s\n", clock(e.At), describe(s, e, 0))
+		}
+	}
+}
+
+func printList(w io.Writer, sessions []api.Session) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tCALLER\tCALLEE\tSTATE\tOUTCOME\tATTEMPTS\tCREATED")
+	for _, s := range sessions {
+		out := s.Outcome
+		if out == "" {
+			out = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", s.ID, s.Caller, s.Callee, s.State, out, s.Attempts, s.CreatedAt.Local().Format("2006-01-02 15:04:05"))
+	}
+	tw.Flush()
+}

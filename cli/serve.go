@@ -1,0 +1,73 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"time"
+
+	"bgcall/app"
+	"bgcall/config"
+	"bgcall/fssim"
+	"bgcall/internal/buildinfo"
+)
+
+func runServe(ctx context.Context, env Env, args []string) error {
+	c, err := config.Load(args, env.Environ, env.Stderr)
+	if err != nil {
+		if errors.Is(err, config.ErrHelp) {
+			return err
+		}
+		return exitError{code: ExitUsage, msg: err.Error()}
+	}
+	return app.Run(ctx, app.Options{Config: c, LogOutput: env.Stderr})
+}
+
+func runVersion(ctx context.Context, env Env, args []string) error {
+	fs := newFlagSet(env, "version", "[--json]", "Print the version")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if _, err := parse(fs, args, 0, ""); err != nil {
+		return err
+	}
+	v := struct {
+		Version   string `json:"version"`
+		Revision  string `json:"revision"`
+		GoVersion string `json:"go_version"`
+	}{buildinfo.Version, buildinfo.Revision(), runtime.Version()}
+	if *asJSON {
+		return printJSON(env.Stdout, v)
+	}
+	fmt.Fprintf(env.Stdout, "bgcall %s (revision %s, %s)\n", v.Version, v.Revision, v.GoVersion)
+	return nil
+}
+
+func runSim(ctx context.Context, env Env, args []string) error {
+	fs := newFlagSet(env, "sim", "[flags]", "Run a simulated FreeSWITCH event socket with scripted far ends, for trying bgcall without FreeSWITCH")
+	listen := fs.String("listen", "127.0.0.1:8021", "event socket address")
+	password := fs.String("password", "ClueCon", "event socket password")
+	scenario := fs.String("scenario", "", "JSON file scripting far ends by number (see the fssim package)")
+	second := fs.Duration("second", time.Second, "length of one simulated FreeSWITCH second (shorter runs calls faster)")
+	hostname := fs.String("hostname", "fssim", "FreeSWITCH-Hostname of the node")
+	if _, err := parse(fs, args, 0, ""); err != nil {
+		return err
+	}
+	opts := fssim.Options{Addr: *listen, Password: *password, Second: *second, Hostname: *hostname}
+	if *scenario != "" {
+		sc, err := fssim.LoadScenario(*scenario)
+		if err != nil {
+			return err
+		}
+		if err := sc.Apply(&opts); err != nil {
+			return fmt.Errorf("scenario %s: %w", *scenario, err)
+		}
+	}
+	node, err := fssim.Start(opts)
+	if err != nil {
+		return fmt.Errorf("start simulator: %w", err)
+	}
+	defer node.Close()
+	fmt.Fprintf(env.Stdout, "FreeSWITCH simulator listening on %s (password %s); interrupt to stop\n", node.Addr(), node.Password())
+	<-ctx.Done()
+	return nil
+}

@@ -1,0 +1,25 @@
+// Command bgcall is a background-call service for FreeSWITCH: when A cannot
+// reach B, bgcall keeps dialling B and, once B answers, calls A back and
+// bridges the two. Run `bgcall` for its subcommands.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	_ "time/tzdata" // quiet hours need IANA zones even where the system has none
+
+	"bgcall/cli"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := cli.Main(ctx, os.Args[1:], cli.Env{
+		Stdout: os.Stdout, Stderr: os.Stderr,
+		Getenv: os.Getenv, Environ: os.Environ(),
+	})
+	stop()
+	os.Exit(code)
+}
