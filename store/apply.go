@@ -39,14 +39,15 @@ func (s *Store) Apply(ctx context.Context, next Session, expVersion int64, entri
 	retention := s.opts.Retention
 	keys := []string{
 		s.sessionKey(next.ID), s.timelineKey(next.ID), s.dueKey(),
-		s.pairKey(next.Caller, next.Callee), s.callerLiveKey(next.Caller), s.calleeLiveKey(next.Callee),
+		s.callerLiveKey(next.Caller), s.calleeLiveKey(next.Callee),
+		s.callerHistoryKey(next.Caller), s.calleeHistoryKey(next.Callee),
 		s.countKey(), s.gcKey(),
 	}
-	args := make([]any, 0, 12+len(entries)+32)
+	args := make([]any, 0, 14+len(entries)+32)
 	args = append(args,
 		next.ID, s.p, expVersion, next.Fence, next.Owner, string(next.State), dueAt,
 		retention.Milliseconds(), ms(now.Add(retention)), next.ID+"|"+next.Caller+"|"+next.Callee,
-		s.channel(), len(entries))
+		next.Caller, next.Callee, s.channel(), len(entries))
 	for _, e := range entries {
 		if e.At.IsZero() {
 			e.At = now

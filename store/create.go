@@ -46,14 +46,13 @@ func (s *Store) Create(ctx context.Context, sess Session, first Entry, lim Limit
 
 	keys := []string{
 		s.sessionKey(sess.ID), s.timelineKey(sess.ID), s.dueKey(),
-		s.pairKey(sess.Caller, sess.Callee), s.callerLiveKey(sess.Caller), s.calleeLiveKey(sess.Callee),
-		s.idemKey(sess.IdempotencyKey), s.indexKey(), s.callerIndexKey(sess.Caller), s.calleeIndexKey(sess.Callee),
-		s.countKey(),
+		s.callerLiveKey(sess.Caller), s.calleeLiveKey(sess.Callee),
+		s.idemKey(sess.IdempotencyKey), s.indexKey(), s.countKey(),
 	}
 	args := []any{
 		sess.ID, s.p, sess.IdempotencyKey, s.opts.IdempotencyTTL.Milliseconds(),
 		lim.PerCaller, lim.PerCallee, ms(sess.CreatedAt), ms(sess.DueAt),
-		encodeEntry(first), s.channel(),
+		encodeEntry(first), s.channel(), sess.Caller, sess.Callee,
 	}
 	args = append(args, sess.fields()...)
 	res, err := createScript.Run(ctx, s.rdb, keys, args...).Slice()

@@ -40,8 +40,11 @@ func TestCreateStoresWaitingSession(t *testing.T) {
 	if s := c.ZScore(ctx, st.dueKey(), sess.ID).Val(); int64(s) != due.UnixMilli() {
 		t.Errorf("due score = %v, want %d", s, due.UnixMilli())
 	}
-	if id := c.Get(ctx, st.pairKey("1001", "1002")).Val(); id != sess.ID {
-		t.Errorf("pair key = %q", id)
+	if id := c.HGet(ctx, st.callerLiveKey("1001"), "1002").Val(); id != sess.ID {
+		t.Errorf("caller's live hash maps the callee to %q", id)
+	}
+	if id := c.HGet(ctx, st.calleeLiveKey("1002"), "1001").Val(); id != sess.ID {
+		t.Errorf("callee's live hash maps the caller to %q", id)
 	}
 	counts, err := st.LiveCounts(ctx)
 	if err != nil || counts[Waiting] != 1 || counts[Bridged] != 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -124,33 +125,115 @@ const (
 	listScanBudget = 5000
 )
 
-// List returns sessions newest first (by CreatedAt), filtered, one page at a
-// time. The returned cursor fetches the next page; "" means there is none.
-// A page may hold fewer than Limit sessions with a non-empty cursor when the
-// filters rejected many sessions: keep paging.
+// List returns sessions newest first (by CreatedAt, then by ID), filtered,
+// one page at a time. The returned cursor fetches the next page; "" means
+// there is none. A page may hold fewer than Limit sessions with a non-empty
+// cursor when the filters rejected many sessions: keep paging.
+//
+// Without a caller or callee filter List reads the index of every session.
+// With one, it reads that party's live hash (a few sessions) and its history
+// of finished sessions, and merges the two.
 func (s *Store) List(ctx context.Context, f Filter) ([]Session, string, error) {
 	limit := f.Limit
 	if limit <= 0 {
 		limit = defaultListLimit
 	}
 	limit = min(limit, maxListLimit)
-	key := s.indexKey()
-	switch {
-	case f.Caller != "":
-		key = s.callerIndexKey(f.Caller)
-	case f.Callee != "":
-		key = s.calleeIndexKey(f.Callee)
-	}
-	max, after := "+inf", ""
+	var after position // where the previous page ended; zero for the first
 	if f.Cursor != "" {
-		score, id, ok := strings.Cut(f.Cursor, ":")
-		if _, err := strconv.ParseInt(score, 10, 64); !ok || err != nil || id == "" {
+		p, ok := parsePosition(f.Cursor)
+		if !ok {
 			return nil, "", fmt.Errorf("list sessions: %w: bad cursor %q; pass the cursor a previous List returned", ErrInvalid, f.Cursor)
 		}
-		max, after = score, id
+		after = p
+	}
+	if f.Caller == "" && f.Callee == "" {
+		out, next, err := s.scanIndex(ctx, s.indexKey(), f, limit, after)
+		if err != nil {
+			return nil, "", fmt.Errorf("list sessions: %w", err)
+		}
+		return out, next.String(), nil
 	}
 
-	var out []Session
+	liveKey, historyKey := s.callerLiveKey(f.Caller), s.callerHistoryKey(f.Caller)
+	if f.Caller == "" {
+		liveKey, historyKey = s.calleeLiveKey(f.Callee), s.calleeHistoryKey(f.Callee)
+	}
+	history, next, err := s.scanIndex(ctx, historyKey, f, limit, after)
+	if err != nil {
+		return nil, "", fmt.Errorf("list sessions: %w", err)
+	}
+	ids, err := s.rdb.HVals(ctx, liveKey).Result()
+	if err != nil {
+		return nil, "", fmt.Errorf("list sessions: live sessions: %w", err)
+	}
+	live, err := s.getMany(ctx, ids)
+	if err != nil {
+		return nil, "", fmt.Errorf("list sessions: %w", err)
+	}
+	// The history scan covered everything down to next (or to the end when
+	// next is zero); live sessions older than next belong to later pages.
+	seen := make(map[string]bool, len(history))
+	out := history
+	for _, sess := range history {
+		seen[sess.ID] = true
+	}
+	for _, sess := range live {
+		p := positionOf(sess)
+		if seen[sess.ID] || !f.match(sess) || (!after.zero() && !p.before(after)) || (!next.zero() && p.before(next)) {
+			continue
+		}
+		out = append(out, sess)
+	}
+	sort.Slice(out, func(i, j int) bool { return positionOf(out[j]).before(positionOf(out[i])) })
+	if len(out) > limit {
+		out = out[:limit]
+		next = positionOf(out[limit-1])
+	}
+	return out, next.String(), nil
+}
+
+// position is a place in an index: a CreatedAt score and an id. Listing goes
+// from the greatest position down.
+type position struct {
+	score int64
+	id    string
+}
+
+func positionOf(sess Session) position { return position{ms(sess.CreatedAt), sess.ID} }
+
+func parsePosition(s string) (position, bool) {
+	score, id, ok := strings.Cut(s, ":")
+	n, err := strconv.ParseInt(score, 10, 64)
+	if !ok || err != nil || id == "" {
+		return position{}, false
+	}
+	return position{n, id}, true
+}
+
+func (p position) zero() bool { return p.id == "" }
+
+// before reports whether p comes after q in listing order (older).
+func (p position) before(q position) bool {
+	return p.score < q.score || (p.score == q.score && p.id < q.id)
+}
+
+func (p position) String() string {
+	if p.zero() {
+		return ""
+	}
+	return strconv.FormatInt(p.score, 10) + ":" + p.id
+}
+
+// scanIndex reads the sessions of index key (a zset scored by CreatedAt) that
+// come after position after, newest first, until limit match f or the scan
+// budget is spent. next is the position to resume from, zero when the index
+// holds nothing more.
+func (s *Store) scanIndex(ctx context.Context, key string, f Filter, limit int, after position) (out []Session, next position, err error) {
+	max := "+inf"
+	if !after.zero() {
+		max = strconv.FormatInt(after.score, 10)
+	}
 	var offset int64
 	scanned := 0
 	batch := int64(limit + 1)
@@ -159,59 +242,57 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Session, string, error) {
 			Max: max, Min: "-inf", Offset: offset, Count: batch,
 		}).Result()
 		if err != nil {
-			return nil, "", fmt.Errorf("list sessions: %w", err)
+			return nil, position{}, err
 		}
 		offset += int64(len(zs))
 		// Members with equal scores come in reverse lexical order, so the
-		// ones already returned at the cursor's score are those >= after.
-		ids := make([]string, 0, len(zs))
-		scores := make(map[string]int64, len(zs))
+		// ones the previous page returned are those not before after.
+		var ps []position
 		for _, z := range zs {
-			id := z.Member.(string)
-			sc := int64(z.Score)
-			if after != "" && strconv.FormatInt(sc, 10) == max && id >= after {
-				continue
+			p := position{int64(z.Score), z.Member.(string)}
+			if after.zero() || p.before(after) {
+				ps = append(ps, p)
 			}
-			ids = append(ids, id)
-			scores[id] = sc
+		}
+		ids := make([]string, len(ps))
+		for i, p := range ps {
+			ids[i] = p.id
 		}
 		sessions, err := s.getMany(ctx, ids)
 		if err != nil {
-			return nil, "", fmt.Errorf("list sessions: %w", err)
+			return nil, position{}, err
 		}
 		byID := make(map[string]Session, len(sessions))
 		for _, sess := range sessions {
 			byID[sess.ID] = sess
 		}
-		for i, id := range ids {
+		for i, p := range ps {
 			scanned++
-			sess, ok := byID[id]
-			if ok && f.match(sess) {
+			if sess, ok := byID[p.id]; ok && f.match(sess) {
 				out = append(out, sess)
 			}
-			if len(out) == limit || scanned >= listScanBudget {
-				if i == len(ids)-1 {
-					more := int64(len(zs)) == batch
-					if more {
-						// The batch was full: peek, so a last page is not
-						// followed by an empty one.
-						n, err := s.rdb.ZRevRangeByScore(ctx, key, &redis.ZRangeBy{
-							Max: max, Min: "-inf", Offset: offset, Count: 1,
-						}).Result()
-						if err != nil {
-							return nil, "", fmt.Errorf("list sessions: %w", err)
-						}
-						more = len(n) > 0
-					}
-					if !more {
-						return out, "", nil
-					}
-				}
-				return out, strconv.FormatInt(scores[id], 10) + ":" + id, nil
+			if len(out) < limit && scanned < listScanBudget {
+				continue
 			}
+			if i == len(ps)-1 && int64(len(zs)) == batch {
+				// The batch was full: peek, so that a last page is not
+				// followed by an empty one.
+				more, err := s.rdb.ZRevRangeByScore(ctx, key, &redis.ZRangeBy{
+					Max: max, Min: "-inf", Offset: offset, Count: 1,
+				}).Result()
+				if err != nil {
+					return nil, position{}, err
+				}
+				if len(more) == 0 {
+					return out, position{}, nil
+				}
+			} else if i == len(ps)-1 {
+				return out, position{}, nil
+			}
+			return out, p, nil
 		}
 		if int64(len(zs)) < batch {
-			return out, "", nil
+			return out, position{}, nil
 		}
 	}
 }

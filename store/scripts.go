@@ -5,7 +5,7 @@ import "github.com/redis/go-redis/v9"
 // The scripts below are every multi-key change the store makes. Each states
 // its KEYS/ARGV contract. Keys are passed in KEYS except where the script
 // discovers an id only while it runs (an id popped from the due set, read from
-// an idempotency or pair key, a stored owner, a gc member); those keys are built
+// an idempotency key or a live hash, a stored owner, a gc member); those keys are built
 // from the prefix ARGV "{ns}:", so they share the hash tag and the slot of the
 // declared keys, which is what Redis Cluster requires of a script.
 //
@@ -24,15 +24,13 @@ end
 
 // createScript stores a new waiting session unless an equivalent one exists.
 //
-//	KEYS[1]  s:<id>            KEYS[2]  t:<id>           KEYS[3]  due
-//	KEYS[4]  pair:<a>|<b>      KEYS[5]  live:a:<a>       KEYS[6]  live:b:<b>
-//	KEYS[7]  idem:<key>        KEYS[8]  idx              KEYS[9]  idx:a:<a>
-//	KEYS[10] idx:b:<b>         KEYS[11] count
-//	ARGV[1]  id                ARGV[2]  prefix           ARGV[3]  idempotency key ("" = none; KEYS[7] untouched)
-//	ARGV[4]  idempotency TTL ms                          ARGV[5]  per-caller cap (0 = none)
-//	ARGV[6]  per-callee cap    ARGV[7]  created ms       ARGV[8]  due ms
-//	ARGV[9]  first timeline entry                        ARGV[10] channel
-//	ARGV[11..] session field/value pairs
+//	KEYS[1] s:<id>        KEYS[2] t:<id>        KEYS[3] due         KEYS[4] a:<caller>
+//	KEYS[5] b:<callee>    KEYS[6] idem:<key>    KEYS[7] idx         KEYS[8] count
+//	ARGV[1]  id           ARGV[2]  prefix       ARGV[3]  idempotency key ("" = none; KEYS[6] untouched)
+//	ARGV[4]  idempotency TTL ms                 ARGV[5]  caller cap (0 = none)
+//	ARGV[6]  callee cap   ARGV[7]  created ms   ARGV[8]  due ms
+//	ARGV[9]  first timeline entry               ARGV[10] channel
+//	ARGV[11] caller       ARGV[12] callee       ARGV[13..] session field/value pairs
 //
 // Returns {1} created, {0, id, fields} an existing session (idempotency key or
 // live pair), {-1} caller cap, {-2} callee cap, {-3} id in use. Refusals write
@@ -44,52 +42,50 @@ local function existing(id)
   return flat
 end
 if ARGV[3] ~= '' then
-  local id = redis.call('GET', KEYS[7])
+  local id = redis.call('GET', KEYS[6])
   if id then
     local flat = existing(id)
     if flat then return {0, id, flat} end
   end
 end
-local id = redis.call('GET', KEYS[4])
+local id = redis.call('HGET', KEYS[4], ARGV[12])
 if id then
   local flat = existing(id)
   if flat then
-    if ARGV[3] ~= '' then redis.call('SET', KEYS[7], id, 'PX', ARGV[4]) end
+    if ARGV[3] ~= '' then redis.call('SET', KEYS[6], id, 'PX', ARGV[4]) end
     return {0, id, flat}
   end
 end
 if redis.call('EXISTS', KEYS[1]) == 1 then return {-3} end
 local capA, capB = tonumber(ARGV[5]), tonumber(ARGV[6])
-if capA > 0 and redis.call('SCARD', KEYS[5]) >= capA then return {-1} end
-if capB > 0 and redis.call('SCARD', KEYS[6]) >= capB then return {-2} end
+if capA > 0 and redis.call('HLEN', KEYS[4]) >= capA then return {-1} end
+if capB > 0 and redis.call('HLEN', KEYS[5]) >= capB then return {-2} end
 id = ARGV[1]
-redis.call('HSET', KEYS[1], unpack(ARGV, 11))
+redis.call('HSET', KEYS[1], unpack(ARGV, 13))
 redis.call('RPUSH', KEYS[2], ARGV[9])
 redis.call('ZADD', KEYS[3], ARGV[8], id)
-redis.call('SET', KEYS[4], id)
-redis.call('SADD', KEYS[5], id)
-redis.call('SADD', KEYS[6], id)
-if ARGV[3] ~= '' then redis.call('SET', KEYS[7], id, 'PX', ARGV[4]) end
-redis.call('ZADD', KEYS[8], ARGV[7], id)
-redis.call('ZADD', KEYS[9], ARGV[7], id)
-redis.call('ZADD', KEYS[10], ARGV[7], id)
-redis.call('HINCRBY', KEYS[11], 'waiting', 1)
+redis.call('HSET', KEYS[4], ARGV[12], id)
+redis.call('HSET', KEYS[5], ARGV[11], id)
+if ARGV[3] ~= '' then redis.call('SET', KEYS[6], id, 'PX', ARGV[4]) end
+redis.call('ZADD', KEYS[7], ARGV[7], id)
+redis.call('HINCRBY', KEYS[8], 'waiting', 1)
 publish(ARGV[10], id, KEYS[1], {ARGV[9]})
 return {1}
 `)
 
 // applyScript writes one transition if the caller's view is current.
 //
-//	KEYS[1] s:<id>          KEYS[2] t:<id>          KEYS[3] due
-//	KEYS[4] pair:<a>|<b>    KEYS[5] live:a:<a>      KEYS[6] live:b:<b>
-//	KEYS[7] count           KEYS[8] gc
-//	ARGV[1]  id             ARGV[2]  prefix (own:<stored owner> is known only here)
-//	ARGV[3]  expected version                       ARGV[4]  fence presented
-//	ARGV[5]  owner presented ("" releases)          ARGV[6]  new state
-//	ARGV[7]  due ms (0 = none)                      ARGV[8]  retention ms
-//	ARGV[9]  gc score: end of retention ms          ARGV[10] gc member "id|a|b"
-//	ARGV[11] channel        ARGV[12] N, the number of timeline entries
-//	ARGV[13 .. 12+N] entries                        ARGV[13+N ..] session field/value pairs
+//	KEYS[1] s:<id>        KEYS[2] t:<id>        KEYS[3] due         KEYS[4] a:<caller>
+//	KEYS[5] b:<callee>    KEYS[6] ha:<caller>   KEYS[7] hb:<callee> KEYS[8] count
+//	KEYS[9] gc
+//	ARGV[1]  id           ARGV[2]  prefix (own:<stored owner> is known only here)
+//	ARGV[3]  expected version                   ARGV[4]  fence presented
+//	ARGV[5]  owner presented ("" releases)      ARGV[6]  new state
+//	ARGV[7]  due ms (0 = none)                  ARGV[8]  retention ms
+//	ARGV[9]  gc score: end of retention ms      ARGV[10] gc member "id|caller|callee"
+//	ARGV[11] caller       ARGV[12] callee       ARGV[13] channel
+//	ARGV[14] N, the number of timeline entries  ARGV[15 .. 14+N] entries
+//	ARGV[15+N ..] session field/value pairs
 //
 // Returns 1 applied, 0 not found, -1 fenced (a claim or takeover moved the
 // fence, or the presented owner is not the stored one), -2 stale version, -3
@@ -97,21 +93,21 @@ return {1}
 // writes nothing. The fence is checked before the version: when both moved the
 // caller has lost the session, which is the more useful answer.
 var applyScript = redis.NewScript(luaPublish + `
-local cur = redis.call('HMGET', KEYS[1], 'st', 'v', 'f', 'w', 'c', 'b')
+local cur = redis.call('HMGET', KEYS[1], 'st', 'v', 'f', 'w', 'c', 'b', 'tc')
 if not cur[1] then return 0 end
 local st, owner = cur[1], cur[4] or ''
 if tonumber(ARGV[4]) ~= tonumber(cur[3] or '0') then return -1 end
 if ARGV[5] ~= '' and ARGV[5] ~= owner then return -1 end
 if tonumber(ARGV[3]) ~= tonumber(cur[2] or '0') then return -2 end
-local id, nst = ARGV[1], ARGV[6]
+local id, nst, caller, callee = ARGV[1], ARGV[6], ARGV[11], ARGV[12]
 if st == 'finished' and nst ~= 'finished' then return -3 end
-if ARGV[10] ~= id .. '|' .. (cur[5] or '') .. '|' .. (cur[6] or '') then return -4 end
-local n = tonumber(ARGV[12])
+if caller ~= cur[5] or callee ~= cur[6] then return -4 end
+local n = tonumber(ARGV[14])
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 13 + n))
+redis.call('HSET', KEYS[1], unpack(ARGV, 15 + n))
 local entries = {}
 if n > 0 then
-  entries = {unpack(ARGV, 13, 12 + n)}
+  entries = {unpack(ARGV, 15, 14 + n)}
   redis.call('RPUSH', KEYS[2], unpack(entries))
 end
 if owner ~= '' and (ARGV[5] == '' or nst == 'finished') then
@@ -123,20 +119,21 @@ else
   redis.call('ZREM', KEYS[3], id)
 end
 if st ~= nst then
-  if st ~= 'finished' then redis.call('HINCRBY', KEYS[7], st, -1) end
-  if nst ~= 'finished' then redis.call('HINCRBY', KEYS[7], nst, 1) end
+  if st ~= 'finished' then redis.call('HINCRBY', KEYS[8], st, -1) end
+  if nst ~= 'finished' then redis.call('HINCRBY', KEYS[8], nst, 1) end
 end
 if nst == 'finished' then
   if st ~= 'finished' then
-    if redis.call('GET', KEYS[4]) == id then redis.call('DEL', KEYS[4]) end
-    redis.call('SREM', KEYS[5], id)
-    redis.call('SREM', KEYS[6], id)
+    if redis.call('HGET', KEYS[4], callee) == id then redis.call('HDEL', KEYS[4], callee) end
+    if redis.call('HGET', KEYS[5], caller) == id then redis.call('HDEL', KEYS[5], caller) end
+    redis.call('ZADD', KEYS[6], cur[7] or 0, id)
+    redis.call('ZADD', KEYS[7], cur[7] or 0, id)
   end
-  redis.call('ZADD', KEYS[8], ARGV[9], ARGV[10])
+  redis.call('ZADD', KEYS[9], ARGV[9], ARGV[10])
   redis.call('PEXPIRE', KEYS[1], ARGV[8])
   redis.call('PEXPIRE', KEYS[2], ARGV[8])
 end
-publish(ARGV[11], id, KEYS[1], entries)
+publish(ARGV[13], id, KEYS[1], entries)
 return 1
 `)
 
@@ -145,7 +142,7 @@ return 1
 // ended (their index entries, hash and timeline).
 //
 //	KEYS[1] due    KEYS[2] own:<replica>    KEYS[3] gc    KEYS[4] idx    KEYS[5] replicas
-//	ARGV[1] prefix (s:<id> of claimed ids; idx:a:, idx:b:, s:, t: of gc members)
+//	ARGV[1] prefix (s:<id> of claimed ids; ha:, hb:, s:, t: of gc members)
 //	ARGV[2] now ms          ARGV[3] n        ARGV[4] replica    ARGV[5] channel
 //	ARGV[6] gc batch size   ARGV[7] lease expiry ms
 //
@@ -179,8 +176,8 @@ for _, m in ipairs(gone) do
   local id, a, b = string.match(m, '^([^|]*)|([^|]*)|(.*)$')
   if id then
     redis.call('ZREM', KEYS[4], id)
-    redis.call('ZREM', p .. 'idx:a:' .. a, id)
-    redis.call('ZREM', p .. 'idx:b:' .. b, id)
+    redis.call('ZREM', p .. 'ha:' .. a, id)
+    redis.call('ZREM', p .. 'hb:' .. b, id)
     if redis.call('HGET', p .. 's:' .. id, 'st') == 'finished' then
       redis.call('DEL', p .. 's:' .. id, p .. 't:' .. id)
     end

@@ -7,21 +7,28 @@
 //
 // Key layout (p = "{<namespace>}:"):
 //
-//	p s:<id>             hash      the session; short field names, zero fields omitted
-//	p t:<id>             list      the timeline, one compact JSON entry per element
-//	p due                zset      waiting sessions, score = DueAt (unix ms)
-//	p pair:<a>|<b>       string    id of the live session from caller a to callee b (dedupe)
-//	p live:a:<a>         set       ids of the live sessions of caller a (caps)
-//	p live:b:<b>         set       ids of the live sessions of callee b (caps)
-//	p idem:<key>         string    id created for an idempotency key, with a TTL
-//	p idx                zset      every session, score = CreatedAt (unix ms), for List
-//	p idx:a:<a>          zset      sessions of caller a, same scores
-//	p idx:b:<b>          zset      sessions of callee b, same scores
-//	p own:<replica>      set       live sessions steered by replica
-//	p replicas           zset      replica leases, score = lease expiry (unix ms)
-//	p count              hash      live sessions by state
-//	p gc                 zset      "id|a|b" of finished sessions, score = end of retention
-//	p changes            channel   one message per change, for Subscribe
+//	p s:<id>        hash     the session; short field names, zero fields omitted
+//	p t:<id>        list     the timeline, one compact JSON entry per element
+//	p due           zset     waiting sessions, score = DueAt (unix ms)
+//	p idx           zset     every session, score = CreatedAt (unix ms), for List
+//	p a:<caller>    hash     live sessions of a caller: callee -> id (the live
+//	                         pair for dedupe; its length is the caller cap count)
+//	p b:<callee>    hash     live sessions of a callee: caller -> id (callee cap)
+//	p ha:<caller>   zset     finished sessions of a caller, score = CreatedAt
+//	p hb:<callee>   zset     finished sessions of a callee, score = CreatedAt
+//	p idem:<key>    string   id created for an idempotency key, with a TTL
+//	p own:<replica> set      live sessions steered by replica
+//	p replicas      zset     replica leases, score = lease expiry (unix ms)
+//	p count         hash     live sessions by state
+//	p gc            zset     "id|caller|callee" of finished sessions, score = end of retention
+//	p changes       channel  one message per change, for Subscribe
+//
+// Memory drives the layout: a waiting session is a hash, a one-element list
+// and one member in each of two sorted sets, plus one field in its caller's
+// and its callee's live hash. One live hash per party, rather than a pair key
+// and two live sets, keeps the keys per session (each costs its own overhead)
+// at four; the per-party history sets are only written when a session ends.
+// Everything shares one slot anyway, so per-party keys buy no spreading.
 //
 // Time always comes from the caller, never from Redis TIME, so tests can drive
 // the clock and replicas agree on what "due" means.
@@ -165,28 +172,27 @@ func New(client redis.UniversalClient, opts Options) *Store {
 // Options returns the options in effect, defaults filled in.
 func (s *Store) Options() Options { return s.opts }
 
-func (s *Store) sessionKey(id string) string  { return s.p + "s:" + id }
-func (s *Store) timelineKey(id string) string { return s.p + "t:" + id }
-func (s *Store) dueKey() string               { return s.p + "due" }
-func (s *Store) pairKey(a, b string) string   { return s.p + "pair:" + a + "|" + b }
-func (s *Store) callerLiveKey(a string) string {
-	return s.p + "live:a:" + a
+func (s *Store) sessionKey(id string) string        { return s.p + "s:" + id }
+func (s *Store) timelineKey(id string) string       { return s.p + "t:" + id }
+func (s *Store) dueKey() string                     { return s.p + "due" }
+func (s *Store) indexKey() string                   { return s.p + "idx" }
+func (s *Store) callerLiveKey(caller string) string { return s.p + "a:" + caller }
+func (s *Store) calleeLiveKey(callee string) string { return s.p + "b:" + callee }
+func (s *Store) callerHistoryKey(caller string) string {
+	return s.p + "ha:" + caller
 }
-func (s *Store) calleeLiveKey(b string) string { return s.p + "live:b:" + b }
-func (s *Store) idemKey(k string) string       { return s.p + "idem:" + k }
-func (s *Store) indexKey() string              { return s.p + "idx" }
-func (s *Store) callerIndexKey(a string) string {
-	return s.p + "idx:a:" + a
+func (s *Store) calleeHistoryKey(callee string) string {
+	return s.p + "hb:" + callee
 }
-func (s *Store) calleeIndexKey(b string) string { return s.p + "idx:b:" + b }
-func (s *Store) ownKey(replica string) string   { return s.p + "own:" + replica }
-func (s *Store) replicasKey() string            { return s.p + "replicas" }
-func (s *Store) countKey() string               { return s.p + "count" }
-func (s *Store) gcKey() string                  { return s.p + "gc" }
-func (s *Store) channel() string                { return s.p + "changes" }
+func (s *Store) idemKey(k string) string      { return s.p + "idem:" + k }
+func (s *Store) ownKey(replica string) string { return s.p + "own:" + replica }
+func (s *Store) replicasKey() string          { return s.p + "replicas" }
+func (s *Store) countKey() string             { return s.p + "count" }
+func (s *Store) gcKey() string                { return s.p + "gc" }
+func (s *Store) channel() string              { return s.p + "changes" }
 
-// checkName refuses identifiers that would make key names ambiguous: '|'
-// separates caller from callee in pair keys and gc members.
+// checkName refuses identifiers that would make stored names ambiguous: '|'
+// separates the parts of a gc member.
 func checkName(what, v string, required bool) error {
 	if v == "" {
 		if required {
