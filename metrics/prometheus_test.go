@@ -38,7 +38,7 @@ func TestDashboardAgainstPrometheus(t *testing.T) {
 	m.SessionCreated("api")
 	m.DialAttempt("callee", CauseClass(""))
 	m.CalleeAnswered(40 * time.Second)
-	if err := prom.WaitScrapes(ctx, 4); err != nil {
+	if err := prom.WaitFreshScrape(ctx); err != nil {
 		t.Fatal(err)
 	}
 

@@ -160,19 +160,35 @@ func (s *Server) stop() {
 func (s *Server) Logs() string { return s.logs.String() }
 
 // WaitScrapes waits until Prometheus has scraped the target successfully at
-// least n times, so rate() over a range covering them has data.
+// least n times in all, so rate() over a range covering them has data.
 func (s *Server) WaitScrapes(ctx context.Context, n int) error {
 	query := fmt.Sprintf(`count_over_time(up{job=%q}[1h]) and on() up{job=%q} == 1`, Job, Job)
+	return s.waitFor(ctx, fmt.Sprintf("%d scrapes", n), query, func(v float64) bool { return v >= float64(n) })
+}
+
+// WaitFreshScrape waits for a successful scrape that started after the call,
+// so it saw every change made before it. A scrape already running when the
+// call is made may have read older values and does not count.
+func (s *Server) WaitFreshScrape(ctx context.Context) error {
+	since := float64(time.Now().UnixMilli()) / 1000
+	// timestamp() must get a plain selector: of an expression it returns
+	// the evaluation time instead of the sample's.
+	query := fmt.Sprintf(`timestamp(up{job=%q}) and on() up{job=%q} == 1`, Job, Job)
+	return s.waitFor(ctx, "a fresh scrape", query, func(v float64) bool { return v > since })
+}
+
+// waitFor polls query until it returns one sample that satisfies ok.
+func (s *Server) waitFor(ctx context.Context, what, query string, ok func(float64) bool) error {
 	for {
 		samples, err := s.Query(ctx, query)
-		if err == nil && len(samples) == 1 && samples[0].Value >= float64(n) {
+		if err == nil && len(samples) == 1 && ok(samples[0].Value) {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
 			health, _ := s.targetHealth(context.Background())
-			return fmt.Errorf("wait for %d scrapes of %s: %w (target: %s; last query error: %v)\n%s",
-				n, s.Target, ctx.Err(), health, err, s.Logs())
+			return fmt.Errorf("wait for %s of %s: %w (target: %s; last query: %v %v)\n%s",
+				what, s.Target, ctx.Err(), health, samples, err, s.Logs())
 		case <-s.done:
 			return fmt.Errorf("prometheus exited:\n%s", s.Logs())
 		case <-time.After(200 * time.Millisecond):
