@@ -331,3 +331,33 @@ func (b *lockedBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// CheckDashboard runs every panel query of the Grafana dashboard at path,
+// with vars expanded (see Expand), and reports each query that fails or
+// returns no data. A rate over a counter that did not move returns 0 and a
+// quantile of an empty histogram NaN: both count as data, since they prove
+// the series exist.
+func (s *Server) CheckDashboard(ctx context.Context, path string, vars map[string]string) error {
+	d, err := LoadDashboard(path)
+	if err != nil {
+		return err
+	}
+	if len(d.Queries) == 0 {
+		return fmt.Errorf("dashboard %s has no queries", path)
+	}
+	var problems []string
+	for _, q := range d.Queries {
+		expr := Expand(q.Expr, vars)
+		samples, err := s.Query(ctx, expr)
+		switch {
+		case err != nil:
+			problems = append(problems, fmt.Sprintf("%s: %v", q, err))
+		case len(samples) == 0:
+			problems = append(problems, fmt.Sprintf("%s returned no data: %s", q, expr))
+		}
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "\n"))
+	}
+	return nil
+}
