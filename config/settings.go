@@ -67,7 +67,7 @@ func Defaults() Config {
 			},
 		},
 		Prompts: Prompts{
-			Hold:              "ivr/ivr-please_hold_while_party_contacted.wav",
+			Hold:              "local_stream://moh",
 			CallerUnavailable: "ivr/ivr-not_available.wav",
 			Cancelled:         "ivr/ivr-call_cannot_be_completed_as_dialed.wav",
 		},
@@ -127,7 +127,7 @@ var settings = []setting{
 	str("retry.timezone", "IANA time zone of the quiet hours", func(c *Config) *string { return &c.Retry.Timezone }),
 	causes("retry.causes", "per hangup cause of a callee attempt, comma-separated: `CAUSE=fail` ends the session as failed; `CAUSE=retry[:DELAY][:max=N]` retries after DELAY instead of the backoff and expires the session after N attempts with that cause. Replaces the whole list; unlisted causes retry with backoff", func(c *Config) *[]CauseRule { return &c.Retry.Causes }),
 
-	str("prompts.hold", "played to B while A is called", func(c *Config) *string { return &c.Prompts.Hold }),
+	str("prompts.hold", "played to B while A is called (FreeSWITCH's stock music on hold by default)", func(c *Config) *string { return &c.Prompts.Hold }),
 	str("prompts.caller_unavailable", "played to B when A does not answer, before B is hung up", func(c *Config) *string { return &c.Prompts.CallerUnavailable }),
 	str("prompts.cancelled", "played to B when the session is cancelled while B is on hold", func(c *Config) *string { return &c.Prompts.Cancelled }),
 

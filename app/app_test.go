@@ -1,0 +1,310 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"reflect"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"bgcall/api"
+	"bgcall/app"
+	"bgcall/config"
+	"bgcall/fssim"
+	"bgcall/internal/redistest"
+	"bgcall/notify"
+	"bgcall/session"
+	"bgcall/store"
+)
+
+var redisAddr string
+
+func TestMain(m *testing.M) {
+	srv, err := redistest.StartServer()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	redisAddr = srv.Addr
+	code := m.Run()
+	srv.Stop()
+	os.Exit(code)
+}
+
+var replicas atomic.Int64
+
+func testConfig(sim *fssim.Node) config.Config {
+	c := config.Defaults()
+	c.ReplicaID = fmt.Sprintf("app-test-%d", replicas.Add(1))
+	c.Namespace = c.ReplicaID
+	c.FreeSWITCH.Nodes = []config.Node{{Name: "fs1", Addr: sim.Addr(), Password: sim.Password()}}
+	c.Redis.Addrs = []string{redisAddr}
+	c.API.Listen = "127.0.0.1:0"
+	c.Retry.RingTime = 3 * time.Second
+	c.Retry.FirstInterval = 100 * time.Millisecond
+	c.Retry.QuietStart, c.Retry.QuietEnd = -1, -1
+	return c
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func readyz(addr string) (int, string) {
+	resp, err := http.Get("http://" + addr + "/readyz")
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestDefaultsAreTheEngineDefaults keeps the documented defaults and the
+// engine's own defaults one and the same.
+func TestDefaultsAreTheEngineDefaults(t *testing.T) {
+	got, err := app.Policy(config.Defaults().Retry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := session.DefaultPolicy()
+	if got.Quiet.Location.String() != "UTC" || (want.Quiet.Location != nil && want.Quiet.Location.String() != "UTC") {
+		t.Errorf("quiet hours zone %v, engine %v", got.Quiet.Location, want.Quiet.Location)
+	}
+	got.Quiet.Location, want.Quiet.Location = nil, nil
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("retry policy from config defaults:\n%+v\nengine default:\n%+v", got, want)
+	}
+	if d := config.Defaults().Notify.SMSTemplate; d != notify.DefaultTemplate {
+		t.Errorf("notify.sms_template default %q, notifier default %q", d, notify.DefaultTemplate)
+	}
+}
+
+// TestDrain: on shutdown the daemon stops claiming, flips /readyz, lets the
+// bridged call finish, and only then exits.
+func TestDrain(t *testing.T) {
+	sim, err := fssim.Start(fssim.Options{Second: 50 * time.Millisecond, Subscribers: map[string][]fssim.Behavior{
+		"1001": {{Action: fssim.Answer}},
+		"1002": {{Action: fssim.Answer, Talk: 1500 * time.Millisecond}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	cfg := testConfig(sim)
+	cfg.Drain = 30 * time.Second
+	var logs syncBuffer
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	d, err := app.Start(ctx, app.Options{Config: cfg, LogOutput: &logs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "ready", func() bool { code, _ := readyz(d.APIAddr()); return code == 200 })
+	c := &api.Client{Base: "http://" + d.APIAddr()}
+	s, _, err := c.Create(ctx, api.CreateRequest{Caller: "1001", Callee: "1002"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "bridge", func() bool { got, err := c.Get(ctx, s.ID); return err == nil && got.State == "bridged" })
+
+	stop() // what SIGTERM does through signal.NotifyContext
+	waitFor(t, "/readyz to flip", func() bool {
+		code, body := readyz(d.APIAddr())
+		return code == http.StatusServiceUnavailable && strings.Contains(body, "draining")
+	})
+	// The API still answers while the call drains.
+	if got, err := c.Get(context.Background(), s.ID); err != nil || got.State != "bridged" {
+		t.Errorf("during drain: %+v, %v", got.State, err)
+	}
+	if err := d.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
+	defer rdb.Close()
+	final, err := store.New(rdb, store.Options{Namespace: cfg.Namespace}).Get(context.Background(), s.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if final.State != store.Finished || final.Outcome != store.Completed {
+		t.Errorf("after drain: state %s outcome %s, want the call completed before exit", final.State, final.Outcome)
+	}
+	for _, want := range []string{"draining", "drained", "bgcall stopped"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, logs.String())
+		}
+	}
+}
+
+// TestDrainTimeout: a call that outlasts drain.timeout does not hold the
+// daemon; the session stays live in Redis for a replica to resume.
+func TestDrainTimeout(t *testing.T) {
+	sim, err := fssim.Start(fssim.Options{Second: 50 * time.Millisecond, Default: fssim.Behavior{Action: fssim.Answer}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	cfg := testConfig(sim)
+	cfg.Drain = 200 * time.Millisecond
+	var logs syncBuffer
+	ctx, stop := context.WithCancel(context.Background())
+	d, err := app.Start(ctx, app.Options{Config: cfg, LogOutput: &logs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "ready", func() bool { code, _ := readyz(d.APIAddr()); return code == 200 })
+	c := &api.Client{Base: "http://" + d.APIAddr()}
+	s, _, err := c.Create(ctx, api.CreateRequest{Caller: "1001", Callee: "1002"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "bridge", func() bool { got, err := c.Get(ctx, s.ID); return err == nil && got.State == "bridged" })
+	stop()
+	if err := d.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "drain timeout") {
+		t.Errorf("log lacks the drain timeout:\n%s", logs.String())
+	}
+}
+
+func TestPprofIsOptIn(t *testing.T) {
+	sim, err := fssim.Start(fssim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	for _, on := range []bool{false, true} {
+		cfg := testConfig(sim)
+		if on {
+			cfg.Metrics.PprofListen = "127.0.0.1:0"
+		}
+		ctx, stop := context.WithCancel(context.Background())
+		d, err := app.Start(ctx, app.Options{Config: cfg, LogOutput: io.Discard})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp, err := http.Get("http://" + d.APIAddr() + "/debug/pprof/"); err == nil {
+			if resp.StatusCode != http.StatusNotFound {
+				t.Errorf("pprof served on the API listener: %d", resp.StatusCode)
+			}
+			resp.Body.Close()
+		}
+		if on {
+			resp, err := http.Get("http://" + d.PprofAddr() + "/debug/pprof/")
+			if err != nil || resp.StatusCode != 200 {
+				t.Errorf("pprof on: %v %v", resp, err)
+			} else {
+				resp.Body.Close()
+			}
+		} else if d.PprofAddr() != "" {
+			t.Errorf("pprof listening at %s while off", d.PprofAddr())
+		}
+		stop()
+		d.Wait()
+	}
+}
+
+func TestEmbeddedStoreWarnsAndWorks(t *testing.T) {
+	sim, err := fssim.Start(fssim.Options{Default: fssim.Behavior{Action: fssim.NoAnswer}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	cfg := testConfig(sim)
+	cfg.Redis.Addrs = nil
+	var logs syncBuffer
+	ctx, stop := context.WithCancel(context.Background())
+	d, err := app.Start(ctx, app.Options{Config: cfg, LogOutput: &logs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &api.Client{Base: "http://" + d.APIAddr()}
+	if _, created, err := c.Create(ctx, api.CreateRequest{Caller: "1001", Callee: "1002"}); err != nil || !created {
+		t.Errorf("create on the embedded store: %v", err)
+	}
+	stop()
+	d.Wait()
+	if !strings.Contains(logs.String(), "NO REDIS CONFIGURED") {
+		t.Errorf("no loud warning about the embedded store:\n%s", logs.String())
+	}
+}
+
+func TestNotReadyWithoutFreeSWITCH(t *testing.T) {
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := l.Addr().String()
+	l.Close()
+	cfg := config.Defaults()
+	cfg.ReplicaID = "no-fs"
+	cfg.Namespace = "no-fs"
+	cfg.FreeSWITCH.Nodes = []config.Node{{Name: "fs1", Addr: dead}}
+	cfg.Redis.Addrs = []string{redisAddr}
+	cfg.API.Listen = "127.0.0.1:0"
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	d, err := app.Start(ctx, app.Options{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, body := readyz(d.APIAddr())
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "no FreeSWITCH node connected") {
+		t.Errorf("/readyz %d %s", code, body)
+	}
+	if resp, err := http.Get("http://" + d.APIAddr() + "/livez"); err != nil || resp.StatusCode != 200 {
+		t.Errorf("/livez: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	stop()
+	d.Wait()
+}
+
+func TestUnreachableRedisStopsStartup(t *testing.T) {
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := l.Addr().String()
+	l.Close()
+	cfg := config.Defaults()
+	cfg.Redis.Addrs = []string{dead}
+	cfg.API.Listen = "127.0.0.1:0"
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_, err := app.Start(ctx, app.Options{Config: cfg, LogOutput: io.Discard})
+	if err == nil || !strings.Contains(err.Error(), "redis.addrs") {
+		t.Errorf("error %v, want one naming redis.addrs", err)
+	}
+}

@@ -1,0 +1,4 @@
+package app
+
+// Policy is policy, for tests.
+var Policy = policy
