@@ -32,6 +32,7 @@ type conn struct {
 	gen uint64
 	esl *eslgo.Conn
 
+	relay  relay
 	ctx    context.Context // cancelled when the connection fails
 	cancel context.CancelFunc
 	cmds   chan *request
@@ -70,37 +71,56 @@ func (l eslLogger) Info(f string, a ...any)  { l.Debug(f, a...) }
 func (l eslLogger) Warn(f string, a ...any)  { l.Debug(f, a...) }
 func (l eslLogger) Error(f string, a ...any) { l.Debug(f, a...) }
 
-// dial connects and authenticates. eslgo's own dial has no timeout, so the
-// address is first probed with one: an unreachable node then fails within
-// DialTimeout instead of the operating system's connect timeout.
+// dial connects and authenticates, with eslgo talking to FreeSWITCH through
+// a relay (see relay.go).
 func (n *node) dial(ctx context.Context, gen uint64) (*conn, error) {
 	d := net.Dialer{Timeout: n.opts.DialTimeout}
-	probe, err := d.DialContext(ctx, "tcp", n.cfg.Addr)
+	up, err := d.DialContext(ctx, "tcp", n.cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", n.cfg.Addr, err)
 	}
-	probe.Close()
-
 	c := &conn{n: n, gen: gen, cmds: make(chan *request, 64), dead: make(chan struct{})}
 	c.ctx, c.cancel = context.WithCancel(ctx)
+	c.relay.up = up
+	path, err := c.relay.listen()
+	if err != nil {
+		c.fail(err)
+		return nil, err
+	}
+	c.worker.Add(1)
+	go func() {
+		defer c.worker.Done()
+		down, err := c.relay.accept()
+		if err != nil {
+			c.fail(fmt.Errorf("relay accept: %w", err))
+			return
+		}
+		c.worker.Add(1)
+		go func() { defer c.worker.Done(); c.pumpUp(down, up) }()
+		c.pumpDown(up, down)
+	}()
+
 	opts := eslgo.InboundOptions{
 		Options: eslgo.Options{
 			Context:     c.ctx,
 			Logger:      eslLogger{n},
 			ExitTimeout: 100 * time.Millisecond, // only used by eslgo after a refused auth, when the server has already hung up
 		},
-		Network:      "tcp",
-		Password:     n.cfg.Password,
-		AuthTimeout:  n.opts.AuthTimeout,
-		OnDisconnect: func() { c.fail(errors.New("disconnected by the server")) },
+		Network:     "unix",
+		Password:    n.cfg.Password,
+		AuthTimeout: n.opts.AuthTimeout,
 	}
-	ec, err := opts.Dial(n.cfg.Addr)
+	ec, err := opts.Dial(path)
 	if err != nil {
-		c.cancel()
 		if strings.Contains(err.Error(), "failed to auth") {
-			return nil, fmt.Errorf("%s: %w", n.cfg.Addr, ErrAuth)
+			err = fmt.Errorf("%s: %w", n.cfg.Addr, ErrAuth)
+		} else if cause := c.failed(); cause != nil {
+			err = fmt.Errorf("connect %s: %w", n.cfg.Addr, cause)
+		} else {
+			err = fmt.Errorf("connect %s: %w", n.cfg.Addr, err)
 		}
-		return nil, fmt.Errorf("connect %s: %w", n.cfg.Addr, err)
+		c.close(err)
+		return nil, err
 	}
 	c.esl = ec
 	// One listener for every event of the connection: eslgo's per-UUID
@@ -111,17 +131,15 @@ func (n *node) dial(ctx context.Context, gen uint64) (*conn, error) {
 	return c, nil
 }
 
-// fail marks the connection dead (once) and closes it.
+// fail marks the connection dead (once) and ends it: eslgo's context is
+// cancelled before the sockets close, so eslgo never runs its own close path
+// (see relay.go).
 func (c *conn) fail(err error) {
 	c.failOnce.Do(func() {
 		c.err = err
 		close(c.dead)
 		c.cancel()
-		if c.esl != nil {
-			// Close can wait for eslgo's reader to let go of its lock; it
-			// does once the context above is cancelled.
-			go c.esl.Close()
-		}
+		c.relay.close()
 	})
 }
 

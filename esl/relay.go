@@ -1,0 +1,216 @@
+package esl
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+)
+
+// The relay sits between eslgo and FreeSWITCH. eslgo dials a private Unix
+// socket; the relay holds the TCP connection to FreeSWITCH and copies whole
+// frames, which lets this package see every frame boundary before eslgo does.
+// That neutralises three eslgo defects:
+//
+//   - eslgo's reader stops for good, without telling anyone, on a frame type it
+//     has no channel for (log/data, text/rude-rejection) and on an EOF in the
+//     middle of a frame. The relay drops the former and reports the latter at
+//     once.
+//   - When eslgo sees a disconnect (notice or EOF) it closes itself, deleting
+//     from a map that two of its goroutines read without a lock: a data race.
+//     The relay never forwards a disconnect; the connection is ended by
+//     cancelling eslgo's context first (its goroutines leave) and closing the
+//     sockets after, so eslgo's close path never runs once authenticated.
+//   - A second auth/request after authentication would make eslgo send auth
+//     concurrently with our commands; the relay forwards only the first.
+type relay struct {
+	mu   sync.Mutex
+	up   net.Conn // FreeSWITCH
+	down net.Conn // eslgo's side
+	ln   net.Listener
+	dir  string
+}
+
+// listen prepares the private socket eslgo will dial. The socket lives in a
+// fresh 0700 directory, so no other user can connect to it first.
+func (r *relay) listen() (string, error) {
+	dir, err := os.MkdirTemp("", "bgcall-esl-")
+	if err != nil {
+		return "", fmt.Errorf("relay socket: %w", err)
+	}
+	path := filepath.Join(dir, "s")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("relay socket: %w", err)
+	}
+	r.dir, r.ln = dir, ln
+	return path, nil
+}
+
+// accept takes eslgo's connection and removes the socket.
+func (r *relay) accept() (net.Conn, error) {
+	d, err := r.ln.Accept()
+	r.ln.Close()
+	os.RemoveAll(r.dir)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ln == nil { // closed meanwhile
+		d.Close()
+		return nil, net.ErrClosed
+	}
+	r.down = d
+	return d, nil
+}
+
+func (r *relay) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ln != nil {
+		r.ln.Close()
+		os.RemoveAll(r.dir)
+		r.ln = nil
+	}
+	if r.up != nil {
+		r.up.Close()
+	}
+	if r.down != nil {
+		r.down.Close()
+	}
+}
+
+// Limits on one frame from FreeSWITCH: a channel event with every variable
+// is a few kilobytes; these only stop a broken peer from exhausting memory.
+const (
+	maxFrameHeader = 64 << 10
+	maxFrameBody   = 64 << 20
+)
+
+var errMidFrame = errors.New("connection cut in the middle of a frame")
+
+// frame is one frame from FreeSWITCH, raw, with its Content-Type.
+type frame struct {
+	raw         []byte
+	contentType string
+}
+
+// readFrame reads header lines up to the blank line, then Content-Length
+// bytes of body. io.EOF means a clean end between frames.
+func readFrame(r *bufio.Reader) (frame, error) {
+	var f frame
+	length := 0
+	for {
+		line, err := r.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			err = fmt.Errorf("header line longer than %d bytes", r.Size())
+		}
+		if err != nil {
+			if err == io.EOF && len(f.raw) == 0 && len(line) == 0 {
+				return f, io.EOF
+			}
+			if err == io.EOF {
+				err = errMidFrame
+			}
+			return f, err
+		}
+		f.raw = append(f.raw, line...)
+		if len(f.raw) > maxFrameHeader {
+			return f, fmt.Errorf("frame header longer than %d bytes", maxFrameHeader)
+		}
+		text := bytes.TrimRight(line, "\r\n")
+		if len(text) == 0 {
+			if len(f.raw) == len(line) {
+				f.raw = f.raw[:0] // stray line end between frames
+				continue
+			}
+			break
+		}
+		name, value, ok := bytes.Cut(text, []byte(":"))
+		if !ok {
+			continue
+		}
+		value = bytes.TrimSpace(value)
+		switch {
+		case bytes.EqualFold(name, []byte("Content-Type")):
+			f.contentType = string(value)
+		case bytes.EqualFold(name, []byte("Content-Length")):
+			n, err := strconv.Atoi(string(value))
+			if err != nil || n < 0 || n > maxFrameBody {
+				return f, fmt.Errorf("bad Content-Length %q", value)
+			}
+			length = n
+		}
+	}
+	if length > 0 {
+		start := len(f.raw)
+		f.raw = append(f.raw, make([]byte, length)...)
+		if _, err := io.ReadFull(r, f.raw[start:]); err != nil {
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				err = errMidFrame
+			}
+			return f, err
+		}
+	}
+	return f, nil
+}
+
+// pumpDown copies frames from FreeSWITCH to eslgo until either side fails.
+func (c *conn) pumpDown(up io.Reader, down io.Writer) {
+	r := bufio.NewReaderSize(up, 64<<10)
+	authSeen := false
+	for {
+		f, err := readFrame(r)
+		if err != nil {
+			switch {
+			case err == io.EOF:
+				c.fail(errors.New("FreeSWITCH closed the connection"))
+			case errors.Is(err, net.ErrClosed):
+				c.fail(err)
+			default:
+				c.fail(fmt.Errorf("read from FreeSWITCH: %w", err))
+			}
+			return
+		}
+		c.n.touch()
+		switch f.contentType {
+		case "auth/request":
+			if authSeen {
+				continue
+			}
+			authSeen = true
+		case "command/reply", "api/response", "text/event-plain", "text/event-json", "text/event-xml":
+		case "text/disconnect-notice":
+			c.fail(errors.New("FreeSWITCH ended the connection (disconnect notice)"))
+			return
+		case "text/rude-rejection":
+			c.fail(errors.New("FreeSWITCH rejected the connection: allow this address in event_socket.conf.xml's apply-inbound-acl"))
+			return
+		default:
+			// log/data and anything newer: eslgo would stop reading.
+			c.n.log.Debug("esl: dropping frame eslgo cannot handle", "node", c.n.cfg.Name, "content_type", f.contentType)
+			continue
+		}
+		if _, err := down.Write(f.raw); err != nil {
+			c.fail(fmt.Errorf("relay to eslgo: %w", err))
+			return
+		}
+	}
+}
+
+// pumpUp copies eslgo's commands to FreeSWITCH as they are.
+func (c *conn) pumpUp(down io.Reader, up io.Writer) {
+	_, err := io.Copy(up, down)
+	if err == nil {
+		err = errors.New("eslgo closed its side")
+	}
+	c.fail(fmt.Errorf("relay to FreeSWITCH: %w", err))
+}
