@@ -13,7 +13,7 @@ import (
 const maxClaim = 1000
 
 // gcBatch is how many sessions past their retention one ClaimDue forgets.
-const gcBatch = 64
+const gcBatch = 256
 
 // ClaimDue gives up to n waiting sessions whose DueAt is at or before now to
 // replica: each gets Owner = replica and Fence+1, and leaves the due set, in

@@ -75,7 +75,7 @@ func TestClaimDueConcurrentClaimsEachSessionOnce(t *testing.T) {
 
 func TestClaimDueBoundsAndNextDue(t *testing.T) {
 	ctx := context.Background()
-	st, _ := newStore(t, Options{})
+	st, c := newStore(t, Options{LeaseTTL: 5 * time.Second})
 	for i := range 5 {
 		s := newSession(fmt.Sprintf("1%d", i), fmt.Sprintf("2%d", i))
 		s.DueAt = t0.Add(time.Duration(i) * time.Second)
@@ -88,6 +88,10 @@ func TestClaimDueBoundsAndNextDue(t *testing.T) {
 	got, next, err = st.ClaimDue(ctx, "r1", t0.Add(2*time.Second), 10)
 	if err != nil || len(got) != 1 || !next.Equal(t0.Add(3*time.Second)) {
 		t.Fatalf("ClaimDue = %d sessions, next %v, %v", len(got), next, err)
+	}
+	// Claiming proves the replica alive: its lease runs from the claim.
+	if lease := c.ZScore(ctx, st.replicasKey(), "r1").Val(); int64(lease) != t0.Add(7*time.Second).UnixMilli() {
+		t.Errorf("lease after claim = %v, want %d", lease, t0.Add(7*time.Second).UnixMilli())
 	}
 }
 

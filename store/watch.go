@@ -12,7 +12,8 @@ import (
 // connection holds. Delivery is at most once: messages published while the
 // subscriber's connection is down are lost, and a reader that falls a minute
 // behind loses messages (go-redis drops them), so a watcher that must not miss
-// anything re-reads with Get or List.
+// anything re-reads with Get or List. Cancelling ctx has the same effect as
+// stop, except that stop also waits for the subscription to be closed.
 func (s *Store) Subscribe(ctx context.Context) (<-chan Change, func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	ps := s.rdb.Subscribe(ctx, s.channel())
@@ -26,6 +27,7 @@ func (s *Store) Subscribe(ctx context.Context) (<-chan Change, func()) {
 	go func() {
 		defer wg.Done()
 		defer close(out)
+		defer ps.Close()
 		msgs := ps.Channel()
 		for {
 			select {
@@ -51,7 +53,6 @@ func (s *Store) Subscribe(ctx context.Context) (<-chan Change, func()) {
 	stop := func() {
 		once.Do(func() {
 			cancel()
-			ps.Close()
 			wg.Wait()
 		})
 	}

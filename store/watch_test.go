@@ -49,3 +49,19 @@ func TestSubscribeReceivesChanges(t *testing.T) {
 		t.Error("channel open after stop")
 	}
 }
+
+func TestSubscribeEndsWithContext(t *testing.T) {
+	st, _ := newStore(t, Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	changes, stop := st.Subscribe(ctx)
+	defer stop()
+	cancel()
+	select {
+	case _, ok := <-changes:
+		if ok {
+			t.Error("change received after cancel")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("channel not closed after the context ended")
+	}
+}
