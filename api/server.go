@@ -37,6 +37,9 @@ type Options struct {
 	Ready func(ctx context.Context) error
 	// Metrics serves /metrics; nil leaves the route out.
 	Metrics http.Handler
+	// MaxAttempts is the configured retry.max_attempts, shown for sessions
+	// that do not override it (0: until B answers).
+	MaxAttempts int
 	// MaxBody bounds request bodies, bytes; default 64 KiB.
 	MaxBody int64
 	// KeepAlive is the interval of the empty lines that keep a watch

@@ -71,7 +71,20 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusCreated
 		w.Header().Set("Location", "/v1/sessions/"+s.ID)
 	}
-	writeJSON(w, status, fromStore(s, nil))
+	writeJSON(w, status, h.session(s, nil))
+}
+
+// session is s as the API shows it, with its effective attempt cap.
+func (h *Handler) session(s store.Session, tl []store.Entry) Session {
+	out := fromStore(s, tl)
+	out.MaxAttempts = h.opt.MaxAttempts
+	if s.Policy != "" {
+		var o session.PolicyOverrides
+		if json.Unmarshal([]byte(s.Policy), &o) == nil && o.MaxAttempts != nil {
+			out.MaxAttempts = *o.MaxAttempts
+		}
+	}
+	return out
 }
 
 func toRequest(b CreateRequest, idemHeader string) (session.Request, error) {
@@ -141,7 +154,7 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request) {
 		h.writeErr(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, fromStore(s, tl))
+	writeJSON(w, http.StatusOK, h.session(s, tl))
 }
 
 func (h *Handler) cancel(w http.ResponseWriter, r *http.Request) {
@@ -160,7 +173,7 @@ func (h *Handler) cancel(w http.ResponseWriter, r *http.Request) {
 		h.writeErr(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, fromStore(s, nil))
+	writeJSON(w, http.StatusOK, h.session(s, nil))
 }
 
 var listParams = map[string]bool{"caller": true, "callee": true, "state": true, "limit": true, "cursor": true}
@@ -178,7 +191,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 	}
 	out := ListResponse{Sessions: make([]Session, 0, len(sessions)), NextCursor: next}
 	for _, s := range sessions {
-		out.Sessions = append(out.Sessions, fromStore(s, nil))
+		out.Sessions = append(out.Sessions, h.session(s, nil))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -259,7 +272,7 @@ func (h *Handler) watch(w http.ResponseWriter, r *http.Request) {
 			if (id != "" && s.ID != id) || (caller != "" && s.Caller != caller) || (callee != "" && s.Callee != callee) {
 				continue
 			}
-			if err := enc.Encode(Change{Session: fromStore(s, nil), Entries: fromEntries(c.Entries)}); err != nil {
+			if err := enc.Encode(Change{Session: h.session(s, nil), Entries: fromEntries(c.Entries)}); err != nil {
 				return
 			}
 		}

@@ -40,6 +40,7 @@ type Session struct {
 	Outcome        string     `json:"outcome,omitempty"`
 	Cause          string     `json:"cause,omitempty"`
 	Attempts       int        `json:"attempts"`
+	MaxAttempts    int        `json:"max_attempts"` // 0: until B answers (max_total still applies)
 	Node           string     `json:"node,omitempty"`
 	CalleeLeg      string     `json:"callee_leg,omitempty"`
 	CallerLeg      string     `json:"caller_leg,omitempty"`

@@ -159,12 +159,13 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 		metricsHandler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
 	}
 	handler := api.New(api.Options{
-		Engine:  engine,
-		Token:   cfg.API.Token,
-		Ready:   d.ready,
-		Metrics: metricsHandler,
-		MaxBody: cfg.API.MaxBody,
-		Logger:  log.With("component", "api"),
+		Engine:      engine,
+		Token:       cfg.API.Token,
+		Ready:       d.ready,
+		Metrics:     metricsHandler,
+		MaxBody:     cfg.API.MaxBody,
+		MaxAttempts: cfg.Retry.MaxAttempts,
+		Logger:      log.With("component", "api"),
 	})
 	ln, err := net.Listen("tcp", cfg.API.Listen)
 	if err != nil {

@@ -278,7 +278,11 @@ func TestCallWaitShowsProgress(t *testing.T) {
 		"1001": {{Action: fssim.Answer, Ring: 50 * time.Millisecond}},
 		"1002": {{Action: fssim.NoAnswer}, {Action: fssim.Answer, Ring: 50 * time.Millisecond, Talk: 200 * time.Millisecond}},
 		"1003": {{Action: fssim.NoAnswer}},
-	}}, func(c *config.Config) { c.Retry.RingTime = 1 * time.Second })
+	}}, func(c *config.Config) {
+		// 3 simulated seconds of ringing: far ends answer after one.
+		c.Retry.RingTime = 3 * time.Second
+		c.Retry.MaxAttempts = 2
+	})
 
 	r := d.run("call", "--wait", "--max-attempts", "3", "1001", "1002")
 	if r.code != 0 {
@@ -297,7 +301,8 @@ func TestCallWaitShowsProgress(t *testing.T) {
 		last = i
 	}
 
-	r = d.run("call", "--wait", "--max-attempts", "2", "1004", "1003")
+	// Without an override the daemon's retry.max_attempts applies.
+	r = d.run("call", "--wait", "1004", "1003")
 	if r.code != cli.ExitOutcome {
 		t.Errorf("call --wait that expires: exit %d, want %d\n%s", r.code, cli.ExitOutcome, r.stdout)
 	}

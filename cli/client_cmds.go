@@ -86,7 +86,7 @@ func runCall(ctx context.Context, env Env, args []string) error {
 		}
 		fmt.Fprintf(env.Stdout, "session %s %s: %s calls %s in the background\n", s.ID, verb, s.Caller, s.Callee)
 	}
-	final, err := follow(ctx, c, s.ID, maxAttemptsOf(req), env.Stdout, cf.json)
+	final, err := follow(ctx, c, s.ID, env.Stdout, cf.json)
 	if err != nil {
 		return err
 	}
@@ -96,17 +96,10 @@ func runCall(ctx context.Context, env Env, args []string) error {
 	return nil
 }
 
-func maxAttemptsOf(r api.CreateRequest) int {
-	if r.Policy != nil && r.Policy.MaxAttempts != nil {
-		return *r.Policy.MaxAttempts
-	}
-	return 0
-}
-
 // follow prints a session's steps as they happen until it finishes. It
 // subscribes first and reads the timeline after, so no step falls between
 // the two; changes the timeline already held are skipped by version.
-func follow(ctx context.Context, c *api.Client, id string, maxAttempts int, w io.Writer, asJSON bool) (api.Session, error) {
+func follow(ctx context.Context, c *api.Client, id string, w io.Writer, asJSON bool) (api.Session, error) {
 	stream, err := c.Watch(ctx, api.WatchFilter{Session: id})
 	if err != nil {
 		return api.Session{}, err
@@ -123,7 +116,7 @@ func follow(ctx context.Context, c *api.Client, id string, maxAttempts int, w io
 		printJSON(w, api.Change{Session: s, Entries: s.Timeline})
 	} else {
 		for _, e := range s.Timeline {
-			fmt.Fprintf(w, "%s  %s\n", clock(e.At), describe(s, e, maxAttempts))
+			fmt.Fprintf(w, "%s  %s\n", clock(e.At), describe(s, e))
 		}
 	}
 	for s.State != "finished" {
@@ -146,7 +139,7 @@ func follow(ctx context.Context, c *api.Client, id string, maxAttempts int, w io
 			continue
 		}
 		for _, e := range ch.Entries {
-			fmt.Fprintf(w, "%s  %s\n", clock(e.At), describe(s, e, maxAttempts))
+			fmt.Fprintf(w, "%s  %s\n", clock(e.At), describe(s, e))
 		}
 	}
 	return s, nil
@@ -278,7 +271,7 @@ func runWatch(ctx context.Context, env Env, args []string) error {
 		}
 		s := ch.Session
 		for _, e := range ch.Entries {
-			fmt.Fprintf(env.Stdout, "%s  %s  %s→%s  %s\n", clock(e.At), s.ID, s.Caller, s.Callee, describe(s, e, 0))
+			fmt.Fprintf(env.Stdout, "%s  %s  %s→%s  %s\n", clock(e.At), s.ID, s.Caller, s.Callee, describe(s, e))
 		}
 	}
 }

@@ -200,7 +200,7 @@ func Demo(ctx context.Context, w io.Writer, o DemoOptions) (DemoResult, error) {
 		}
 		versions[s.ID] = s.Version
 		for _, e := range ch.Entries {
-			fmt.Fprintf(w, "[%-*s] %s  %s\n", width, call.label, clock(e.At), describe(s, e, demoMaxAttempts))
+			fmt.Fprintf(w, "[%-*s] %s  %s\n", width, call.label, clock(e.At), describe(s, e))
 			if e.Kind == "attempt_ended" {
 				ended[s.ID]++
 				if call.cancelAfter > 0 && ended[s.ID] == call.cancelAfter {

@@ -19,7 +19,7 @@ func printJSON(w io.Writer, v any) error {
 
 // describe turns one timeline entry into the words an operator reads.
 // Unknown kinds still print, so a newer daemon never hides a step.
-func describe(s api.Session, e api.Entry, maxAttempts int) string {
+func describe(s api.Session, e api.Entry) string {
 	cause := ""
 	if e.Cause != "" {
 		cause = " (" + e.Cause + ")"
@@ -37,8 +37,8 @@ func describe(s api.Session, e api.Entry, maxAttempts int) string {
 		return fmt.Sprintf("requested: %s calls %s in the background%s", s.Caller, s.Callee, note)
 	case "attempt":
 		of := ""
-		if maxAttempts > 0 {
-			of = fmt.Sprintf(" of %d", maxAttempts)
+		if s.MaxAttempts > 0 {
+			of = fmt.Sprintf(" of %d", s.MaxAttempts)
 		}
 		return fmt.Sprintf("attempt %d%s: ringing B (%s)%s", e.Attempt, of, s.Callee, on)
 	case "attempt_ended":
@@ -118,7 +118,7 @@ func printSession(w io.Writer, s api.Session) {
 	if len(s.Timeline) > 0 {
 		fmt.Fprintln(w, "\ntimeline:")
 		for _, e := range s.Timeline {
-			fmt.Fprintf(w, "  %s  %s\n", clock(e.At), describe(s, e, 0))
+			fmt.Fprintf(w, "  %s  %s\n", clock(e.At), describe(s, e))
 		}
 	}
 }
