@@ -1,0 +1,67 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"bgcall/freeswitch"
+	"bgcall/store"
+)
+
+// Cancel switches a session off (claim 6): no leg is dialled after it
+// returns, a ringing leg is hung up, B on hold hears a short prompt first.
+// A bridged call is left alone (ErrBridged) unless endBridged is set.
+//
+// Any replica may cancel any session: the cancel is one version-checked
+// step in the store, so the replica steering the session finds its next
+// step refused and lets go, and the legs are torn down from here.
+func (e *Engine) Cancel(ctx context.Context, id string, endBridged bool) (store.Session, error) {
+	for range 8 {
+		s, err := e.opt.Store.Get(ctx, id)
+		if err != nil {
+			return store.Session{}, err
+		}
+		switch {
+		case s.State == store.Finished:
+			return s, ErrFinished
+		case s.State == store.Bridged && !endBridged:
+			return s, ErrBridged
+		}
+		now := e.now()
+		next := s
+		next.State, next.Outcome, next.Cause, next.FinishedAt, next.UpdatedAt, next.Owner =
+			store.Finished, store.Cancelled, string(freeswitch.OriginatorCancel), now, now, ""
+		entries := []store.Entry{{At: now, Kind: "cancelled", State: store.Finished, Node: s.Node, Note: "cancelled while " + string(s.State)},
+			{At: now, Kind: "finished", State: store.Finished, Note: "cancelled", Cause: next.Cause}}
+		got, err := e.opt.Store.Apply(ctx, next, s.Version, entries, now)
+		if errors.Is(err, store.ErrStale) || errors.Is(err, store.ErrFenced) {
+			continue // it moved while we looked: look again
+		}
+		if err != nil {
+			e.opt.Metrics.RedisError("cancel")
+			return store.Session{}, fmt.Errorf("cancel session %s: %w", id, err)
+		}
+		e.tearDown(s)
+		e.opt.Metrics.SessionFinished(string(store.Cancelled), s.Attempts, now.Sub(s.CreatedAt))
+		e.log.Info("transition", "session", id, "from", s.State, "to", got.State, "event", "cancelled",
+			"node", s.Node, "callee_leg", s.CalleeLeg, "caller_leg", s.CallerLeg, "outcome", got.Outcome)
+		return got, nil
+	}
+	return store.Session{}, fmt.Errorf("cancel session %s: it kept changing; try again", id)
+}
+
+// tearDown ends what was live in s when it was cancelled.
+func (e *Engine) tearDown(s store.Session) {
+	p := e.policyOf(s)
+	switch s.State {
+	case store.DialingCallee:
+		e.closer.doom(s.CalleeLeg, s.Node, p.RingTime)
+	case store.CalleeHold:
+		e.closer.doom(s.CallerLeg, s.Node, p.CallerRingTime)
+		e.closer.prompt(s.CalleeLeg, s.Node, e.opt.Prompts.Cancelled)
+	case store.Bridged:
+		e.closer.doom(s.CalleeLeg, s.Node, 0)
+		e.closer.doom(s.CallerLeg, s.Node, 0)
+	}
+}

@@ -1,0 +1,173 @@
+package session
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"bgcall/esl"
+	"bgcall/freeswitch"
+)
+
+// closer ends legs that no session steers any more: a leg hung up after a
+// closing prompt, or a doomed leg killed now and again if it shows up later
+// (an originate that was already on its way when the session was cancelled).
+// Its commands run on its own goroutine so that no worker waits on them.
+type closer struct {
+	e    *Engine
+	mu   sync.Mutex
+	legs map[string]*closing
+	cmds chan closerCmd
+}
+
+type closing struct {
+	node   string
+	prompt string    // the file whose PLAYBACK_STOP ends the leg; "" for doomed
+	killAt time.Time // hang up by then at the latest
+	until  time.Time // forget the leg after this
+}
+
+type closerCmd struct {
+	node, uuid, prompt string
+}
+
+func newCloser(e *Engine) *closer {
+	return &closer{e: e, legs: make(map[string]*closing), cmds: make(chan closerCmd, 4096)}
+}
+
+// doom hangs up leg now, and again if it is created within window (plus
+// the grace): an originate in flight may create it after this call.
+func (c *closer) doom(leg, node string, window time.Duration) {
+	if leg == "" {
+		return
+	}
+	now := c.e.now()
+	c.mu.Lock()
+	c.legs[leg] = &closing{node: node, killAt: now, until: now.Add(window + c.e.opt.LegGrace)}
+	c.mu.Unlock()
+	c.send(closerCmd{node: node, uuid: leg})
+}
+
+// prompt plays path to leg, then hangs it up when the prompt ends, or
+// after PromptTimeout at the latest.
+func (c *closer) prompt(leg, node, path string) {
+	if leg == "" {
+		return
+	}
+	now := c.e.now()
+	kill := now.Add(c.e.opt.PromptTimeout)
+	c.mu.Lock()
+	c.legs[leg] = &closing{node: node, prompt: path, killAt: kill, until: kill.Add(c.e.opt.LegGrace)}
+	c.mu.Unlock()
+	c.send(closerCmd{node: node, uuid: leg, prompt: path})
+}
+
+func (c *closer) has(leg string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.legs[leg]
+	return ok
+}
+
+// observe follows the events of closing legs. It reports whether ev
+// belonged to one.
+func (c *closer) observe(ev *esl.Event) bool {
+	if ev.UniqueID == "" {
+		return false
+	}
+	c.mu.Lock()
+	cl, ok := c.legs[ev.UniqueID]
+	if !ok {
+		c.mu.Unlock()
+		return false
+	}
+	kill := false
+	switch ev.Name {
+	case freeswitch.EventChannelHangup, freeswitch.EventChannelHangupComplete, freeswitch.EventChannelDestroy, esl.EventChannelGone:
+		delete(c.legs, ev.UniqueID)
+	case freeswitch.EventPlaybackStop:
+		kill = cl.prompt != "" && (ev.Header("Playback-File-Path") == "" || ev.Header("Playback-File-Path") == cl.prompt)
+	case freeswitch.EventChannelCreate, freeswitch.EventChannelAnswer, freeswitch.EventChannelPark:
+		kill = cl.prompt == ""
+	}
+	node := cl.node
+	c.mu.Unlock()
+	if kill {
+		c.send(closerCmd{node: node, uuid: ev.UniqueID})
+	}
+	return true
+}
+
+func (c *closer) send(cmd closerCmd) {
+	c.cmds <- cmd
+}
+
+func (c *closer) run(ctx context.Context) {
+	tick := time.NewTicker(c.tickEvery())
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case cmd := <-c.cmds:
+			c.exec(ctx, cmd)
+		case <-tick.C:
+			c.expire()
+		}
+	}
+}
+
+func (c *closer) tickEvery() time.Duration {
+	return max(min(c.e.opt.PromptTimeout, c.e.opt.LegGrace)/4, 10*time.Millisecond)
+}
+
+// expire hangs up legs whose prompt outlived PromptTimeout and forgets
+// legs past their watch window.
+func (c *closer) expire() {
+	now := c.e.now()
+	var due []closerCmd
+	c.mu.Lock()
+	for leg, cl := range c.legs {
+		if cl.prompt != "" && !now.Before(cl.killAt) {
+			due = append(due, closerCmd{node: cl.node, uuid: leg})
+			cl.prompt = "" // killed once; still watched until `until`
+		}
+		if now.After(cl.until) {
+			delete(c.legs, leg)
+		}
+	}
+	c.mu.Unlock()
+	for _, cmd := range due {
+		select {
+		case c.cmds <- cmd:
+		default:
+			go c.send(cmd)
+		}
+	}
+}
+
+func (c *closer) exec(ctx context.Context, cmd closerCmd) {
+	api := c.e.opt.Pool.API
+	if cmd.prompt != "" {
+		// Stop the hold music first: a broadcast queues behind it otherwise.
+		if line, err := freeswitch.UUIDBreak(cmd.uuid, true); err == nil {
+			api(ctx, cmd.node, line)
+		}
+		line, err := freeswitch.UUIDBroadcast(cmd.uuid, cmd.prompt, "aleg")
+		if err == nil {
+			_, err = api(ctx, cmd.node, line)
+		}
+		if err != nil {
+			c.e.log.Warn("closing prompt; hanging up at once", "leg", cmd.uuid, "node", cmd.node, "err", err)
+			cmd.prompt = ""
+		} else {
+			return
+		}
+	}
+	line, err := freeswitch.UUIDKill(cmd.uuid, freeswitch.NormalClearing)
+	if err != nil {
+		return
+	}
+	// -ERR No such channel is success here: the leg is gone either way.
+	api(ctx, cmd.node, line)
+}

@@ -1,0 +1,427 @@
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"bgcall/esl"
+	"bgcall/freeswitch"
+	"bgcall/metrics"
+	"bgcall/store"
+)
+
+// Prompts are the sound files the legs hear. Each is a path FreeSWITCH can
+// play (or "app::args" for uuid_broadcast).
+type Prompts struct {
+	Hold              string // B, while A's phone rings; repeated until A answers
+	CallerUnavailable string // B, when A does not answer
+	Cancelled         string // B, when A cancels while B is on hold
+}
+
+// DefaultPrompts are FreeSWITCH's stock sounds, present on every install.
+func DefaultPrompts() Prompts {
+	return Prompts{
+		Hold:              "ivr/ivr-hold_connect_call.wav",
+		CallerUnavailable: "ivr/ivr-not_available.wav",
+		Cancelled:         "ivr/ivr-call_cannot_be_completed_as_dialed.wav",
+	}
+}
+
+// Message is what A is told after missing the server's call: B called.
+type Message struct {
+	SessionID string
+	Caller    string // A, the recipient
+	Callee    string // B, who answered and waited
+	Node      string // the FreeSWITCH node of the session, for chat
+	At        time.Time
+}
+
+// Notifier tells A that B called. Send must not block for long: the engine
+// calls it from its own goroutine, and the notifier owns retries.
+type Notifier interface {
+	Send(ctx context.Context, m Message)
+}
+
+// Options configure an Engine. Store, Pool and Replica are required.
+type Options struct {
+	Store   *store.Store
+	Pool    *esl.Pool
+	Replica string // this process's identity among the replicas
+
+	Policy     Policy
+	Limits     store.Limits
+	CalleeDial freeswitch.DialTemplate // e.g. "user/{number}@{domain}"
+	CallerDial freeswitch.DialTemplate
+	DialVars   map[string]string // extra template values, e.g. domain
+	Prompts    Prompts
+	Notifier   Notifier // nil: nobody is told
+	Metrics    *metrics.Metrics
+	Logger     *slog.Logger
+	Clock      func() time.Time // nil: time.Now
+
+	// LegGrace is how long past a leg's own timeout the engine waits for
+	// FreeSWITCH to report it before deciding by itself.
+	LegGrace time.Duration
+	// PromptTimeout bounds a closing prompt; the leg is hung up after it.
+	PromptTimeout time.Duration
+	// ParkTimeout (whole seconds) hangs up, inside FreeSWITCH, a leg that
+	// sits parked with nobody steering it: the dead-man switch for a hold
+	// that bgcall stopped repeating.
+	ParkTimeout time.Duration
+	// Workers steer sessions in parallel; one session always on one worker.
+	Workers int
+	// ClaimBatch and PollInterval tune the scheduler: how many due
+	// sessions one claim takes, and the longest it sleeps.
+	ClaimBatch   int
+	PollInterval time.Duration
+	// LeaseTTL is how long a replica's lease lasts without renewal; its
+	// sessions move to another replica after that.
+	LeaseTTL time.Duration
+	// OrphanGrace is how long a tagged leg with no live session may stay
+	// before the sweeper hangs it up.
+	OrphanGrace time.Duration
+}
+
+func (o *Options) fill() error {
+	if o.Store == nil || o.Pool == nil {
+		return errors.New("session: Store and Pool are required")
+	}
+	if o.Replica == "" {
+		host, _ := os.Hostname()
+		o.Replica = fmt.Sprintf("%s-%s", host, randomID()[:6])
+	}
+	if o.Policy.RingTime == 0 {
+		o.Policy = DefaultPolicy()
+	}
+	if err := o.Policy.Validate(); err != nil {
+		return fmt.Errorf("retry policy: %w", err)
+	}
+	if o.CalleeDial == "" {
+		o.CalleeDial = "user/{number}"
+	}
+	if o.CallerDial == "" {
+		o.CallerDial = o.CalleeDial
+	}
+	if o.Prompts == (Prompts{}) {
+		o.Prompts = DefaultPrompts()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	setDefault(&o.LegGrace, 5*time.Second)
+	setDefault(&o.PromptTimeout, 15*time.Second)
+	setDefault(&o.ParkTimeout, 10*time.Second)
+	setDefault(&o.PollInterval, 50*time.Millisecond)
+	setDefault(&o.LeaseTTL, 10*time.Second)
+	setDefault(&o.OrphanGrace, time.Minute)
+	if o.Workers <= 0 {
+		o.Workers = 16
+	}
+	if o.ClaimBatch <= 0 {
+		o.ClaimBatch = 256
+	}
+	return nil
+}
+
+func setDefault(d *time.Duration, v time.Duration) {
+	if *d <= 0 {
+		*d = v
+	}
+}
+
+// Engine steers background-call sessions. Create it with New, start it with
+// Run; its request methods may be called before Run.
+type Engine struct {
+	opt     Options
+	log     *slog.Logger
+	now     func() time.Time
+	workers []*worker
+	legs    legIndex
+	closer  *closer
+	orphans *sweeper
+	wake    chan struct{} // a session became due now: claim without waiting
+
+	mu       sync.Mutex
+	draining bool
+}
+
+// New checks opts and builds an Engine.
+func New(opts Options) (*Engine, error) {
+	if err := opts.fill(); err != nil {
+		return nil, err
+	}
+	e := &Engine{
+		opt:  opts,
+		log:  opts.Logger.With("replica", opts.Replica),
+		now:  opts.Clock,
+		legs: legIndex{m: make(map[string]string)},
+		wake: make(chan struct{}, 1),
+	}
+	e.closer = newCloser(e)
+	e.orphans = newSweeper(e)
+	for i := 0; i < opts.Workers; i++ {
+		e.workers = append(e.workers, newWorker(e))
+	}
+	if opts.Metrics != nil {
+		opts.Metrics.SetLiveFunc(e.liveCounts)
+	}
+	return e, nil
+}
+
+// Replica returns the identity this engine claims sessions under.
+func (e *Engine) Replica() string { return e.opt.Replica }
+
+// Run steers sessions until ctx is done: it claims due sessions, follows
+// FreeSWITCH's events, renews this replica's lease and takes over the
+// sessions of replicas whose lease ran out. It returns when every goroutine
+// it started has stopped.
+func (e *Engine) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if err := e.opt.Store.Heartbeat(ctx, e.opt.Replica, e.now()); err != nil {
+		return fmt.Errorf("register replica %s: %w", e.opt.Replica, err)
+	}
+	var wg sync.WaitGroup
+	run := func(f func(context.Context)) {
+		wg.Add(1)
+		go func() { defer wg.Done(); f(ctx) }()
+	}
+	for _, w := range e.workers {
+		run(w.run)
+	}
+	// Sessions this replica id owned before a restart resume first.
+	if owned, err := e.opt.Store.Owned(ctx, e.opt.Replica); err != nil {
+		e.log.Error("load owned sessions", "err", err)
+	} else {
+		for _, s := range owned {
+			e.route(s.ID, job{kind: jobAdopt, sess: s})
+		}
+	}
+	run(e.dispatch)
+	run(e.schedule)
+	run(e.lease)
+	run(e.closer.run)
+	run(e.orphans.run)
+	<-ctx.Done()
+	wg.Wait()
+	return nil
+}
+
+// Drain stops claiming new attempts; sessions already live go on.
+func (e *Engine) Drain() {
+	e.mu.Lock()
+	e.draining = true
+	e.mu.Unlock()
+}
+
+func (e *Engine) isDraining() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.draining
+}
+
+// Live reports how many sessions this replica steers right now.
+func (e *Engine) Live() int {
+	n := 0
+	for _, w := range e.workers {
+		n += int(w.count.Load())
+	}
+	return n
+}
+
+// Create validates r and stores a new waiting session, or returns the live
+// session A already has for B (created false). Bad input changes nothing.
+func (e *Engine) Create(ctx context.Context, r Request) (store.Session, bool, error) {
+	if err := r.validate(); err != nil {
+		return store.Session{}, false, err
+	}
+	policyJSON := ""
+	if r.Policy != nil {
+		b, err := json.Marshal(r.Policy)
+		if err != nil {
+			return store.Session{}, false, fmt.Errorf("encode policy: %w", err)
+		}
+		policyJSON = string(b)
+	}
+	p := r.Policy.apply(e.opt.Policy)
+	now := e.now()
+	s := store.Session{
+		ID: newID(now), Caller: r.Caller, Callee: r.Callee, Source: r.Source,
+		IdempotencyKey: r.IdempotencyKey, State: store.Waiting, Policy: policyJSON,
+		CreatedAt: now, UpdatedAt: now, DueAt: p.First(now), DeadlineAt: now.Add(p.MaxTotal),
+	}
+	first := store.Entry{At: now, Kind: "created", State: store.Waiting, Note: "source " + r.Source}
+	if !s.DueAt.Equal(now) {
+		first.Note += "; quiet hours: first attempt at " + s.DueAt.Format(time.RFC3339)
+	}
+	got, created, err := e.opt.Store.Create(ctx, s, first, e.opt.Limits, now)
+	switch {
+	case errors.Is(err, store.ErrLimitCaller):
+		return store.Session{}, false, fmt.Errorf("%w: caller %s has %d live sessions", ErrLimit, r.Caller, e.opt.Limits.PerCaller)
+	case errors.Is(err, store.ErrLimitCallee):
+		return store.Session{}, false, fmt.Errorf("%w: callee %s has %d live sessions", ErrLimit, r.Callee, e.opt.Limits.PerCallee)
+	case err != nil:
+		e.opt.Metrics.RedisError("create")
+		return store.Session{}, false, fmt.Errorf("create session: %w", err)
+	}
+	if created {
+		e.opt.Metrics.SessionCreated(r.Source)
+		e.log.Info("session created", "session", got.ID, "caller", got.Caller, "callee", got.Callee, "source", got.Source, "due", got.DueAt)
+		if !got.DueAt.After(now) {
+			select {
+			case e.wake <- struct{}{}:
+			default:
+			}
+		}
+	}
+	return got, created, nil
+}
+
+// Get returns a session and its timeline.
+func (e *Engine) Get(ctx context.Context, id string) (store.Session, []store.Entry, error) {
+	s, err := e.opt.Store.Get(ctx, id)
+	if err != nil {
+		return store.Session{}, nil, err
+	}
+	tl, err := e.opt.Store.Timeline(ctx, id)
+	if err != nil {
+		return store.Session{}, nil, err
+	}
+	return s, tl, nil
+}
+
+// List returns sessions matching f, newest first, and the cursor of the
+// next page ("" on the last).
+func (e *Engine) List(ctx context.Context, f store.Filter) ([]store.Session, string, error) {
+	return e.opt.Store.List(ctx, f)
+}
+
+// Watch streams every change to every session until stop is called.
+func (e *Engine) Watch(ctx context.Context) (<-chan store.Change, func()) {
+	return e.opt.Store.Subscribe(ctx)
+}
+
+// DryRun returns the exact commands bgcall would send to FreeSWITCH for r's
+// first callee attempt and for the caller leg, for pasting into fs_cli.
+// The leg UUIDs are fresh; nothing is stored or sent.
+func (e *Engine) DryRun(r Request) ([]string, error) {
+	if err := r.validate(); err != nil {
+		return nil, err
+	}
+	p := r.Policy.apply(e.opt.Policy)
+	s := store.Session{ID: newID(e.now()), Caller: r.Caller, Callee: r.Callee}
+	callee, err := e.originateCallee(s, p, newUUID())
+	if err != nil {
+		return nil, err
+	}
+	caller, err := e.originateCaller(s, p, newUUID())
+	if err != nil {
+		return nil, err
+	}
+	return []string{"bgapi " + callee, "bgapi " + caller}, nil
+}
+
+// policyOf returns the effective policy of s.
+func (e *Engine) policyOf(s store.Session) Policy {
+	if s.Policy == "" {
+		return e.opt.Policy
+	}
+	var o PolicyOverrides
+	if err := json.Unmarshal([]byte(s.Policy), &o); err != nil {
+		e.log.Warn("unreadable policy overrides; using defaults", "session", s.ID, "err", err)
+		return e.opt.Policy
+	}
+	return o.apply(e.opt.Policy)
+}
+
+func (e *Engine) liveCounts() map[string]int64 {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	c, err := e.opt.Store.LiveCounts(ctx)
+	if err != nil {
+		e.opt.Metrics.RedisError("live_counts")
+		return nil
+	}
+	out := make(map[string]int64, len(c))
+	for k, v := range c {
+		out[string(k)] = v
+	}
+	return out
+}
+
+// route hands j to the worker that owns session id.
+func (e *Engine) route(id string, j job) {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	j.id = id
+	e.workers[h.Sum32()%uint32(len(e.workers))].inbox <- j
+}
+
+// legIndex maps the UUIDs of legs this replica steers to their session.
+type legIndex struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func (l *legIndex) add(uuid, id string) {
+	if uuid == "" {
+		return
+	}
+	l.mu.Lock()
+	l.m[uuid] = id
+	l.mu.Unlock()
+}
+
+func (l *legIndex) remove(uuid string) {
+	l.mu.Lock()
+	delete(l.m, uuid)
+	l.mu.Unlock()
+}
+
+func (l *legIndex) get(uuid string) (string, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	id, ok := l.m[uuid]
+	return id, ok
+}
+
+var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
+
+// newID returns a 20-character session id that sorts by creation time:
+// 48 bits of milliseconds, then 48 random bits.
+func newID(now time.Time) string {
+	var b [12]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixMilli())<<16)
+	rand.Read(b[6:])
+	return idEncoding.EncodeToString(b[:])
+}
+
+func randomID() string {
+	var b [10]byte
+	rand.Read(b[:])
+	return idEncoding.EncodeToString(b[:])
+}
+
+// newUUID returns a random (version 4) UUID for origination_uuid: bgcall
+// names every leg before dialling it, so no event can arrive for a leg it
+// does not know yet.
+func newUUID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}

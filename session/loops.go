@@ -1,0 +1,118 @@
+package session
+
+import (
+	"context"
+	"time"
+
+	"bgcall/esl"
+	"bgcall/freeswitch"
+)
+
+// dispatch hands every FreeSWITCH event to whoever follows its leg: a
+// closing leg's closer, the worker of the session it belongs to, or the
+// sweeper. Events of one session keep their order: one dispatcher, one
+// FIFO per worker.
+func (e *Engine) dispatch(ctx context.Context) {
+	events := e.opt.Pool.Events()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-events:
+			if !ok {
+				return
+			}
+			e.closer.observe(&ev)
+			leg := ev.UniqueID
+			if ev.Name == freeswitch.EventBackgroundJob {
+				leg = ev.JobUUID
+			}
+			if id, ok := e.legs.get(leg); ok {
+				ev := ev
+				e.route(id, job{kind: jobEvent, ev: &ev})
+				continue
+			}
+			e.orphans.observe(&ev)
+		}
+	}
+}
+
+// schedule claims due sessions and starts their next callee attempt. It
+// sleeps until the earliest due time the store reports (or PollInterval,
+// or a local Create's wake-up), so it never polls per session.
+func (e *Engine) schedule(ctx context.Context) {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		wait := e.opt.PollInterval
+		if !e.isDraining() {
+			now := e.now()
+			claimed, next, err := e.opt.Store.ClaimDue(ctx, e.opt.Replica, now, e.opt.ClaimBatch)
+			if err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				e.opt.Metrics.RedisError("claim")
+				e.log.Error("claim due sessions", "err", err)
+			}
+			for _, s := range claimed {
+				e.opt.Metrics.SchedulerLag(now.Sub(s.DueAt))
+				e.route(s.ID, job{kind: jobClaimed, sess: s})
+			}
+			if len(claimed) == e.opt.ClaimBatch {
+				continue // more are due
+			}
+			if !next.IsZero() {
+				wait = min(wait, max(next.Sub(now), 0))
+			}
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-e.wake:
+			if !timer.Stop() {
+				<-timer.C
+			}
+		case <-timer.C:
+		}
+	}
+}
+
+// lease renews this replica's lease and takes over the sessions of
+// replicas whose lease ran out. On the way out it hands its own sessions
+// over at once rather than making the others wait for the lease to lapse.
+func (e *Engine) lease(ctx context.Context) {
+	tick := time.NewTicker(e.opt.LeaseTTL / 3)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			rctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			if err := e.opt.Store.Release(rctx, e.opt.Replica); err != nil {
+				e.log.Warn("release sessions on stop", "err", err)
+			}
+			cancel()
+			return
+		case <-tick.C:
+		}
+		now := e.now()
+		if err := e.opt.Store.Heartbeat(ctx, e.opt.Replica, now); err != nil {
+			e.opt.Metrics.RedisError("heartbeat")
+			e.log.Error("renew replica lease", "err", err)
+			continue
+		}
+		taken, err := e.opt.Store.TakeOver(ctx, e.opt.Replica, now)
+		if err != nil {
+			e.opt.Metrics.RedisError("takeover")
+			e.log.Error("take over sessions of lost replicas", "err", err)
+			continue
+		}
+		for _, s := range taken {
+			e.log.Warn("took over session from a lost replica", "session", s.ID, "state", s.State, "node", s.Node)
+			e.route(s.ID, job{kind: jobAdopt, sess: s})
+		}
+	}
+}
+
+var _ = esl.EventChannelGone

@@ -1,0 +1,145 @@
+package session
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"bgcall/freeswitch"
+)
+
+// TestCauseVerdicts maps every hangup cause FreeSWITCH knows to what the
+// default policy does after a callee attempt ends with it.
+func TestCauseVerdicts(t *testing.T) {
+	permanent := map[freeswitch.Cause]bool{
+		freeswitch.UnallocatedNumber:       true,
+		freeswitch.InvalidNumberFormat:     true,
+		freeswitch.NoRouteDestination:      true,
+		freeswitch.IncompatibleDestination: true,
+		freeswitch.NumberChanged:           true,
+		freeswitch.BearerCapabilityNotAuth: true,
+		freeswitch.OutgoingCallBarred:      true,
+	}
+	p := DefaultPolicy()
+	p.Quiet = QuietHours{}
+	created := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	causes := freeswitch.Causes()
+	if len(causes) < 60 {
+		t.Fatalf("freeswitch.Causes() lists %d causes; expected FreeSWITCH's whole chart", len(causes))
+	}
+	for _, c := range append(causes, "", causeNodeLost, "SOMETHING_NEW") {
+		d := p.After(c, 1, 1, created, created.Add(30*time.Second), rand.New(rand.NewPCG(1, 2)))
+		switch {
+		case permanent[c]:
+			if d.Outcome != "failed" {
+				t.Errorf("%s: outcome %q, want failed", c, d.Outcome)
+			}
+		case c == freeswitch.UserBusy:
+			if d.Outcome != "" || d.Due.Sub(created.Add(30*time.Second)) > 2*time.Minute+12*time.Second {
+				t.Errorf("USER_BUSY: %+v, want a retry about 2m later", d)
+			}
+		default:
+			if d.Outcome != "" {
+				t.Errorf("%s: outcome %q, want a retry", c, d.Outcome)
+			}
+			if got := d.Due.Sub(created.Add(30 * time.Second)); got < 54*time.Second || got > 66*time.Second {
+				t.Errorf("%s: next attempt in %v, want first_interval 1m ±10%%", c, got)
+			}
+		}
+	}
+}
+
+func TestRejectedGivesUpAfterThree(t *testing.T) {
+	p := DefaultPolicy()
+	p.Quiet = QuietHours{}
+	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	for same := 1; same <= 3; same++ {
+		d := p.After(freeswitch.CallRejected, same, same, now, now, nil)
+		if want := same == 3; (d.Outcome == "expired") != want {
+			t.Errorf("rejected %d times: outcome %q", same, d.Outcome)
+		}
+	}
+}
+
+func TestBackoffAndCaps(t *testing.T) {
+	p := Policy{RingTime: time.Second, CallerRingTime: time.Second, FirstInterval: time.Minute, Backoff: 2,
+		MaxInterval: 5 * time.Minute, MaxAttempts: 6, MaxTotal: time.Hour}
+	created := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	want := []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute, 5 * time.Minute, 5 * time.Minute}
+	for i, w := range want {
+		d := p.After(freeswitch.NoAnswer, i+1, i+1, created, created, nil)
+		if d.Outcome != "" || d.Due.Sub(created) != w {
+			t.Errorf("after attempt %d: %+v, want retry in %v", i+1, d, w)
+		}
+	}
+	if d := p.After(freeswitch.NoAnswer, 6, 6, created, created, nil); d.Outcome != "expired" {
+		t.Errorf("after max_attempts: %+v, want expired", d)
+	}
+	p.MaxAttempts = 0 // until answered: only max_total stops it
+	if d := p.After(freeswitch.NoAnswer, 500, 500, created, created.Add(58*time.Minute), nil); d.Outcome != "expired" || !strings.Contains(d.Reason, "max_total") {
+		t.Errorf("past max_total: %+v, want expired by max_total", d)
+	}
+	if d := p.After(freeswitch.NoAnswer, 500, 500, created, created.Add(10*time.Minute), nil); d.Outcome != "" {
+		t.Errorf("max_attempts 0 within max_total: %+v, want retry", d)
+	}
+}
+
+func TestQuietHours(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skip("no time zone database:", err)
+	}
+	q := QuietHours{Start: 21 * time.Hour, End: 8 * time.Hour, Location: berlin}
+	at := func(s string) time.Time {
+		v, err := time.ParseInLocation("2006-01-02 15:04", s, berlin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	cases := []struct{ in, want string }{
+		{"2026-03-02 12:00", "2026-03-02 12:00"},
+		{"2026-03-02 20:59", "2026-03-02 20:59"},
+		{"2026-03-02 21:00", "2026-03-03 08:00"},
+		{"2026-03-02 23:30", "2026-03-03 08:00"},
+		{"2026-03-03 03:00", "2026-03-03 08:00"},
+		{"2026-03-03 08:00", "2026-03-03 08:00"},
+		{"2026-03-28 22:00", "2026-03-29 08:00"}, // the night clocks go forward
+	}
+	for _, c := range cases {
+		if got := q.Defer(at(c.in)); !got.Equal(at(c.want)) {
+			t.Errorf("Defer(%s) = %s, want %s", c.in, got.In(berlin).Format("2006-01-02 15:04"), c.want)
+		}
+	}
+	day := QuietHours{Start: 13 * time.Hour, End: 14 * time.Hour}
+	noon := time.Date(2026, 3, 2, 13, 30, 0, 0, time.UTC)
+	if got := day.Defer(noon); !got.Equal(time.Date(2026, 3, 2, 14, 0, 0, 0, time.UTC)) {
+		t.Errorf("lunch window: %v", got)
+	}
+	if got := (QuietHours{}).Defer(noon); !got.Equal(noon) {
+		t.Errorf("no quiet hours moved %v to %v", noon, got)
+	}
+}
+
+func TestPolicyValidate(t *testing.T) {
+	if err := DefaultPolicy().Validate(); err != nil {
+		t.Fatalf("default policy invalid: %v", err)
+	}
+	bad := []func(*Policy){
+		func(p *Policy) { p.RingTime = 500 * time.Millisecond },
+		func(p *Policy) { p.MaxTotal = 0 },
+		func(p *Policy) { p.Backoff = 0.5 },
+		func(p *Policy) { p.Jitter = 1 },
+		func(p *Policy) { p.MaxInterval = time.Second },
+		func(p *Policy) { p.MaxAttempts = -1 },
+		func(p *Policy) { p.Quiet.Start = 25 * time.Hour },
+	}
+	for i, f := range bad {
+		p := DefaultPolicy()
+		f(&p)
+		if err := p.Validate(); err == nil {
+			t.Errorf("case %d: invalid policy accepted", i)
+		}
+	}
+}

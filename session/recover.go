@@ -1,0 +1,89 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"bgcall/freeswitch"
+	"bgcall/store"
+)
+
+// legStatus is what FreeSWITCH says of a leg right now.
+type legStatus struct {
+	exists, answered bool
+	err              error // the node could not be asked
+}
+
+// probe asks node about leg. uuid_dump is one round trip that answers both
+// "is it there" and "has it answered".
+func (e *Engine) probe(ctx context.Context, node, leg string) legStatus {
+	if leg == "" {
+		return legStatus{}
+	}
+	cmd := "uuid_dump " + leg
+	if err := freeswitch.ValidUUID(leg); err != nil {
+		return legStatus{err: err}
+	}
+	out, err := e.opt.Pool.API(ctx, node, cmd)
+	if err != nil {
+		var fe *freeswitch.Error
+		if errors.As(err, &fe) {
+			return legStatus{} // -ERR No such channel!
+		}
+		return legStatus{err: err}
+	}
+	return legStatus{exists: true, answered: strings.Contains(out, "Answer-State: answered")}
+}
+
+// adopt takes up a session whose events this replica did not follow (a
+// takeover, or this replica's own restart): it asks FreeSWITCH what is
+// really live before doing anything, so no second leg ever overlaps one
+// that is still up.
+func (w *worker) adopt(ctx context.Context, t *tracked) {
+	e, s := w.e, t.s
+	e.log.Info("adopting session", "session", s.ID, "state", s.State, "node", s.Node)
+	switch s.State {
+	case store.Waiting:
+		// Claimed by the lost replica but not started: it is due, and ours.
+		w.start(ctx, t)
+	case store.Finished:
+		w.forget(t)
+	case store.DialingCallee:
+		b := e.probe(ctx, s.Node, s.CalleeLeg)
+		switch {
+		case b.err != nil:
+			w.setTimer(t, e.opt.LegGrace) // ask again
+		case !b.exists:
+			w.calleeAttemptEnded(ctx, t, freeswitch.Cause(""), "leg gone when the session was taken over")
+		case b.answered:
+			w.calleeAnswered(ctx, t)
+		default:
+			w.setTimer(t, t.policy.RingTime+e.opt.LegGrace)
+		}
+	case store.CalleeHold:
+		b, a := e.probe(ctx, s.Node, s.CalleeLeg), e.probe(ctx, s.Node, s.CallerLeg)
+		switch {
+		case b.err != nil || a.err != nil:
+			w.setTimer(t, e.opt.LegGrace)
+		case !b.exists:
+			w.calleeLeft(ctx, t, freeswitch.Cause(""))
+		case !a.exists:
+			w.callerMissed(ctx, t, freeswitch.Cause(""), "A's leg gone when the session was taken over")
+		case a.answered:
+			w.bridge(ctx, t)
+		default:
+			w.playHold(ctx, t)
+			w.setTimer(t, t.policy.CallerRingTime+e.opt.LegGrace)
+		}
+	case store.Bridged:
+		b, a := e.probe(ctx, s.Node, s.CalleeLeg), e.probe(ctx, s.Node, s.CallerLeg)
+		switch {
+		case b.err != nil || a.err != nil:
+			w.setTimer(t, e.opt.LegGrace)
+		case !b.exists || !a.exists:
+			w.hungUpWhileBridged(ctx, t, !b.exists, freeswitch.Cause(""))
+		}
+		// Both up: they are talking; the hangup event will end it.
+	}
+}

@@ -1,0 +1,189 @@
+package session_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"bgcall/esl"
+	"bgcall/fssim"
+	"bgcall/session"
+	"bgcall/store"
+)
+
+// childEnv makes the test binary run one engine replica instead of the
+// tests, so a test can kill a replica with SIGKILL, as a crash would.
+const childEnv = "BGCALL_TEST_REPLICA"
+
+// runChild runs a replica described by the environment until killed.
+func runChild() int {
+	var nodes []esl.Node
+	for i, addr := range strings.Split(os.Getenv("BGCALL_TEST_NODES"), ",") {
+		nodes = append(nodes, esl.Node{Name: fmt.Sprintf("fs%d", i+1), Addr: addr, Password: "ClueCon"})
+	}
+	pool, err := esl.NewPool(nodes, esl.Options{BackoffMin: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	go pool.Run(ctx)
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := pool.WaitConnected(wctx, len(nodes)); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	client := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{os.Getenv("BGCALL_TEST_REDIS")}})
+	st := store.New(client, store.Options{Namespace: os.Getenv("BGCALL_TEST_NS"), LeaseTTL: time.Second})
+	eng, err := session.New(replicaOptions(st, pool, os.Getenv(childEnv)))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Println("ready")
+	eng.Run(ctx)
+	return 0
+}
+
+func replicaOptions(st *store.Store, pool *esl.Pool, replica string) session.Options {
+	p := testPolicy()
+	p.MaxAttempts = 0
+	return session.Options{
+		Store: st, Pool: pool, Replica: replica, Policy: p,
+		LegGrace: 2 * time.Second, PromptTimeout: 2 * time.Second, ParkTimeout: 10 * time.Second,
+		PollInterval: 10 * time.Millisecond, LeaseTTL: time.Second, OrphanGrace: time.Second,
+	}
+}
+
+// startChild starts a replica in a child process.
+func startChild(t *testing.T, h *harness, replica string) *exec.Cmd {
+	t.Helper()
+	var addrs []string
+	for _, n := range h.nodes {
+		addrs = append(addrs, n.Addr())
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+replica, "BGCALL_TEST_NODES="+strings.Join(addrs, ","),
+		"BGCALL_TEST_REDIS="+redisAddr, "BGCALL_TEST_NS="+h.ns)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	buf := make([]byte, 6)
+	if _, err := out.Read(buf); err != nil || string(buf[:5]) != "ready" {
+		t.Fatalf("replica %s did not start: %q %v", replica, buf, err)
+	}
+	return cmd
+}
+
+func TestReplicas(t *testing.T) {
+	for _, crash := range []bool{false, true} {
+		name := "two replicas"
+		if crash {
+			name = "one replica killed mid-run"
+		}
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, withNodes(2), withOptions(func(o *session.Options) {
+				*o = replicaOptions(nil, nil, "r1")
+				o.Logger = testLogger(t)
+			}))
+			const sessions = 200
+			for i := range sessions {
+				a, b := fmt.Sprintf("2%03d", i), fmt.Sprintf("3%03d", i)
+				for _, n := range h.nodes {
+					switch i % 4 {
+					case 0:
+						n.SetSubscriber(b, fssim.Behavior{Action: fssim.Answer, Ring: simSecond, Talk: 2 * time.Second})
+					case 1:
+						n.SetSubscriber(b, noAnswer, fssim.Behavior{Action: fssim.Answer, Ring: simSecond, Talk: 2 * time.Second})
+					case 2:
+						n.SetSubscriber(b, busy, noAnswer, fssim.Behavior{Action: fssim.Answer, Ring: simSecond, Talk: 2 * time.Second})
+					case 3:
+						n.SetSubscriber(b, fssim.Behavior{Action: fssim.Answer, Ring: 5 * simSecond, Talk: 2 * time.Second})
+					}
+					n.SetSubscriber(a, fssim.Behavior{Action: fssim.Answer, Ring: 2 * simSecond})
+				}
+			}
+			child := startChild(t, h, "r2")
+			var ids []string
+			var mu sync.Mutex
+			var wg sync.WaitGroup
+			for i := range sessions {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					s := h.create(fmt.Sprintf("2%03d", i), fmt.Sprintf("3%03d", i))
+					mu.Lock()
+					ids = append(ids, s.ID)
+					mu.Unlock()
+				}()
+			}
+			wg.Wait()
+			if crash {
+				time.Sleep(150 * time.Millisecond)
+				child.Process.Signal(syscall.SIGKILL)
+				child.Wait()
+			}
+			owners := map[string]int{}
+			for _, id := range ids {
+				got := h.waitOutcome(id)
+				if got.Outcome != store.Completed {
+					t.Errorf("session %s: outcome %s\n%s", id, got.Outcome, formatTimeline(h.timeline(id)))
+				}
+				finished := 0
+				for _, e := range h.timeline(id) {
+					switch e.Kind {
+					case "finished":
+						finished++
+					case "attempt":
+						owners[e.Node]++
+					}
+				}
+				if finished != 1 {
+					t.Errorf("session %s finished %d times", id, finished)
+				}
+			}
+			h.waitIdle()
+			checkNoOverlap(t, h)
+		})
+	}
+}
+
+// checkNoOverlap fails if any session ever had two callee legs up at once.
+func checkNoOverlap(t *testing.T, h *harness) {
+	t.Helper()
+	type span struct{ start, end time.Time }
+	legs := map[string][]span{}
+	for _, n := range h.nodes {
+		for _, o := range n.Originates() {
+			if o.Vars["bgcall_leg"] == "callee" && o.UUID != "" {
+				legs[o.Vars["bgcall_session"]] = append(legs[o.Vars["bgcall_session"]], span{o.Start, o.Ended})
+			}
+		}
+	}
+	for id, spans := range legs {
+		for i := range spans {
+			for j := range spans {
+				if i != j && spans[i].start.Before(spans[j].start) && (spans[i].end.IsZero() || spans[i].end.After(spans[j].start)) {
+					t.Errorf("session %s: callee legs overlap: %v–%v and %v–%v", id, spans[i].start, spans[i].end, spans[j].start, spans[j].end)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,150 @@
+package session
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"bgcall/freeswitch"
+)
+
+// Sources a request can come from; the metrics label takes exactly these.
+const (
+	SourceAPI         = "api"
+	SourceCLI         = "cli"
+	SourceFeatureCode = "feature_code"
+	SourceOffer       = "offer"
+)
+
+// Request asks for a background call from Caller (A) to Callee (B).
+type Request struct {
+	Caller, Callee string
+	Source         string // one of the Source constants; "" means api
+	IdempotencyKey string // a retried request with the same key returns the same session
+	Policy         *PolicyOverrides
+}
+
+// PolicyOverrides changes the retry policy of one session. Nil fields keep
+// the operator's defaults.
+type PolicyOverrides struct {
+	RingTime      *Duration `json:"ring_time,omitempty"`
+	FirstInterval *Duration `json:"first_interval,omitempty"`
+	MaxAttempts   *int      `json:"max_attempts,omitempty"`
+	MaxTotal      *Duration `json:"max_total,omitempty"`
+	// TimeZone is the callee's IANA zone, for quiet hours.
+	TimeZone string `json:"time_zone,omitempty"`
+}
+
+// Duration is a time.Duration that reads and writes JSON as "90s", "2m".
+type Duration time.Duration
+
+// MarshalJSON implements json.Marshaler.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("a duration is a string such as \"30s\" or \"2m\"")
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration such as \"30s\" or \"2m\"", s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// ValidationError says which field of a request is wrong and why. Nothing
+// was stored or dialled.
+type ValidationError struct {
+	Field   string
+	Problem string
+}
+
+func (e *ValidationError) Error() string { return e.Field + ": " + e.Problem }
+
+// Errors a caller of the engine can act on.
+var (
+	// ErrLimit: the caller or the callee already has as many live
+	// sessions as the operator allows.
+	ErrLimit = errors.New("live session limit reached")
+	// ErrFinished: the session has its outcome; nothing to cancel.
+	ErrFinished = errors.New("session already finished")
+	// ErrBridged: A and B are talking; cancel leaves the call alone unless
+	// asked to end it.
+	ErrBridged = errors.New("session is bridged; pass end_bridged to hang up the call")
+)
+
+// maxOverrideTotal bounds a per-session max_total: a session that lives for
+// days would ring B long after A has forgotten it.
+const maxOverrideTotal = 7 * 24 * time.Hour
+
+func (r *Request) validate() error {
+	if err := freeswitch.ValidNumber(r.Caller); err != nil {
+		return &ValidationError{"caller", err.Error()}
+	}
+	if err := freeswitch.ValidNumber(r.Callee); err != nil {
+		return &ValidationError{"callee", err.Error()}
+	}
+	if r.Caller == r.Callee {
+		return &ValidationError{"callee", "is the caller's own number"}
+	}
+	switch r.Source {
+	case "":
+		r.Source = SourceAPI
+	case SourceAPI, SourceCLI, SourceFeatureCode, SourceOffer:
+	default:
+		return &ValidationError{"source", fmt.Sprintf("%q is not one of api, cli, feature_code, offer", r.Source)}
+	}
+	if len(r.IdempotencyKey) > 128 {
+		return &ValidationError{"idempotency_key", "is longer than 128 characters"}
+	}
+	if p := r.Policy; p != nil {
+		if p.RingTime != nil && (time.Duration(*p.RingTime) < time.Second || time.Duration(*p.RingTime) > 5*time.Minute) {
+			return &ValidationError{"policy.ring_time", "must be between 1s and 5m"}
+		}
+		if p.FirstInterval != nil && (time.Duration(*p.FirstInterval) < time.Second || time.Duration(*p.FirstInterval) > 24*time.Hour) {
+			return &ValidationError{"policy.first_interval", "must be between 1s and 24h"}
+		}
+		if p.MaxAttempts != nil && (*p.MaxAttempts < 0 || *p.MaxAttempts > 1000) {
+			return &ValidationError{"policy.max_attempts", "must be between 0 (until answered) and 1000"}
+		}
+		if p.MaxTotal != nil && (time.Duration(*p.MaxTotal) < time.Second || time.Duration(*p.MaxTotal) > maxOverrideTotal) {
+			return &ValidationError{"policy.max_total", "must be between 1s and 168h"}
+		}
+		if p.TimeZone != "" {
+			if _, err := time.LoadLocation(p.TimeZone); err != nil {
+				return &ValidationError{"policy.time_zone", fmt.Sprintf("%q is not an IANA time zone such as Europe/Berlin", p.TimeZone)}
+			}
+		}
+	}
+	return nil
+}
+
+// apply returns base changed by o.
+func (o *PolicyOverrides) apply(base Policy) Policy {
+	if o == nil {
+		return base
+	}
+	if o.RingTime != nil {
+		base.RingTime = time.Duration(*o.RingTime)
+	}
+	if o.FirstInterval != nil {
+		base.FirstInterval = time.Duration(*o.FirstInterval)
+		base.MaxInterval = max(base.MaxInterval, base.FirstInterval)
+	}
+	if o.MaxAttempts != nil {
+		base.MaxAttempts = *o.MaxAttempts
+	}
+	if o.MaxTotal != nil {
+		base.MaxTotal = time.Duration(*o.MaxTotal)
+	}
+	if o.TimeZone != "" {
+		if loc, err := time.LoadLocation(o.TimeZone); err == nil {
+			base.Quiet.Location = loc
+		}
+	}
+	return base
+}

@@ -1,0 +1,487 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"bgcall/esl"
+	"bgcall/freeswitch"
+	"bgcall/store"
+)
+
+// causeNodeLost marks a leg that vanished with its node (a restart or a
+// lost connection, seen on resync): FreeSWITCH never reported its hangup.
+const causeNodeLost freeswitch.Cause = "NODE_LOST"
+
+type jobKind int
+
+const (
+	jobClaimed jobKind = iota // the scheduler claimed a due session
+	jobAdopt                  // a session taken over or resumed after restart
+	jobEvent                  // a FreeSWITCH event for one of the session's legs
+	jobTimer                  // a deadline of the session's current state
+)
+
+type job struct {
+	kind jobKind
+	id   string
+	sess store.Session
+	ev   *esl.Event
+	gen  uint64 // timer generation; an older one is ignored
+}
+
+// tracked is what a worker keeps about a session it steers. The store has
+// the truth; this is the copy the next transition starts from.
+type tracked struct {
+	s        store.Session
+	policy   Policy
+	timer    *time.Timer
+	timerGen uint64
+	bridging bool // uuid_bridge sent: the hold prompt must not be replayed
+}
+
+// worker steers a fixed share of the sessions, one job at a time, so the
+// events of one session are handled in order without locks.
+type worker struct {
+	e     *Engine
+	inbox chan job
+	live  map[string]*tracked
+	count atomic.Int64
+}
+
+func newWorker(e *Engine) *worker {
+	return &worker{e: e, inbox: make(chan job, 1024), live: make(map[string]*tracked)}
+}
+
+func (w *worker) run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			for _, t := range w.live {
+				if t.timer != nil {
+					t.timer.Stop()
+				}
+			}
+			return
+		case j := <-w.inbox:
+			w.handle(ctx, j)
+		}
+	}
+}
+
+func (w *worker) handle(ctx context.Context, j job) {
+	switch j.kind {
+	case jobClaimed:
+		if _, busy := w.live[j.id]; busy {
+			return
+		}
+		w.start(ctx, w.track(j.sess))
+	case jobAdopt:
+		if _, busy := w.live[j.id]; busy {
+			return
+		}
+		w.adopt(ctx, w.track(j.sess))
+	case jobEvent:
+		if t, ok := w.live[j.id]; ok {
+			w.onEvent(ctx, t, j.ev)
+		}
+	case jobTimer:
+		if t, ok := w.live[j.id]; ok && t.timerGen == j.gen {
+			w.onTimeout(ctx, t)
+		}
+	}
+}
+
+func (w *worker) track(s store.Session) *tracked {
+	t := &tracked{s: s, policy: w.e.policyOf(s)}
+	w.live[s.ID] = t
+	w.count.Add(1)
+	w.e.legs.add(s.CalleeLeg, s.ID)
+	w.e.legs.add(s.CallerLeg, s.ID)
+	return t
+}
+
+// forget drops a session this replica no longer steers.
+func (w *worker) forget(t *tracked) {
+	if _, ok := w.live[t.s.ID]; !ok {
+		return
+	}
+	w.stopTimer(t)
+	w.e.legs.remove(t.s.CalleeLeg)
+	w.e.legs.remove(t.s.CallerLeg)
+	delete(w.live, t.s.ID)
+	w.count.Add(-1)
+}
+
+// setTimer arms the deadline of t's current state.
+func (w *worker) setTimer(t *tracked, d time.Duration) {
+	w.stopTimer(t)
+	t.timerGen++
+	gen, id := t.timerGen, t.s.ID
+	t.timer = time.AfterFunc(d, func() { w.e.route(id, job{kind: jobTimer, gen: gen}) })
+}
+
+func (w *worker) stopTimer(t *tracked) {
+	if t.timer != nil {
+		t.timer.Stop()
+		t.timer = nil
+	}
+	t.timerGen++
+}
+
+// apply stores next as t's new state with entries on its timeline. On
+// false the session is no longer this worker's to steer (someone cancelled
+// or took it over, or the store failed) and the caller must stop.
+func (w *worker) apply(ctx context.Context, t *tracked, next store.Session, entries ...store.Entry) bool {
+	e := w.e
+	now := e.now()
+	next.UpdatedAt = now
+	for i := range entries {
+		if entries[i].At.IsZero() {
+			entries[i].At = now
+		}
+		if entries[i].State == "" {
+			entries[i].State = next.State
+		}
+	}
+	got, err := e.opt.Store.Apply(ctx, next, t.s.Version, entries, now)
+	if err != nil {
+		if errors.Is(err, store.ErrStale) || errors.Is(err, store.ErrFenced) || errors.Is(err, store.ErrNotFound) {
+			e.log.Info("session moved on elsewhere; letting go", "session", t.s.ID, "state", t.s.State, "reason", err)
+		} else {
+			e.opt.Metrics.RedisError("apply")
+			e.log.Error("store transition", "session", t.s.ID, "from", t.s.State, "to", next.State, "err", err)
+			// The state stays as it was in the store; the deadline timer
+			// brings the session back here to try again.
+			if t.timer == nil {
+				w.setTimer(t, e.opt.LegGrace)
+			}
+			return false
+		}
+		w.forget(t)
+		return false
+	}
+	prev := t.s
+	t.s = got
+	last := entries[len(entries)-1]
+	e.log.Info("transition", "session", got.ID, "from", prev.State, "to", got.State, "event", last.Kind,
+		"attempt", got.Attempts, "node", got.Node, "callee_leg", got.CalleeLeg, "caller_leg", got.CallerLeg,
+		"cause", last.Cause, "outcome", got.Outcome)
+	switch got.State {
+	case store.Finished:
+		e.opt.Metrics.SessionFinished(string(got.Outcome), got.Attempts, now.Sub(got.CreatedAt))
+		w.forget(t)
+	case store.Waiting:
+		w.forget(t) // waiting sessions belong to whoever claims them next
+		if !got.DueAt.After(now) {
+			select {
+			case e.wake <- struct{}{}:
+			default:
+			}
+		}
+	}
+	return true
+}
+
+// start begins the next callee attempt of a claimed session.
+func (w *worker) start(ctx context.Context, t *tracked) {
+	e, s, now := w.e, t.s, w.e.now()
+	if !s.DeadlineAt.IsZero() && !now.Before(s.DeadlineAt) {
+		w.finish(ctx, t, store.Expired, "", fmt.Sprintf("max_total %v reached", t.policy.MaxTotal))
+		return
+	}
+	node, err := e.opt.Pool.Pick()
+	if err != nil {
+		next := s
+		next.State, next.Owner = store.Waiting, ""
+		next.DueAt = now.Add(min(t.policy.FirstInterval, 10*time.Second))
+		w.apply(ctx, t, next, store.Entry{Kind: "deferred", Note: "no FreeSWITCH node connected: " + err.Error()})
+		return
+	}
+	leg := newUUID()
+	cmd, err := e.originateCallee(s, t.policy, leg)
+	if err != nil {
+		w.finish(ctx, t, store.Failed, "", "cannot build the callee dial string: "+err.Error())
+		return
+	}
+	next := s
+	next.State, next.Attempts, next.Node, next.CalleeLeg, next.CallerLeg = store.DialingCallee, s.Attempts+1, node, leg, ""
+	if !w.apply(ctx, t, next, store.Entry{Kind: "attempt", Leg: "callee", Attempt: next.Attempts, Node: node, UUID: leg}) {
+		return
+	}
+	e.legs.add(leg, s.ID)
+	if err := e.opt.Pool.BGAPI(ctx, node, cmd, leg); err != nil {
+		e.log.Warn("originate callee not sent", "session", s.ID, "node", node, "err", err)
+		w.calleeAttemptEnded(ctx, t, freeswitch.DestinationOutOfOrder, "originate not sent: "+err.Error())
+		return
+	}
+	w.setTimer(t, t.policy.RingTime+e.opt.LegGrace)
+}
+
+func (w *worker) onEvent(ctx context.Context, t *tracked, ev *esl.Event) {
+	leg := ev.UniqueID
+	if ev.Name == freeswitch.EventBackgroundJob {
+		leg = ev.JobUUID
+	}
+	callee := leg != "" && leg == t.s.CalleeLeg
+	caller := leg != "" && leg == t.s.CallerLeg
+	if !callee && !caller {
+		return // a leg of an earlier attempt
+	}
+	ended, cause := legEnded(ev)
+	switch t.s.State {
+	case store.DialingCallee:
+		if !callee {
+			return
+		}
+		switch {
+		case ended:
+			w.calleeAttemptEnded(ctx, t, cause, "")
+		case ev.Name == freeswitch.EventChannelAnswer, ev.Name == freeswitch.EventBackgroundJob:
+			w.calleeAnswered(ctx, t)
+		}
+	case store.CalleeHold:
+		switch {
+		case callee && ended && cause == causeNodeLost:
+			w.holdLost(ctx, t)
+		case callee && ended:
+			w.calleeLeft(ctx, t, cause)
+		case ev.Name == freeswitch.EventChannelBridge:
+			w.bridged(ctx, t)
+		case caller && ended:
+			w.callerMissed(ctx, t, cause)
+		case caller && (ev.Name == freeswitch.EventChannelAnswer || ev.Name == freeswitch.EventBackgroundJob):
+			w.bridge(ctx, t)
+		case callee && ev.Name == freeswitch.EventPlaybackStop && !t.bridging:
+			w.playHold(ctx, t)
+		}
+	case store.Bridged:
+		if ended {
+			w.hungUpWhileBridged(ctx, t, callee, cause)
+		}
+	}
+}
+
+// legEnded says whether ev ends its leg, and with what cause. A failed
+// originate's job result ends the leg as surely as a hangup does (an
+// unregistered user never gets a channel, so the job is all there is).
+func legEnded(ev *esl.Event) (bool, freeswitch.Cause) {
+	switch ev.Name {
+	case freeswitch.EventChannelHangup, freeswitch.EventChannelHangupComplete, freeswitch.EventChannelDestroy:
+		return true, ev.HangupCause
+	case esl.EventChannelGone:
+		return true, causeNodeLost
+	case freeswitch.EventBackgroundJob:
+		if _, err := freeswitch.ParseResult(ev.Body); err != nil {
+			var fe *freeswitch.Error
+			if errors.As(err, &fe) && fe.Cause != "" {
+				return true, fe.Cause
+			}
+			return true, freeswitch.Cause("")
+		}
+	}
+	return false, ""
+}
+
+func (w *worker) onTimeout(ctx context.Context, t *tracked) {
+	e, s := w.e, t.s
+	switch s.State {
+	case store.DialingCallee:
+		e.closer.doom(s.CalleeLeg, s.Node, t.policy.RingTime)
+		w.calleeAttemptEnded(ctx, t, freeswitch.RecoveryOnTimerExpire, "FreeSWITCH reported nothing within the ring time")
+	case store.CalleeHold:
+		if t.bridging {
+			e.closer.doom(s.CallerLeg, s.Node, 0)
+			e.closer.doom(s.CalleeLeg, s.Node, 0)
+			w.finish(ctx, t, store.Failed, "", "uuid_bridge sent but CHANNEL_BRIDGE never came")
+			return
+		}
+		e.closer.doom(s.CallerLeg, s.Node, t.policy.CallerRingTime)
+		w.callerMissed(ctx, t, freeswitch.NoAnswer)
+	default:
+		// A store error left the session where it was: look again.
+		w.adopt(ctx, t)
+	}
+}
+
+// calleeAttemptEnded decides, by the retry policy, what follows an
+// unanswered callee attempt.
+func (w *worker) calleeAttemptEnded(ctx context.Context, t *tracked, cause freeswitch.Cause, note string) {
+	e, s, now := w.e, t.s, w.e.now()
+	e.opt.Metrics.DialAttempt("callee", classOf(cause))
+	same := 0
+	if rule := t.policy.Rule(cause); rule.GiveUpAfter > 0 {
+		same = 1 + w.countEnded(ctx, s.ID, cause)
+	}
+	d := t.policy.After(cause, s.Attempts, same, s.CreatedAt, now, nil)
+	ended := store.Entry{Kind: "attempt_ended", Leg: "callee", Attempt: s.Attempts, Node: s.Node, UUID: s.CalleeLeg, Cause: string(cause), Note: note}
+	if d.Outcome != "" {
+		w.finish(ctx, t, store.Outcome(d.Outcome), cause, d.Reason, ended)
+		return
+	}
+	next := s
+	next.State, next.Owner, next.DueAt, next.CalleeLeg, next.Node = store.Waiting, "", d.Due, "", ""
+	if w.apply(ctx, t, next, ended, store.Entry{Kind: "scheduled", Attempt: s.Attempts + 1, Note: d.Reason}) {
+		e.opt.Metrics.Retry()
+	}
+}
+
+// countEnded counts the attempts of session id that ended with cause, from
+// its timeline: only rules with a give-up count need it, so the common path
+// makes no extra round trip.
+func (w *worker) countEnded(ctx context.Context, id string, cause freeswitch.Cause) int {
+	tl, err := w.e.opt.Store.Timeline(ctx, id)
+	if err != nil {
+		w.e.opt.Metrics.RedisError("timeline")
+		return 0
+	}
+	n := 0
+	for _, en := range tl {
+		if en.Kind == "attempt_ended" && en.Leg == "callee" && en.Cause == string(cause) {
+			n++
+		}
+	}
+	return n
+}
+
+// calleeAnswered holds B and dials A on B's node.
+func (w *worker) calleeAnswered(ctx context.Context, t *tracked) {
+	e, s, now := w.e, t.s, w.e.now()
+	leg := newUUID()
+	cmd, err := e.originateCaller(s, t.policy, leg)
+	next := s
+	next.State, next.AnsweredAt, next.CallerLeg = store.CalleeHold, now, leg
+	if err != nil {
+		next.CallerLeg = ""
+	}
+	if !w.apply(ctx, t, next,
+		store.Entry{Kind: "callee_answered", Leg: "callee", Attempt: s.Attempts, Node: s.Node, UUID: s.CalleeLeg},
+		store.Entry{Kind: "caller_dialing", Leg: "caller", Node: s.Node, UUID: next.CallerLeg}) {
+		return
+	}
+	e.opt.Metrics.DialAttempt("callee", "answered")
+	e.opt.Metrics.CalleeAnswered(now.Sub(s.CreatedAt))
+	if err != nil {
+		w.callerMissed(ctx, t, "", "cannot build the caller dial string: "+err.Error())
+		return
+	}
+	e.legs.add(leg, s.ID)
+	if err := e.opt.Pool.BGAPI(ctx, s.Node, cmd, leg); err != nil {
+		w.callerMissed(ctx, t, freeswitch.DestinationOutOfOrder, "originate not sent: "+err.Error())
+		return
+	}
+	w.playHold(ctx, t)
+	w.setTimer(t, t.policy.CallerRingTime+e.opt.LegGrace)
+}
+
+func (w *worker) playHold(ctx context.Context, t *tracked) {
+	e, s := w.e, t.s
+	if e.closer.has(s.CalleeLeg) {
+		return // a closing prompt owns B's leg now
+	}
+	cmd, err := freeswitch.UUIDBroadcast(s.CalleeLeg, e.opt.Prompts.Hold, "aleg")
+	if err == nil {
+		_, err = e.opt.Pool.API(ctx, s.Node, cmd)
+	}
+	if err != nil {
+		e.log.Warn("hold prompt", "session", s.ID, "callee_leg", s.CalleeLeg, "err", err)
+	}
+}
+
+// bridge joins A to B once A answered. CHANNEL_BRIDGE, not the reply,
+// proves it; the bridge deadline covers a bridge that never happens.
+func (w *worker) bridge(ctx context.Context, t *tracked) {
+	if t.bridging {
+		return
+	}
+	e, s := w.e, t.s
+	t.bridging = true
+	e.opt.Metrics.DialAttempt("caller", "answered")
+	cmd, err := freeswitch.UUIDBridge(s.CalleeLeg, s.CallerLeg)
+	if err == nil {
+		_, err = e.opt.Pool.API(ctx, s.Node, cmd)
+	}
+	if err != nil {
+		// A leg went away between the answer and the bridge; its hangup
+		// event decides the outcome.
+		e.log.Warn("uuid_bridge", "session", s.ID, "err", err)
+	}
+	w.setTimer(t, e.opt.LegGrace)
+}
+
+func (w *worker) bridged(ctx context.Context, t *tracked) {
+	e, s, now := w.e, t.s, w.e.now()
+	next := s
+	next.State, next.BridgedAt = store.Bridged, now
+	w.stopTimer(t)
+	if w.apply(ctx, t, next, store.Entry{Kind: "bridged", Node: s.Node, UUID: s.CallerLeg}) {
+		e.opt.Metrics.Bridged(now.Sub(s.CreatedAt))
+	}
+}
+
+func (w *worker) hungUpWhileBridged(ctx context.Context, t *tracked, calleeHungUp bool, cause freeswitch.Cause) {
+	e, s := w.e, t.s
+	other, who := s.CallerLeg, "callee"
+	if !calleeHungUp {
+		other, who = s.CalleeLeg, "caller"
+	}
+	e.closer.doom(other, s.Node, 0)
+	e.opt.Metrics.BridgeEnded(e.now().Sub(s.BridgedAt))
+	w.finish(ctx, t, store.Completed, cause, who+" hung up")
+}
+
+// calleeLeft: B hung up while A's phone rang.
+func (w *worker) calleeLeft(ctx context.Context, t *tracked, cause freeswitch.Cause) {
+	e, s := w.e, t.s
+	e.closer.doom(s.CallerLeg, s.Node, t.policy.CallerRingTime)
+	w.finish(ctx, t, store.CalleeLeft, cause, "B hung up before A answered",
+		store.Entry{Kind: "callee_hung_up", Leg: "callee", Node: s.Node, UUID: s.CalleeLeg, Cause: string(cause)})
+}
+
+// holdLost: B's leg vanished with its node while A rang. B did not hang
+// up, so the policy decides, as for any attempt that did not reach A.
+func (w *worker) holdLost(ctx context.Context, t *tracked) {
+	e, s := w.e, t.s
+	e.closer.doom(s.CallerLeg, s.Node, t.policy.CallerRingTime)
+	next := s
+	next.CallerLeg = ""
+	t.s = next
+	w.calleeAttemptEnded(ctx, t, causeNodeLost, "node lost while B was on hold")
+}
+
+// callerMissed: A did not answer. B hears why and is hung up; A is told.
+func (w *worker) callerMissed(ctx context.Context, t *tracked, cause freeswitch.Cause, note ...string) {
+	e, s := w.e, t.s
+	e.opt.Metrics.DialAttempt("caller", classOf(cause))
+	n := "A did not answer"
+	if len(note) > 0 {
+		n = note[0]
+	}
+	if !w.finish(ctx, t, store.CallerMissed, cause, n,
+		store.Entry{Kind: "caller_ended", Leg: "caller", Node: s.Node, UUID: s.CallerLeg, Cause: string(cause)}) {
+		return
+	}
+	e.closer.prompt(s.CalleeLeg, s.Node, e.opt.Prompts.CallerUnavailable)
+	if e.opt.Notifier != nil {
+		e.opt.Notifier.Send(ctx, Message{SessionID: s.ID, Caller: s.Caller, Callee: s.Callee, Node: s.Node, At: e.now()})
+	}
+}
+
+// finish gives t its outcome.
+func (w *worker) finish(ctx context.Context, t *tracked, outcome store.Outcome, cause freeswitch.Cause, reason string, before ...store.Entry) bool {
+	now := w.e.now()
+	next := t.s
+	next.State, next.Outcome, next.Cause, next.FinishedAt, next.Owner = store.Finished, outcome, string(cause), now, ""
+	entries := append(before, store.Entry{Kind: "finished", Note: string(outcome) + ": " + reason, Cause: string(cause)})
+	return w.apply(ctx, t, next, entries...)
+}
+
+func classOf(c freeswitch.Cause) string {
+	if c == causeNodeLost {
+		return "error"
+	}
+	return metricsCauseClass(string(c))
+}
