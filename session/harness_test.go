@@ -70,8 +70,6 @@ type harness struct {
 	ns     string
 	eng    *session.Engine
 	opts   session.Options
-	stop   context.CancelFunc
-	done   chan struct{}
 }
 
 type harnessOpt func(*harness)
