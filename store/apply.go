@@ -13,14 +13,17 @@ import (
 //
 //   - Waiting: the owner is cleared and the session is due at next.DueAt (now
 //     when zero);
-//   - any other live state needs an owner: ownership only moves through
-//     ClaimDue and TakeOver, never through Apply;
-//   - Finished: the session leaves the due set, its owner's set, the pair and
-//     cap indexes and the live counts; its hash and timeline expire after
+//   - any other live state needs an owner: Apply can keep or release an
+//     owner, never set a new one (ownership moves through ClaimDue and
+//     TakeOver, which bump the fence);
+//   - Finished: the session leaves the due set, its owner's set, its caller's
+//     and callee's live hashes (dedupe and caps) and the live counts, joins
+//     their history sets, and its hash and timeline expire after
 //     Options.Retention. A finished session may be applied again only to stay
 //     finished (for example to append a notification result).
 //
-// The returned session has Version expVersion+1 and UpdatedAt now. A replayed
+// The change is published for Subscribe. The returned session has Version
+// expVersion+1 and UpdatedAt now; its Fence is next.Fence. A replayed
 // Apply presents a version that has moved on and gets ErrStale, so nothing
 // changes twice. Errors: ErrNotFound, ErrStale, ErrFinished (also ErrStale),
 // ErrFenced, ErrInvalid.

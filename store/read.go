@@ -159,17 +159,26 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Session, string, error) {
 	if f.Caller == "" {
 		liveKey, historyKey = s.calleeLiveKey(f.Callee), s.calleeHistoryKey(f.Callee)
 	}
-	history, next, err := s.scanIndex(ctx, historyKey, f, limit, after)
-	if err != nil {
-		return nil, "", fmt.Errorf("list sessions: %w", err)
+	// Live sessions first: one that finishes between the two reads then shows
+	// up on both sides (and is listed once) rather than on neither. A state
+	// filter can rule out one side: history holds finished sessions only.
+	var history, live []Session
+	var next position
+	if f.State != Finished {
+		ids, err := s.rdb.HVals(ctx, liveKey).Result()
+		if err != nil {
+			return nil, "", fmt.Errorf("list sessions: live sessions: %w", err)
+		}
+		if live, err = s.getMany(ctx, ids); err != nil {
+			return nil, "", fmt.Errorf("list sessions: %w", err)
+		}
 	}
-	ids, err := s.rdb.HVals(ctx, liveKey).Result()
-	if err != nil {
-		return nil, "", fmt.Errorf("list sessions: live sessions: %w", err)
-	}
-	live, err := s.getMany(ctx, ids)
-	if err != nil {
-		return nil, "", fmt.Errorf("list sessions: %w", err)
+	if f.State == "" || f.State == Finished {
+		var err error
+		history, next, err = s.scanIndex(ctx, historyKey, f, limit, after)
+		if err != nil {
+			return nil, "", fmt.Errorf("list sessions: %w", err)
+		}
 	}
 	// The history scan covered everything down to next (or to the end when
 	// next is zero); live sessions older than next belong to later pages.
@@ -230,16 +239,16 @@ func (p position) String() string {
 // budget is spent. next is the position to resume from, zero when the index
 // holds nothing more.
 func (s *Store) scanIndex(ctx context.Context, key string, f Filter, limit int, after position) (out []Session, next position, err error) {
-	max := "+inf"
+	top := "+inf"
 	if !after.zero() {
-		max = strconv.FormatInt(after.score, 10)
+		top = strconv.FormatInt(after.score, 10)
 	}
 	var offset int64
 	scanned := 0
 	batch := int64(limit + 1)
 	for {
 		zs, err := s.rdb.ZRevRangeByScoreWithScores(ctx, key, &redis.ZRangeBy{
-			Max: max, Min: "-inf", Offset: offset, Count: batch,
+			Max: top, Min: "-inf", Offset: offset, Count: batch,
 		}).Result()
 		if err != nil {
 			return nil, position{}, err
@@ -278,7 +287,7 @@ func (s *Store) scanIndex(ctx context.Context, key string, f Filter, limit int, 
 				// The batch was full: peek, so that a last page is not
 				// followed by an empty one.
 				more, err := s.rdb.ZRevRangeByScore(ctx, key, &redis.ZRangeBy{
-					Max: max, Min: "-inf", Offset: offset, Count: 1,
+					Max: top, Min: "-inf", Offset: offset, Count: 1,
 				}).Result()
 				if err != nil {
 					return nil, position{}, err

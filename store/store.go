@@ -30,6 +30,9 @@
 // at four; the per-party history sets are only written when a session ends.
 // Everything shares one slot anyway, so per-party keys buy no spreading.
 //
+// Redis must not evict keys (maxmemory-policy noeviction, the default): an
+// evicted session or index entry would break the invariants the scripts keep.
+//
 // Time always comes from the caller, never from Redis TIME, so tests can drive
 // the clock and replicas agree on what "due" means.
 package store
