@@ -215,3 +215,39 @@ func revive(s Session) Session {
 	s.State, s.Owner = DialingCallee, "r1"
 	return s
 }
+
+func TestConcurrentDuplicateApplyWinsOnce(t *testing.T) {
+	ctx := context.Background()
+	st, _ := newStore(t, Options{})
+	sess := claimOne(t, st, "1001", "1002", "r1")
+	next := sess
+	next.State, next.Attempts = DialingCallee, 1
+	entry := []Entry{{Kind: "attempt", Attempt: 1}}
+	const dups = 8
+	results := make(chan error, dups)
+	for range dups {
+		go func() {
+			_, err := st.Apply(ctx, next, sess.Version, entry, t0)
+			results <- err
+		}()
+	}
+	won := 0
+	for range dups {
+		switch err := <-results; {
+		case err == nil:
+			won++
+		case !errors.Is(err, ErrStale):
+			t.Errorf("duplicate Apply: %v, want ErrStale", err)
+		}
+	}
+	if won != 1 {
+		t.Fatalf("%d of %d identical Applies succeeded, want 1", won, dups)
+	}
+	tl, _ := st.Timeline(ctx, sess.ID)
+	if len(tl) != 2 {
+		t.Errorf("timeline has %d entries, want 2: %+v", len(tl), tl)
+	}
+	if got, _ := st.Get(ctx, sess.ID); got.Version != sess.Version+1 {
+		t.Errorf("version %d, want %d", got.Version, sess.Version+1)
+	}
+}

@@ -23,11 +23,13 @@ const gcBatch = 256
 //
 // next is the earliest DueAt still waiting (zero when none), so the scheduler
 // can sleep until then, or until a Create or Apply schedules something sooner.
+// n <= 0 claims nothing and only reports next. At most 1000 are claimed at
+// once, so one script never holds Redis long.
 func (s *Store) ClaimDue(ctx context.Context, replica string, now time.Time, n int) ([]Session, time.Time, error) {
 	if err := checkName("replica", replica, true); err != nil {
 		return nil, time.Time{}, fmt.Errorf("claim due sessions: %w", err)
 	}
-	n = min(max(n, 1), maxClaim)
+	n = min(max(n, 0), maxClaim)
 	keys := []string{s.dueKey(), s.ownKey(replica), s.gcKey(), s.indexKey(), s.replicasKey()}
 	res, err := claimScript.Run(ctx, s.rdb, keys,
 		s.p, ms(now), n, replica, s.channel(), gcBatch, ms(now.Add(s.opts.LeaseTTL))).Slice()

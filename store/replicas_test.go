@@ -93,6 +93,10 @@ func TestClaimDueBoundsAndNextDue(t *testing.T) {
 	if lease := c.ZScore(ctx, st.replicasKey(), "r1").Val(); int64(lease) != t0.Add(7*time.Second).UnixMilli() {
 		t.Errorf("lease after claim = %v, want %d", lease, t0.Add(7*time.Second).UnixMilli())
 	}
+	got, next, err = st.ClaimDue(ctx, "r1", t0.Add(time.Hour), 0)
+	if err != nil || len(got) != 0 || !next.Equal(t0.Add(3*time.Second)) {
+		t.Fatalf("ClaimDue(n=0) = %d sessions, next %v, %v; want none and the next due time", len(got), next, err)
+	}
 }
 
 func TestTakeOverAfterLeaseExpiry(t *testing.T) {
