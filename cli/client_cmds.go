@@ -123,7 +123,7 @@ func follow(ctx context.Context, c *api.Client, id string, w io.Writer, asJSON b
 		ch, err := stream.Next()
 		if err != nil {
 			if ctx.Err() != nil {
-				return s, ctx.Err()
+				return s, exitError{code: ExitError, msg: fmt.Sprintf("stopped following; session %s goes on (bgcall status %s)", id, id)}
 			}
 			if errors.Is(err, io.EOF) {
 				return s, fmt.Errorf("the daemon closed the stream before session %s finished; see bgcall status %s", id, id)

@@ -49,10 +49,13 @@ func runSim(ctx context.Context, env Env, args []string) error {
 	scenario := fs.String("scenario", "", "JSON file scripting far ends by number (see the fssim package)")
 	second := fs.Duration("second", time.Second, "length of one simulated FreeSWITCH second (shorter runs calls faster)")
 	hostname := fs.String("hostname", "fssim", "FreeSWITCH-Hostname of the node")
+	ring := fs.Duration("ring", 2*time.Second, "far ends without a scenario ring this long, then answer")
+	talk := fs.Duration("talk", 30*time.Second, "... and hang up this long after answering (0: stay until hung up)")
 	if _, err := parse(fs, args, 0, ""); err != nil {
 		return err
 	}
-	opts := fssim.Options{Addr: *listen, Password: *password, Second: *second, Hostname: *hostname}
+	opts := fssim.Options{Addr: *listen, Password: *password, Second: *second, Hostname: *hostname,
+		Default: fssim.Behavior{Action: fssim.Answer, Ring: *ring, Talk: *talk}}
 	if *scenario != "" {
 		sc, err := fssim.LoadScenario(*scenario)
 		if err != nil {
