@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -60,13 +61,13 @@ func decode(w http.ResponseWriter, r *http.Request, max int64, v any, emptyOK bo
 		}
 		return &requestError{status: http.StatusBadRequest, code: "bad_json", message: "reading body: " + err.Error()}
 	}
-	if len(strings.TrimSpace(string(data))) == 0 {
+	if len(bytes.TrimSpace(data)) == 0 {
 		if emptyOK {
 			return nil
 		}
 		return &requestError{status: http.StatusBadRequest, code: "bad_json", message: "request body is empty; send a JSON object"}
 	}
-	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)

@@ -134,7 +134,7 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 	if err != nil {
 		return fail(err)
 	}
-	eopts.Store = store.New(rdb, store.Options{Namespace: cfg.Namespace, Retention: cfg.Retention})
+	eopts.Store = store.New(rdb, store.Options{Namespace: cfg.Namespace, Retention: cfg.Retention, LeaseTTL: cfg.LeaseTTL})
 	eopts.Pool = pool
 	eopts.Metrics = m
 	eopts.Logger = log

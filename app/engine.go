@@ -19,6 +19,7 @@ func engineOptions(cfg config.Config) (session.Options, error) {
 	}
 	return session.Options{
 		Replica:    cfg.ReplicaID,
+		LeaseTTL:   cfg.LeaseTTL,
 		Policy:     p,
 		Limits:     store.Limits{PerCaller: cfg.Limits.PerCaller, PerCallee: cfg.Limits.PerCallee},
 		CalleeDial: freeswitch.DialTemplate(cfg.Dial.CalleeTemplate),

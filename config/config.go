@@ -26,6 +26,7 @@ type Config struct {
 	Metrics    Metrics
 	Log        Log
 	ReplicaID  string
+	LeaseTTL   time.Duration
 	Drain      time.Duration
 }
 

@@ -210,6 +210,7 @@ func TestValidateNamesSettingAndFix(t *testing.T) {
 		{"log.level", func(c *Config) { c.Log.Level = "loud" }},
 		{"replica.id", func(c *Config) { c.ReplicaID = "a b" }},
 		{"drain.timeout", func(c *Config) { c.Drain = -time.Second }},
+		{"replica.lease_ttl", func(c *Config) { c.LeaseTTL = 0 }},
 	} {
 		c := Defaults()
 		tc.change(&c)

@@ -85,9 +85,10 @@ func Defaults() Config {
 			Listen:  "127.0.0.1:8080",
 			MaxBody: 64 << 10,
 		},
-		Metrics: Metrics{Enabled: true},
-		Log:     Log{Format: "text", Level: "info"},
-		Drain:   60 * time.Second,
+		Metrics:  Metrics{Enabled: true},
+		Log:      Log{Format: "text", Level: "info"},
+		LeaseTTL: 10 * time.Second,
+		Drain:    60 * time.Second,
 	}
 }
 
@@ -152,6 +153,7 @@ var settings = []setting{
 	str("log.format", "`text` or `json`", func(c *Config) *string { return &c.Log.Format }),
 	str("log.level", "`debug`, `info`, `warn` or `error`", func(c *Config) *string { return &c.Log.Level }),
 	str("replica.id", "this replica's name, unique among replicas; default: the host name", func(c *Config) *string { return &c.ReplicaID }),
+	dur("replica.lease_ttl", "a replica that has not renewed its lease for this long is presumed dead; another takes over its sessions", func(c *Config) *time.Duration { return &c.LeaseTTL }),
 	dur("drain.timeout", "on SIGTERM, how long live calls may go on before the daemon exits", func(c *Config) *time.Duration { return &c.Drain }),
 }
 

@@ -249,6 +249,9 @@ func (c *Config) Validate() error {
 	if c.ReplicaID != "" && !replicaRE.MatchString(c.ReplicaID) {
 		bad("replica.id", "%q must be 1-128 of letters, digits, '_', '.', ':', '-'", c.ReplicaID)
 	}
+	if c.LeaseTTL < time.Second || c.LeaseTTL > 5*time.Minute {
+		bad("replica.lease_ttl", "must be between 1s and 5m; shorter takes over sooner after a crash, longer tolerates slower Redis")
+	}
 	if c.Drain < 0 {
 		bad("drain.timeout", "must be 0 (exit at once) or more")
 	}
