@@ -4,10 +4,10 @@ import "github.com/redis/go-redis/v9"
 
 // The scripts below are every multi-key change the store makes. Each states
 // its KEYS/ARGV contract. Keys are passed in KEYS except where the script
-// discovers an id only while it runs (an id popped from the due set, read from
-// an idempotency key or a live hash, a stored owner, a gc member); those keys are built
-// from the prefix ARGV "{ns}:", so they share the hash tag and the slot of the
-// declared keys, which is what Redis Cluster requires of a script.
+// learns a name only while it runs (an id popped from the due set or read from
+// an idempotency key or a live hash, a stored owner, a gc member); those keys
+// are built from the prefix ARGV "{ns}:", so they share the hash tag and the
+// slot of the declared keys, which is what Redis Cluster requires of a script.
 //
 // go-redis runs each with EVALSHA and falls back to EVAL once per server, so a
 // transition costs one round trip.
