@@ -216,6 +216,19 @@ func Demo(ctx context.Context, w io.Writer, o DemoOptions) (DemoResult, error) {
 		}
 	}
 
+	// A missed call back sends A a message (claim 4); it goes out on the
+	// notifier's own goroutine, shortly after the outcome.
+	for _, call := range calls {
+		if call.want != "caller_missed" {
+			continue
+		}
+		if m, ok := waitChat(ctx, sim, call.caller); ok {
+			fmt.Fprintf(w, "[%-*s] %s  message to A by FreeSWITCH chat (%s → %s): %s\n", width, call.label, clock(m.At), m.From, m.To, m.Body)
+		} else {
+			fmt.Fprintf(w, "[%-*s] no message reached A\n", width, call.label)
+		}
+	}
+
 	fmt.Fprintf(w, "\nOutcomes:\n")
 	var wrong []string
 	for _, call := range calls {
@@ -230,8 +243,23 @@ func Demo(ctx context.Context, w io.Writer, o DemoOptions) (DemoResult, error) {
 	if len(wrong) > 0 {
 		return result, fmt.Errorf("unexpected outcome for: %s", strings.Join(wrong, ", "))
 	}
-	fmt.Fprintf(w, "\nAll %d background calls ended as scripted. Try it yourself: bgcall sim, then bgcall serve, then bgcall call --wait 1001 2001.\n", len(calls))
+	fmt.Fprintf(w, "\nAll %d background calls ended as scripted. Try one yourself, in three terminals:\n", len(calls))
+	fmt.Fprintf(w, "  bin/bgcall sim\n  bin/bgcall serve --retry-quiet-start '' --retry-quiet-end ''\n  bin/bgcall call --wait 1001 1002\n")
 	return result, nil
+}
+
+// waitChat waits a little for a chat message to number.
+func waitChat(ctx context.Context, sim *fssim.Node, number string) (fssim.ChatMessage, bool) {
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		for _, m := range sim.Chats() {
+			if strings.HasPrefix(m.To, number+"@") || m.To == number {
+				return m, true
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fssim.ChatMessage{}, false
 }
 
 // waitReady waits until the daemon reports ready (its FreeSWITCH node is

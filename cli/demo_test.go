@@ -48,7 +48,7 @@ func TestDemo(t *testing.T) {
 			t.Errorf("Outcomes section lacks %q → %s:\n%s", label, outcome, outcomes)
 		}
 	}
-	for _, step := range []string{"bgapi originate", "attempt 3 of 3", "B answered; B on hold", "ringing A (1001)", "bridged", "A switches background calling off"} {
+	for _, step := range []string{"bgapi originate", "attempt 3 of 3", "B answered; B on hold", "ringing A (1001)", "bridged", "A switches background calling off", "message to A by FreeSWITCH chat", "2005 called you back"} {
 		if !strings.Contains(text, step) {
 			t.Errorf("demo output lacks %q", step)
 		}
