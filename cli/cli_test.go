@@ -443,3 +443,16 @@ func TestServeRefusesBadConfiguration(t *testing.T) {
 	}
 	mustContain(t, "serve error", errOut.String(), "retry.backoff", "BGCALL_RETRY_BACKOFF", "api.token", "openssl rand")
 }
+
+func TestServePrintConfig(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := cli.Main(context.Background(), []string{"serve", "--print-config", "--retry-ring-time", "45s"},
+		cli.Env{Stdout: &out, Stderr: &errOut, Environ: []string{"BGCALL_API_TOKEN=0123456789abcdef0123", "BGCALL_LIMITS_PER_CALLER=7"}})
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	mustContain(t, "printed config", out.String(), `retry.ring_time = "45s"`, `limits.per_caller = "7"`, `api.token = "<redacted>"`)
+	if strings.Contains(out.String(), "0123456789abcdef0123") {
+		t.Errorf("printed the token:\n%s", out.String())
+	}
+}

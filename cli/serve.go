@@ -14,12 +14,26 @@ import (
 )
 
 func runServe(ctx context.Context, env Env, args []string) error {
-	c, err := config.Load(args, env.Environ, env.Stderr)
+	var rest []string
+	printConfig := false
+	for _, a := range args {
+		if a == "--print-config" || a == "-print-config" {
+			printConfig = true
+			continue
+		}
+		rest = append(rest, a)
+	}
+	c, err := config.Load(rest, env.Environ, env.Stderr)
 	if err != nil {
 		if errors.Is(err, config.ErrHelp) {
+			fmt.Fprintf(env.Stderr, "  -print-config\n    \tprint the merged configuration (secrets redacted) and exit\n")
 			return err
 		}
 		return exitError{code: ExitUsage, msg: err.Error()}
+	}
+	if printConfig {
+		fmt.Fprint(env.Stdout, config.Format(c))
+		return nil
 	}
 	return app.Run(ctx, app.Options{Config: c, LogOutput: env.Stderr})
 }

@@ -180,6 +180,8 @@ func TestValidateNamesSettingAndFix(t *testing.T) {
 		{"dial.callee_template", func(c *Config) { c.Dial.CalleeTemplate = "user/1000" }},
 		{"dial.caller_template", func(c *Config) { c.Dial.CallerTemplate = "user/{number},x" }},
 		{"dial.caller_template", func(c *Config) { c.Dial.CallerTemplate = "user/{number}@{host}" }},
+		{"dial.callee_template", func(c *Config) { c.Dial.CalleeTemplate = "user/{number}@{domain}|user/2" }},
+		{"dial.callee_template", func(c *Config) { c.Dial.CalleeTemplate = "user/{number}@{domain}&bridge(user/1)" }},
 		{"dial.domain", func(c *Config) { c.Dial.Domain = "" }},
 		{"redis.cluster", func(c *Config) { c.Redis.Addrs = []string{"r:1"}; c.Redis.Master = "m"; c.Redis.Cluster = true }},
 		{"redis.addrs", func(c *Config) { c.Redis.Master = "m" }},
@@ -319,4 +321,34 @@ func TestReferenceMatchesDocs(t *testing.T) {
 		return
 	}
 	t.Errorf("%s is out of date with the code; run `go test ./config -update`.\nwant:\n%s", path, want)
+}
+
+func TestFormatReadsBackAndHidesSecrets(t *testing.T) {
+	c := Defaults()
+	c.API.Token = "0123456789abcdef0123"
+	c.Redis.Password = "hunter2hunter2"
+	c.Redis.Addrs = []string{"10.1.1.1:6379"}
+	c.Retry.MaxAttempts = 4
+	text := Format(c)
+	for _, secret := range []string{c.API.Token, c.Redis.Password, "ClueCon"} {
+		if strings.Contains(text, secret) {
+			t.Errorf("Format shows the secret %q:\n%s", secret, text)
+		}
+	}
+	// Without the secrets the printed file loads back to the same configuration.
+	var kept []string
+	for _, line := range strings.Split(text, "\n") {
+		if !strings.Contains(line, "<redacted>") {
+			kept = append(kept, line)
+		}
+	}
+	got, err := load(t, []string{"--config", writeFile(t, "printed.conf", strings.Join(kept, "\n")),
+		"--api-token", c.API.Token, "--redis-password", c.Redis.Password, "--freeswitch-password", "ClueCon"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.ReplicaID = c.ReplicaID
+	if !reflect.DeepEqual(got, c) {
+		t.Errorf("read back:\n%+v\nwant:\n%+v", got, c)
+	}
 }

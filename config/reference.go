@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -32,4 +33,19 @@ func Keys() []string {
 		keys[i] = s.key
 	}
 	return keys
+}
+
+// Format prints c as a configuration file, one `key = "value"` line per
+// setting; secrets that are set print as <redacted>. It shows what a daemon
+// would run with after flags, environment and file are merged.
+func Format(c Config) string {
+	var b strings.Builder
+	for _, s := range settings {
+		v := s.get(&c)
+		if s.secret && v != "" {
+			v = "<redacted>"
+		}
+		fmt.Fprintf(&b, "%s = %s\n", s.key, strconv.Quote(v))
+	}
+	return b.String()
 }

@@ -9,11 +9,12 @@ import (
 
 // setting binds one key to one field of Config.
 type setting struct {
-	key  string
-	help string
-	get  func(*Config) string
-	set  func(*Config, string) error
-	bool bool // a flag that may be given without a value
+	key    string
+	help   string
+	get    func(*Config) string
+	set    func(*Config, string) error
+	bool   bool // a flag that may be given without a value
+	secret bool // never printed
 }
 
 // Env is the environment variable that sets the key's value.
@@ -95,7 +96,7 @@ func Defaults() Config {
 // settings lists every key, in the order the reference shows them.
 var settings = []setting{
 	nodesSetting("freeswitch.nodes", "FreeSWITCH event sockets, comma-separated `[name=][password@]host:port`; names label metrics and sessions", func(c *Config) *[]Node { return &c.FreeSWITCH.Nodes }),
-	str("freeswitch.password", "event socket password for nodes whose entry names none", func(c *Config) *string { return &c.FreeSWITCH.Password }),
+	secretSetting(str("freeswitch.password", "event socket password for nodes whose entry names none", func(c *Config) *string { return &c.FreeSWITCH.Password })),
 	dur("freeswitch.dial_timeout", "TCP connect and auth bound per event socket connection", func(c *Config) *time.Duration { return &c.FreeSWITCH.DialTimeout }),
 	dur("freeswitch.command_timeout", "bound on one api/bgapi command reply", func(c *Config) *time.Duration { return &c.FreeSWITCH.CommandTimeout }),
 
@@ -107,7 +108,7 @@ var settings = []setting{
 	str("redis.master", "Sentinel master name; `redis.addrs` are then the sentinels", func(c *Config) *string { return &c.Redis.Master }),
 	boolean("redis.cluster", "talk Redis Cluster to `redis.addrs`", func(c *Config) *bool { return &c.Redis.Cluster }),
 	str("redis.username", "Redis ACL user", func(c *Config) *string { return &c.Redis.Username }),
-	str("redis.password", "Redis password", func(c *Config) *string { return &c.Redis.Password }),
+	secretSetting(str("redis.password", "Redis password", func(c *Config) *string { return &c.Redis.Password })),
 	integer("redis.db", "Redis database number (not with cluster)", func(c *Config) *int { return &c.Redis.DB }),
 	boolean("redis.tls", "connect to Redis over TLS", func(c *Config) *bool { return &c.Redis.TLS }),
 	str("redis.tls_ca", "PEM file of CA certificates for Redis TLS (default: system roots)", func(c *Config) *string { return &c.Redis.TLSCA }),
@@ -145,7 +146,7 @@ var settings = []setting{
 	integer("limits.per_callee", "live sessions one callee may be the target of", func(c *Config) *int { return &c.Limits.PerCallee }),
 
 	str("api.listen", "HTTP API address", func(c *Config) *string { return &c.API.Listen }),
-	str("api.token", "bearer token the API requires; required unless `api.listen` is a loopback address", func(c *Config) *string { return &c.API.Token }),
+	secretSetting(str("api.token", "bearer token the API requires; required unless `api.listen` is a loopback address", func(c *Config) *string { return &c.API.Token })),
 	int64Setting("api.max_body", "largest accepted request body, bytes", func(c *Config) *int64 { return &c.API.MaxBody }),
 	boolean("metrics.enabled", "serve Prometheus metrics at `/metrics` on the API listener", func(c *Config) *bool { return &c.Metrics.Enabled }),
 	str("pprof.listen", "address for net/http/pprof (e.g. `127.0.0.1:6060`); empty = off", func(c *Config) *string { return &c.Metrics.PprofListen }),
@@ -155,6 +156,11 @@ var settings = []setting{
 	str("replica.id", "this replica's name, unique among replicas; default: the host name", func(c *Config) *string { return &c.ReplicaID }),
 	dur("replica.lease_ttl", "a replica that has not renewed its lease for this long is presumed dead; another takes over its sessions", func(c *Config) *time.Duration { return &c.LeaseTTL }),
 	dur("drain.timeout", "on SIGTERM, how long live calls may go on before the daemon exits", func(c *Config) *time.Duration { return &c.Drain }),
+}
+
+func secretSetting(s setting) setting {
+	s.secret = true
+	return s
 }
 
 func lookup(key string) (setting, bool) {
@@ -313,7 +319,7 @@ func nodesSetting(key, help string, field func(*Config) *[]Node) setting {
 			for _, n := range *field(c) {
 				p := n.Name + "="
 				if n.Password != "" {
-					p += "****@"
+					p += "<redacted>@"
 				}
 				parts = append(parts, p+n.Addr)
 			}

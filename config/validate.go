@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"bgcall/freeswitch"
 )
 
 // Error lists every problem found in a configuration.
@@ -84,9 +86,18 @@ func (c *Config) Validate() error {
 		case strings.Contains(t.tmpl, "{domain}") && c.Dial.Domain == "":
 			bad("dial.domain", "%s uses {domain} but dial.domain is empty; set it to your FreeSWITCH domain", t.key)
 		}
+		unknown := false
 		for _, p := range placeRE.FindAllString(t.tmpl, -1) {
 			if p != "{number}" && p != "{domain}" {
 				bad(t.key, "unknown placeholder %s; only {number} and {domain} are replaced", p)
+				unknown = true
+			}
+		}
+		// The engine fills the template the same way; a template it would
+		// refuse must stop start-up, not every call.
+		if !unknown && c.Dial.Domain != "" && strings.Contains(t.tmpl, "{number}") {
+			if _, err := freeswitch.DialTemplate(t.tmpl).Endpoint("1000", map[string]string{"domain": c.Dial.Domain}); err != nil {
+				bad(t.key, "template %q does not make a valid FreeSWITCH destination: %v", t.tmpl, err)
 			}
 		}
 	}
