@@ -76,6 +76,9 @@ func Run(ctx context.Context, opts Options) error {
 // when Start returns.
 func Start(ctx context.Context, opts Options) (*Daemon, error) {
 	cfg := opts.Config
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	log := opts.Logger
 	if log == nil {
 		out := opts.LogOutput

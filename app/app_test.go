@@ -308,3 +308,67 @@ func TestUnreachableRedisStopsStartup(t *testing.T) {
 		t.Errorf("error %v, want one naming redis.addrs", err)
 	}
 }
+
+// TestTwoReplicasShareSessions: two daemons on one Redis serve the same
+// sessions, and when the one steering a session stops, the other carries it
+// on (its lease is replica.lease_ttl).
+func TestTwoReplicasShareSessions(t *testing.T) {
+	sim, err := fssim.Start(fssim.Options{Second: 50 * time.Millisecond, Default: fssim.Behavior{Action: fssim.NoAnswer}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	type replica struct {
+		id     string
+		daemon *app.Daemon
+		stop   context.CancelFunc
+		client *api.Client
+	}
+	start := func(id string) *replica {
+		cfg := testConfig(sim)
+		cfg.ReplicaID = id
+		cfg.Namespace = "two-replicas"
+		cfg.LeaseTTL = time.Second
+		cfg.Drain = 0
+		cfg.Retry.MaxAttempts = 0
+		ctx, stop := context.WithCancel(context.Background())
+		d, err := app.Start(ctx, app.Options{Config: cfg, LogOutput: io.Discard})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, id+" ready", func() bool { code, _ := readyz(d.APIAddr()); return code == 200 })
+		r := &replica{id: id, daemon: d, stop: stop, client: &api.Client{Base: "http://" + d.APIAddr()}}
+		t.Cleanup(func() { r.stop(); r.daemon.Wait() })
+		return r
+	}
+	one, two := start("replica-one"), start("replica-two")
+
+	ctx := context.Background()
+	s, _, err := one.client.Create(ctx, api.CreateRequest{Caller: "1001", Callee: "1002"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var owner string
+	waitFor(t, "an owner", func() bool {
+		got, err := two.client.Get(ctx, s.ID) // the other replica's API sees it too
+		owner = got.Owner
+		return err == nil && owner != ""
+	})
+	gone, survivor := one, two
+	if owner == two.id {
+		gone, survivor = two, one
+	}
+	gone.stop()
+	gone.daemon.Wait()
+	before, err := survivor.client.Get(ctx, s.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, survivor.id+" to carry the session on", func() bool {
+		got, err := survivor.client.Get(ctx, s.ID)
+		return err == nil && got.Owner == survivor.id && got.Attempts > before.Attempts
+	})
+	if got, err := survivor.client.Cancel(ctx, s.ID, false); err != nil || got.Outcome != "cancelled" {
+		t.Errorf("cancel through the survivor: %+v %v", got.Outcome, err)
+	}
+}
