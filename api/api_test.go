@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"bgcall/api"
+	"bgcall/fssim"
 	"bgcall/store"
 )
 
@@ -460,5 +461,33 @@ func TestErrorShapeForUnknownRoutesAndMethods(t *testing.T) {
 	a = e.call("GET", "/v2/things", "")
 	if a.status != http.StatusNotFound || a.err(t).Code != "not_found" {
 		t.Errorf("unknown route: %d %s", a.status, a.body)
+	}
+}
+
+func TestCancelBridged(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.sim.SetSubscriber("2001", fssim.Behavior{Action: fssim.Answer})
+	e.sim.SetSubscriber("2002", fssim.Behavior{Action: fssim.Answer})
+	s := e.call("POST", "/v1/sessions", `{"caller":"2001","callee":"2002"}`).session(t)
+	deadline := time.Now().Add(15 * time.Second)
+	for e.call("GET", "/v1/sessions/"+s.ID, "").session(t).State != "bridged" {
+		if time.Now().After(deadline) {
+			t.Fatal("never bridged")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	a := e.call("POST", "/v1/sessions/"+s.ID+"/cancel", `{}`)
+	if a.status != http.StatusConflict || a.err(t).Code != "bridged" {
+		t.Fatalf("cancel of a bridged call: %d %s, want 409 bridged", a.status, a.body)
+	}
+	a = e.call("POST", "/v1/sessions/"+s.ID+"/cancel", `{"end_bridged":true}`)
+	if a.status != http.StatusOK {
+		t.Fatalf("cancel with end_bridged: %d %s", a.status, a.body)
+	}
+	for e.call("GET", "/v1/sessions/"+s.ID, "").session(t).State != "finished" {
+		if time.Now().After(deadline) {
+			t.Fatal("the bridged call did not end")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
