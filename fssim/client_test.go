@@ -42,6 +42,8 @@ type rawClient struct {
 	nc  net.Conn
 	r   *bufio.Reader
 	tap io.Writer // when set, receives every frame read
+
+	seen []map[string]string // events read but not yet waited for
 }
 
 func dialRaw(t testing.TB, addr string) *rawClient {
@@ -119,6 +121,9 @@ func (c *rawClient) reply(cmd string) rawFrame {
 		if !strings.HasPrefix(f.ctype(), "text/event") {
 			return f
 		}
+		if f.ctype() == "text/event-plain" {
+			c.seen = append(c.seen, f.event())
+		}
 	}
 }
 
@@ -134,19 +139,33 @@ func authedRaw(t testing.TB, n *Node) *rawClient {
 	return c
 }
 
-// waitEvent reads until an event named name (and matching uuid when set).
+// waitEvent returns the first event named name (and on channel uuid when
+// set) not returned before, reading more frames when needed.
 func (c *rawClient) waitEvent(name, uuid string) map[string]string {
 	c.t.Helper()
-	for {
-		f := c.next()
-		if !strings.HasPrefix(f.ctype(), "text/event-plain") {
-			continue
-		}
-		e := f.event()
-		if e["Event-Name"] == name && (uuid == "" || e["Unique-ID"] == uuid) {
+	match := func(e map[string]string) bool {
+		return e["Event-Name"] == name && (uuid == "" || e["Unique-ID"] == uuid)
+	}
+	for i, e := range c.seen {
+		if match(e) {
+			c.seen = append(c.seen[:i:i], c.seen[i+1:]...)
 			return e
 		}
 	}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		f := c.next()
+		if f.ctype() != "text/event-plain" {
+			continue
+		}
+		e := f.event()
+		if match(e) {
+			return e
+		}
+		c.seen = append(c.seen, e)
+	}
+	c.t.Fatalf("no %s event (uuid %q) within 5s", name, uuid)
+	return nil
 }
 
 func fastOptions() Options {

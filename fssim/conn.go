@@ -100,6 +100,7 @@ func (c *conn) kill() {
 
 func (c *conn) writeLoop() {
 	defer c.n.wg.Done()
+	defer c.n.removeConn(c)
 	defer c.nc.Close()
 	w := bufio.NewWriterSize(c.nc, 64<<10)
 	for {
@@ -233,7 +234,7 @@ func (c *conn) handle(req *request) bool {
 			c.send(replyFrame("+OK"))
 		}
 	case "sendevent":
-		c.send(replyFrame("+OK " + newUUID()))
+		c.send(replyFrame(c.n.sendEvent(rest, req)))
 	default:
 		c.send(replyFrame("-ERR command not found"))
 	}
@@ -315,10 +316,10 @@ func (c *conn) deliver(e *event) {
 	if c.queued >= c.n.opts.EventQueue {
 		c.lost++
 		if c.lost > maxLostEvents {
+			// The writer closes the socket and drops the connection.
 			c.abrupt = true
 			c.final = true
 			c.cond.Signal()
-			go c.n.removeConn(c)
 		}
 		return
 	}

@@ -179,6 +179,7 @@ func TestEventLayoutsMatchCaptures(t *testing.T) {
 	c.reply("bgapi originate {origination_uuid=22222222-2222-2222-2222-222222222222,originate_timeout=1}loopback/noanswer/default &park()")
 	c.waitEvent("CHANNEL_DESTROY", "22222222-2222-2222-2222-222222222222")
 	c.reply("api chat event|alice@127.0.0.1|bob@127.0.0.1|hello via event proto|text/plain")
+	c.waitEvent("MESSAGE", "")
 	c.waitEvent("HEARTBEAT", "")
 
 	find := func(name string, match func(map[string]string) bool) rawFrame {
@@ -244,7 +245,6 @@ func TestEventLayoutsMatchCaptures(t *testing.T) {
 
 type frameTap struct {
 	frames *[]rawFrame
-	buf    []byte
 }
 
 // Write collects whole frames (readFrame writes one frame per call).
