@@ -113,6 +113,7 @@ const defaultAPI = "http://127.0.0.1:8080"
 // clientFlags are the flags every client command takes.
 type clientFlags struct {
 	api, token string
+	envToken   string
 	timeout    time.Duration
 	json       bool
 }
@@ -133,7 +134,9 @@ func (cf *clientFlags) register(fs *flag.FlagSet, env Env, withJSON bool) {
 		def = defaultAPI
 	}
 	fs.StringVar(&cf.api, "api", def, "daemon API base URL (env BGCALL_API)")
-	fs.StringVar(&cf.token, "token", env.Getenv("BGCALL_TOKEN"), "API bearer token (env BGCALL_TOKEN)")
+	// The token's default stays out of the flag so that -h never prints it.
+	fs.StringVar(&cf.token, "token", "", "API bearer token (default: env BGCALL_TOKEN)")
+	cf.envToken = env.Getenv("BGCALL_TOKEN")
 	fs.DurationVar(&cf.timeout, "timeout", 10*time.Second, "bound on each API request")
 	if withJSON {
 		fs.BoolVar(&cf.json, "json", false, "print JSON instead of text")
@@ -141,7 +144,11 @@ func (cf *clientFlags) register(fs *flag.FlagSet, env Env, withJSON bool) {
 }
 
 func (cf *clientFlags) client() *api.Client {
-	return &api.Client{Base: cf.api, Token: cf.token}
+	token := cf.token
+	if token == "" {
+		token = cf.envToken
+	}
+	return &api.Client{Base: cf.api, Token: token}
 }
 
 // parse parses args with fs and checks the number of positional arguments.

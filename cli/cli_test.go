@@ -456,3 +456,29 @@ func TestServePrintConfig(t *testing.T) {
 		t.Errorf("printed the token:\n%s", out.String())
 	}
 }
+
+func TestClientErrors(t *testing.T) {
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := "http://" + l.Addr().String()
+	l.Close()
+	var out, errOut bytes.Buffer
+	env := cli.Env{Stdout: &out, Stderr: &errOut, Getenv: func(k string) string {
+		return map[string]string{"BGCALL_API": dead, "BGCALL_TOKEN": "secret-token-value-123"}[k]
+	}}
+	if code := cli.Main(context.Background(), []string{"list"}, env); code != cli.ExitError {
+		t.Errorf("list with no daemon: exit %d", code)
+	}
+	mustContain(t, "no-daemon error", errOut.String(), "bgcall serve", "BGCALL_API")
+	errOut.Reset()
+	cli.Main(context.Background(), []string{"call", "-h"}, env)
+	if strings.Contains(errOut.String(), "secret-token-value-123") {
+		t.Errorf("help prints the token from the environment:\n%s", errOut.String())
+	}
+
+	d := startDaemon(t, fssim.Options{}, nil)
+	errOut.Reset()
+	code := cli.Main(context.Background(), []string{"list", "--api", d.api, "--token", "wrong-token-0123456789"}, cli.Env{Stdout: &out, Stderr: &errOut})
+	if code != cli.ExitError || !strings.Contains(errOut.String(), "bearer token") {
+		t.Errorf("wrong token: exit %d %q", code, errOut.String())
+	}
+}

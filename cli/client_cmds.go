@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 
@@ -19,7 +20,7 @@ func runCall(ctx context.Context, env Env, args []string) error {
 	idem := fs.String("idempotency-key", "", "a retried request with the same key returns the same session")
 	ring := fs.Duration("ring-time", 0, "override: how long each attempt rings B")
 	first := fs.Duration("first-interval", 0, "override: wait after the first unanswered attempt")
-	maxAttempts := fs.Int("max-attempts", -1, "override: attempts before giving up (0 = until B answers)")
+	maxAttempts := fs.Int("max-attempts", 0, "override: attempts before giving up (0 = until B answers)")
 	maxTotal := fs.Duration("max-total", 0, "override: give up this long after the request")
 	tz := fs.String("time-zone", "", "override: B's IANA time zone for quiet hours")
 	pos, err := parse(fs, args, 2, "CALLER CALLEE")
@@ -34,9 +35,11 @@ func runCall(ctx context.Context, env Env, args []string) error {
 	if *first > 0 {
 		p.FirstInterval = first.String()
 	}
-	if *maxAttempts >= 0 {
-		p.MaxAttempts = maxAttempts
-	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "max-attempts" {
+			p.MaxAttempts = maxAttempts
+		}
+	})
 	if *maxTotal > 0 {
 		p.MaxTotal = maxTotal.String()
 	}
