@@ -34,6 +34,14 @@ type DemoOptions struct {
 	Log io.Writer
 	// Timeout bounds the whole demo; default 3 minutes.
 	Timeout time.Duration
+	// Listen is the daemon's API (and /metrics) address; default
+	// 127.0.0.1:0, a free port.
+	Listen string
+	// Ready, when set, is told the API's base URL once the daemon is ready.
+	Ready func(apiURL string)
+	// Linger keeps the daemon up this long after the last call ends, for
+	// a Prometheus scrape of the final figures.
+	Linger time.Duration
 }
 
 // DemoResult is the outcome of each demo call, by label.
@@ -67,10 +75,12 @@ func runDemo(ctx context.Context, env Env, args []string) error {
 	fs := newFlagSet(env, "demo", "[flags]", "Start the FreeSWITCH simulator with scripted subscribers and bgcall on its embedded store, run background calls covering every outcome, and print them as they happen")
 	second := fs.Duration("second", 250*time.Millisecond, "length of one simulated FreeSWITCH second (every demo timing is a multiple)")
 	verbose := fs.Bool("log", false, "show the daemon's log on stderr")
+	listen := fs.String("api-listen", "127.0.0.1:0", "the daemon's API and /metrics address")
+	linger := fs.Duration("linger", 0, "keep the daemon up this long after the last call (to scrape /metrics)")
 	if _, err := parse(fs, args, 0, ""); err != nil {
 		return err
 	}
-	o := DemoOptions{Second: *second}
+	o := DemoOptions{Second: *second, Listen: *listen, Linger: *linger}
 	if *verbose {
 		o.Log = env.Stderr
 	}
@@ -109,7 +119,10 @@ func Demo(ctx context.Context, w io.Writer, o DemoOptions) (DemoResult, error) {
 	cfg := config.Defaults()
 	cfg.ReplicaID = "demo"
 	cfg.FreeSWITCH.Nodes = []config.Node{{Name: "fs1", Addr: sim.Addr(), Password: sim.Password()}}
-	cfg.API.Listen = "127.0.0.1:0"
+	cfg.API.Listen = o.Listen
+	if cfg.API.Listen == "" {
+		cfg.API.Listen = "127.0.0.1:0"
+	}
 	cfg.Dial.Domain = "demo.local"
 	cfg.Notify.Mode = "chat"
 	// FreeSWITCH counts originate_timeout in its seconds, which the
@@ -142,6 +155,9 @@ func Demo(ctx context.Context, w io.Writer, o DemoOptions) (DemoResult, error) {
 		sim.Addr(), sec, d.APIAddr())
 	if err := waitReady(ctx, c); err != nil {
 		return nil, err
+	}
+	if o.Ready != nil {
+		o.Ready(c.Base)
 	}
 
 	cmds, err := c.DryRun(ctx, api.CreateRequest{Caller: calls[0].caller, Callee: calls[0].callee})
@@ -239,6 +255,13 @@ func Demo(ctx context.Context, w io.Writer, o DemoOptions) (DemoResult, error) {
 			wrong = append(wrong, call.label)
 		}
 		fmt.Fprintf(w, "  %-*s  %-14s %s\n", width, call.label, got, mark)
+	}
+	if o.Linger > 0 {
+		fmt.Fprintf(w, "\nThe daemon stays up for %s: metrics at %s/metrics\n", o.Linger, c.Base)
+		select {
+		case <-ctx.Done():
+		case <-time.After(o.Linger):
+		}
 	}
 	if len(wrong) > 0 {
 		return result, fmt.Errorf("unexpected outcome for: %s", strings.Join(wrong, ", "))

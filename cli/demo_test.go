@@ -14,7 +14,9 @@ import (
 // checks the outcomes it printed.
 func TestDemo(t *testing.T) {
 	var out bytes.Buffer
-	res, err := cli.Demo(context.Background(), &out, cli.DemoOptions{Second: 50 * time.Millisecond, Timeout: 90 * time.Second})
+	var apiURL string
+	res, err := cli.Demo(context.Background(), &out, cli.DemoOptions{Second: 50 * time.Millisecond, Timeout: 90 * time.Second,
+		Ready: func(u string) { apiURL = u }})
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, out.String())
 	}
@@ -31,6 +33,9 @@ func TestDemo(t *testing.T) {
 		if res[label] != outcome {
 			t.Errorf("%s: outcome %q, want %q", label, res[label], outcome)
 		}
+	}
+	if !strings.HasPrefix(apiURL, "http://127.0.0.1:") {
+		t.Errorf("Ready was told %q", apiURL)
 	}
 	text := out.String()
 	_, outcomes, ok := strings.Cut(text, "\nOutcomes:\n")
