@@ -2,9 +2,13 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	"bgcall/app"
@@ -57,34 +61,39 @@ func runVersion(ctx context.Context, env Env, args []string) error {
 }
 
 func runSim(ctx context.Context, env Env, args []string) error {
-	fs := newFlagSet(env, "sim", "[flags]", "Run a simulated FreeSWITCH event socket with scripted far ends, for trying bgcall without FreeSWITCH")
-	listen := fs.String("listen", "127.0.0.1:8021", "event socket address")
+	fs := newFlagSet(env, "sim", "[flags]", "Run simulated FreeSWITCH event sockets with scripted far ends, for trying bgcall without FreeSWITCH")
+	listen := fs.String("listen", "127.0.0.1:8021", "event socket address of the first node; further nodes take the following ports")
+	nodes := fs.Int("nodes", 1, "how many FreeSWITCH nodes to simulate")
 	password := fs.String("password", "ClueCon", "event socket password")
-	scenario := fs.String("scenario", "", "JSON file scripting far ends by number (see the fssim package)")
+	scenario := fs.String("scenario", "", "JSON file scripting far ends by number (see docs/operations.md); overrides --ring and --talk")
 	second := fs.Duration("second", time.Second, "length of one simulated FreeSWITCH second (shorter runs calls faster)")
-	hostname := fs.String("hostname", "fssim", "FreeSWITCH-Hostname of the node")
-	ring := fs.Duration("ring", 2*time.Second, "far ends without a scenario ring this long, then answer")
-	talk := fs.Duration("talk", 30*time.Second, "... and hang up this long after answering (0: stay until hung up)")
+	ring := fs.Duration("ring", 2*time.Second, "without a scenario: far ends ring this long, then answer")
+	talk := fs.Duration("talk", 30*time.Second, "without a scenario: ... and hang up this long after answering (0: stay until hung up)")
 	if _, err := parse(fs, args, 0, ""); err != nil {
 		return err
 	}
-	opts := fssim.Options{Addr: *listen, Password: *password, Second: *second, Hostname: *hostname,
-		Default: fssim.Behavior{Action: fssim.Answer, Ring: *ring, Talk: *talk}}
-	if *scenario != "" {
-		sc, err := fssim.LoadScenario(*scenario)
+	if *scenario == "" {
+		// The default far end is a one-line scenario.
+		f, err := os.CreateTemp("", "bgcall-sim-*.json")
 		if err != nil {
 			return err
 		}
-		if err := sc.Apply(&opts); err != nil {
-			return fmt.Errorf("scenario %s: %w", *scenario, err)
+		defer os.Remove(f.Name())
+		sc := fssim.Scenario{Default: &fssim.Behavior{Action: fssim.Answer, Ring: *ring, Talk: *talk}}
+		if err := json.NewEncoder(f).Encode(sc); err != nil {
+			f.Close()
+			return err
 		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+		*scenario = f.Name()
 	}
-	node, err := fssim.Start(opts)
-	if err != nil {
-		return fmt.Errorf("start simulator: %w", err)
-	}
-	defer node.Close()
-	fmt.Fprintf(env.Stdout, "FreeSWITCH simulator listening on %s (password %s); interrupt to stop\n", node.Addr(), node.Password())
-	<-ctx.Done()
-	return nil
+	return fssim.Run(ctx, fssim.RunOptions{
+		Addr: *listen, Nodes: *nodes, Password: *password, Scenario: *scenario, Second: *second,
+		Logger: slog.New(slog.NewTextHandler(env.Stderr, nil)),
+		Ready: func(addrs []string) {
+			fmt.Fprintf(env.Stdout, "FreeSWITCH simulator listening on %s (password %s); interrupt to stop\n", strings.Join(addrs, ", "), *password)
+		},
+	})
 }
