@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/percipia/eslgo"
@@ -32,10 +33,12 @@ type conn struct {
 	gen uint64
 	esl *eslgo.Conn
 
-	relay  relay
-	ctx    context.Context // cancelled when the connection fails
-	cancel context.CancelFunc
-	cmds   chan *request
+	relay        relay
+	authAnswered bool            // owned by pumpDown
+	authRefused  atomic.Bool     // FreeSWITCH answered auth with -ERR
+	ctx          context.Context // cancelled when the connection fails
+	cancel       context.CancelFunc
+	cmds         chan *request
 
 	failOnce sync.Once
 	dead     chan struct{} // closed when the connection fails
@@ -112,7 +115,7 @@ func (n *node) dial(ctx context.Context, gen uint64) (*conn, error) {
 	}
 	ec, err := opts.Dial(path)
 	if err != nil {
-		if strings.Contains(err.Error(), "failed to auth") {
+		if c.authRefused.Load() || strings.Contains(err.Error(), "failed to auth") {
 			err = fmt.Errorf("%s: %w", n.cfg.Addr, ErrAuth)
 		} else if cause := c.failed(); cause != nil {
 			err = fmt.Errorf("connect %s: %w", n.cfg.Addr, cause)

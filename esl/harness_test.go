@@ -142,6 +142,17 @@ func (h *harness) waitUp(n int) {
 	if err := h.p.WaitConnected(ctx, n); err != nil {
 		h.t.Fatalf("WaitConnected: %v (health %+v)", err, h.p.Health())
 	}
+	if !h.keep {
+		return
+	}
+	// Connected is set before NODE_UP is delivered; wait for the events too,
+	// so that marks taken afterwards come after them.
+	for i, next := 0, 0; i < n; i++ {
+		var err error
+		if _, next, err = h.waitEvent(next, 5*time.Second, named(EventNodeUp)); err != nil {
+			h.t.Fatalf("NODE_UP %d: %v", i+1, err)
+		}
+	}
 }
 
 // park originates a leg that answers and parks until killed, and returns its UUID.
@@ -155,9 +166,15 @@ func (h *harness) park(node, number string) string {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	from := h.mark()
 	got, err := h.p.BGAPIWait(ctx, node, cmd)
 	if err != nil || got != uuid {
 		h.t.Fatalf("originate: %q, %v; want %s", got, err, uuid)
+	}
+	// Wait until the leg's events have been delivered, so that tracking
+	// and the test's view agree.
+	if _, _, err := h.waitEvent(from, 2*time.Second, channelEvent(freeswitch.EventChannelPark, uuid)); err != nil {
+		h.t.Fatalf("CHANNEL_PARK of %s: %v", uuid, err)
 	}
 	return uuid
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -101,6 +102,7 @@ var errMidFrame = errors.New("connection cut in the middle of a frame")
 type frame struct {
 	raw         []byte
 	contentType string
+	replyText   string
 }
 
 // readFrame reads header lines up to the blank line, then Content-Length
@@ -142,6 +144,8 @@ func readFrame(r *bufio.Reader) (frame, error) {
 		switch {
 		case bytes.EqualFold(name, []byte("Content-Type")):
 			f.contentType = string(value)
+		case bytes.EqualFold(name, []byte("Reply-Text")):
+			f.replyText = string(value)
 		case bytes.EqualFold(name, []byte("Content-Length")):
 			n, err := strconv.Atoi(string(value))
 			if err != nil || n < 0 || n > maxFrameBody {
@@ -187,7 +191,14 @@ func (c *conn) pumpDown(up io.Reader, down io.Writer) {
 				continue
 			}
 			authSeen = true
-		case "command/reply", "api/response", "text/event-plain", "text/event-json", "text/event-xml":
+		case "command/reply":
+			// The first reply answers auth. eslgo may report a refusal as a
+			// closed connection if FreeSWITCH hangs up first, so note it here.
+			if !c.authAnswered {
+				c.authAnswered = true
+				c.authRefused.Store(strings.HasPrefix(f.replyText, "-ERR"))
+			}
+		case "api/response", "text/event-plain", "text/event-json", "text/event-xml":
 		case "text/disconnect-notice":
 			c.fail(errors.New("FreeSWITCH ended the connection (disconnect notice)"))
 			return
