@@ -276,7 +276,7 @@ func TestCallStatusListCancel(t *testing.T) {
 func TestCallWaitShowsProgress(t *testing.T) {
 	d := startDaemon(t, fssim.Options{Subscribers: map[string][]fssim.Behavior{
 		"1001": {{Action: fssim.Answer, Ring: 50 * time.Millisecond}},
-		"1002": {{Action: fssim.NoAnswer}, {Action: fssim.Answer, Ring: 50 * time.Millisecond, Talk: 200 * time.Millisecond}},
+		"1002": {{Action: fssim.NoAnswer}, {Action: fssim.Answer, Ring: 50 * time.Millisecond, Talk: 2 * time.Second}},
 		"1003": {{Action: fssim.NoAnswer}},
 	}}, func(c *config.Config) {
 		// 3 simulated seconds of ringing: far ends answer after one.

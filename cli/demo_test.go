@@ -15,7 +15,7 @@ import (
 func TestDemo(t *testing.T) {
 	var out bytes.Buffer
 	var apiURL string
-	res, err := cli.Demo(context.Background(), &out, cli.DemoOptions{Second: 50 * time.Millisecond, Timeout: 90 * time.Second,
+	res, err := cli.Demo(context.Background(), &out, cli.DemoOptions{Second: 100 * time.Millisecond, Timeout: 90 * time.Second,
 		Ready: func(u string) { apiURL = u }})
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, out.String())
