@@ -1,0 +1,132 @@
+package bench
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Options configure a benchmark run. Zero fields take the defaults noted;
+// Short switches every default to a run of a few seconds.
+type Options struct {
+	// Short runs small counts for a few seconds: for the test suite.
+	Short bool
+	// Out is where the JSON result is written; default
+	// "bench-results/bench.json"; "-" writes none.
+	Out string
+	// Nodes is how many simulated FreeSWITCH nodes to start; default 3.
+	Nodes int
+	// Replicas is how many engine replicas share the load; default 1.
+	Replicas int
+	// Rate is the offered load in new sessions per second, and Duration
+	// how long it is offered; defaults 500/s for 20s (short: 50/s for 2s).
+	Rate     int
+	Duration time.Duration
+	// ReorderWindows are the esl ReorderWindow values the throughput phase
+	// runs with, one run each; default {50ms (esl's default), 2ms}
+	// (short: {2ms}).
+	ReorderWindows []time.Duration
+	// Waiting are the numbers of waiting sessions at which Redis memory and
+	// controller heap are measured; default {10k, 100k, 1M}
+	// (short: {1k, 4k}).
+	Waiting []int
+	// LatenessWaiting is how many sessions wait (due far ahead) while
+	// scheduler lateness is measured; default 100k (short: 4k). It is
+	// reached by the Waiting steps, so it should be one of them.
+	LatenessWaiting int
+	// DueRate attempts fall due per second for DueDuration while lateness
+	// is measured; defaults 1000/s for 15s (short: 100/s for 2s).
+	DueRate     int
+	DueDuration time.Duration
+	// AsynqCheckIntervals are the asynq DelayedTaskCheckInterval values
+	// the yardstick runs with, one run each; 0 is asynq's own default (5s).
+	// Default {0, PollInterval}; short: {PollInterval}.
+	AsynqCheckIntervals []time.Duration
+	// PollInterval, Workers and ClaimBatch tune the engine; zero keeps
+	// the engine's defaults (50ms, 16, 256).
+	PollInterval time.Duration
+	Workers      int
+	ClaimBatch   int
+	// SimSecond is how long one FreeSWITCH second lasts in the simulator;
+	// default 10ms, so a ring of 3 seconds takes 30ms.
+	SimSecond time.Duration
+	// LogLevel of the replicas' engine log; default slog.LevelWarn (at
+	// Info the engine logs every transition).
+	LogLevel slog.Level
+	// ProfileDir, when set, receives CPU profiles of the replica during
+	// each throughput and lateness run and heap profiles at each waiting
+	// level.
+	ProfileDir string
+	// ReplicaCommand is the command line that starts a replica child;
+	// default this executable with this process's arguments (the child's
+	// call of Run sees the replica environment and becomes the replica).
+	ReplicaCommand []string
+	// Logger receives progress lines; default discards.
+	Logger *slog.Logger
+}
+
+func (o *Options) fill() {
+	if o.Out == "" {
+		o.Out = "bench-results/bench.json"
+	}
+	if o.Nodes <= 0 {
+		o.Nodes = 3
+	}
+	if o.Replicas <= 0 {
+		o.Replicas = 1
+	}
+	if o.SimSecond <= 0 {
+		o.SimSecond = 10 * time.Millisecond
+	}
+	if o.LogLevel == 0 {
+		o.LogLevel = slog.LevelWarn
+	}
+	poll := o.PollInterval
+	if poll <= 0 {
+		poll = 50 * time.Millisecond
+	}
+	if o.Short {
+		def(&o.Rate, 50)
+		defD(&o.Duration, 2*time.Second)
+		if o.ReorderWindows == nil {
+			o.ReorderWindows = []time.Duration{2 * time.Millisecond}
+		}
+		if o.Waiting == nil {
+			o.Waiting = []int{1000, 4000}
+		}
+		def(&o.LatenessWaiting, 4000)
+		def(&o.DueRate, 100)
+		defD(&o.DueDuration, 2*time.Second)
+		if o.AsynqCheckIntervals == nil {
+			o.AsynqCheckIntervals = []time.Duration{poll}
+		}
+	}
+	def(&o.Rate, 500)
+	defD(&o.Duration, 20*time.Second)
+	if o.ReorderWindows == nil {
+		o.ReorderWindows = []time.Duration{50 * time.Millisecond, 2 * time.Millisecond}
+	}
+	if o.Waiting == nil {
+		o.Waiting = []int{10_000, 100_000, 1_000_000}
+	}
+	def(&o.LatenessWaiting, 100_000)
+	def(&o.DueRate, 1000)
+	defD(&o.DueDuration, 15*time.Second)
+	if o.AsynqCheckIntervals == nil {
+		o.AsynqCheckIntervals = []time.Duration{0, poll}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+func def(v *int, d int) {
+	if *v <= 0 {
+		*v = d
+	}
+}
+
+func defD(v *time.Duration, d time.Duration) {
+	if *v <= 0 {
+		*v = d
+	}
+}

@@ -1,0 +1,148 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/redis/go-redis/v9"
+)
+
+func machine(ctx context.Context, rc redis.UniversalClient) Machine {
+	m := Machine{CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "model name"); ok {
+				m.CPUModel = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+				kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+				m.MemoryGiB = round2(kb / (1 << 20))
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	if info, err := rc.Info(ctx, "server").Result(); err == nil {
+		for _, line := range strings.Split(info, "\n") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), "redis_version:"); ok {
+				m.RedisVersion = v
+			}
+		}
+	}
+	return m
+}
+
+// checks compares the result with the targets.
+func checks(r Result) []Check {
+	var cs []Check
+	add := func(target, value string, met bool) { cs = append(cs, Check{target, value, met}) }
+	for _, t := range r.Throughput {
+		w := fmt.Sprintf(" (reorder window %gms)", t.ReorderWindowMS)
+		add("sustained full sessions/s >= 500"+w, fmt.Sprintf("%.1f at %d offered", t.SustainedPerSec, t.OfferedPerSec), t.SustainedPerSec >= 500 && t.Unfinished == 0)
+		add("reaction p99 <= 5ms, B answer -> caller originate"+w, fmt.Sprintf("%.2fms", t.CalleeReaction.P99), t.CalleeReaction.N > 0 && t.CalleeReaction.P99 <= 5)
+		add("reaction p99 <= 5ms, A answer -> uuid_bridge"+w, fmt.Sprintf("%.2fms", t.CallerReaction.P99), t.CallerReaction.N > 0 && t.CallerReaction.P99 <= 5)
+		add("Redis round trips per transition <= 2"+w, fmt.Sprintf("%.2f", t.RoundTripsPerTrans), t.RoundTripsPerTrans <= 2)
+	}
+	if n := len(r.Waiting); n > 0 {
+		top := r.Waiting[n-1]
+		add(fmt.Sprintf("Redis <= 1 KiB per waiting session (at %d)", top.Waiting), fmt.Sprintf("%.0f B", top.RedisBytesPerSess), top.RedisBytesPerSess <= 1024)
+		flat := top.HeapMiB <= 2*r.Waiting[0].HeapMiB+8
+		add(fmt.Sprintf("controller heap flat and <= 64 MiB (at %d)", top.Waiting),
+			fmt.Sprintf("%.1f MiB (%.1f MiB at %d)", top.HeapMiB, r.Waiting[0].HeapMiB, r.Waiting[0].Waiting), top.HeapMiB <= 64 && flat)
+	}
+	if l := r.Lateness; l != nil {
+		add(fmt.Sprintf("scheduler lateness p99 <= 20ms (%d waiting, %d due/s)", l.Waiting, l.DuePerSec), fmt.Sprintf("%.2fms", l.Originate.P99), l.Originate.N > 0 && l.Originate.P99 <= 20)
+		for _, a := range r.Asynq {
+			w := fmt.Sprintf(" (asynq check interval %gms)", a.CheckIntervalMS)
+			add("lateness p99 no worse than asynq's"+w, fmt.Sprintf("%.2fms vs %.2fms", l.Originate.P99, a.Lateness.P99), l.Originate.P99 <= a.Lateness.P99)
+			add("Redis commands per attempt no worse than asynq's per job"+w, fmt.Sprintf("%.2f vs %.2f", l.CommandsPerAttempt, a.CommandsPerJob), l.CommandsPerAttempt <= a.CommandsPerJob)
+		}
+	}
+	return cs
+}
+
+func printTable(w io.Writer, r Result) {
+	m := r.Machine
+	fmt.Fprintf(w, "machine: %d CPUs %s, %.1f GiB, Linux %s, %s, redis %s\n", m.CPUs, m.CPUModel, m.MemoryGiB, m.Kernel, m.GoVersion, m.RedisVersion)
+	fmt.Fprintf(w, "setup: %d simulator nodes, %d replica(s) as child processes, simulator second %gms\nmix: %s\n\n",
+		r.Setup.Nodes, r.Setup.Replicas, r.Setup.SimSecondMS, r.Setup.Mix)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	row := func(cells ...any) {
+		for i, c := range cells {
+			if i > 0 {
+				fmt.Fprint(tw, "\t")
+			}
+			fmt.Fprint(tw, c)
+		}
+		fmt.Fprintln(tw)
+	}
+	q := func(x quantiles) string { return fmt.Sprintf("%.2f / %.2f / %.2f", x.P50, x.P99, x.Max) }
+	for _, t := range r.Throughput {
+		row(fmt.Sprintf("FULL SESSIONS (esl reorder window %gms)", t.ReorderWindowMS), "")
+		row("  offered sessions/s, sessions", fmt.Sprintf("%d, %d (%d unfinished; all done %.1fs after the load)", t.OfferedPerSec, t.Sessions, t.Unfinished, t.DrainSeconds))
+		row("  sustained sessions/s", fmt.Sprintf("%.1f", t.SustainedPerSec))
+		row("  transitions/s (per session)", fmt.Sprintf("%.1f (%.2f)", t.TransitionsPerSec, t.TransitionsPerSess))
+		row("  attempts per session", fmt.Sprintf("%.2f", t.AttemptsPerSession))
+		row("  controller CPU s per 1000 sessions", fmt.Sprintf("%.2f", t.CPUSecPer1000))
+		row("  Redis commands per session / transition", fmt.Sprintf("%.2f / %.2f", t.CommandsPerSession, t.CommandsPerTrans))
+		row("  Redis round trips per session / transition", fmt.Sprintf("%.2f / %.2f", t.RoundTripsPerSession, t.RoundTripsPerTrans))
+		row("  reaction B answer -> caller originate p50/p99/max ms", q(t.CalleeReaction))
+		row("  reaction A answer -> uuid_bridge p50/p99/max ms", q(t.CallerReaction))
+		row("  outcomes", outcomes(t.Outcomes))
+	}
+	if len(r.Waiting) > 0 {
+		row("WAITING SESSIONS", "")
+		for _, l := range r.Waiting {
+			row(fmt.Sprintf("  %d waiting", l.Waiting), fmt.Sprintf("Redis %.0f B and %.2f keys per session (%.1f MiB used); controller heap %.1f MiB (in use %.1f, RSS %.1f); filled at %.0f/s",
+				l.RedisBytesPerSess, l.KeysPerSession, l.RedisUsedMiB, l.HeapMiB, l.HeapInuseMiB, l.RSSMiB, l.FillPerSec))
+		}
+	}
+	if l := r.Lateness; l != nil {
+		row(fmt.Sprintf("SCHEDULER LATENESS (%d waiting, %d due/s, %d attempts)", l.Waiting, l.DuePerSec, l.Attempts), "")
+		row("  bgcall due -> originate received p50/p99/max ms", q(l.Originate))
+		row("  bgcall due -> claim (histogram) p50/p99/max ms", q(l.Claim))
+		row("  bgcall Redis commands / round trips per attempt", fmt.Sprintf("%.2f / %.2f (create: %.2f commands)", l.CommandsPerAttempt, l.RoundTripsPerAtt, l.CreateCommands))
+		row("  bgcall controller CPU s per 1000 attempts", fmt.Sprintf("%.2f", l.CPUSecPer1000))
+		for _, a := range r.Asynq {
+			row(fmt.Sprintf("  asynq (check interval %gms) due -> handler p50/p99/max ms", a.CheckIntervalMS), q(a.Lateness)+fmt.Sprintf(" (%d of %d)", a.Processed, a.Jobs))
+			row(fmt.Sprintf("  asynq (check interval %gms) Redis commands / round trips per job", a.CheckIntervalMS),
+				fmt.Sprintf("%.2f / %.2f (enqueue: %.2f commands; %.0f B per waiting job)", a.CommandsPerJob, a.RoundTripsPerJob, a.EnqueueCommands, a.BytesPerWaiting))
+		}
+	}
+	tw.Flush()
+	if len(r.Checks) > 0 {
+		fmt.Fprintln(w, "\nTARGETS")
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		for _, c := range r.Checks {
+			mark := "MISSED"
+			if c.Met {
+				mark = "met"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", mark, c.Target, c.Value)
+		}
+		tw.Flush()
+	}
+	fmt.Fprintf(w, "\nrun took %.0fs\n", r.Seconds)
+}
+
+func outcomes(m map[string]int) string {
+	var parts []string
+	for _, k := range []string{"completed", "caller_missed", "callee_left", "expired", "failed", "cancelled"} {
+		if m[k] > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+		}
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,103 @@
+package bench
+
+// Result is everything one run measured; it is also the JSON written.
+type Result struct {
+	Machine    Machine         `json:"machine"`
+	Setup      Setup           `json:"setup"`
+	Throughput []ThroughputRun `json:"throughput"`
+	Waiting    []WaitingLevel  `json:"waiting"`
+	Lateness   *LatenessRun    `json:"lateness,omitempty"`
+	Asynq      []AsynqRun      `json:"asynq"`
+	Checks     []Check         `json:"checks"`
+	Seconds    float64         `json:"seconds"`
+}
+
+// Machine is where the run happened.
+type Machine struct {
+	CPUs         int     `json:"cpus"`
+	CPUModel     string  `json:"cpu_model"`
+	MemoryGiB    float64 `json:"memory_gib"`
+	Kernel       string  `json:"kernel"`
+	GoVersion    string  `json:"go_version"`
+	RedisVersion string  `json:"redis_version"`
+}
+
+// Setup is the load the run offered.
+type Setup struct {
+	Nodes       int     `json:"simulator_nodes"`
+	Replicas    int     `json:"replicas"`
+	SimSecondMS float64 `json:"sim_second_ms"`
+	Replica     string  `json:"replica_process"`
+	Mix         string  `json:"mix"`
+}
+
+// ThroughputRun is the full-session load at one esl reorder window.
+type ThroughputRun struct {
+	ReorderWindowMS      float64        `json:"reorder_window_ms"`
+	OfferedPerSec        int            `json:"offered_per_sec"`
+	Sessions             int            `json:"sessions"`
+	Unfinished           int            `json:"unfinished"`
+	SustainedPerSec      float64        `json:"sustained_sessions_per_sec"`
+	Transitions          int64          `json:"transitions"`
+	TransitionsPerSec    float64        `json:"transitions_per_sec"`
+	TransitionsPerSess   float64        `json:"transitions_per_session"`
+	AttemptsPerSession   float64        `json:"attempts_per_session"`
+	CPUSecPer1000        float64        `json:"controller_cpu_seconds_per_1000_sessions"`
+	CommandsPerSession   float64        `json:"redis_commands_per_session"`
+	CommandsPerTrans     float64        `json:"redis_commands_per_transition"`
+	RoundTripsPerSession float64        `json:"redis_round_trips_per_session"`
+	RoundTripsPerTrans   float64        `json:"redis_round_trips_per_transition"`
+	CalleeReaction       quantiles      `json:"reaction_callee_answer_to_caller_originate"`
+	CallerReaction       quantiles      `json:"reaction_caller_answer_to_uuid_bridge"`
+	Outcomes             map[string]int `json:"outcomes"`
+	Commands             counts         `json:"redis_commands_by_name"`
+	DrainSeconds         float64        `json:"seconds_until_all_finished"`
+}
+
+// WaitingLevel is the cost of a number of waiting sessions.
+type WaitingLevel struct {
+	Waiting           int     `json:"waiting"`
+	RedisBytesPerSess float64 `json:"redis_bytes_per_waiting_session"`
+	KeysPerSession    float64 `json:"redis_keys_per_waiting_session"`
+	RedisUsedMiB      float64 `json:"redis_used_mib"`
+	HeapMiB           float64 `json:"controller_heap_mib"`
+	HeapInuseMiB      float64 `json:"controller_heap_inuse_mib"`
+	RSSMiB            float64 `json:"controller_rss_mib"`
+	FillPerSec        float64 `json:"fill_sessions_per_sec"`
+}
+
+// LatenessRun is the scheduler under attempts falling due at a steady rate
+// while many more sessions wait.
+type LatenessRun struct {
+	Waiting            int       `json:"waiting"`
+	DuePerSec          int       `json:"due_per_sec"`
+	Attempts           int       `json:"attempts"`
+	Originate          quantiles `json:"lateness_due_to_originate_received"`
+	Claim              quantiles `json:"lateness_due_to_claim_histogram"`
+	CommandsPerAttempt float64   `json:"redis_commands_per_attempt"`
+	RoundTripsPerAtt   float64   `json:"redis_round_trips_per_attempt"`
+	CreateCommands     float64   `json:"redis_commands_per_create"`
+	CPUSecPer1000      float64   `json:"controller_cpu_seconds_per_1000_attempts"`
+	Commands           counts    `json:"redis_commands_by_name"`
+}
+
+// AsynqRun is the yardstick: the same delayed jobs through asynq.
+type AsynqRun struct {
+	CheckIntervalMS  float64   `json:"delayed_task_check_interval_ms"`
+	Waiting          int       `json:"waiting"`
+	Jobs             int       `json:"jobs"`
+	Processed        int       `json:"processed"`
+	Lateness         quantiles `json:"lateness_due_to_handler"`
+	CommandsPerJob   float64   `json:"redis_commands_per_job"`
+	RoundTripsPerJob float64   `json:"redis_round_trips_per_job"`
+	EnqueueCommands  float64   `json:"redis_commands_per_enqueue"`
+	BytesPerWaiting  float64   `json:"redis_bytes_per_waiting_job"`
+	Commands         counts    `json:"redis_commands_by_name"`
+}
+
+// Check is one target of the issue, met or not.
+type Check struct {
+	Target string `json:"target"`
+	Value  string `json:"value"`
+	Met    bool   `json:"met"`
+}
