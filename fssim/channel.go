@@ -2,6 +2,7 @@ package fssim
 
 import (
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -56,7 +57,7 @@ type channel struct {
 	hitDialplan bool
 	cause       string // hangup cause once hanging up
 
-	vars   []header
+	vars   []header // named "variable_<name>", ready to append to events
 	varIdx map[string]int
 
 	created, progressAt, mediaAt, answeredAt, bridgedAt, hungupAt time.Time
@@ -90,7 +91,7 @@ func (c *channel) setVar(name, value string) {
 			c.vars = append(c.vars[:i], c.vars[i+1:]...)
 			delete(c.varIdx, name)
 			for j := i; j < len(c.vars); j++ {
-				c.varIdx[c.vars[j].name] = j
+				c.varIdx[strings.TrimPrefix(c.vars[j].name, "variable_")] = j
 			}
 		}
 		return
@@ -100,7 +101,7 @@ func (c *channel) setVar(name, value string) {
 		return
 	}
 	c.varIdx[name] = len(c.vars)
-	c.vars = append(c.vars, header{name, value})
+	c.vars = append(c.vars, header{"variable_" + name, value})
 }
 
 func (c *channel) getVar(name string) (string, bool) {
@@ -143,14 +144,14 @@ func (c *channel) basicData(e *event) {
 	e.add("Channel-Write-Codec-Name", "PCMU")
 	e.add("Channel-Write-Codec-Rate", "8000")
 	e.add("Channel-Write-Codec-Bit-Rate", "64000")
-	c.profile(e, "Caller-", true)
+	c.profile(e, true)
 	if p := c.other; p != nil {
 		if c.bridgeA {
 			e.add("Other-Type", "originatee")
 		} else {
 			e.add("Other-Type", "originator")
 		}
-		p.profile(e, "Other-Leg-", false)
+		p.profile(e, false)
 	}
 }
 
@@ -158,62 +159,124 @@ func (c *channel) basicData(e *event) {
 // empty fields are left out, as FreeSWITCH does. Once an originate has
 // succeeded FreeSWITCH flips the caller id (CALL_UPDATE), so the caller-id
 // fields then show the far end and the callee fields the original caller.
-func (c *channel) profile(e *event, prefix string, caller bool) {
-	add := func(k, v string) {
+func (c *channel) profile(e *event, caller bool) {
+	names := &otherLegNames
+	if caller {
+		names = &callerNames
+	}
+	add := func(k profileField, v string) {
 		if v != "" {
-			e.add(prefix+k, v)
+			e.add(names[k], v)
 		}
 	}
 	logical := "outbound"
 	if c.transfer != "" {
 		logical = "inbound"
 	}
-	add("Direction", "outbound")
-	add("Logical-Direction", logical)
-	add("Dialplan", c.dialplan)
+	add(pfDirection, "outbound")
+	add(pfLogicalDirection, logical)
+	add(pfDialplan, c.dialplan)
 	if c.flipped {
-		add("Caller-ID-Name", "Outbound Call")
-		add("Caller-ID-Number", c.callee)
-		add("Orig-Caller-ID-Number", c.cidNum)
-		add("Callee-ID-Name", c.cidName)
-		add("Callee-ID-Number", c.cidNum)
+		add(pfCallerIDName, "Outbound Call")
+		add(pfCallerIDNumber, c.callee)
+		add(pfOrigCallerIDNumber, c.cidNum)
+		add(pfCalleeIDName, c.cidName)
+		add(pfCalleeIDNumber, c.cidNum)
 	} else {
-		add("Caller-ID-Name", c.cidName)
-		add("Caller-ID-Number", c.cidNum)
-		add("Orig-Caller-ID-Number", c.cidNum)
-		add("Callee-ID-Name", "Outbound Call")
-		add("Callee-ID-Number", c.callee)
+		add(pfCallerIDName, c.cidName)
+		add(pfCallerIDNumber, c.cidNum)
+		add(pfOrigCallerIDNumber, c.cidNum)
+		add(pfCalleeIDName, "Outbound Call")
+		add(pfCalleeIDNumber, c.callee)
 	}
-	add("ANI", c.cidNum)
-	add("Destination-Number", c.number)
-	add("Unique-ID", c.uuid)
-	add("Source", c.source)
+	add(pfANI, c.cidNum)
+	add(pfDestinationNumber, c.number)
+	add(pfUniqueID, c.uuid)
+	add(pfSource, c.source)
 	if caller {
-		add("Transfer-Source", c.transfer)
+		add(pfTransferSource, c.transfer)
 	}
-	add("Context", c.context)
-	add("Channel-Name", c.name)
+	add(pfContext, c.context)
+	add(pfChannelName, c.name)
 	if caller {
 		if c.transfer != "" {
-			add("Profile-Index", "2")
+			add(pfProfileIndex, "2")
 		} else {
-			add("Profile-Index", "1")
+			add(pfProfileIndex, "1")
 		}
 	}
-	add("Profile-Created-Time", usec(c.created))
-	add("Channel-Created-Time", usec(c.created))
-	add("Channel-Answered-Time", usec(c.answeredAt))
-	add("Channel-Progress-Time", usec(c.progressAt))
-	add("Channel-Progress-Media-Time", usec(c.mediaAt))
-	add("Channel-Hangup-Time", usec(c.hungupAt))
-	add("Channel-Transfer-Time", "0")
-	add("Channel-Resurrect-Time", "0")
-	add("Channel-Bridged-Time", usec(c.bridgedAt))
-	add("Channel-Last-Hold", "0")
-	add("Channel-Hold-Accum", "0")
-	add("Screen-Bit", "true")
-	add("Privacy-Hide-Name", "false")
-	add("Privacy-Hide-Number", "false")
+	created := usec(c.created)
+	add(pfProfileCreatedTime, created)
+	add(pfChannelCreatedTime, created)
+	add(pfChannelAnsweredTime, usec(c.answeredAt))
+	add(pfChannelProgressTime, usec(c.progressAt))
+	add(pfChannelProgressMediaTime, usec(c.mediaAt))
+	add(pfChannelHangupTime, usec(c.hungupAt))
+	add(pfChannelTransferTime, "0")
+	add(pfChannelResurrectTime, "0")
+	add(pfChannelBridgedTime, usec(c.bridgedAt))
+	add(pfChannelLastHold, "0")
+	add(pfChannelHoldAccum, "0")
+	add(pfScreenBit, "true")
+	add(pfPrivacyHideName, "false")
+	add(pfPrivacyHideNumber, "false")
+}
+
+// profileField indexes the caller-profile header names, built once per
+// prefix instead of once per event.
+type profileField int
+
+const (
+	pfDirection profileField = iota
+	pfLogicalDirection
+	pfDialplan
+	pfCallerIDName
+	pfCallerIDNumber
+	pfOrigCallerIDNumber
+	pfCalleeIDName
+	pfCalleeIDNumber
+	pfANI
+	pfDestinationNumber
+	pfUniqueID
+	pfSource
+	pfTransferSource
+	pfContext
+	pfChannelName
+	pfProfileIndex
+	pfProfileCreatedTime
+	pfChannelCreatedTime
+	pfChannelAnsweredTime
+	pfChannelProgressTime
+	pfChannelProgressMediaTime
+	pfChannelHangupTime
+	pfChannelTransferTime
+	pfChannelResurrectTime
+	pfChannelBridgedTime
+	pfChannelLastHold
+	pfChannelHoldAccum
+	pfScreenBit
+	pfPrivacyHideName
+	pfPrivacyHideNumber
+	pfCount
+)
+
+var profileFieldNames = [pfCount]string{
+	"Direction", "Logical-Direction", "Dialplan", "Caller-ID-Name", "Caller-ID-Number",
+	"Orig-Caller-ID-Number", "Callee-ID-Name", "Callee-ID-Number", "ANI", "Destination-Number",
+	"Unique-ID", "Source", "Transfer-Source", "Context", "Channel-Name", "Profile-Index",
+	"Profile-Created-Time", "Channel-Created-Time", "Channel-Answered-Time", "Channel-Progress-Time",
+	"Channel-Progress-Media-Time", "Channel-Hangup-Time", "Channel-Transfer-Time",
+	"Channel-Resurrect-Time", "Channel-Bridged-Time", "Channel-Last-Hold", "Channel-Hold-Accum",
+	"Screen-Bit", "Privacy-Hide-Name", "Privacy-Hide-Number",
+}
+
+var callerNames, otherLegNames = prefixed("Caller-"), prefixed("Other-Leg-")
+
+func prefixed(p string) (out [pfCount]string) {
+	for i, n := range profileFieldNames {
+		out[i] = p + n
+	}
+	return out
 }
 
 // q850 maps the hangup causes the simulator produces to their Q.850 codes.

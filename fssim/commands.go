@@ -38,7 +38,7 @@ func (n *Node) executeLocked(line string, done func(string)) {
 		done("-ERR " + cmd + " Command not found!\n")
 		return
 	}
-	apiEv := n.newEvent("API", "switch_loadable_module.c", "switch_api_execute", 2954)
+	apiEv := n.newEventIfWanted("API", "switch_loadable_module.c", "switch_api_execute", 2954, 2)
 	apiEv.add("API-Command", cmd)
 	if arg != "" {
 		apiEv.add("API-Command-Argument", arg)
@@ -241,9 +241,7 @@ func (n *Node) uuidDump(arg string) string {
 	}
 	e := n.newEvent("CHANNEL_DATA", "mod_commands.c", "uuid_dump_function", 5404)
 	ch.basicData(e)
-	for _, v := range ch.vars {
-		e.add("variable_"+v.name, v.value)
-	}
+	e.headers = append(e.headers, ch.vars...)
 	if len(f) > 1 && strings.EqualFold(f[1], "json") {
 		return string(e.serializeJSON())
 	}
@@ -313,6 +311,6 @@ func (n *Node) chat(arg string) string {
 	}
 	e.add("Delivery-Failure", strconv.FormatBool(result != "Sent"))
 	n.fire(e)
-	n.rec.chats = append(n.rec.chats, ChatMessage{Proto: proto, From: from, To: to, Body: body, Result: result, At: time.Now()})
+	n.rec.chats = keep(n.rec.chats, n.rec.limit, ChatMessage{Proto: proto, From: from, To: to, Body: body, Result: result, At: time.Now()})
 	return result
 }

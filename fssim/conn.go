@@ -306,7 +306,7 @@ func (c *conn) deliver(e *event) {
 	if c.format == "json" {
 		f = eventFrame("text/event-json", e.serializeJSON())
 	} else {
-		f = eventFrame("text/event-plain", e.serializePlain())
+		f = e.plainFrame()
 	}
 	c.qmu.Lock()
 	defer c.qmu.Unlock()

@@ -20,10 +20,18 @@ type event struct {
 	hasBody  bool
 	uuid     string // Unique-ID of the channel it concerns, "" if none (for reordering faults)
 
-	plain, json []byte // serialized payloads, built once for all connections
+	plain    []byte // text/event-plain frame, built once for all connections
+	plainOff int    // where the payload starts in plain
+	json     []byte // text/event-json payload
 }
 
-func (e *event) add(name, value string) { e.headers = append(e.headers, header{name, value}) }
+// add appends a header; on a nil event (one nobody subscribed to) it does
+// nothing.
+func (e *event) add(name, value string) {
+	if e != nil {
+		e.headers = append(e.headers, header{name, value})
+	}
+}
 
 func (e *event) get(name string) (string, bool) {
 	for _, h := range e.headers {
@@ -40,6 +48,14 @@ const hexUpper = "0123456789ABCDEF"
 // bytes and bytes above '~'.
 const urlUnsafe = "\r\n \"#%&+:;<=>?@[\\]^`{|}"
 
+// mustEncode marks the bytes urlEncode escapes.
+var mustEncode = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = c < ' ' || c > '~' || strings.IndexByte(urlUnsafe, byte(c)) >= 0
+	}
+	return t
+}()
+
 func isHex(c byte) bool {
 	return ('0' <= c && c <= '9') || ('a' <= c && c <= 'f') || ('A' <= c && c <= 'F')
 }
@@ -50,7 +66,7 @@ func urlEncode(s string) string {
 	need := false
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c < ' ' || c > '~' || strings.IndexByte(urlUnsafe, c) >= 0 {
+		if mustEncode[c] {
 			need = true
 			break
 		}
@@ -66,7 +82,7 @@ func urlEncode(s string) string {
 			b.WriteByte(c)
 			continue
 		}
-		if c < ' ' || c > '~' || strings.IndexByte(urlUnsafe, c) >= 0 {
+		if mustEncode[c] {
 			b.WriteByte('%')
 			b.WriteByte(hexUpper[c>>4])
 			b.WriteByte(hexUpper[c&15])
@@ -100,34 +116,47 @@ func urlDecode(s string) string {
 	return b.String()
 }
 
+// framePrefix is room left before a payload for the outer frame headers,
+// so a serialized event becomes a frame without another copy.
+const framePrefix = 64
+
 // serializePlain renders the payload of a text/event-plain frame, as
 // switch_event_serialize does with encoding on.
 func (e *event) serializePlain() []byte {
-	if e.plain != nil {
-		return e.plain
+	f := e.plainFrame()
+	return f[e.plainOff:]
+}
+
+// plainFrame is the event as a whole text/event-plain frame, built once
+// for every connection.
+func (e *event) plainFrame() []byte {
+	if e.plain == nil {
+		buf := e.appendPlain(make([]byte, framePrefix, framePrefix+48*len(e.headers)))
+		e.plain, e.plainOff = withFrame("text/event-plain", buf)
 	}
-	var b strings.Builder
-	b.Grow(64 * len(e.headers))
+	return e.plain
+}
+
+func (e *event) appendPlain(b []byte) []byte {
 	for _, h := range e.headers {
-		b.WriteString(h.name)
-		b.WriteString(": ")
+		b = append(b, h.name...)
+		b = append(b, ": "...)
 		v := urlEncode(h.value)
 		if v == "" {
 			v = "_undef_"
 		}
-		b.WriteString(v)
-		b.WriteByte('\n')
+		b = append(b, v...)
+		b = append(b, '\n')
 	}
 	if e.hasBody && e.body != "" {
-		b.WriteString("Content-Length: ")
-		b.WriteString(strconv.Itoa(len(e.body)))
-		b.WriteString("\n\n")
-		b.WriteString(e.body)
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, int64(len(e.body)), 10)
+		b = append(b, "\n\n"...)
+		b = append(b, e.body...)
 	} else {
-		b.WriteByte('\n')
+		b = append(b, '\n')
 	}
-	e.plain = []byte(b.String())
-	return e.plain
+	return b
 }
 
 // serializeJSON renders the payload of a text/event-json frame the way
@@ -224,6 +253,22 @@ func eventFrame(contentType string, payload []byte) []byte {
 	b = append(b, contentType...)
 	b = append(b, "\n\n"...)
 	return append(b, payload...)
+}
+
+// withFrame writes the outer frame headers into the room left before the
+// payload (which starts framePrefix bytes into buf) and returns the frame
+// and the payload's offset in it.
+func withFrame(contentType string, buf []byte) ([]byte, int) {
+	var head [framePrefix]byte
+	h := head[:0]
+	h = append(h, "Content-Length: "...)
+	h = strconv.AppendInt(h, int64(len(buf)-framePrefix), 10)
+	h = append(h, "\nContent-Type: "...)
+	h = append(h, contentType...)
+	h = append(h, "\n\n"...)
+	start := framePrefix - len(h)
+	copy(buf[start:], h)
+	return buf[start:], len(h)
 }
 
 const disconnectBody = "Disconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n"

@@ -139,7 +139,7 @@ func playbackHeaders(path string) []header {
 }
 
 func (n *Node) playStart(ch *channel, p *playback) {
-	n.rec.prompts = append(n.rec.prompts, Prompt{UUID: ch.uuid, Path: p.path, At: time.Now()})
+	n.rec.prompts = keep(n.rec.prompts, n.rec.limit, Prompt{UUID: ch.uuid, Path: p.path, At: time.Now()})
 	n.fireCh(ch, "PLAYBACK_START", true, playbackHeaders(p.path)...)
 	n.chanAfter(ch, n.promptDuration(p.path), func() {
 		if ch.play != p {
@@ -219,9 +219,7 @@ func (n *Node) bridge(a, b *channel) {
 		e := n.newEvent("CHANNEL_EXECUTE", "switch_ivr_bridge.c", "uuid_bridge_on_soft_execute", line)
 		e.uuid = ch.uuid
 		ch.basicData(e)
-		for _, v := range ch.vars {
-			e.add("variable_"+v.name, v.value)
-		}
+		e.headers = append(e.headers, ch.vars...)
 		e.add("Application", "uuid_bridge")
 		e.add("Application-Data", other.uuid)
 		n.fire(e)
@@ -231,7 +229,7 @@ func (n *Node) bridge(a, b *channel) {
 	n.stateEvent(b, csConsumeMedia)
 	n.stateEvent(b, csExchangeMed)
 	a.app, b.app = "uuid_bridge", "uuid_bridge"
-	n.rec.bridges = append(n.rec.bridges, Bridge{A: a.uuid, B: b.uuid, At: now})
+	n.rec.bridges = keep(n.rec.bridges, n.rec.limit, Bridge{A: a.uuid, B: b.uuid, At: now})
 }
 
 // unbridge fires CHANNEL_UNBRIDGE on the A leg.

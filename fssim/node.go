@@ -43,6 +43,10 @@ type Options struct {
 	// MaxSessions and SessionsPerSecond limit originates as FreeSWITCH's
 	// max-sessions and sessions-per-second do; 0 means no limit.
 	MaxSessions, SessionsPerSecond int
+	// RecordLimit bounds each list of the record (commands, originates,
+	// bridges, prompts, chats); the oldest entries go first. Default 10000;
+	// negative records nothing (long runs, benchmarks).
+	RecordLimit int
 	// EventQueue is how many events may wait for a slow client before
 	// FreeSWITCH-style dropping starts; default 100000.
 	EventQueue int
@@ -78,6 +82,9 @@ func (o *Options) defaults() {
 	if o.PromptDuration <= 0 {
 		o.PromptDuration = o.Second
 	}
+	if o.RecordLimit == 0 {
+		o.RecordLimit = 10000
+	}
 	if o.EventQueue <= 0 {
 		o.EventQueue = 100000
 	}
@@ -112,6 +119,10 @@ type Node struct {
 	def      Behavior
 	prompts  map[string]time.Duration
 
+	// Event-Date-Local/-GMT of the current second, formatted once.
+	dateSec            int64
+	dateLocal, dateGMT string
+
 	wg sync.WaitGroup
 }
 
@@ -141,6 +152,7 @@ func Start(opts Options) (*Node, error) {
 	for k, v := range opts.Prompts {
 		n.prompts[k] = v
 	}
+	n.rec.limit = opts.RecordLimit
 	n.faults.maxSessions = opts.MaxSessions
 	n.faults.sps = opts.SessionsPerSecond
 	n.mu.Lock()
@@ -395,17 +407,28 @@ func (n *Node) uptime() string {
 // fired later (API, BACKGROUND_JOB) can carry a lower sequence than ones
 // delivered before it.
 func (n *Node) newEvent(name, file, fn string, line int) *event {
+	return n.newEventSized(name, file, fn, line, 16)
+}
+
+// newEventSized is newEvent with room for extra headers beyond the common
+// ones, so that channel events are allocated once.
+func (n *Node) newEventSized(name, file, fn string, line, extra int) *event {
 	n.seq++
 	now := time.Now()
-	e := &event{name: name, headers: make([]header, 0, 96)}
+	if sec := now.Unix(); sec != n.dateSec {
+		n.dateSec = sec
+		n.dateLocal = now.Format("2006-01-02 15:04:05")
+		n.dateGMT = now.UTC().Format("Mon, 02 Jan 2006 15:04:05 GMT")
+	}
+	e := &event{name: name, headers: make([]header, 0, 13+extra)}
 	e.add("Event-Name", name)
 	e.add("Core-UUID", n.coreUUID)
 	e.add("FreeSWITCH-Hostname", n.opts.Hostname)
 	e.add("FreeSWITCH-Switchname", n.opts.Hostname)
 	e.add("FreeSWITCH-IPv4", n.opts.IPv4)
 	e.add("FreeSWITCH-IPv6", n.opts.IPv6)
-	e.add("Event-Date-Local", now.Format("2006-01-02 15:04:05"))
-	e.add("Event-Date-GMT", now.UTC().Format("Mon, 02 Jan 2006 15:04:05 GMT"))
+	e.add("Event-Date-Local", n.dateLocal)
+	e.add("Event-Date-GMT", n.dateGMT)
 	e.add("Event-Date-Timestamp", strconv.FormatInt(now.UnixMicro(), 10))
 	e.add("Event-Calling-File", file)
 	e.add("Event-Calling-Function", fn)
@@ -414,9 +437,25 @@ func (n *Node) newEvent(name, file, fn string, line int) *event {
 	return e
 }
 
+// newEventIfWanted is newEvent for events that are only worth building when
+// some connection subscribed to name; otherwise it only takes the sequence
+// number (FreeSWITCH numbers every event) and returns nil.
+func (n *Node) newEventIfWanted(name, file, fn string, line, extra int) *event {
+	for c := range n.conns {
+		if c.format != "" && (c.all || c.names[name]) {
+			return n.newEventSized(name, file, fn, line, extra)
+		}
+	}
+	n.seq++
+	return nil
+}
+
 // fire delivers an event to every subscribed connection. Called with n.mu
 // held, so events reach each connection in firing order.
 func (n *Node) fire(e *event) {
+	if e == nil {
+		return
+	}
 	if n.faults.reorder && e.uuid != "" {
 		n.fireReordered(e)
 		return

@@ -56,20 +56,28 @@ var sites = map[string]site{
 // variables.
 func (n *Node) chEvent(ch *channel, name string, vars bool, pre ...header) *event {
 	s := sites[name]
-	e := n.newEvent(name, s.file, s.fn, s.line)
+	extra := len(pre) + 80 // channel data, both profiles, event headers
+	if vars {
+		extra += len(ch.vars)
+	}
+	e := n.newEventIfWanted(name, s.file, s.fn, s.line, extra)
+	if e == nil {
+		return nil
+	}
 	e.uuid = ch.uuid
 	e.headers = append(e.headers, pre...)
 	ch.basicData(e)
 	if vars {
-		for _, v := range ch.vars {
-			e.add("variable_"+v.name, v.value)
-		}
+		e.headers = append(e.headers, ch.vars...)
 	}
 	return e
 }
 
 func (n *Node) fireCh(ch *channel, name string, vars bool, post ...header) {
 	e := n.chEvent(ch, name, vars)
+	if e == nil {
+		return
+	}
 	e.headers = append(e.headers, post...)
 	n.fire(e)
 }
@@ -107,7 +115,7 @@ func (n *Node) originate(arg string, done func(string)) {
 	if o.app == "" {
 		rec.App = o.exten
 	}
-	n.rec.originates = append(n.rec.originates, rec)
+	n.rec.originates = keep(n.rec.originates, n.rec.limit, rec)
 	finish := func(res string) {
 		rec.Result = strings.TrimSuffix(res, "\n")
 		rec.Returned = time.Now()

@@ -2,6 +2,7 @@ package fssim
 
 import (
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -49,7 +50,21 @@ type ChannelInfo struct {
 	Vars                                              map[string]string
 }
 
+// keep appends v to a record list of at most limit entries (the oldest go
+// first); a negative limit keeps nothing.
+func keep[T any](list []T, limit int, v T) []T {
+	if limit < 0 {
+		return nil
+	}
+	if len(list) >= limit {
+		// Drop the older half at once so appends stay amortized O(1).
+		list = append(list[:0:0], list[len(list)-limit/2:]...)
+	}
+	return append(list, v)
+}
+
 type record struct {
+	limit      int
 	commands   []string
 	originates []*OriginateRecord
 	bridges    []Bridge
@@ -83,7 +98,7 @@ func (r *record) channelGone(ch *channel, at time.Time) {
 
 func (n *Node) recordCommand(line string) {
 	n.mu.Lock()
-	n.rec.commands = append(n.rec.commands, line)
+	n.rec.commands = keep(n.rec.commands, n.rec.limit, line)
 	n.mu.Unlock()
 }
 
@@ -166,7 +181,7 @@ func (n *Node) Channels() []ChannelInfo {
 			ci.Bridged = ch.partner.uuid
 		}
 		for _, v := range ch.vars {
-			ci.Vars[v.name] = v.value
+			ci.Vars[strings.TrimPrefix(v.name, "variable_")] = v.value
 		}
 		out = append(out, ci)
 	}

@@ -1,0 +1,102 @@
+package fssim
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+)
+
+func TestReadRequest(t *testing.T) {
+	in := "\r\n\napi status\r\nconsole_execute: true\r\n\r\nbgapi originate {a=1}user/1 &park()\nJob-UUID: j1\n\n" +
+		"sendevent CUSTOM\nEvent-Subclass: x::y\nContent-Length: 5\n\nhello" + "exit\n\n"
+	r := bufio.NewReader(strings.NewReader(in))
+	want := []struct{ line, hdr, body string }{
+		{"api status", "console_execute=true", ""},
+		{"bgapi originate {a=1}user/1 &park()", "Job-UUID=j1", ""},
+		{"sendevent CUSTOM", "Event-Subclass=x::y", "hello"},
+		{"exit", "", ""},
+	}
+	for _, w := range want {
+		req, err := readRequest(r)
+		if err != nil {
+			t.Fatalf("%q: %v", w.line, err)
+		}
+		hdr := ""
+		if len(req.headers) > 0 {
+			hdr = req.headers[0].name + "=" + req.headers[0].value
+		}
+		if req.line != w.line || hdr != w.hdr || string(req.body) != w.body {
+			t.Errorf("got %q %q %q, want %+v", req.line, hdr, req.body, w)
+		}
+	}
+	if _, err := readRequest(r); err != io.EOF {
+		t.Errorf("at end: %v", err)
+	}
+	for _, bad := range []string{
+		"api x\nContent-Length: 99999999999\n\n",
+		"api x\nContent-Length: -1\n\n",
+		strings.Repeat("a", maxLineLen+1),
+		"api x\n" + strings.Repeat("h: v\n", maxHeaders+1) + "\n",
+	} {
+		if _, err := readRequest(bufio.NewReader(strings.NewReader(bad))); err == nil {
+			t.Errorf("%.40q accepted", bad)
+		}
+	}
+}
+
+func TestHostileInputGetsErrorOrCleanClose(t *testing.T) {
+	n := StartT(t, fastOptions())
+	c := dialRaw(t, n.Addr())
+	c.next()
+	c.nc.Write([]byte("\x00\xff\xfe binary\x01\n\n"))
+	if f := c.next(); string(f.raw) != "Content-Type: command/reply\nReply-Text: -ERR command not found\n\n" {
+		t.Errorf("junk before auth: %q", f.raw)
+	}
+	c.reply("auth ClueCon")
+	if f := c.reply("\x7fjunk"); f.headers["Reply-Text"] != "-ERR command not found" {
+		t.Errorf("junk after auth: %q", f.raw)
+	}
+	c.nc.Write([]byte("api status\nContent-Length: 99999999999\n\n"))
+	if f := c.next(); f.ctype() != "text/disconnect-notice" {
+		t.Errorf("huge Content-Length: %q", f.raw)
+	}
+	if _, err := c.readFrame(); err == nil {
+		t.Error("connection open after a huge Content-Length")
+	}
+}
+
+// FuzzReadFrame feeds arbitrary bytes to the command reader: it must return
+// commands or an error, never panic, and never hand out a command that
+// breaks its limits.
+func FuzzReadFrame(f *testing.F) {
+	for _, s := range []string{
+		"auth ClueCon\n\n",
+		"api status\r\nconsole_execute: true\r\n\r\n",
+		"bgapi originate {origination_uuid=x}user/1000 &park()\nJob-UUID: j\n\n",
+		"sendevent CUSTOM\nEvent-Subclass: a::b\nContent-Length: 3\n\nabc",
+		"api x\nContent-Length: 99999999999\n\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := bufio.NewReaderSize(bytes.NewReader(data), 16)
+		for i := 0; i < 1000; i++ {
+			req, err := readRequest(r)
+			if err != nil {
+				if errors.Is(err, errFrameTooLarge) || err == io.EOF || err == io.ErrUnexpectedEOF || strings.HasPrefix(err.Error(), "fssim: bad Content-Length") {
+					return
+				}
+				t.Fatalf("unexpected error %v", err)
+			}
+			if strings.ContainsAny(req.line, "\n") || req.line == "" || len(req.line) > maxLineLen {
+				t.Fatalf("bad command line %q", req.line)
+			}
+			if len(req.headers) > maxHeaders || len(req.body) > maxBodySize {
+				t.Fatalf("limits broken: %d headers, %d body bytes", len(req.headers), len(req.body))
+			}
+		}
+	})
+}
