@@ -333,3 +333,23 @@ func TestChatBackground(t *testing.T) {
 		t.Errorf("chats = %+v", ch)
 	}
 }
+
+func TestHangupAfterBridgeFalseAndRingingLeg(t *testing.T) {
+	n := StartT(t, fastOptions())
+	n.SetSubscriber("1099", Behavior{Action: NoAnswer})
+	c := listening(t, n)
+	a, b, ringing := newUUID(), newUUID(), newUUID()
+	c.api("originate {origination_uuid=" + a + "}user/1001 &park()")
+	c.api("originate {origination_uuid=" + b + ",hangup_after_bridge=false}user/1002 &park()")
+	c.reply("bgapi originate {origination_uuid=" + ringing + ",originate_timeout=1}user/1099 &park()")
+	c.waitEvent("CHANNEL_PROGRESS", ringing)
+	if got := c.api("uuid_bridge " + a + " " + ringing); got != "-ERR Invalid uuid\n" {
+		t.Errorf("bridge to a leg still ringing = %q", got)
+	}
+	c.api("uuid_bridge " + a + " " + b)
+	c.api("uuid_kill " + a + " CALL_REJECTED")
+	if h := c.waitEvent("CHANNEL_HANGUP", b); h["Hangup-Cause"] != "NORMAL_CLEARING" {
+		t.Errorf("hangup_after_bridge=false leg ended %q", h["Hangup-Cause"])
+	}
+	c.waitEvent("CHANNEL_DESTROY", ringing)
+}

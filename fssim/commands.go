@@ -133,7 +133,8 @@ func (n *Node) uuidBridge(arg string) string {
 		return "-USAGE: <uuid> <other_uuid>\n"
 	}
 	a, b := n.live(f[0]), n.live(f[1])
-	if a == nil || b == nil || a == b {
+	if a == nil || b == nil || a == b || a.orig != nil || b.orig != nil {
+		// A leg still being originated has no session to bridge yet.
 		return "-ERR Invalid uuid\n"
 	}
 	if a.partner != nil {

@@ -1,9 +1,3 @@
-// eslgo v1.5.2 races with itself when a connection closes (Conn.close
-// deletes from a map its auth loop reads without a lock), so the race
-// detector fails any test that closes one; these tests run without -race.
-
-//go:build !race
-
 package fssim
 
 import (
@@ -15,6 +9,32 @@ import (
 
 	"github.com/percipia/eslgo"
 )
+
+// eslgo v1.5.2 races with itself when a connection closes (Conn.close
+// deletes from a map its auth loop reads without a lock), and the race
+// detector fails any test where that happens. So these tests share one node
+// that is never closed, and never close their eslgo connections; each test
+// still requires the node to be idle when it ends.
+var eslShared struct {
+	once sync.Once
+	node *Node
+	err  error
+}
+
+func eslNode(t *testing.T) *Node {
+	t.Helper()
+	eslShared.once.Do(func() {
+		opts := fastOptions()
+		opts.Heartbeat = -1 // an idle shared node wakes nobody up
+		eslShared.node, eslShared.err = Start(opts)
+	})
+	if eslShared.err != nil {
+		t.Fatalf("start simulator: %v", eslShared.err)
+	}
+	n := eslShared.node
+	t.Cleanup(func() { n.RequireIdle(t) })
+	return n
+}
 
 // eslClient is an eslgo connection whose events land, in arrival order, on
 // a channel (eslgo itself calls listeners on separate goroutines).
@@ -45,7 +65,6 @@ func dialESL(t *testing.T, n *Node) *eslClient {
 		default:
 		}
 	})
-	t.Cleanup(conn.Close)
 	return c
 }
 
@@ -101,7 +120,7 @@ func (c *eslClient) channelEvent(name, uuid string) *eslgo.Event {
 }
 
 func TestESLAuthAndAPI(t *testing.T) {
-	n := StartT(t, fastOptions())
+	n := eslNode(t)
 	opts := eslgo.DefaultInboundOptions
 	opts.Password = "wrong"
 	opts.ExitTimeout = 100 * time.Millisecond
@@ -122,7 +141,7 @@ func TestESLAuthAndAPI(t *testing.T) {
 }
 
 func TestESLBgapiJobUUID(t *testing.T) {
-	n := StartT(t, fastOptions())
+	n := eslNode(t)
 	c := dialESL(t, n)
 	if got := c.cmd("event plain BACKGROUND_JOB CHANNEL_ANSWER"); got != "+OK event listener enabled plain" {
 		t.Fatalf("event = %q", got)
@@ -137,7 +156,7 @@ func TestESLBgapiJobUUID(t *testing.T) {
 }
 
 func TestESLOriginateOutcomes(t *testing.T) {
-	n := StartT(t, fastOptions())
+	n := eslNode(t)
 	n.SetSubscriber("2001", Behavior{Action: NoAnswer})
 	n.SetSubscriber("2002", Behavior{Action: Busy})
 	n.SetSubscriber("2003", Behavior{Action: Reject, Ring: 5 * time.Millisecond})
@@ -207,7 +226,7 @@ func TestESLOriginateOutcomes(t *testing.T) {
 }
 
 func TestESLBroadcastAndChat(t *testing.T) {
-	n := StartT(t, fastOptions())
+	n := eslNode(t)
 	c := dialESL(t, n)
 	c.cmd("event plain ALL")
 	u := newUUID()

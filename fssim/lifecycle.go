@@ -238,8 +238,9 @@ func (n *Node) unbridgeEvent(a, b *channel) {
 }
 
 // survive handles the leg left when its bridge partner hung up with cause:
-// it parks again when park_after_bridge is set, and hangs up with the same
-// cause otherwise.
+// it parks again when park_after_bridge is set, ends NORMAL_CLEARING when
+// hangup_after_bridge=false (nothing left to run), and otherwise hangs up
+// with the partner's cause.
 func (n *Node) survive(ch *channel, cause string) {
 	if ch.gone {
 		return
@@ -251,6 +252,12 @@ func (n *Node) survive(ch *channel, cause string) {
 		ch.app = ""
 		n.stateEvent(ch, csExecute)
 		n.park(ch)
+		return
+	}
+	if v, ok := ch.getVar("hangup_after_bridge"); ok && !isTrue(v) {
+		// The leg goes on with its application; a &park() originate has
+		// nothing left to run and ends normally.
+		n.hangup(ch, "NORMAL_CLEARING")
 		return
 	}
 	n.hangup(ch, cause)
