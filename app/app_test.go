@@ -85,6 +85,12 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// scaleParkTimeout keeps park_timeout, counted in the simulator's short
+// seconds, at ten real seconds, so a loaded machine cannot trip it.
+func scaleParkTimeout(simSecond time.Duration) func(*session.Options) {
+	return func(o *session.Options) { o.ParkTimeout = 10 * time.Second * (time.Second / simSecond) }
+}
+
 func readyz(addr string) (int, string) {
 	resp, err := http.Get("http://" + addr + "/readyz")
 	if err != nil {
@@ -131,7 +137,7 @@ func TestDrain(t *testing.T) {
 	var logs syncBuffer
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
-	d, err := app.Start(ctx, app.Options{Config: cfg, LogOutput: &logs})
+	d, err := app.Start(ctx, app.Options{Config: cfg, LogOutput: &logs, Engine: scaleParkTimeout(50 * time.Millisecond)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +189,7 @@ func TestDrainTimeout(t *testing.T) {
 	cfg.Drain = 200 * time.Millisecond
 	var logs syncBuffer
 	ctx, stop := context.WithCancel(context.Background())
-	d, err := app.Start(ctx, app.Options{Config: cfg, LogOutput: &logs})
+	d, err := app.Start(ctx, app.Options{Config: cfg, LogOutput: &logs, Engine: scaleParkTimeout(50 * time.Millisecond)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 	"bgcall/config"
 	"bgcall/fssim"
 	"bgcall/internal/redistest"
+	"bgcall/session"
 )
 
 var redisAddr string
@@ -105,7 +106,8 @@ func startDaemon(t *testing.T, simOpts fssim.Options, change func(*config.Config
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	d, err := app.Start(ctx, app.Options{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	d, err := app.Start(ctx, app.Options{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Engine: func(o *session.Options) { o.ParkTimeout = 10 * time.Second * (time.Second / simOpts.Second) }})
 	if err != nil {
 		cancel()
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"bgcall/app"
 	"bgcall/config"
 	"bgcall/fssim"
+	"bgcall/session"
 )
 
 // demoCall is one scripted background call of the demo.
@@ -143,7 +144,13 @@ func Demo(ctx context.Context, w io.Writer, o DemoOptions) (DemoResult, error) {
 		return nil, err
 	}
 	daemonCtx, stopDaemon := context.WithCancel(ctx)
-	d, err := app.Start(daemonCtx, app.Options{Config: cfg, Logger: slog.New(slog.NewTextHandler(o.Log, nil))})
+	d, err := app.Start(daemonCtx, app.Options{Config: cfg, Logger: slog.New(slog.NewTextHandler(o.Log, nil)),
+		Engine: func(eo *session.Options) {
+			// park_timeout is counted in the simulator's short seconds;
+			// scale it back so that the dead-man switch on a held leg
+			// still allows ten real seconds.
+			eo.ParkTimeout = 10 * time.Second * (time.Second / sec)
+		}})
 	if err != nil {
 		stopDaemon()
 		return nil, fmt.Errorf("start bgcall: %w", err)
