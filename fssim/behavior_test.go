@@ -1,6 +1,7 @@
 package fssim
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -352,4 +353,39 @@ func TestHangupAfterBridgeFalseAndRingingLeg(t *testing.T) {
 		t.Errorf("hangup_after_bridge=false leg ended %q", h["Hangup-Cause"])
 	}
 	c.waitEvent("CHANNEL_DESTROY", ringing)
+}
+
+func TestManualFarEnd(t *testing.T) {
+	n := StartT(t, fastOptions())
+	n.SetSubscriber("5000", Behavior{Action: NoAnswer})
+	c := listening(t, n)
+	u := newUUID()
+	c.reply("bgapi originate {origination_uuid=" + u + ",originate_timeout=50}user/5000 &park()")
+	c.waitEvent("CHANNEL_PROGRESS", u)
+	if err := n.Answer(u); err != nil {
+		t.Fatal(err)
+	}
+	if e := c.waitEvent("BACKGROUND_JOB", ""); e["_body"] != "+OK "+u+"\n" {
+		t.Errorf("job after a manual answer = %q", e["_body"])
+	}
+	if err := n.SendDTMF(u, "9"); err != nil {
+		t.Fatal(err)
+	}
+	if d := c.waitEvent("DTMF", u); d["DTMF-Digit"] != "9" {
+		t.Errorf("DTMF %q", d["DTMF-Digit"])
+	}
+	if err := n.FarEndHangup(u, "USER_BUSY"); err != nil {
+		t.Fatal(err)
+	}
+	if h := c.waitEvent("CHANNEL_HANGUP", u); h["Hangup-Cause"] != "USER_BUSY" {
+		t.Errorf("cause %q", h["Hangup-Cause"])
+	}
+	if err := n.FarEndHangup(u, ""); err == nil {
+		t.Error("hangup of a gone channel succeeded")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := n.WaitIdle(ctx); err != nil {
+		t.Error(err)
+	}
 }

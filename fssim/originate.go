@@ -273,6 +273,9 @@ func (n *Node) ring(ch *channel) {
 
 // farEnd carries out the scripted action once the ring time is over.
 func (n *Node) farEnd(ch *channel) {
+	if ch.answerState == "answered" {
+		return // answered by hand (Node.Answer) meanwhile
+	}
 	b := ch.behavior
 	switch b.Action {
 	case Answer:
@@ -320,12 +323,7 @@ func (n *Node) answer(ch *channel) {
 		n.chanAfter(ch, b.Talk, func() { n.hangup(ch, cause) })
 	}
 	if b.DTMF != "" {
-		n.chanAfter(ch, b.DTMFDelay, func() {
-			for _, d := range b.DTMF {
-				n.fireCh(ch, "DTMF", true, header{"DTMF-Digit", string(d)},
-					header{"DTMF-Duration", "2000"}, header{"DTMF-Source", "RTP"})
-			}
-		})
+		n.chanAfter(ch, b.DTMFDelay, func() { n.sendDTMF(ch, b.DTMF) })
 	}
 }
 
