@@ -47,6 +47,7 @@ func init() {
 		{"watch", "[--session ID] [--caller N] [--callee N] [--json]", "follow session changes live", runWatch},
 		{"sim", "[--listen ADDR] [--scenario FILE]", "run the FreeSWITCH simulator", runSim},
 		{"demo", "", "run scripted background calls on the simulator and the embedded store", runDemo},
+		{"bench", "[--short]", "measure throughput, Redis cost, memory and lateness on the simulator", runBench},
 		{"version", "[--json]", "print the version", runVersion},
 	}
 }

@@ -484,3 +484,11 @@ func TestClientErrors(t *testing.T) {
 		t.Errorf("wrong token: exit %d %q", code, errOut.String())
 	}
 }
+
+func TestBenchFlags(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := cli.Main(context.Background(), []string{"bench", "--rates", "500,fast"}, cli.Env{Stdout: &out, Stderr: &errOut})
+	if code != cli.ExitUsage || !strings.Contains(errOut.String(), `"fast" is not a whole number`) {
+		t.Errorf("bench with a bad rate: exit %d %q", code, errOut.String())
+	}
+}
