@@ -240,13 +240,10 @@ func verb(line string) string {
 
 // onEvent is eslgo's listener: it runs in a goroutine of its own per event.
 func (c *conn) onEvent(e *eslgo.Event) {
-	if c.failed() != nil {
-		return
-	}
-	c.n.touch()
 	ev, err := decodeEvent(c.n.cfg.Name, e.Headers, e.Body)
 	if err != nil {
 		c.n.log.Warn("esl: dropping undecodable event", "node", c.n.cfg.Name, "err", err)
+		c.n.seq.skip(c.gen, wireSeq(strings.TrimSpace(e.Headers.Get("Event-Sequence"))))
 		return
 	}
 	c.n.onEvent(c, ev)

@@ -22,7 +22,7 @@ type node struct {
 	opts *Options
 	pool *Pool
 	log  *slog.Logger
-	seq  *resequencer
+	seq  *sequencer
 	jobs jobTable
 
 	lastActivity atomic.Int64 // unix nanoseconds of the last frame received
@@ -37,9 +37,12 @@ type node struct {
 	lastErr       string
 	everUp        bool
 	channels      map[string]chanState // channels seen and not destroyed: bounded by live channels
-	violations    uint64
-	dropped       uint64
+	regressions   uint64
 }
+
+// closeGrace is how long events eslgo had already read when a connection
+// ended may still take to reach the listener.
+const closeGrace = 100 * time.Millisecond
 
 type chanState struct {
 	gen, seq uint64
@@ -51,7 +54,7 @@ func newNode(cfg Node, opts *Options, p *Pool) *node {
 		opts:     opts,
 		pool:     p,
 		log:      opts.Logger.With("node", cfg.Name),
-		seq:      newResequencer(opts.EventBuffer, opts.ReorderWindow, opts.MaxReorderWindow),
+		seq:      newSequencer(opts.EventBuffer, opts.EventTimeout, closeGrace),
 		jobs:     jobTable{waiters: make(map[string]chan Event)},
 		channels: make(map[string]chanState),
 	}
@@ -115,7 +118,7 @@ func (n *node) connect(ctx context.Context) (*conn, error) {
 	n.everUp = true
 	core := n.coreUUID
 	n.mu.Unlock()
-	n.seq.pushSynthetic(gen, 0, Event{Node: n.cfg.Name, Name: EventNodeUp, CoreUUID: core, Time: time.Now()})
+	n.seq.synthetic(gen, Event{Node: n.cfg.Name, Name: EventNodeUp, CoreUUID: core, Time: time.Now()})
 	if o := n.opts.Observer; o != nil {
 		o.Connected(n.cfg.Name, true)
 		if reconnected {
@@ -127,13 +130,14 @@ func (n *node) connect(ctx context.Context) (*conn, error) {
 	return c, nil
 }
 
-// supervise returns when the connection has failed or ctx is done. It pings
-// with "api status" and watches for silence; eslgo's disconnect callback and
-// command failures fail the connection from elsewhere.
+// supervise returns when the connection has failed or ctx is done.
+// eslgo's failures reach the connection through the relay and the command
+// worker; this loop adds the two checks that need a clock: silence, and a
+// ping ("api status") whenever nothing has been received for PingInterval,
+// so that a node that stopped answering is caught by the command timeout.
 func (n *node) supervise(ctx context.Context, c *conn) {
-	tick := time.NewTicker(min(n.opts.PingInterval, n.opts.SilenceTimeout/3))
+	tick := time.NewTicker(min(n.opts.PingInterval, n.opts.SilenceTimeout) / 4)
 	defer tick.Stop()
-	nextPing := time.Now().Add(n.opts.PingInterval)
 	for {
 		select {
 		case <-ctx.Done():
@@ -143,22 +147,21 @@ func (n *node) supervise(ctx context.Context, c *conn) {
 			c.close(nil)
 			return
 		case now := <-tick.C:
-			if silent := now.Sub(time.Unix(0, n.lastActivity.Load())); silent > n.opts.SilenceTimeout {
-				c.fail(fmt.Errorf("nothing received for %v (no HEARTBEAT, event or reply)", silent.Round(time.Millisecond)))
+			quiet := now.Sub(time.Unix(0, n.lastActivity.Load()))
+			if quiet > n.opts.SilenceTimeout {
+				c.fail(fmt.Errorf("nothing received for %v (no HEARTBEAT, event or reply)", quiet.Round(time.Millisecond)))
 				continue
 			}
-			if now.Before(nextPing) {
-				continue
+			if quiet < n.opts.PingInterval {
+				continue // replies or events arrive: the connection is alive
 			}
-			nextPing = now.Add(n.opts.PingInterval)
-			// A ping that gets no reply within CommandTimeout fails the
-			// connection inside the command worker; one that cannot be
-			// queued in time means the worker is stuck, which is the same.
+			// The worker fails the connection if the reply does not come
+			// within CommandTimeout; the ping itself only needs to be sent.
 			pctx, cancel := context.WithTimeout(ctx, n.opts.CommandTimeout)
 			_, err := c.do(pctx, "api", "api status")
 			cancel()
 			if err != nil && ctx.Err() == nil {
-				c.fail(fmt.Errorf("ping: %w", err))
+				n.log.Debug("esl: ping failed", "err", err)
 			}
 		}
 	}
@@ -177,16 +180,13 @@ func (n *node) down(c *conn) {
 		n.lastErr = err.Error()
 	}
 	n.mu.Unlock()
-	// eslgo may still be starting goroutines for events it read before the
-	// failure; give them the reorder window to arrive before closing the
-	// generation.
-	_, window, _ := n.seq.stats()
-	time.Sleep(window)
+	if wasUp {
+		n.seq.synthetic(c.gen, Event{Node: n.cfg.Name, Name: EventNodeDown, CoreUUID: n.core(), Time: time.Now()})
+	}
 	n.seq.closeGen(c.gen)
 	if !wasUp {
 		return
 	}
-	n.seq.pushSynthetic(c.gen, seqLast, Event{Node: n.cfg.Name, Name: EventNodeDown, CoreUUID: n.core(), Time: time.Now()})
 	if o := n.opts.Observer; o != nil {
 		o.Connected(n.cfg.Name, false)
 	}
@@ -303,7 +303,7 @@ func (n *node) gone(gen uint64, id string) {
 	}
 	n.mu.Unlock()
 	if ok && st.gen < gen {
-		n.seq.pushSynthetic(gen, 0, Event{Node: n.cfg.Name, Name: EventChannelGone, UniqueID: id, CoreUUID: n.core(), Time: time.Now()})
+		n.seq.synthetic(gen, Event{Node: n.cfg.Name, Name: EventChannelGone, UniqueID: id, CoreUUID: n.core(), Time: time.Now()})
 	}
 }
 
@@ -316,17 +316,11 @@ func (n *node) onEvent(c *conn, ev Event) {
 		n.mu.Unlock()
 	case freeswitch.EventBackgroundJob:
 		if n.jobs.deliver(ev) {
+			n.seq.skip(c.gen, ev.Sequence)
 			return
 		}
 	}
-	switch n.seq.push(c.gen, ev, n.opts.CommandTimeout) {
-	case pushStale:
-		n.mu.Lock()
-		n.dropped++
-		n.mu.Unlock()
-	case pushFull:
-		c.fail(fmt.Errorf("event buffer full (%d events) for %v: the consumer of Events is too slow", n.opts.EventBuffer, n.opts.CommandTimeout))
-	}
+	n.seq.arrive(c.gen, ev)
 }
 
 // release delivers events in order until ctx is done.
@@ -334,13 +328,13 @@ func (n *node) release(ctx context.Context) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
-		it, late, wait := n.seq.next(time.Now())
-		if it != nil {
-			if !it.immediate {
-				n.track(it, late)
+		ev, gen, ok, wait := n.seq.next(time.Now())
+		if ok {
+			if !strings.HasPrefix(ev.Name, "BGCALL::") {
+				n.track(gen, &ev)
 			}
 			select {
-			case n.pool.events <- it.ev:
+			case n.pool.events <- ev:
 			case <-ctx.Done():
 				return
 			}
@@ -361,30 +355,29 @@ func (n *node) release(ctx context.Context) {
 	}
 }
 
-// track keeps the set of live channels and checks each channel's order.
-func (n *node) track(it *reseqItem, late bool) {
-	ev := &it.ev
+// track keeps the set of live channels (gen is the event's connection, 0
+// for an event delivered late).
+func (n *node) track(gen uint64, ev *Event) {
 	if ev.UniqueID == "" {
 		return
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	st, ok := n.channels[ev.UniqueID]
-	if late && ok && st.gen == it.gen && it.seq < st.seq {
-		n.violations++
-		w := n.seq.widen()
-		n.log.Warn("esl: event arrived after a later event of its channel; widening the reorder window",
-			"event", ev.Name, "unique_id", ev.UniqueID, "sequence", it.seq, "window", w)
+	if ok && st.gen == gen && ev.Sequence < st.seq {
+		// FreeSWITCH itself delivered this channel's events out of
+		// creation order; counted for diagnosis, delivered as sent.
+		n.regressions++
 	}
 	switch {
 	case ev.Name == freeswitch.EventChannelDestroy:
 		delete(n.channels, ev.UniqueID)
 	case ok:
-		if it.gen > st.gen || it.seq > st.seq {
-			n.channels[ev.UniqueID] = chanState{gen: it.gen, seq: it.seq}
+		if gen > st.gen || gen == st.gen && ev.Sequence > st.seq {
+			n.channels[ev.UniqueID] = chanState{gen: gen, seq: ev.Sequence}
 		}
 	case strings.HasPrefix(ev.Name, "CHANNEL_"):
-		n.channels[ev.UniqueID] = chanState{gen: it.gen, seq: it.seq}
+		n.channels[ev.UniqueID] = chanState{gen: gen, seq: ev.Sequence}
 	}
 }
 
@@ -428,24 +421,23 @@ func (n *node) setErr(err error) {
 }
 
 func (n *node) health() NodeHealth {
-	buffered, window, late := n.seq.stats()
+	held, lost, late := n.seq.stats()
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return NodeHealth{
-		Name:            n.cfg.Name,
-		Addr:            n.cfg.Addr,
-		Connected:       n.cur != nil && n.ready,
-		LastHeartbeat:   n.lastHeartbeat,
-		CoreUUID:        n.coreUUID,
-		Channels:        len(n.channels),
-		Reconnects:      n.reconnects,
-		LastError:       n.lastErr,
-		BufferedEvents:  buffered,
-		ReorderWindow:   window,
-		LateEvents:      late,
-		OrderViolations: n.violations,
-		DroppedEvents:   n.dropped,
-		PendingJobs:     n.jobs.len(),
+		Name:             n.cfg.Name,
+		Addr:             n.cfg.Addr,
+		Connected:        n.cur != nil && n.ready,
+		LastHeartbeat:    n.lastHeartbeat,
+		CoreUUID:         n.coreUUID,
+		Channels:         len(n.channels),
+		Reconnects:       n.reconnects,
+		LastError:        n.lastErr,
+		BufferedEvents:   held,
+		LostEvents:       lost,
+		LateEvents:       late,
+		OrderRegressions: n.regressions,
+		PendingJobs:      n.jobs.len(),
 	}
 }
 

@@ -29,12 +29,14 @@ type Options struct {
 	// HEARTBEAT are always added: tracking, jobs and liveness depend on them.
 	// "all" is refused.
 	Events []string
-	// ReorderWindow is how long an event may wait for an earlier sequence
-	// number before it is delivered anyway; default 50ms. It grows (up to
-	// MaxReorderWindow, default 1s) when an event arrives later than that.
-	ReorderWindow, MaxReorderWindow time.Duration
-	// EventBuffer bounds the events held per node (waiting for order or for the
-	// consumer of Events); default 65536. When it stays full for
+	// EventTimeout is how long an event relayed to eslgo may take to reach
+	// the listener before it is counted as lost and the events behind it
+	// move on; default 5s. Events normally take microseconds; only an event
+	// eslgo fails to parse ever waits this long.
+	EventTimeout time.Duration
+	// EventBuffer bounds the events held per node (relayed, waiting for order
+	// or for the consumer of Events); default 65536. When it is full the relay
+	// stops reading from FreeSWITCH (backpressure); if it stays full for
 	// CommandTimeout the connection is treated as failed and resynced.
 	EventBuffer int
 	Logger      *slog.Logger // default slog.Default()
@@ -76,13 +78,9 @@ func (o Options) withDefaults() (Options, error) {
 	def(&o.SilenceTimeout, 60*time.Second)
 	def(&o.BackoffMin, 100*time.Millisecond)
 	def(&o.BackoffMax, 10*time.Second)
-	def(&o.ReorderWindow, 50*time.Millisecond)
-	def(&o.MaxReorderWindow, time.Second)
+	def(&o.EventTimeout, 5*time.Second)
 	if o.BackoffMax < o.BackoffMin {
 		o.BackoffMax = o.BackoffMin
-	}
-	if o.MaxReorderWindow < o.ReorderWindow {
-		o.MaxReorderWindow = o.ReorderWindow
 	}
 	if o.EventBuffer <= 0 {
 		o.EventBuffer = 65536

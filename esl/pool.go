@@ -28,19 +28,18 @@ type Pool struct {
 
 // NodeHealth is one node's state, for metrics and readiness.
 type NodeHealth struct {
-	Name, Addr      string
-	Connected       bool      // connected, subscribed and resynced
-	LastHeartbeat   time.Time // last HEARTBEAT event received
-	CoreUUID        string
-	Channels        int           // live channels tracked
-	Reconnects      uint64        // successful reconnections after the first connection
-	LastError       string        // why the node is or last went down
-	BufferedEvents  int           // events waiting for order or for the consumer
-	ReorderWindow   time.Duration // current hold window
-	LateEvents      uint64        // events that arrived after a later sequence number was released
-	OrderViolations uint64        // late events that broke a channel's order (each widens the window)
-	DroppedEvents   uint64        // events read from a connection already declared dead
-	PendingJobs     int           // BGAPIWait calls waiting for their result
+	Name, Addr       string
+	Connected        bool      // connected, subscribed and resynced
+	LastHeartbeat    time.Time // last HEARTBEAT event received
+	CoreUUID         string
+	Channels         int    // live channels tracked
+	Reconnects       uint64 // successful reconnections after the first connection
+	LastError        string // why the node is or last went down
+	BufferedEvents   int    // events relayed and not yet delivered to Events
+	LostEvents       uint64 // relayed events eslgo never delivered (skipped after EventTimeout)
+	LateEvents       uint64 // of those, delivered later after all (out of order)
+	OrderRegressions uint64 // channel events FreeSWITCH sent with a lower Event-Sequence than the channel's previous one
+	PendingJobs      int    // BGAPIWait calls waiting for their result
 }
 
 // NewPool checks the configuration; Run connects.

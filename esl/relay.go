@@ -101,6 +101,7 @@ var errMidFrame = errors.New("connection cut in the middle of a frame")
 // frame is one frame from FreeSWITCH, raw, with its Content-Type.
 type frame struct {
 	raw         []byte
+	bodyStart   int
 	contentType string
 	replyText   string
 }
@@ -154,6 +155,7 @@ func readFrame(r *bufio.Reader) (frame, error) {
 			length = n
 		}
 	}
+	f.bodyStart = len(f.raw)
 	if length > 0 {
 		start := len(f.raw)
 		f.raw = append(f.raw, make([]byte, length)...)
@@ -165,6 +167,26 @@ func readFrame(r *bufio.Reader) (frame, error) {
 		}
 	}
 	return f, nil
+}
+
+// eventSequence finds the Event-Sequence value in a plain event payload.
+func eventSequence(payload []byte) string {
+	for len(payload) > 0 {
+		line := payload
+		if i := bytes.IndexByte(payload, '\n'); i >= 0 {
+			line, payload = payload[:i], payload[i+1:]
+		} else {
+			payload = nil
+		}
+		line = bytes.TrimRight(line, "\r")
+		if len(line) == 0 {
+			break
+		}
+		if v, ok := bytes.CutPrefix(line, []byte("Event-Sequence:")); ok {
+			return string(bytes.TrimSpace(v))
+		}
+	}
+	return ""
 }
 
 // pumpDown copies frames from FreeSWITCH to eslgo until either side fails.
@@ -198,7 +220,15 @@ func (c *conn) pumpDown(up io.Reader, down io.Writer) {
 				c.authAnswered = true
 				c.authRefused.Store(strings.HasPrefix(f.replyText, "-ERR"))
 			}
-		case "api/response", "text/event-plain", "text/event-json", "text/event-xml":
+		case "text/event-plain":
+			// Recorded before eslgo can see it: the sequencer releases events
+			// in this order.
+			seq := wireSeq(eventSequence(f.raw[f.bodyStart:]))
+			if !c.n.seq.expect(c.gen, seq, c.n.opts.CommandTimeout) {
+				c.fail(fmt.Errorf("event buffer full (%d events) for %v: the consumer of Events is too slow", c.n.opts.EventBuffer, c.n.opts.CommandTimeout))
+				return
+			}
+		case "api/response":
 		case "text/disconnect-notice":
 			c.fail(errors.New("FreeSWITCH ended the connection (disconnect notice)"))
 			return

@@ -1,210 +1,296 @@
 package esl
 
 import (
-	"container/heap"
-	"math"
+	"strconv"
 	"sync"
 	"time"
 )
 
-// A resequencer puts one node's events back in FreeSWITCH's order.
+// A sequencer puts one node's events back in the order FreeSWITCH sent them.
 //
-// eslgo reads frames in order but hands each event to a new goroutine, so
-// events reach the listener in scheduling order. Event-Sequence numbers every
-// event of a FreeSWITCH process in creation order (with gaps: events nobody
-// subscribed to take numbers too), so within one connection (one Core-UUID)
-// sorting on it restores the order, and for a channel, whose events are created
-// by its own thread one after the other, it is the order that matters.
+// eslgo reads frames in order but hands each event to a goroutine of its own,
+// so events reach the listener in scheduling order. The relay, which sees the
+// frames before eslgo does, records each event's Event-Sequence in wire order
+// (expect); the listener files each event as it arrives (arrive); events are
+// released strictly in the recorded order. No timing window is involved: an
+// event waits only for the events that preceded it on the wire, which eslgo
+// is already handling. For a channel, wire order is FreeSWITCH's creation
+// order (Event-Sequence rises along it), and that is what a controller needs.
 //
-// An event is released at once when nothing can precede it: its sequence
-// number follows the last one released, or its connection is gone. Otherwise
-// it waits until it has been held for the window, in case an earlier number
-// is still in a goroutine between eslgo and here. Gaps are normal (unsubscribed
-// events), so the window bounds the extra latency; an event that arrives after
-// a later one was released is reported as late, and the node widens the
-// window if that broke a channel's order.
-//
-// Items are keyed by (generation, sequence): a generation is one connection,
-// and everything of an older connection is released before a newer one's.
-type resequencer struct {
-	mu        sync.Mutex
-	items     itemHeap
-	notify    chan struct{} // an item was pushed
-	space     chan struct{} // an item was popped
-	limit     int
-	window    time.Duration
-	maxWindow time.Duration
-	closedGen uint64 // generations <= closedGen are over: release, refuse stragglers
-	lastGen   uint64
-	lastSeq   uint64
-	order     uint64
-	late      uint64
+// Each connection (generation) has its own queue; an older connection's queue
+// is drained before a newer one's. Synthetic events are queued like frames,
+// after every frame already relayed. An event that never reaches the listener
+// (eslgo failed to parse it, or the connection died first) is skipped after
+// timeout (or the grace after the connection ended) and counted as lost; if
+// it shows up later it is delivered at once, counted as late, never dropped.
+type sequencer struct {
+	mu      sync.Mutex
+	queues  []*wireQueue // by generation, oldest first
+	notify  chan struct{}
+	space   chan struct{}
+	limit   int           // events held, across queues
+	held    int           // entries not yet released
+	timeout time.Duration // how long the head may wait for its event
+	grace   time.Duration // the same once the connection has ended
+	late    []Event       // arrivals whose entry was already skipped
+	closed  uint64        // generations up to this one have ended
+	lost    uint64
+	nLate   uint64
 }
 
-type reseqItem struct {
-	ev        Event
-	gen, seq  uint64
-	order     uint64 // arrival order, breaks ties
-	arrived   time.Time
-	immediate bool // synthetic or unnumbered: never held
+type wireQueue struct {
+	gen      uint64
+	entries  []wireEntry
+	head     int
+	since    time.Time // when the current head started waiting
+	closedAt time.Time // zero while the connection lives
+	arrived  map[uint64][]Event
+	pending  map[uint64]int // entries per sequence not yet released
 }
 
-func newResequencer(limit int, window, maxWindow time.Duration) *resequencer {
-	return &resequencer{
-		notify:    make(chan struct{}, 1),
-		space:     make(chan struct{}, 1),
-		limit:     limit,
-		window:    window,
-		maxWindow: maxWindow,
+type wireEntry struct {
+	seq       uint64
+	synthetic *Event
+}
+
+type arrival struct {
+	ev   Event
+	skip bool
+}
+
+func newSequencer(limit int, timeout, grace time.Duration) *sequencer {
+	return &sequencer{
+		notify:  make(chan struct{}, 1),
+		space:   make(chan struct{}, 1),
+		limit:   limit,
+		timeout: timeout,
+		grace:   grace,
 	}
 }
 
-type pushResult int
+// wireSeq reads an Event-Sequence value the same way for the relay and the
+// listener: anything but a decimal number reads as 0.
+func wireSeq(s string) uint64 {
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n
+}
 
-const (
-	pushed pushResult = iota
-	pushFull
-	pushStale
-)
+func (s *sequencer) signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
 
-// push adds a FreeSWITCH event of connection gen. It waits up to wait for
-// room when the buffer is full.
-func (r *resequencer) push(gen uint64, ev Event, wait time.Duration) pushResult {
+// queue returns gen's queue, creating it; nil if gen is older than a queue
+// that exists (its connection is long gone).
+func (s *sequencer) queue(gen uint64) *wireQueue {
+	for _, q := range s.queues {
+		if q.gen == gen {
+			return q
+		}
+	}
+	if gen <= s.closed {
+		return nil
+	}
+	if n := len(s.queues); n > 0 && s.queues[n-1].gen > gen {
+		return nil
+	}
+	q := &wireQueue{gen: gen, arrived: make(map[uint64][]Event), pending: make(map[uint64]int)}
+	s.queues = append(s.queues, q)
+	return q
+}
+
+// expect records that the relay is handing eslgo an event numbered seq. When
+// the buffer is full it waits up to wait for room, which holds the relay
+// back from reading the socket: backpressure to FreeSWITCH, not loss. It
+// returns false if there is still no room.
+func (s *sequencer) expect(gen, seq uint64, wait time.Duration) bool {
 	var timer *time.Timer
 	for {
-		r.mu.Lock()
-		if gen <= r.closedGen {
-			r.mu.Unlock()
-			return pushStale
+		s.mu.Lock()
+		if s.held < s.limit {
+			q := s.queue(gen)
+			if q != nil && q.closedAt.IsZero() {
+				s.add(q, wireEntry{seq: seq})
+				q.pending[seq]++
+			}
+			s.mu.Unlock()
+			return true
 		}
-		if len(r.items) < r.limit {
-			r.insert(&reseqItem{ev: ev, gen: gen, seq: ev.Sequence, immediate: ev.Sequence == 0})
-			r.mu.Unlock()
-			return pushed
-		}
-		r.mu.Unlock()
+		s.mu.Unlock()
 		if timer == nil {
 			timer = time.NewTimer(wait)
 			defer timer.Stop()
 		}
 		select {
-		case <-r.space:
+		case <-s.space:
 		case <-timer.C:
-			return pushFull
+			return false
 		}
 	}
 }
 
-// pushSynthetic adds an event made by this package. It is never held and is
-// ordered at seq within gen: 0 before the connection's events, math.MaxUint64
-// after them. It ignores the limit: synthetic events are few (one per node
-// transition and one per channel lost), and dropping one would hide a loss.
-func (r *resequencer) pushSynthetic(gen, seq uint64, ev Event) {
-	r.mu.Lock()
-	r.insert(&reseqItem{ev: ev, gen: gen, seq: seq, immediate: true})
-	r.mu.Unlock()
+func (s *sequencer) add(q *wireQueue, e wireEntry) {
+	if q.head == len(q.entries) {
+		q.since = time.Now()
+	}
+	q.entries = append(q.entries, e)
+	s.held++
+	s.signal(s.notify)
 }
 
-func (r *resequencer) insert(it *reseqItem) {
-	r.order++
-	it.order = r.order
-	it.arrived = time.Now()
-	heap.Push(&r.items, it)
-	select {
-	case r.notify <- struct{}{}:
-	default:
-	}
-}
+// arrive files an event eslgo delivered for connection gen.
+func (s *sequencer) arrive(gen uint64, ev Event) { s.file(gen, ev.Sequence, arrival{ev: ev}) }
 
-// closeGen marks connection gen as over: its buffered events are released at
-// once, in order, and later arrivals from it are refused.
-func (r *resequencer) closeGen(gen uint64) {
-	r.mu.Lock()
-	if gen > r.closedGen {
-		r.closedGen = gen
-	}
-	r.mu.Unlock()
-	select {
-	case r.notify <- struct{}{}:
-	default:
-	}
-}
+// skip marks the event numbered seq as consumed without delivery (a job
+// result taken by BGAPIWait, an event that could not be decoded).
+func (s *sequencer) skip(gen, seq uint64) { s.file(gen, seq, arrival{skip: true}) }
 
-// next pops the first releasable item. With none, it returns how long to wait
-// before the head becomes releasable (or -1: empty, wait for a push).
-func (r *resequencer) next(now time.Time) (*reseqItem, bool, time.Duration) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.items) == 0 {
-		return nil, false, -1
-	}
-	it := r.items[0]
-	held := now.Sub(it.arrived)
-	ready := it.immediate || it.gen <= r.closedGen || held >= r.window ||
-		(it.gen == r.lastGen && it.seq <= r.lastSeq+1)
-	if !ready {
-		return nil, false, r.window - held
-	}
-	heap.Pop(&r.items)
-	select {
-	case r.space <- struct{}{}:
-	default:
-	}
-	late := false
-	if !it.immediate {
-		switch {
-		case it.gen > r.lastGen:
-			r.lastGen, r.lastSeq = it.gen, it.seq
-		case it.gen == r.lastGen && it.seq > r.lastSeq:
-			r.lastSeq = it.seq
-		default:
-			late = true
-			r.late++
+func (s *sequencer) file(gen, seq uint64, a arrival) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var q *wireQueue
+	for _, x := range s.queues {
+		if x.gen == gen {
+			q = x
 		}
 	}
-	return it, late, 0
-}
-
-// widen doubles the hold window, up to its maximum.
-func (r *resequencer) widen() time.Duration {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.window = min(2*r.window, r.maxWindow)
-	return r.window
-}
-
-func (r *resequencer) stats() (buffered int, window time.Duration, late uint64) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.items), r.window, r.late
-}
-
-// itemHeap orders items by (generation, sequence, arrival).
-type itemHeap []*reseqItem
-
-func (h itemHeap) Len() int { return len(h) }
-func (h itemHeap) Less(i, j int) bool {
-	a, b := h[i], h[j]
-	if a.gen != b.gen {
-		return a.gen < b.gen
+	if q == nil || q.pending[seq] <= len(q.arrived[seq]) {
+		// Its entry was skipped (or never recorded): deliver it now rather
+		// than lose it.
+		if !a.skip {
+			s.nLate++
+			s.late = append(s.late, a.ev)
+			s.signal(s.notify)
+		}
+		return
 	}
-	if a.seq != b.seq {
-		return a.seq < b.seq
+	ev := a.ev
+	if a.skip {
+		ev = Event{Sequence: seq, Name: skipMarker}
 	}
-	return a.order < b.order
-}
-func (h itemHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *itemHeap) Push(x any)   { *h = append(*h, x.(*reseqItem)) }
-func (h *itemHeap) Pop() any {
-	old := *h
-	it := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	if cap(*h) > 1024 && len(*h) < cap(*h)/4 {
-		*h = append(itemHeap(nil), *h...)
-	}
-	return it
+	q.arrived[seq] = append(q.arrived[seq], ev)
+	s.signal(s.notify)
 }
 
-// seqLast orders a synthetic event after every event of its generation.
-const seqLast = math.MaxUint64
+// skipMarker stands for an event consumed without delivery.
+const skipMarker = "\x00skip"
+
+// synthetic queues an event made by this package after every frame of
+// connection gen relayed so far.
+func (s *sequencer) synthetic(gen uint64, ev Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if q := s.queue(gen); q != nil {
+		s.add(q, wireEntry{synthetic: &ev})
+		return
+	}
+	s.late = append(s.late, ev)
+	s.signal(s.notify)
+}
+
+// closeGen marks connection gen as over: what it relayed but eslgo never
+// delivered is skipped after the grace period.
+func (s *sequencer) closeGen(gen uint64) {
+	s.mu.Lock()
+	if q := s.queue(gen); q != nil && q.closedAt.IsZero() {
+		q.closedAt = time.Now()
+	}
+	s.closed = max(s.closed, gen)
+	s.mu.Unlock()
+	s.signal(s.notify)
+}
+
+// next returns the next event to release with its generation (0 for late
+// events), or how long to wait before calling again (-1: until notified).
+func (s *sequencer) next(now time.Time) (Event, uint64, bool, time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.late) > 0 {
+		ev := s.late[0]
+		s.late[0] = Event{}
+		s.late = s.late[1:]
+		if len(s.late) == 0 {
+			s.late = nil
+		}
+		return ev, 0, true, 0
+	}
+	for len(s.queues) > 0 {
+		q := s.queues[0]
+		if q.head == len(q.entries) {
+			if q.closedAt.IsZero() {
+				return Event{}, 0, false, -1
+			}
+			s.queues[0] = nil
+			s.queues = s.queues[1:]
+			continue
+		}
+		e := q.entries[q.head]
+		if e.synthetic != nil {
+			s.pop(q, now)
+			return *e.synthetic, q.gen, true, 0
+		}
+		if list := q.arrived[e.seq]; len(list) > 0 {
+			ev := list[0]
+			if len(list) == 1 {
+				delete(q.arrived, e.seq)
+			} else {
+				list[0] = Event{}
+				q.arrived[e.seq] = list[1:]
+			}
+			s.pop(q, now)
+			if ev.Name == skipMarker {
+				continue
+			}
+			return ev, q.gen, true, 0
+		}
+		limit, from := s.timeout, q.since
+		if !q.closedAt.IsZero() {
+			limit, from = s.grace, later(q.since, q.closedAt)
+		}
+		if waited := now.Sub(from); waited < limit {
+			return Event{}, 0, false, limit - waited
+		}
+		s.lost++
+		s.pop(q, now)
+	}
+	return Event{}, 0, false, -1
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// pop releases the head entry of q.
+func (s *sequencer) pop(q *wireQueue, now time.Time) {
+	e := q.entries[q.head]
+	q.entries[q.head] = wireEntry{}
+	q.head++
+	q.since = now
+	s.held--
+	if e.synthetic == nil {
+		if q.pending[e.seq]--; q.pending[e.seq] <= 0 {
+			delete(q.pending, e.seq)
+		}
+	}
+	// Compact once the released prefix dominates, so a long-lived
+	// connection's queue does not grow with its history.
+	if q.head > 1024 && q.head*2 > len(q.entries) {
+		q.entries = append([]wireEntry(nil), q.entries[q.head:]...)
+		q.head = 0
+	}
+	s.signal(s.space)
+}
+
+func (s *sequencer) stats() (held int, lost, late uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.held, s.lost, s.nLate
+}

@@ -1,19 +1,19 @@
 package esl
 
 import (
-	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 )
 
-// drain pops everything releasable, waiting up to d for held items.
-func drain(r *resequencer, d time.Duration) []*reseqItem {
-	var out []*reseqItem
+// drain releases everything available, waiting up to d for stragglers.
+func drain(s *sequencer, d time.Duration) []Event {
+	var out []Event
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
-		it, _, wait := r.next(time.Now())
-		if it != nil {
-			out = append(out, it)
+		ev, _, ok, wait := s.next(time.Now())
+		if ok {
+			out = append(out, ev)
 			continue
 		}
 		if wait < 0 {
@@ -24,113 +24,143 @@ func drain(r *resequencer, d time.Duration) []*reseqItem {
 	return out
 }
 
-func TestResequencerRestoresOrderWithGaps(t *testing.T) {
-	r := newResequencer(1<<16, 20*time.Millisecond, time.Second)
-	// Sequence numbers with gaps (unsubscribed events), pushed in a
-	// shuffled order as eslgo's goroutines would.
-	var seqs []uint64
-	for s := uint64(100); len(seqs) < 2000; s += 1 + uint64(rand.IntN(3)) {
-		seqs = append(seqs, s)
+func seqs(evs []Event) []uint64 {
+	out := make([]uint64, len(evs))
+	for i, e := range evs {
+		out[i] = e.Sequence
 	}
-	shuffled := append([]uint64(nil), seqs...)
-	rand.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
-	for _, s := range shuffled {
-		if r.push(1, Event{Sequence: s}, time.Second) != pushed {
-			t.Fatal("push refused")
+	return out
+}
+
+// TestSequencerRestoresWireOrder files events from one goroutine each, as
+// eslgo does, and expects them back in the order they were relayed, which
+// is not sequence order (FreeSWITCH sends some events late).
+func TestSequencerRestoresWireOrder(t *testing.T) {
+	s := newSequencer(1<<16, time.Second, 10*time.Millisecond)
+	var wire []uint64
+	for i := 0; i < 5000; i++ {
+		seq := uint64(100 + 2*i)
+		if i%50 == 7 {
+			seq = uint64(90 + i) // an API event numbered long before
+		}
+		wire = append(wire, seq)
+		s.expect(1, seq, 0)
+	}
+	var wg sync.WaitGroup
+	for _, seq := range wire {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.arrive(1, Event{Sequence: seq}) }()
+	}
+	wg.Wait()
+	got := seqs(drain(s, time.Second))
+	if len(got) != len(wire) {
+		t.Fatalf("released %d of %d", len(got), len(wire))
+	}
+	for i := range wire {
+		if got[i] != wire[i] {
+			t.Fatalf("position %d: %d, want %d", i, got[i], wire[i])
 		}
 	}
-	out := drain(r, 2*time.Second)
-	if len(out) != len(seqs) {
-		t.Fatalf("released %d of %d", len(out), len(seqs))
-	}
-	for i, it := range out {
-		if it.seq != seqs[i] {
-			t.Fatalf("position %d: sequence %d, want %d", i, it.seq, seqs[i])
-		}
-	}
-	if _, _, late := r.stats(); late != 0 {
-		t.Errorf("%d late events, want 0", late)
+	if held, lost, late := s.stats(); held != 0 || lost != 0 || late != 0 {
+		t.Errorf("held %d lost %d late %d", held, lost, late)
 	}
 }
 
-func TestResequencerReleasesContiguousAtOnceAndHoldsGaps(t *testing.T) {
-	r := newResequencer(100, time.Hour, time.Hour)
-	r.push(1, Event{Sequence: 10}, 0)
-	// The first event of a connection waits: an earlier one may be in flight.
-	if it, _, wait := r.next(time.Now()); it != nil || wait <= 0 {
-		t.Fatalf("first event released at once (%v) or no wait (%v)", it, wait)
+func TestSequencerWaitsOnlyForEarlierFrames(t *testing.T) {
+	s := newSequencer(100, time.Hour, time.Hour)
+	for _, q := range []uint64{5, 6, 6, 9} { // 6 twice: FreeSWITCH repeats some events
+		s.expect(1, q, 0)
 	}
-	// After the window it goes; then 11 follows at once, 13 waits for 12.
-	it, _, _ := r.next(time.Now().Add(2 * time.Hour))
-	if it == nil || it.seq != 10 {
-		t.Fatalf("got %v, want 10", it)
+	s.arrive(1, Event{Sequence: 6, Name: "b"})
+	if _, _, ok, wait := s.next(time.Now()); ok || wait <= 0 {
+		t.Fatal("released before the first frame arrived")
 	}
-	r.push(1, Event{Sequence: 13}, 0)
-	r.push(1, Event{Sequence: 11}, 0)
-	if it, _, _ := r.next(time.Now()); it == nil || it.seq != 11 {
-		t.Fatalf("got %v, want 11 at once", it)
+	s.arrive(1, Event{Sequence: 5, Name: "a"})
+	s.arrive(1, Event{Sequence: 6, Name: "c"})
+	s.skip(1, 9) // e.g. a job result taken by BGAPIWait
+	var names []string
+	for _, ev := range drain(s, 10*time.Millisecond) {
+		names = append(names, ev.Name)
 	}
-	if it, _, _ := r.next(time.Now()); it != nil {
-		t.Fatalf("13 released before 12 could arrive")
+	if len(names) != 3 || names[0] != "a" || names[1] != "b" || names[2] != "c" {
+		t.Fatalf("released %v, want [a b c]", names)
 	}
-	r.push(1, Event{Sequence: 12}, 0)
-	for _, want := range []uint64{12, 13} {
-		if it, _, _ := r.next(time.Now()); it == nil || it.seq != want {
-			t.Fatalf("got %v, want %d", it, want)
-		}
+	// An arrival nobody expected (its place was skipped) is delivered, late.
+	s.arrive(1, Event{Sequence: 9, Name: "extra"})
+	if ev, _, ok, _ := s.next(time.Now()); !ok || ev.Name != "extra" {
+		t.Fatalf("late arrival not delivered: %v", ev)
 	}
-	// A straggler older than what was released is released at once, as late.
-	r.push(1, Event{Sequence: 5}, 0)
-	if it, late, _ := r.next(time.Now()); it == nil || it.seq != 5 || !late {
-		t.Fatalf("got %v late=%v, want 5 late", it, late)
-	}
-	// Closing the generation releases held events and refuses stragglers.
-	r.push(1, Event{Sequence: 20}, 0)
-	r.closeGen(1)
-	if it, _, _ := r.next(time.Now()); it == nil || it.seq != 20 {
-		t.Fatalf("got %v, want 20 after close", it)
-	}
-	if got := r.push(1, Event{Sequence: 21}, 0); got != pushStale {
-		t.Fatalf("push after close = %v, want pushStale", got)
-	}
-	// A newer generation sorts after the old one's last synthetic event.
-	r.push(2, Event{Sequence: 1}, 0)
-	r.pushSynthetic(1, seqLast, Event{Name: EventNodeDown})
-	r.pushSynthetic(2, 0, Event{Name: EventNodeUp})
-	names := []string{}
-	for _, it := range drain(r, 10*time.Millisecond) {
-		names = append(names, it.ev.Name)
-	}
-	if len(names) != 2 || names[0] != EventNodeDown || names[1] != EventNodeUp {
-		t.Fatalf("released %v, want NODE_DOWN then NODE_UP (then the held event)", names)
+	if _, lost, late := s.stats(); lost != 0 || late != 1 {
+		t.Errorf("lost %d late %d, want 0 and 1", lost, late)
 	}
 }
 
-func TestResequencerBoundedWithBackpressure(t *testing.T) {
-	r := newResequencer(4, 0, 0)
+func TestSequencerSkipsLostEventsAfterTimeout(t *testing.T) {
+	s := newSequencer(100, 30*time.Millisecond, time.Hour)
+	s.expect(1, 1, 0)
+	s.expect(1, 2, 0)
+	s.arrive(1, Event{Sequence: 2})
+	got := seqs(drain(s, time.Second))
+	if len(got) != 1 || got[0] != 2 {
+		t.Fatalf("released %v, want [2] after skipping 1", got)
+	}
+	if _, lost, _ := s.stats(); lost != 1 {
+		t.Errorf("lost %d, want 1", lost)
+	}
+}
+
+func TestSequencerGenerations(t *testing.T) {
+	s := newSequencer(100, time.Hour, 20*time.Millisecond)
+	s.expect(1, 10, 0)
+	s.expect(1, 11, 0) // relayed, never delivered: the connection died
+	s.arrive(1, Event{Sequence: 10, Name: "old"})
+	s.synthetic(1, Event{Name: EventNodeDown})
+	s.closeGen(1)
+	s.expect(2, 1, 0)
+	s.arrive(2, Event{Sequence: 1, Name: "new"})
+	s.synthetic(2, Event{Name: EventNodeUp})
+	var names []string
+	for _, ev := range drain(s, time.Second) {
+		names = append(names, ev.Name)
+	}
+	want := []string{"old", EventNodeDown, "new", EventNodeUp}
+	if len(names) != len(want) {
+		t.Fatalf("released %v, want %v", names, want)
+	}
+	for i := range want {
+		if names[i] != want[i] {
+			t.Fatalf("released %v, want %v", names, want)
+		}
+	}
+	// A frame relayed by a connection that already ended is not queued.
+	s.expect(1, 12, 0)
+	if held, _, _ := s.stats(); held != 0 {
+		t.Errorf("held %d after the old connection's straggler", held)
+	}
+}
+
+func TestSequencerBackpressure(t *testing.T) {
+	s := newSequencer(4, time.Hour, time.Hour)
 	for i := uint64(1); i <= 4; i++ {
-		if r.push(1, Event{Sequence: i}, 0) != pushed {
-			t.Fatal("push refused below the limit")
+		if !s.expect(1, i, 0) {
+			t.Fatal("refused below the limit")
 		}
 	}
 	start := time.Now()
-	if got := r.push(1, Event{Sequence: 5}, 30*time.Millisecond); got != pushFull {
-		t.Fatalf("push above the limit = %v, want pushFull", got)
+	if s.expect(1, 5, 30*time.Millisecond) {
+		t.Fatal("accepted above the limit")
 	}
 	if time.Since(start) < 30*time.Millisecond {
-		t.Error("full push did not wait for room")
+		t.Error("did not wait for room")
 	}
-	done := make(chan pushResult)
-	go func() { done <- r.push(1, Event{Sequence: 5}, 10*time.Second) }()
-	time.Sleep(10 * time.Millisecond)
-	if it, _, _ := r.next(time.Now()); it == nil {
+	done := make(chan bool)
+	go func() { done <- s.expect(1, 5, 10*time.Second) }()
+	s.arrive(1, Event{Sequence: 1})
+	if _, _, ok, _ := s.next(time.Now()); !ok {
 		t.Fatal("nothing released")
 	}
-	if got := <-done; got != pushed {
-		t.Fatalf("blocked push = %v after room was made, want pushed", got)
-	}
-	if n, _, _ := r.stats(); n != 4 {
-		t.Fatalf("%d buffered, want 4", n)
+	if !<-done {
+		t.Fatal("blocked relay not resumed once room was made")
 	}
 }
 
