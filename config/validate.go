@@ -176,8 +176,8 @@ func (c *Config) Validate() error {
 	}
 	causesSeen := map[string]bool{}
 	for _, rule := range p.Causes {
-		if !causeRE.MatchString(rule.Cause) {
-			bad("retry.causes", "%q is not a hangup cause name such as USER_BUSY", rule.Cause)
+		if !causeRE.MatchString(rule.Cause) || !freeswitch.ParseCause(rule.Cause).Known() {
+			bad("retry.causes", "%q is not a FreeSWITCH hangup cause such as USER_BUSY or NO_ANSWER", rule.Cause)
 		}
 		if causesSeen[rule.Cause] {
 			bad("retry.causes", "%s has two rules; keep one", rule.Cause)
