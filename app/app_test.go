@@ -378,3 +378,33 @@ func TestTwoReplicasShareSessions(t *testing.T) {
 		t.Errorf("cancel through the survivor: %+v %v", got.Outcome, err)
 	}
 }
+
+func TestNotReadyWhenRedisIsDown(t *testing.T) {
+	srv := redistest.Start(t)
+	sim, err := fssim.Start(fssim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	cfg := testConfig(sim)
+	cfg.Redis.Addrs = []string{srv.Addr}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	d, err := app.Start(ctx, app.Options{Config: cfg, LogOutput: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "ready", func() bool { code, _ := readyz(d.APIAddr()); return code == 200 })
+	srv.Stop()
+	waitFor(t, "not ready", func() bool {
+		code, body := readyz(d.APIAddr())
+		return code == http.StatusServiceUnavailable && strings.Contains(body, "redis")
+	})
+	if resp, err := http.Get("http://" + d.APIAddr() + "/livez"); err != nil || resp.StatusCode != 200 {
+		t.Errorf("/livez with Redis down: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	stop()
+	d.Wait()
+}
