@@ -137,7 +137,7 @@ var settings = []setting{
 	str("notify.chat_proto", "chat protocol (`sip`)", func(c *Config) *string { return &c.Notify.ChatProto }),
 	str("notify.chat_from", "chat sender; `{domain}` and `{callee}` replaced", func(c *Config) *string { return &c.Notify.ChatFrom }),
 	str("notify.chat_to", "chat recipient (A); `{caller}` and `{domain}` replaced", func(c *Config) *string { return &c.Notify.ChatTo }),
-	str("notify.webhook_url", "SMS gateway URL; receives a JSON POST `{session_id,caller,callee,text}`", func(c *Config) *string { return &c.Notify.WebhookURL }),
+	str("notify.webhook_url", "SMS gateway URL; receives a JSON POST `{to,from,text,session_id,at}`", func(c *Config) *string { return &c.Notify.WebhookURL }),
 	dur("notify.timeout", "bound on one notification attempt", func(c *Config) *time.Duration { return &c.Notify.Timeout }),
 	integer("notify.retries", "further tries after a failed notification (backoff doubles from 1s)", func(c *Config) *int { return &c.Notify.Retries }),
 	str("notify.sms_template", "text sent to A; `{caller}`, `{callee}` and `{time}` replaced", func(c *Config) *string { return &c.Notify.SMSTemplate }),
