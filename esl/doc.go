@@ -10,16 +10,19 @@
 //     poisons the connection, which is closed and dialled again.
 //   - bgapi commands carry a client-chosen Job-UUID, and BACKGROUND_JOB is
 //     subscribed before any command is sent, so no job result can be missed.
-//   - eslgo starts a goroutine per event, which loses their order. Events are
-//     put back in FreeSWITCH's order by a resequencer per node that sorts on
-//     Event-Sequence within a connection (one Core-UUID) and holds an event for
-//     a short window only while an earlier sequence number may still be on its
-//     way (see resequencer).
-//   - Dead connections are detected from eslgo's disconnect callback, from
-//     command errors and timeouts, from a periodic "api status", and from
-//     silence (no HEARTBEAT, event or reply). Some failures (an EOF in the middle
-//     of a frame, an unknown frame type, a reset) stop eslgo's reader without
-//     any callback; the periodic status command is what catches those.
+//   - eslgo talks to FreeSWITCH through a relay (relay.go) that copies whole
+//     frames. It reports an EOF in the middle of a frame, drops frame types
+//     that would stop eslgo's reader (log/data), and never lets eslgo see a
+//     disconnect, because eslgo's own close path is a data race.
+//   - eslgo starts a goroutine per event, which loses their order. The relay
+//     records each event's Event-Sequence in wire order before eslgo reads
+//     it, and a sequencer per node releases events in exactly that order,
+//     waiting only for events already inside eslgo (see sequencer). For a
+//     channel, wire order is FreeSWITCH's creation order.
+//   - Dead connections are detected by the relay (EOF, reset, disconnect
+//     notice, a cut frame), by command errors and timeouts, by an "api status"
+//     sent whenever nothing was received for PingInterval, and by silence (no
+//     HEARTBEAT, event or reply for SilenceTimeout).
 //   - Reconnection uses capped exponential backoff with jitter, subscribes to
 //     explicit event names (never "all", never "myevents"), then resyncs: each
 //     channel tracked before the loss is checked with uuid_exists, and a changed
@@ -27,8 +30,9 @@
 //     synthetic events (EventNodeDown, EventChannelGone, EventNodeUp).
 //   - Memory stays bounded: one event listener per connection (never one per
 //     channel or job), channel tracking bounded by live channels, job waiters by
-//     calls in flight, and a bounded event buffer whose overflow is treated as
-//     a failed connection (reported and resynced), never as silent loss.
+//     calls in flight, and a bounded event buffer. When it is full the relay
+//     stops reading the socket (backpressure); if the consumer stays stuck for
+//     CommandTimeout the connection is treated as failed, reported and resynced.
 //
 // A Pool runs any number of nodes and merges their events into one stream.
 package esl

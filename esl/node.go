@@ -83,11 +83,24 @@ func (n *node) run(ctx context.Context) {
 			failures++
 			continue
 		}
-		failures = 0
+		began := time.Now()
 		n.supervise(ctx, c)
 		n.down(c)
+		// A connection that lived a while earns a quick reconnect; one that
+		// failed at once counts as a failure, so a flapping node is not
+		// redialled in a tight loop.
+		if time.Since(began) > stableAfter {
+			failures = 0
+		}
+		if !sleep(ctx, backoff(n.opts.BackoffMin, n.opts.BackoffMax, failures)) {
+			return
+		}
+		failures++
 	}
 }
+
+// stableAfter is how long a connection must live for the backoff to reset.
+const stableAfter = 10 * time.Second
 
 // connect dials, subscribes and resyncs; on success the node is up.
 func (n *node) connect(ctx context.Context) (*conn, error) {
@@ -167,8 +180,9 @@ func (n *node) supervise(ctx context.Context, c *conn) {
 	}
 }
 
-// down handles a failed connection: it lets events already read drain into
-// the resequencer, releases them, and reports the node down.
+// down handles a failed connection: NODE_DOWN is queued after every event
+// the connection relayed, and the connection's queue is closed so that events
+// eslgo never delivered are skipped after a short grace.
 func (n *node) down(c *conn) {
 	err := c.failed()
 	n.mu.Lock()
