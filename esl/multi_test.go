@@ -1,0 +1,79 @@
+package esl
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"bgcall/freeswitch"
+	"bgcall/fssim"
+)
+
+func TestPoolOfTwoNodes(t *testing.T) {
+	simA := fssim.StartT(t, fssim.Options{Second: 10 * time.Millisecond})
+	simB := fssim.StartT(t, fssim.Options{Second: 10 * time.Millisecond})
+	h := start(t, []Node{simNode("a", simA), simNode("b", simB)}, fastOptions(), true, nil)
+	h.waitUp(2)
+	if got := h.p.Nodes(); len(got) != 2 || got[0] != "a" || got[1] != "b" {
+		t.Fatalf("Nodes = %v", got)
+	}
+
+	// Commands go to the named node only.
+	leg := h.park("a", "1002")
+	if v, _ := h.p.API(context.Background(), "a", "uuid_exists "+leg); v != "true" {
+		t.Errorf("leg not on a: %q", v)
+	}
+	if v, _ := h.p.API(context.Background(), "b", "uuid_exists "+leg); v != "false" {
+		t.Errorf("leg on b: %q", v)
+	}
+	if _, ok := simA.Channel(leg); !ok {
+		t.Error("simulator a does not have the leg")
+	}
+
+	// Pick prefers the node with fewer live channels: b, every time.
+	for i := 0; i < 5; i++ {
+		if n, err := h.p.Pick(); err != nil || n != "b" {
+			t.Fatalf("Pick = %q, %v; want b (a has a call)", n, err)
+		}
+	}
+	// With equal load it spreads picks over both.
+	legB := h.park("b", "1003")
+	seen := map[string]int{}
+	for i := 0; i < 10; i++ {
+		n, _ := h.p.Pick()
+		seen[n]++
+	}
+	if seen["a"] == 0 || seen["b"] == 0 {
+		t.Errorf("picks with equal load: %v", seen)
+	}
+
+	// One stream carries both nodes' events, each tagged with its node.
+	for _, want := range []struct{ node, uuid string }{{"a", leg}, {"b", legB}} {
+		ev, _, err := h.waitEvent(0, time.Second, channelEvent(freeswitch.EventChannelCreate, want.uuid))
+		if err != nil || ev.Node != want.node {
+			t.Errorf("CHANNEL_CREATE of %s: node %q, %v", want.uuid, ev.Node, err)
+		}
+	}
+
+	// A node that goes away is skipped by Pick and reported by Health.
+	from := h.mark()
+	hangupAll(t, h, "b")
+	simB.Close()
+	if _, _, err := h.waitEvent(from, recoveryBudget, func(e Event) bool { return e.Name == EventNodeDown && e.Node == "b" }); err != nil {
+		t.Fatalf("NODE_DOWN b: %v", err)
+	}
+	for i := 0; i < 5; i++ {
+		if n, err := h.p.Pick(); err != nil || n != "a" {
+			t.Fatalf("Pick with b down = %q, %v", n, err)
+		}
+	}
+	hs := h.p.Health()
+	if !hs[0].Connected || hs[1].Connected || hs[1].LastError == "" {
+		t.Errorf("health: %+v", hs)
+	}
+	if _, err := h.p.API(context.Background(), "b", "status"); !errors.Is(err, ErrNotConnected) {
+		t.Errorf("API to a closed node = %v", err)
+	}
+	hangupAll(t, h, "a")
+}
