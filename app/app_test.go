@@ -3,11 +3,13 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"reflect"
 	"strings"
@@ -404,6 +406,66 @@ func TestNotReadyWhenRedisIsDown(t *testing.T) {
 		t.Errorf("/livez with Redis down: %v %v", resp, err)
 	} else {
 		resp.Body.Close()
+	}
+	stop()
+	d.Wait()
+}
+
+// TestCallerMissedNotifiesBothWays: with notify.mode = both, A hears of
+// the missed call back by FreeSWITCH chat and through the SMS webhook.
+func TestCallerMissedNotifiesBothWays(t *testing.T) {
+	got := make(chan map[string]string, 4)
+	gateway := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m map[string]string
+		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
+			t.Errorf("webhook body: %v", err)
+		}
+		got <- m
+	}))
+	defer gateway.Close()
+	sim, err := fssim.Start(fssim.Options{Second: 50 * time.Millisecond, Subscribers: map[string][]fssim.Behavior{
+		"1001": {{Action: fssim.NoAnswer}},
+		"1002": {{Action: fssim.Answer}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	cfg := testConfig(sim)
+	cfg.Notify.Mode = "both"
+	cfg.Notify.WebhookURL = gateway.URL + "/sms"
+	cfg.Dial.Domain = "pbx.example.com"
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	d, err := app.Start(ctx, app.Options{Config: cfg, LogOutput: io.Discard, Engine: scaleParkTimeout(50 * time.Millisecond)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &api.Client{Base: "http://" + d.APIAddr()}
+	waitFor(t, "ready", func() bool { return c.Ready(ctx) == nil })
+	s, _, err := c.Create(ctx, api.CreateRequest{Caller: "1001", Callee: "1002"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m := <-got:
+		if m["to"] != "1001" || m["from"] != "1002" || m["session_id"] != s.ID || !strings.Contains(m["text"], "1002") {
+			t.Errorf("webhook got %v", m)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no webhook call")
+	}
+	waitFor(t, "the chat message", func() bool {
+		for _, m := range sim.Chats() {
+			if m.To == "1001@pbx.example.com" && m.From == "bgcall@pbx.example.com" && strings.Contains(m.Body, "1002") {
+				return true
+			}
+		}
+		return false
+	})
+	final, _ := c.Get(ctx, s.ID)
+	if final.Outcome != "caller_missed" {
+		t.Errorf("outcome %q, want caller_missed", final.Outcome)
 	}
 	stop()
 	d.Wait()
