@@ -219,6 +219,7 @@ func TestEventLayoutsMatchCaptures(t *testing.T) {
 		{"events-noanswer.raw", "BACKGROUND_JOB", nil, func(e map[string]string) bool { return strings.Contains(e["_body"], "NO_ANSWER") }},
 		{"events-noanswer.raw", "API", nil, func(e map[string]string) bool { return e["API-Command"] == "originate" }},
 		{"events-bridge.raw", "CHANNEL_ANSWER", nil, uuidIs(a)},
+		{"events-bridge.raw", "CALL_UPDATE", nil, uuidIs(a)},
 		{"events-bridge.raw", "CHANNEL_EXECUTE", nil, app(a, "park")},
 		{"events-bridge.raw", "CHANNEL_PARK", nil, uuidIs(a)},
 		{"events-bridge.raw", "CHANNEL_UNPARK", nil, uuidIs(a)},

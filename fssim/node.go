@@ -48,7 +48,7 @@ type Options struct {
 	// negative records nothing (long runs, benchmarks).
 	RecordLimit int
 	// EventQueue is how many events may wait for a slow client before
-	// FreeSWITCH-style dropping starts; default 100000.
+	// FreeSWITCH-style dropping starts; default 20000.
 	EventQueue int
 	// Logger receives connection-level diagnostics; default discards.
 	Logger *slog.Logger
@@ -86,7 +86,7 @@ func (o *Options) defaults() {
 		o.RecordLimit = 10000
 	}
 	if o.EventQueue <= 0 {
-		o.EventQueue = 100000
+		o.EventQueue = 20000
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -37,6 +37,7 @@ var sites = map[string]site{
 	"CHANNEL_PROGRESS_MEDIA":   {"switch_channel.c", "switch_channel_perform_mark_pre_answered", 3586},
 	"CHANNEL_CALLSTATE":        {"switch_channel.c", "switch_channel_perform_set_callstate", 301},
 	"CHANNEL_ANSWER":           {"switch_channel.c", "switch_channel_perform_mark_answered", 3846},
+	"CALL_UPDATE":              {"switch_channel.c", "switch_channel_flip_cid", 3277},
 	"CHANNEL_EXECUTE":          {"switch_core_session.c", "switch_core_session_exec", 2944},
 	"CHANNEL_EXECUTE_COMPLETE": {"switch_core_session.c", "switch_core_session_exec", 2967},
 	"CHANNEL_PARK":             {"switch_ivr.c", "switch_ivr_park", 1002},
@@ -333,6 +334,7 @@ func (n *Node) originated(ch *channel) {
 	ch.flipped = true
 	ch.setVar("pre_transfer_caller_id_number", ch.cidNum)
 	ch.setVar("channel_cid_flipped", "yes")
+	n.fire(n.chEvent(ch, "CALL_UPDATE", true, header{"Direction", "RECV"}))
 	ch.orig.finish("+OK " + ch.uuid + "\n")
 	ch.orig = nil
 	if ch.behavior.Action == EarlyMedia && ch.behavior.Talk > 0 {
