@@ -3,6 +3,7 @@ package session_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -46,7 +47,12 @@ func runChild() int {
 	}
 	client := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{os.Getenv("BGCALL_TEST_REDIS")}})
 	st := store.New(client, store.Options{Namespace: os.Getenv("BGCALL_TEST_NS"), LeaseTTL: time.Second})
-	eng, err := session.New(replicaOptions(st, pool, os.Getenv(childEnv)))
+	opts := replicaOptions(st, pool, os.Getenv(childEnv))
+	opts.Logger = slog.New(slog.DiscardHandler)
+	if os.Getenv("BGCALL_TEST_LOG") != "" {
+		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	eng, err := session.New(opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

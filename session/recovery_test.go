@@ -1,0 +1,106 @@
+package session_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"bgcall/freeswitch"
+	"bgcall/fssim"
+	"bgcall/session"
+	"bgcall/store"
+)
+
+// startStoppable runs an engine that the test stops itself.
+func (h *harness) startStoppable(opts session.Options) (*session.Engine, func()) {
+	h.t.Helper()
+	eng, err := session.New(opts)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); eng.Run(ctx) }()
+	stop := func() { cancel(); <-done }
+	h.t.Cleanup(stop)
+	return eng, stop
+}
+
+// TestRestartResumes stops the only replica while B's phone rings and
+// starts it again: the session carries on from what FreeSWITCH says is
+// live, without dialling B a second time.
+func TestRestartResumes(t *testing.T) {
+	h := newHarness(t, withOptions(func(o *session.Options) { o.Replica = "first" }))
+	h.nodes[0].SetSubscriber("1502", fssim.Behavior{Action: fssim.Answer, Ring: 3 * simSecond, Talk: time.Second})
+	h.nodes[0].SetSubscriber("1501", answer)
+	opts := h.opts
+	opts.Replica = "steady"
+	_, stop := h.startStoppable(opts)
+	// Only "steady" may steer this session: "first" is drained.
+	h.eng.Drain()
+	s := h.create("1501", "1502")
+	h.waitState(s.ID, store.DialingCallee)
+	stop()
+	if got, _ := h.st.Get(context.Background(), s.ID); got.Owner != "steady" {
+		t.Fatalf("after the stop the session is owned by %q, want it kept for steady's restart", got.Owner)
+	}
+	time.Sleep(5 * simSecond) // B answers while nobody steers
+	h.startStoppable(opts)
+	got := h.waitOutcome(s.ID)
+	if got.Outcome != store.Completed || got.Attempts != 1 {
+		t.Fatalf("outcome %s after %d attempts, want completed after 1\n%s", got.Outcome, got.Attempts, formatTimeline(h.timeline(s.ID)))
+	}
+	if n := len(h.originates("1502")); n != 1 {
+		t.Errorf("B was dialled %d times, want once", n)
+	}
+	h.waitIdle()
+}
+
+// TestSweeper hangs up a leg tagged with a session that does not exist,
+// and leaves untagged channels alone.
+func TestSweeper(t *testing.T) {
+	h := newHarness(t)
+	h.nodes[0].SetSubscriber("1601", answer)
+	h.nodes[0].SetSubscriber("1602", answer)
+	ctx := context.Background()
+	orphan, foreign := "0f0f0f0f-0000-4000-8000-000000000001", "0f0f0f0f-0000-4000-8000-000000000002"
+	for _, c := range []struct {
+		uuid, number string
+		vars         []freeswitch.Var
+	}{
+		{orphan, "1601", []freeswitch.Var{{Name: session.VarSession, Value: "nosuchsession0000000"}}},
+		{foreign, "1602", nil},
+	} {
+		cmd, err := freeswitch.Originate{Endpoint: "user/" + c.number, UUID: c.uuid, Timeout: 5 * time.Second, Vars: c.vars}.Command()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.pool.BGAPI(ctx, "fs1", cmd, c.uuid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.waitChannel(orphan, true)
+	h.waitChannel(foreign, true)
+	h.waitChannel(orphan, false) // the sweeper's grace is one second in the harness
+	if _, up := h.nodes[0].Channel(foreign); !up {
+		t.Fatalf("the untagged channel was hung up")
+	}
+	kill, _ := freeswitch.UUIDKill(foreign, "")
+	h.pool.API(ctx, "fs1", kill)
+	h.waitIdle()
+}
+
+// waitChannel waits until the channel uuid is up (or gone) on the first node.
+func (h *harness) waitChannel(uuid string, up bool) {
+	h.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, ok := h.nodes[0].Channel(uuid); ok == up {
+			return
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("channel %s: up=%v never came", uuid, up)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
