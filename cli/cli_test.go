@@ -492,3 +492,67 @@ func TestBenchFlags(t *testing.T) {
 		t.Errorf("bench with a bad rate: exit %d %q", code, errOut.String())
 	}
 }
+
+// TestCallWaitSurvivesADaemonRestart: `call --wait` keeps following when
+// the daemon behind --api stops and comes back, and prints each step once.
+func TestCallWaitSurvivesADaemonRestart(t *testing.T) {
+	sim, err := fssim.Start(fssim.Options{Second: 50 * time.Millisecond, Subscribers: map[string][]fssim.Behavior{
+		"1001": {{Action: fssim.Answer, Ring: 50 * time.Millisecond}},
+		"1002": {{Action: fssim.NoAnswer}, {Action: fssim.NoAnswer}, {Action: fssim.Answer, Ring: 50 * time.Millisecond, Talk: time.Second}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	listen := l.Addr().String()
+	l.Close()
+	cfg := testConfig(sim)
+	cfg.API.Listen = listen
+	cfg.Retry.FirstInterval = 500 * time.Millisecond
+	cfg.Retry.MaxInterval = 500 * time.Millisecond
+	start := func() (*app.Daemon, context.CancelFunc) {
+		ctx, cancel := context.WithCancel(context.Background())
+		d, err := app.Start(ctx, app.Options{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Engine: func(o *session.Options) { o.ParkTimeout = 200 * time.Second }})
+		if err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		return d, cancel
+	}
+	d1, stop1 := start()
+	dm := &daemon{t: t, sim: sim, api: "http://" + listen}
+	waitFor(t, "ready", func() bool { return (&api.Client{Base: dm.api}).Ready(context.Background()) == nil })
+
+	var out, errOut syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- cli.Main(context.Background(), []string{"call", "--wait", "1001", "1002"}, cli.Env{Stdout: &out, Stderr: &errOut, Getenv: dm.getenv})
+	}()
+	waitFor(t, "the first attempt to end", func() bool { return strings.Contains(out.String(), "attempt 1: B did not answer") })
+	stop1()
+	d1.Wait()
+	waitFor(t, "the client to notice", func() bool { return strings.Contains(errOut.String(), "lost the daemon") })
+	d2, stop2 := start() // same replica id: it resumes the sessions it owned
+	defer func() { stop2(); d2.Wait() }()
+
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("call --wait: exit %d\n%s\n%s", code, out.String(), errOut.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("call --wait did not finish:\n%s\n%s", out.String(), errOut.String())
+	}
+	text := out.String()
+	mustContain(t, "call --wait across a restart", text, "attempt 3", "bridged", "outcome: completed")
+	for _, once := range []string{"attempt 1 of", "attempt 1: B did not answer", "requested"} {
+		if n := strings.Count(text, once); n != 1 {
+			t.Errorf("%q printed %d times:\n%s", once, n, text)
+		}
+	}
+}

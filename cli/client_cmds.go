@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"time"
 
 	"bgcall/api"
 	"bgcall/session"
@@ -89,7 +90,7 @@ func runCall(ctx context.Context, env Env, args []string) error {
 		}
 		fmt.Fprintf(env.Stdout, "session %s %s: %s calls %s in the background\n", s.ID, verb, s.Caller, s.Callee)
 	}
-	final, err := follow(ctx, c, s.ID, env.Stdout, cf.json)
+	final, err := follow(ctx, c, s.ID, env.Stdout, env.Stderr, cf.json)
 	if err != nil {
 		return err
 	}
@@ -99,53 +100,84 @@ func runCall(ctx context.Context, env Env, args []string) error {
 	return nil
 }
 
-// follow prints a session's steps as they happen until it finishes. It
-// subscribes first and reads the timeline after, so no step falls between
-// the two; changes the timeline already held are skipped by version.
-func follow(ctx context.Context, c *api.Client, id string, w io.Writer, asJSON bool) (api.Session, error) {
+// follow prints a session's steps as they happen until it finishes. Each
+// round subscribes first and reads the session after, so no step falls
+// between the two; the timeline entries already printed are skipped by
+// count, and stream changes the read already held by version. A lost stream
+// (a daemon restarting or draining behind the same address) is reopened.
+func follow(ctx context.Context, c *api.Client, id string, w, errw io.Writer, asJSON bool) (api.Session, error) {
+	var s api.Session
+	printed := 0
+	emit := func(sess api.Session, entries []api.Entry) {
+		if asJSON {
+			printJSON(w, api.Change{Session: sess, Entries: entries})
+		} else {
+			for _, e := range entries {
+				fmt.Fprintf(w, "%s  %s\n", clock(e.At), describe(sess, e))
+			}
+		}
+		printed += len(entries)
+	}
+	interrupted := func() error {
+		return exitError{code: ExitError, msg: fmt.Sprintf("stopped following; session %s goes on (bgcall status %s)", id, id)}
+	}
+	backoff := 500 * time.Millisecond
+	for {
+		err := followOnce(ctx, c, id, &s, &printed, emit)
+		if err == nil {
+			return s, nil
+		}
+		if ctx.Err() != nil {
+			return s, interrupted()
+		}
+		var apiErr *api.Error
+		if errors.As(err, &apiErr) {
+			return s, err // the daemon answered: no session, wrong token, ...
+		}
+		fmt.Fprintf(errw, "lost the daemon (%v); following again in %s\n", err, backoff)
+		select {
+		case <-ctx.Done():
+			return s, interrupted()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 15*time.Second)
+	}
+}
+
+// followOnce follows over one watch stream until the session finishes
+// (nil) or the stream fails.
+func followOnce(ctx context.Context, c *api.Client, id string, s *api.Session, printed *int, emit func(api.Session, []api.Entry)) error {
 	stream, err := c.Watch(ctx, api.WatchFilter{Session: id})
 	if err != nil {
-		return api.Session{}, err
+		return err
 	}
 	defer stream.Close()
 	stop := context.AfterFunc(ctx, func() { stream.Close() })
 	defer stop()
 
-	s, err := c.Get(ctx, id)
+	got, err := c.Get(ctx, id)
 	if err != nil {
-		return api.Session{}, err
+		return err
 	}
-	if asJSON {
-		printJSON(w, api.Change{Session: s, Entries: s.Timeline})
-	} else {
-		for _, e := range s.Timeline {
-			fmt.Fprintf(w, "%s  %s\n", clock(e.At), describe(s, e))
-		}
+	*s = got
+	if *printed < len(got.Timeline) {
+		emit(got, got.Timeline[*printed:])
 	}
 	for s.State != "finished" {
 		ch, err := stream.Next()
 		if err != nil {
-			if ctx.Err() != nil {
-				return s, exitError{code: ExitError, msg: fmt.Sprintf("stopped following; session %s goes on (bgcall status %s)", id, id)}
-			}
 			if errors.Is(err, io.EOF) {
-				return s, fmt.Errorf("the daemon closed the stream before session %s finished; see bgcall status %s", id, id)
+				return errors.New("the daemon closed the stream")
 			}
-			return s, err
+			return err
 		}
 		if ch.Session.Version <= s.Version {
 			continue
 		}
-		s = ch.Session
-		if asJSON {
-			printJSON(w, ch)
-			continue
-		}
-		for _, e := range ch.Entries {
-			fmt.Fprintf(w, "%s  %s\n", clock(e.At), describe(s, e))
-		}
+		*s = ch.Session
+		emit(*s, ch.Entries)
 	}
-	return s, nil
+	return nil
 }
 
 func runCancel(ctx context.Context, env Env, args []string) error {
