@@ -141,13 +141,14 @@ func parseVars(s string) []header {
 		kv := cur.String()
 		cur.Reset()
 		name, value, ok := strings.Cut(kv, "=")
+		name = strings.TrimSpace(name)
 		if !ok || name == "" {
 			return
 		}
 		if len(value) >= 2 && value[0] == '\'' && value[len(value)-1] == '\'' {
 			value = value[1 : len(value)-1]
 		}
-		out = append(out, header{strings.TrimSpace(name), value})
+		out = append(out, header{name, value})
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]

@@ -100,3 +100,30 @@ func FuzzReadFrame(f *testing.F) {
 		}
 	})
 }
+
+// FuzzOriginateArgs feeds arbitrary originate arguments through the parser
+// and the dial-string resolver: never a panic, and every variable parsed has
+// a name.
+func FuzzOriginateArgs(f *testing.F) {
+	for _, s := range []string{
+		"{origination_uuid=x,originate_timeout=3}user/1000@example.com &park()",
+		`{a=b\,c,d='e,f'}[leg=1]sofia/gateway/gw1/+15551234567 &playback(/x.wav) XML default "Alice" 1001 30`,
+		"{^^;a=1;b=2}loopback/1004/default 1004 XML default",
+		"{{}}[[]] &",
+		"{a=1",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, arg string) {
+		o, ok := parseOriginate(arg)
+		if !ok {
+			return
+		}
+		for _, v := range o.vars {
+			if v.name == "" {
+				t.Fatalf("variable without a name from %q", arg)
+			}
+		}
+		resolveEndpoint(o.endpoint, "127.0.0.1")
+	})
+}
