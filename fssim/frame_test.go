@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestReadRequest(t *testing.T) {
@@ -125,5 +126,37 @@ func FuzzOriginateArgs(f *testing.F) {
 			}
 		}
 		resolveEndpoint(o.endpoint, "127.0.0.1")
+	})
+}
+
+// FuzzAPICommand runs arbitrary api command lines on a node: every command
+// answers (no panic, no hang) and the node stays consistent enough to
+// answer status afterwards.
+func FuzzAPICommand(f *testing.F) {
+	for _, s := range []string{
+		"originate {origination_uuid=u1}user/1000 &park()", "uuid_kill u1 USER_BUSY", "uuid_bridge u1 u2",
+		"uuid_broadcast u1 playback::/x.wav both", "uuid_break u1 all", "uuid_setvar u1 a b c",
+		"uuid_getvar u1 a", "uuid_dump u1 json", "show calls as json", "show channels count",
+		"hupall NORMAL_CLEARING v x", "chat sip|a|b|c|d", "status", "nosuch", "",
+	} {
+		f.Add(s)
+	}
+	n, err := Start(Options{Second: time.Millisecond, Default: Behavior{Action: Answer}, Heartbeat: -1, RecordLimit: -1})
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer n.Close()
+	f.Fuzz(func(t *testing.T, line string) {
+		res := make(chan string, 1)
+		n.execute(line, func(r string) { res <- r })
+		select {
+		case <-res:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no answer to %q", line)
+		}
+		n.execute("status", func(r string) { res <- r })
+		if r := <-res; !strings.HasPrefix(r, "UP ") {
+			t.Fatalf("status after %q: %q", line, r)
+		}
 	})
 }
