@@ -556,3 +556,54 @@ func TestCallWaitSurvivesADaemonRestart(t *testing.T) {
 		}
 	}
 }
+
+func TestWatchSurvivesADaemonRestart(t *testing.T) {
+	sim, err := fssim.Start(fssim.Options{Second: 50 * time.Millisecond, Default: fssim.Behavior{Action: fssim.NoAnswer}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	listen := l.Addr().String()
+	l.Close()
+	cfg := testConfig(sim)
+	cfg.API.Listen = listen
+	start := func() (*app.Daemon, context.CancelFunc) {
+		ctx, cancel := context.WithCancel(context.Background())
+		d, err := app.Start(ctx, app.Options{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		return d, cancel
+	}
+	d1, stop1 := start()
+	dm := &daemon{t: t, sim: sim, api: "http://" + listen}
+	waitFor(t, "ready", func() bool { return (&api.Client{Base: dm.api}).Ready(context.Background()) == nil })
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- cli.Main(ctx, []string{"watch", "--caller", "1001"}, cli.Env{Stdout: &out, Stderr: &errOut, Getenv: dm.getenv})
+	}()
+	waitFor(t, "watch to subscribe", func() bool { return strings.Contains(errOut.String(), "watching") })
+	stop1()
+	d1.Wait()
+	waitFor(t, "watch to notice", func() bool { return strings.Contains(errOut.String(), "watching again") })
+	d2, stop2 := start()
+	defer func() { stop2(); d2.Wait() }()
+	waitFor(t, "ready again", func() bool { return (&api.Client{Base: dm.api}).Ready(context.Background()) == nil })
+	// The new stream may open a moment after readiness: call until watch shows it.
+	id := sessionID(t, dm.run("call", "--json", "1001", "1002"))
+	waitFor(t, "the session on the reopened stream", func() bool { return strings.Contains(out.String(), id) })
+	dm.run("cancel", id)
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("watch: exit %d %s", code, errOut.String())
+	}
+}

@@ -279,26 +279,50 @@ func runWatch(ctx context.Context, env Env, args []string) error {
 	if _, err := parse(fs, args, 0, ""); err != nil {
 		return err
 	}
-	stream, err := cf.client().Watch(ctx, f)
+	c := cf.client()
+	backoff := 500 * time.Millisecond
+	for connected := false; ; {
+		opened, err := watchOnce(ctx, c, f, env, cf, !connected)
+		connected = connected || opened
+		if ctx.Err() != nil {
+			return nil
+		}
+		// A daemon that cannot be reached at all, or that refuses the
+		// request, is an error; a stream lost later is followed again.
+		var apiErr *api.Error
+		if !connected || errors.As(err, &apiErr) {
+			return err
+		}
+		fmt.Fprintf(env.Stderr, "lost the daemon (%v); watching again in %s (changes meanwhile are not shown)\n", err, backoff)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 15*time.Second)
+	}
+}
+
+// watchOnce prints changes from one watch stream until it fails; opened
+// says whether the stream was opened at all.
+func watchOnce(ctx context.Context, c *api.Client, f api.WatchFilter, env Env, cf clientFlags, first bool) (opened bool, err error) {
+	stream, err := c.Watch(ctx, f)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer stream.Close()
 	stop := context.AfterFunc(ctx, func() { stream.Close() })
 	defer stop()
-	if !cf.json {
+	if !cf.json && first {
 		fmt.Fprintf(env.Stderr, "watching %s (interrupt to stop)\n", cf.api)
 	}
 	for {
 		ch, err := stream.Next()
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
 			if errors.Is(err, io.EOF) {
-				return errors.New("the daemon closed the stream (shutting down?)")
+				return true, errors.New("the daemon closed the stream")
 			}
-			return err
+			return true, err
 		}
 		if cf.json {
 			printJSON(env.Stdout, ch)
