@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -295,5 +296,56 @@ func TestRequireIdleFailsOnLiveChannels(t *testing.T) {
 	n.RequireIdle(rec)
 	if len(rec.errors) != 0 {
 		t.Errorf("RequireIdle on an idle node: %v", rec.errors)
+	}
+}
+
+func TestManyClientsAtOnce(t *testing.T) {
+	opts := fastOptions()
+	opts.Default = Behavior{Action: Answer} // answered before the next command is read
+	n := StartT(t, opts)
+	const clients, calls = 12, 10
+	errs := make(chan string, clients*calls)
+	var wg sync.WaitGroup
+	for i := 0; i < clients; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := dialRaw(t, n.Addr())
+			if _, err := c.readFrame(); err != nil {
+				errs <- err.Error()
+				return
+			}
+			c.send("auth ClueCon")
+			c.send("event plain CHANNEL_HANGUP_COMPLETE BACKGROUND_JOB")
+			for j := 0; j < calls; j++ {
+				u := newUUID()
+				c.send("bgapi originate {origination_uuid=" + u + "}user/1000 &park()")
+				c.send("bgapi uuid_kill " + u)
+			}
+			// Every kill lands after its originate answered: two jobs and a
+			// hangup per call.
+			jobs, hangups := 0, 0
+			for jobs < 2*calls || hangups < calls {
+				f, err := c.readFrame()
+				if err != nil {
+					errs <- err.Error()
+					return
+				}
+				switch e := f.event(); e["Event-Name"] {
+				case "BACKGROUND_JOB":
+					jobs++
+					if b := e["_body"]; !strings.HasPrefix(b, "+OK") {
+						errs <- "job: " + b
+					}
+				case "CHANNEL_HANGUP_COMPLETE":
+					hangups++
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
