@@ -186,6 +186,8 @@ func TestCreateRejectsBadBodies(t *testing.T) {
 		{"array", `[{"caller":"1001","callee":"1002"}]`, "", 400, "bad_json", ""},
 		{"two values", `{"caller":"1001","callee":"1002"} {}`, "", 400, "bad_json", ""},
 		{"unknown field", `{"caller":"1001","callee":"1002","priority":9}`, "", 400, "bad_json", "priority"},
+		{"policy not an object", `{"caller":"1001","callee":"1002","policy":"fast"}`, "", 400, "bad_json", "policy"},
+		{"policy attempts not a number", `{"caller":"1001","callee":"1002","policy":{"max_attempts":"5"}}`, "", 400, "bad_json", "policy.max_attempts"},
 		{"unknown nested field", `{"caller":"1001","callee":"1002","policy":{"ring":"3s"}}`, "", 400, "bad_json", "policy.ring"},
 		{"number not string", `{"caller":1001,"callee":"1002"}`, "", 400, "bad_json", "caller"},
 		{"missing callee", `{"caller":"1001"}`, "", 400, "invalid_request", "callee"},

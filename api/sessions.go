@@ -40,6 +40,11 @@ func (h *Handler) readCreate(w http.ResponseWriter, r *http.Request) (CreateRequ
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(out.Policy); err != nil {
 			e := jsonError(err)
+			if len(e.fields) == 0 {
+				e = invalid("policy", "must be a JSON object such as {\"max_attempts\": 5}")
+				e.code = "bad_json"
+				return out, e
+			}
 			for i := range e.fields {
 				e.fields[i].Field = "policy." + e.fields[i].Field
 				e.message = e.fields[i].Field + ": " + e.fields[i].Problem
