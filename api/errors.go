@@ -42,8 +42,8 @@ func invalid(field, problem string) *requestError {
 }
 
 // decode reads a JSON body into v: one object, no unknown fields, no more
-// than max bytes. An empty body is allowed when emptyOK.
-func decode(w http.ResponseWriter, r *http.Request, max int64, v any, emptyOK bool) error {
+// than limit bytes. An empty body is allowed when emptyOK.
+func decode(w http.ResponseWriter, r *http.Request, limit int64, v any, emptyOK bool) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || mt != "application/json" {
@@ -51,13 +51,13 @@ func decode(w http.ResponseWriter, r *http.Request, max int64, v any, emptyOK bo
 				message: fmt.Sprintf("Content-Type %q: send application/json", ct)}
 		}
 	}
-	body := http.MaxBytesReader(w, r.Body, max)
+	body := http.MaxBytesReader(w, r.Body, limit)
 	data, err := io.ReadAll(body)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			return &requestError{status: http.StatusRequestEntityTooLarge, code: "body_too_large",
-				message: fmt.Sprintf("request body is larger than %d bytes", max)}
+				message: fmt.Sprintf("request body is larger than %d bytes", limit)}
 		}
 		return &requestError{status: http.StatusBadRequest, code: "bad_json", message: "reading body: " + err.Error()}
 	}
