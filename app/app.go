@@ -214,13 +214,22 @@ func (d *Daemon) run(ctx context.Context, ln net.Listener, handler http.Handler,
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	var work sync.WaitGroup
-	errs := make(chan error, 4)
+	// The first failure stops the daemon; later ones are only logged, and
+	// never block their goroutine.
+	errs := make(chan error, 1)
+	failed := func(err error) {
+		select {
+		case errs <- err:
+		default:
+			d.log.Error("bgcall part failed while stopping", "err", err)
+		}
+	}
 	start := func(name string, f func(context.Context) error) {
 		work.Add(1)
 		go func() {
 			defer work.Done()
 			if err := f(workCtx); err != nil && workCtx.Err() == nil {
-				errs <- fmt.Errorf("%s: %w", name, err)
+				failed(fmt.Errorf("%s: %w", name, err))
 			}
 		}()
 	}
@@ -245,7 +254,7 @@ func (d *Daemon) run(ctx context.Context, ln net.Listener, handler http.Handler,
 		go func() {
 			defer serving.Done()
 			if err := s.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				errs <- fmt.Errorf("http %s: %w", l.Addr(), err)
+				failed(fmt.Errorf("http %s: %w", l.Addr(), err))
 			}
 		}()
 	}
