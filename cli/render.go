@@ -34,7 +34,11 @@ func describe(s api.Session, e api.Entry) string {
 	}
 	switch e.Kind {
 	case "created":
-		return fmt.Sprintf("requested: %s calls %s in the background%s", s.Caller, s.Callee, note)
+		line := fmt.Sprintf("requested: %s calls %s in the background", s.Caller, s.Callee)
+		if e.Note != "" {
+			line += " (" + e.Note + ")"
+		}
+		return line
 	case "attempt":
 		of := ""
 		if s.MaxAttempts > 0 {
