@@ -121,6 +121,7 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 		DialTimeout:    cfg.FreeSWITCH.DialTimeout,
 		AuthTimeout:    cfg.FreeSWITCH.DialTimeout,
 		CommandTimeout: cfg.FreeSWITCH.CommandTimeout,
+		SilenceTimeout: cfg.FreeSWITCH.SilenceTimeout,
 		Logger:         log.With("component", "esl"),
 		Observer:       m,
 	})

@@ -36,6 +36,7 @@ type FreeSWITCH struct {
 	Password       string // for nodes whose entry names none
 	DialTimeout    time.Duration
 	CommandTimeout time.Duration
+	SilenceTimeout time.Duration
 }
 
 // Node is one FreeSWITCH event socket.

@@ -34,7 +34,8 @@ func Defaults() Config {
 			Nodes:          []Node{{Name: "fs1", Addr: "127.0.0.1:8021"}},
 			Password:       "ClueCon",
 			DialTimeout:    5 * time.Second,
-			CommandTimeout: 10 * time.Second,
+			CommandTimeout: 5 * time.Second,
+			SilenceTimeout: time.Minute,
 		},
 		Dial: Dial{
 			CalleeTemplate: "user/{number}@{domain}",
@@ -99,6 +100,7 @@ var settings = []setting{
 	secretSetting(str("freeswitch.password", "event socket password for nodes whose entry names none", func(c *Config) *string { return &c.FreeSWITCH.Password })),
 	dur("freeswitch.dial_timeout", "TCP connect and auth bound per event socket connection", func(c *Config) *time.Duration { return &c.FreeSWITCH.DialTimeout }),
 	dur("freeswitch.command_timeout", "bound on one api/bgapi command reply", func(c *Config) *time.Duration { return &c.FreeSWITCH.CommandTimeout }),
+	dur("freeswitch.silence_timeout", "a node that sends nothing (not even its HEARTBEAT, every 20s by default) for this long is reconnected", func(c *Config) *time.Duration { return &c.FreeSWITCH.SilenceTimeout }),
 
 	str("dial.callee_template", "dial string for B; `{number}` and `{domain}` are replaced (e.g. `sofia/gateway/gw1/{number}`)", func(c *Config) *string { return &c.Dial.CalleeTemplate }),
 	str("dial.caller_template", "dial string for A (the call back)", func(c *Config) *string { return &c.Dial.CallerTemplate }),

@@ -71,7 +71,10 @@ func (c *Config) Validate() error {
 		bad("freeswitch.dial_timeout", "must be positive, e.g. 5s")
 	}
 	if c.FreeSWITCH.CommandTimeout <= 0 {
-		bad("freeswitch.command_timeout", "must be positive, e.g. 10s")
+		bad("freeswitch.command_timeout", "must be positive, e.g. 5s")
+	}
+	if c.FreeSWITCH.SilenceTimeout < 5*time.Second {
+		bad("freeswitch.silence_timeout", "must be at least 5s, and above FreeSWITCH's heartbeat period (20s by default); 60s is usual")
 	}
 
 	for _, t := range []struct{ key, tmpl string }{
