@@ -81,19 +81,21 @@ const benchEvents = "CHANNEL_CREATE CHANNEL_PROGRESS CHANNEL_PROGRESS_MEDIA CHAN
 // BenchmarkOriginateCycle measures originate → answer → hangup cycles over
 // one connection subscribed to the events a controller follows. "pipelined"
 // keeps up to 16 cycles in flight, as a controller with many calls does;
-// "sequential" waits for every reply before the next command.
+// "sequential" waits for every reply before the next command;
+// "pipelined_all_events" subscribes to everything, as fs_cli does.
 func BenchmarkOriginateCycle(b *testing.B) {
-	b.Run("pipelined", func(b *testing.B) { benchCycles(b, 16) })
-	b.Run("sequential", func(b *testing.B) { benchCycles(b, 1) })
+	b.Run("pipelined", func(b *testing.B) { benchCycles(b, 16, benchEvents) })
+	b.Run("sequential", func(b *testing.B) { benchCycles(b, 1, benchEvents) })
+	b.Run("pipelined_all_events", func(b *testing.B) { benchCycles(b, 16, "ALL") })
 }
 
-func benchCycles(b *testing.B, window int) {
+func benchCycles(b *testing.B, window int, events string) {
 	n, err := Start(Options{Default: Behavior{Action: Answer}, Heartbeat: -1})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer n.Close()
-	c := dialBench(b, n, benchEvents)
+	c := dialBench(b, n, events)
 	slots := make(chan string, window)
 	failed := make(chan string, 1)
 	done := make(chan struct{})

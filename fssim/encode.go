@@ -93,6 +93,22 @@ func urlEncode(s string) string {
 	return b.String()
 }
 
+// appendURLEncoded appends urlEncode(s) to b without an intermediate string.
+func appendURLEncoded(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			b = append(b, c)
+		case mustEncode[c]:
+			b = append(b, '%', hexUpper[c>>4], hexUpper[c&15])
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
+}
+
 // urlDecode reverses urlEncode; malformed escapes are kept as they are.
 func urlDecode(s string) string {
 	if strings.IndexByte(s, '%') < 0 && strings.IndexByte(s, '+') < 0 {
@@ -131,7 +147,11 @@ func (e *event) serializePlain() []byte {
 // for every connection.
 func (e *event) plainFrame() []byte {
 	if e.plain == nil {
-		buf := e.appendPlain(make([]byte, framePrefix, framePrefix+48*len(e.headers)))
+		size := framePrefix + 32 + len(e.body)
+		for _, h := range e.headers {
+			size += len(h.name) + len(h.value) + 16 // room for a few escapes
+		}
+		buf := e.appendPlain(make([]byte, framePrefix, size))
 		e.plain, e.plainOff = withFrame("text/event-plain", buf)
 	}
 	return e.plain
@@ -141,11 +161,11 @@ func (e *event) appendPlain(b []byte) []byte {
 	for _, h := range e.headers {
 		b = append(b, h.name...)
 		b = append(b, ": "...)
-		v := urlEncode(h.value)
-		if v == "" {
-			v = "_undef_"
+		if h.value == "" {
+			b = append(b, "_undef_"...)
+		} else {
+			b = appendURLEncoded(b, h.value)
 		}
-		b = append(b, v...)
 		b = append(b, '\n')
 	}
 	if e.hasBody && e.body != "" {
