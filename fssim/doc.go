@@ -47,6 +47,6 @@
 // A leg is one channel whatever the endpoint (a real loopback call is two
 // channels, and SIP adds its own variables); CODEC, COMMAND and
 // PRIVATE_COMMAND events are not fired; an <exten> XML <context> originate parks the
-// answered leg; show channels is never stale (FreeSWITCH's may lag by about
-// a second); myevents and linger are acknowledged but change nothing.
+// answered leg; show channels is current unless Options.ShowLag asks for
+// FreeSWITCH's lag; myevents and linger are acknowledged but change nothing.
 package fssim

@@ -13,6 +13,7 @@ type faults struct {
 	apiDelay    time.Duration
 	stalled     bool
 	reorder     bool
+	showLag     time.Duration
 	held        *event
 }
 

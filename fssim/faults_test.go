@@ -349,3 +349,25 @@ func TestManyClientsAtOnce(t *testing.T) {
 		t.Error(e)
 	}
 }
+
+func TestShowLag(t *testing.T) {
+	n := StartT(t, fastOptions())
+	c := authedRaw(t, n)
+	n.SetShowLag(time.Hour)
+	if got := c.api("show channels count"); got != "\n0 total.\n" {
+		t.Fatalf("empty node: %q", got)
+	}
+	u := newUUID()
+	c.api("originate {origination_uuid=" + u + "}user/1000 &park()")
+	if got := c.api("show channels count"); got != "\n0 total.\n" {
+		t.Errorf("lagging table already shows the new channel: %q", got)
+	}
+	if got := c.api("uuid_exists " + u); got != "true" {
+		t.Errorf("uuid_exists does not lag: %q", got)
+	}
+	n.SetShowLag(0)
+	if got := c.api("show channels count"); got != "\n1 total.\n" {
+		t.Errorf("without lag: %q", got)
+	}
+	c.api("uuid_kill " + u)
+}

@@ -43,6 +43,9 @@ type Options struct {
 	// MaxSessions and SessionsPerSecond limit originates as FreeSWITCH's
 	// max-sessions and sessions-per-second do; 0 means no limit.
 	MaxSessions, SessionsPerSecond int
+	// ShowLag makes show channels/calls answer from a table up to this old,
+	// as FreeSWITCH's may lag by about a second; 0 answers from live state.
+	ShowLag time.Duration
 	// RecordLimit bounds each list of the record (commands, originates,
 	// bridges, prompts, chats); the oldest entries go first. Default 10000;
 	// negative records nothing (long runs, benchmarks).
@@ -118,6 +121,7 @@ type Node struct {
 	subs     map[string][]Behavior
 	def      Behavior
 	prompts  map[string]time.Duration
+	snapshot *showSnapshot // show channels/calls table, for the show lag
 
 	// Event-Date-Local/-GMT of the current second, formatted once.
 	dateSec            int64
@@ -155,6 +159,7 @@ func Start(opts Options) (*Node, error) {
 	n.rec.limit = opts.RecordLimit
 	n.faults.maxSessions = opts.MaxSessions
 	n.faults.sps = opts.SessionsPerSecond
+	n.faults.showLag = opts.ShowLag
 	n.mu.Lock()
 	n.scheduleHeartbeat()
 	n.mu.Unlock()

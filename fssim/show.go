@@ -3,6 +3,7 @@ package fssim
 import (
 	"strconv"
 	"strings"
+	"time"
 )
 
 var channelColumns = strings.Split("uuid,direction,created,created_epoch,name,state,cid_name,cid_num,ip_addr,dest,application,application_data,dialplan,context,read_codec,read_rate,read_bit_rate,write_codec,write_rate,write_bit_rate,secure,hostname,presence_id,presence_data,accountcode,callstate,callee_name,callee_num,callee_direction,call_uuid,sent_callee_name,sent_callee_num,initial_cid_name,initial_cid_num,initial_ip_addr,initial_dest,initial_dialplan,initial_context", ",")
@@ -34,8 +35,58 @@ func (n *Node) row(ch *channel) map[string]string {
 	}
 }
 
-// show answers "show channels|calls [as json|count]". The simulator's table
-// is never stale; FreeSWITCH's may lag by up to a second.
+// showSnapshot is the channels table as show last read it.
+type showSnapshot struct {
+	at       time.Time
+	channels []map[string]string
+	calls    []map[string]string
+}
+
+// tables returns the rows of show channels and show calls, as of at most
+// the show lag ago: FreeSWITCH feeds its channels table asynchronously, so
+// it can lag changes by about a second.
+func (n *Node) tables() ([]map[string]string, []map[string]string) {
+	now := time.Now()
+	if s := n.snapshot; s != nil && n.faults.showLag > 0 && now.Sub(s.at) < n.faults.showLag {
+		return s.channels, s.calls
+	}
+	var channels, calls []map[string]string
+	for _, ch := range n.sortedChannels() {
+		if ch.gone {
+			continue
+		}
+		channels = append(channels, n.row(ch))
+		if ch.partner != nil && !ch.bridgeA {
+			continue
+		}
+		r := n.row(ch)
+		for _, c := range callBColumns {
+			r[c] = ""
+		}
+		if p := ch.partner; p != nil {
+			pr := n.row(p)
+			for _, c := range callBColumns[:len(callBColumns)-1] {
+				r[c] = pr[strings.TrimPrefix(c, "b_")]
+			}
+			r["call_created_epoch"] = strconv.FormatInt(ch.bridgedAt.Unix(), 10)
+		}
+		calls = append(calls, r)
+	}
+	n.snapshot = &showSnapshot{at: now, channels: channels, calls: calls}
+	return channels, calls
+}
+
+// SetShowLag makes show channels and show calls answer from a table at most
+// d old, as FreeSWITCH's asynchronously fed table does (up to about a
+// second). 0, the default, answers from the live state.
+func (n *Node) SetShowLag(d time.Duration) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.faults.showLag = d
+	n.snapshot = nil
+}
+
+// show answers "show channels|calls [as json|count]".
 func (n *Node) show(arg string) string {
 	f := strings.Fields(strings.ToLower(arg))
 	if len(f) == 0 {
@@ -46,33 +97,12 @@ func (n *Node) show(arg string) string {
 	count := len(f) >= 2 && f[1] == "count"
 	var cols []string
 	var rows []map[string]string
+	channels, calls := n.tables()
 	switch what {
 	case "channels":
-		cols = channelColumns
-		for _, ch := range n.sortedChannels() {
-			if !ch.gone {
-				rows = append(rows, n.row(ch))
-			}
-		}
+		cols, rows = channelColumns, channels
 	case "calls":
-		cols = append(append([]string(nil), callLegColumns...), callBColumns...)
-		for _, ch := range n.sortedChannels() {
-			if ch.gone || (ch.partner != nil && !ch.bridgeA) {
-				continue
-			}
-			r := n.row(ch)
-			for _, c := range callBColumns {
-				r[c] = ""
-			}
-			if p := ch.partner; p != nil {
-				pr := n.row(p)
-				for _, c := range callBColumns[:len(callBColumns)-1] {
-					r[c] = pr[strings.TrimPrefix(c, "b_")]
-				}
-				r["call_created_epoch"] = strconv.FormatInt(ch.bridgedAt.Unix(), 10)
-			}
-			rows = append(rows, r)
-		}
+		cols, rows = append(append([]string(nil), callLegColumns...), callBColumns...), calls
 	default:
 		return "-ERR Cannot find " + what + "\n"
 	}
