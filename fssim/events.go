@@ -1,0 +1,177 @@
+package fssim
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+)
+
+func (n *Node) scheduleHeartbeat() {
+	if n.opts.Heartbeat < 0 {
+		return
+	}
+	gen := n.gen
+	var t *time.Timer
+	t = time.AfterFunc(n.opts.Heartbeat, func() {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		if n.closed || n.gen != gen || n.hb != t {
+			return
+		}
+		n.fireHeartbeat()
+		n.scheduleHeartbeat()
+	})
+	n.hb = t
+}
+
+func (n *Node) fireHeartbeat() {
+	e := n.newEvent("HEARTBEAT", "switch_core.c", "send_heartbeat", 95)
+	e.add("Event-Info", "System Ready")
+	e.add("Up-Time", n.uptime())
+	e.add("FreeSWITCH-Version", "1.10.12-release~64bit")
+	e.add("Uptime-msec", strconv.FormatInt(time.Since(n.started).Milliseconds(), 10))
+	e.add("Session-Count", strconv.Itoa(n.liveCount()))
+	e.add("Max-Sessions", strconv.Itoa(n.maxSessionsReported()))
+	e.add("Session-Per-Sec", strconv.Itoa(n.spsReported()))
+	e.add("Session-Per-Sec-Last", "0")
+	e.add("Session-Per-Sec-Max", "0")
+	e.add("Session-Per-Sec-FiveMin", "0")
+	e.add("Session-Since-Startup", strconv.Itoa(n.sessions))
+	e.add("Session-Peak-Max", strconv.Itoa(n.peak))
+	e.add("Session-Peak-FiveMin", strconv.Itoa(n.peak))
+	e.add("Idle-CPU", "95.000000")
+	n.fire(e)
+}
+
+func (n *Node) maxSessionsReported() int {
+	if n.faults.maxSessions > 0 {
+		return n.faults.maxSessions
+	}
+	return 2000
+}
+
+func (n *Node) spsReported() int {
+	if n.faults.sps > 0 {
+		return n.faults.sps
+	}
+	return 500
+}
+
+func (n *Node) liveCount() int {
+	k := 0
+	for _, ch := range n.channels {
+		if !ch.gone {
+			k++
+		}
+	}
+	return k
+}
+
+func (n *Node) uptime() string {
+	d := time.Since(n.started)
+	us := d.Microseconds()
+	days := us / 86400e6
+	h := us / 3600e6 % 24
+	m := us / 60e6 % 60
+	s := us / 1e6 % 60
+	ms := us / 1000 % 1000
+	u := us % 1000
+	return fmt.Sprintf("0 years, %d days, %d hours, %d minutes, %d seconds, %d milliseconds, %d microseconds",
+		days, h, m, s, ms, u)
+}
+
+// newEvent creates an event with the headers switch_event_prep_for_delivery
+// adds, numbering it now: FreeSWITCH numbers events at creation, so an event
+// fired later (API, BACKGROUND_JOB) can carry a lower sequence than ones
+// delivered before it.
+func (n *Node) newEvent(name, file, fn string, line int) *event {
+	return n.newEventSized(name, file, fn, line, 16)
+}
+
+// newEventSized is newEvent with room for extra headers beyond the common
+// ones, so that channel events are allocated once.
+func (n *Node) newEventSized(name, file, fn string, line, extra int) *event {
+	n.seq++
+	now := time.Now()
+	if sec := now.Unix(); sec != n.dateSec {
+		n.dateSec = sec
+		n.dateLocal = now.Format("2006-01-02 15:04:05")
+		n.dateGMT = now.UTC().Format("Mon, 02 Jan 2006 15:04:05 GMT")
+	}
+	e := &event{name: name, headers: make([]header, 0, 13+extra)}
+	e.add("Event-Name", name)
+	e.add("Core-UUID", n.coreUUID)
+	e.add("FreeSWITCH-Hostname", n.opts.Hostname)
+	e.add("FreeSWITCH-Switchname", n.opts.Hostname)
+	e.add("FreeSWITCH-IPv4", n.opts.IPv4)
+	e.add("FreeSWITCH-IPv6", n.opts.IPv6)
+	e.add("Event-Date-Local", n.dateLocal)
+	e.add("Event-Date-GMT", n.dateGMT)
+	e.add("Event-Date-Timestamp", strconv.FormatInt(now.UnixMicro(), 10))
+	e.add("Event-Calling-File", file)
+	e.add("Event-Calling-Function", fn)
+	e.add("Event-Calling-Line-Number", strconv.Itoa(line))
+	e.add("Event-Sequence", strconv.FormatUint(n.seq, 10))
+	return e
+}
+
+// newEventIfWanted is newEvent for events that are only worth building when
+// some connection subscribed to name; otherwise it only takes the sequence
+// number (FreeSWITCH numbers every event) and returns nil.
+func (n *Node) newEventIfWanted(name, file, fn string, line, extra int) *event {
+	for c := range n.conns {
+		if c.format != "" && (c.all || c.names[name]) {
+			return n.newEventSized(name, file, fn, line, extra)
+		}
+	}
+	n.seq++
+	return nil
+}
+
+// fire delivers an event to every subscribed connection. Called with n.mu
+// held, so events reach each connection in firing order.
+func (n *Node) fire(e *event) {
+	if e == nil {
+		return
+	}
+	if n.faults.reorder && e.uuid != "" {
+		n.fireReordered(e)
+		return
+	}
+	n.route(e)
+}
+
+func (n *Node) route(e *event) {
+	for c := range n.conns {
+		c.deliver(e)
+	}
+}
+
+// fireReordered holds one channel event back and lets the next event of a
+// different channel overtake it, as FreeSWITCH's delivery threads can.
+func (n *Node) fireReordered(e *event) {
+	held := n.faults.held
+	switch {
+	case held == nil:
+		n.faults.held = e
+		n.after(n.opts.Second/50+time.Millisecond, func() {
+			if n.faults.held == e {
+				n.faults.held = nil
+				n.route(e)
+			}
+		})
+	case held.uuid != e.uuid:
+		n.faults.held = nil
+		n.route(e)
+		n.route(held)
+	default:
+		n.faults.held = e
+		n.route(held)
+		n.after(n.opts.Second/50+time.Millisecond, func() {
+			if n.faults.held == e {
+				n.faults.held = nil
+				n.route(e)
+			}
+		})
+	}
+}
