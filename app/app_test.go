@@ -470,3 +470,72 @@ func TestCallerMissedNotifiesBothWays(t *testing.T) {
 	stop()
 	d.Wait()
 }
+
+// TestTransitionLogs: with log.format = json every transition of a session
+// is one line naming the session, its legs, the node and the cause.
+func TestTransitionLogs(t *testing.T) {
+	sim, err := fssim.Start(fssim.Options{Second: 50 * time.Millisecond, Subscribers: map[string][]fssim.Behavior{
+		"1001": {{Action: fssim.Answer}},
+		"1002": {{Action: fssim.NoAnswer}, {Action: fssim.Answer, Talk: 300 * time.Millisecond}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	cfg := testConfig(sim)
+	cfg.Log.Format = "json"
+	var logs syncBuffer
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	d, err := app.Start(ctx, app.Options{Config: cfg, LogOutput: &logs, Engine: scaleParkTimeout(50 * time.Millisecond)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &api.Client{Base: "http://" + d.APIAddr()}
+	waitFor(t, "ready", func() bool { return c.Ready(ctx) == nil })
+	s, _, err := c.Create(ctx, api.CreateRequest{Caller: "1001", Callee: "1002"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the outcome", func() bool { got, err := c.Get(ctx, s.ID); return err == nil && got.State == "finished" })
+	final, _ := c.Get(ctx, s.ID)
+	stop()
+	d.Wait()
+
+	var transitions []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line is not JSON: %q", line)
+		}
+		if m["session"] == s.ID && m["msg"] == "transition" {
+			transitions = append(transitions, m)
+		}
+	}
+	// Every timeline step that changed the state has its log line.
+	states := 0
+	for i, e := range final.Timeline {
+		if i > 0 && e.State != "" && e.State != final.Timeline[i-1].State {
+			states++
+		}
+	}
+	if len(transitions) < 4 || len(transitions) < states {
+		t.Fatalf("%d transition lines for %d state changes:\n%s", len(transitions), states, logs.String())
+	}
+	sawLegs, sawCause := false, false
+	for _, m := range transitions {
+		for _, k := range []string{"session", "node", "callee_leg", "caller_leg", "cause", "from", "to"} {
+			if _, ok := m[k]; !ok {
+				t.Errorf("transition line without %q: %v", k, m)
+			}
+		}
+		sawLegs = sawLegs || (m["callee_leg"] == final.CalleeLeg && m["caller_leg"] == final.CallerLeg && m["node"] == "fs1")
+		sawCause = sawCause || (m["to"] == "finished" && m["cause"] == final.Cause && final.Cause != "")
+	}
+	if !sawLegs || !sawCause {
+		for _, m := range transitions {
+			t.Log(m)
+		}
+		t.Errorf("no line with both legs and the node (%v), or no final line with the outcome's cause %q (%v)", sawLegs, final.Cause, sawCause)
+	}
+}
