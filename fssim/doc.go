@@ -46,7 +46,8 @@
 //
 // A leg is one channel whatever the endpoint (a real loopback call is two
 // channels, and SIP adds its own variables); CODEC, COMMAND and
-// PRIVATE_COMMAND events are not fired; an <exten> XML <context> originate parks the
-// answered leg; show channels is current unless Options.ShowLag asks for
-// FreeSWITCH's lag; myevents and linger are acknowledged but change nothing.
+// PRIVATE_COMMAND events are not fired; an <exten> XML <context> originate
+// parks the answered leg; show channels is current unless Options.ShowLag
+// asks for FreeSWITCH's lag; myevents and linger are acknowledged but change
+// nothing; the indentation of event-xml payloads is approximated.
 package fssim

@@ -23,6 +23,7 @@ type event struct {
 	plain    []byte // text/event-plain frame, built once for all connections
 	plainOff int    // where the payload starts in plain
 	json     []byte // text/event-json payload
+	xml      []byte // text/event-xml payload
 }
 
 // add appends a header; on a nil event (one nobody subscribed to) it does
@@ -208,6 +209,35 @@ func (e *event) serializeJSON() []byte {
 	e.json = []byte(b.String())
 	return e.json
 }
+
+// serializeXML renders a text/event-xml payload the way switch_event_xmlize
+// lays an event out: URL-encoded header values under <headers>, then the
+// body's Content-Length and the body. The indentation of FreeSWITCH's XML
+// printer is approximated (two spaces a level).
+func (e *event) serializeXML() []byte {
+	if e.xml != nil {
+		return e.xml
+	}
+	var b strings.Builder
+	b.WriteString("<event>\n  <headers>\n")
+	for _, h := range e.headers {
+		b.WriteString("    <" + h.name + ">")
+		b.WriteString(xmlEscape(urlEncode(h.value)))
+		b.WriteString("</" + h.name + ">\n")
+	}
+	b.WriteString("  </headers>\n")
+	if e.hasBody && e.body != "" {
+		b.WriteString("  <Content-Length>" + strconv.Itoa(len(e.body)) + "</Content-Length>\n")
+		b.WriteString("  <body>" + xmlEscape(e.body) + "</body>\n")
+	}
+	b.WriteString("</event>")
+	e.xml = []byte(b.String())
+	return e.xml
+}
+
+var xmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "\"", "&quot;")
+
+func xmlEscape(s string) string { return xmlEscaper.Replace(s) }
 
 // writeJSONString quotes s as cJSON does: the short escapes, \u00XX for other
 // control bytes, everything else (including non-ASCII and '/') verbatim.

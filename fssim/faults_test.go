@@ -2,6 +2,7 @@ package fssim
 
 import (
 	"encoding/json"
+	"encoding/xml"
 	"io"
 	"net"
 	"runtime"
@@ -370,4 +371,32 @@ func TestShowLag(t *testing.T) {
 		t.Errorf("without lag: %q", got)
 	}
 	c.api("uuid_kill " + u)
+}
+
+func TestXMLEvents(t *testing.T) {
+	n := StartT(t, fastOptions())
+	c := authedRaw(t, n)
+	if f := c.reply("event xml BACKGROUND_JOB"); f.headers["Reply-Text"] != "+OK event listener enabled xml" {
+		t.Fatalf("event xml: %q", f.raw)
+	}
+	c.send("bgapi version")
+	for {
+		f := c.next()
+		if f.ctype() != "text/event-xml" {
+			continue
+		}
+		var ev struct {
+			Headers struct {
+				EventName string `xml:"Event-Name"`
+			} `xml:"headers"`
+			Body string `xml:"body"`
+		}
+		if err := xml.Unmarshal([]byte(f.body), &ev); err != nil {
+			t.Fatalf("xml event: %v\n%s", err, f.body)
+		}
+		if ev.Headers.EventName != "BACKGROUND_JOB" || !strings.HasPrefix(ev.Body, "FreeSWITCH Version") {
+			t.Errorf("xml event: %+v", ev)
+		}
+		return
+	}
 }

@@ -12,9 +12,12 @@ func (c *conn) deliver(e *event) {
 		return
 	}
 	var f []byte
-	if c.format == "json" {
+	switch c.format {
+	case "json":
 		f = eventFrame("text/event-json", e.serializeJSON())
-	} else {
+	case "xml":
+		f = eventFrame("text/event-xml", e.serializeXML())
+	default:
 		f = e.plainFrame()
 	}
 	c.qmu.Lock()
