@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"bgcall/freeswitch"
 	"bgcall/fssim"
 	"bgcall/notify"
 	"bgcall/session"
@@ -432,5 +431,3 @@ func TestNodeRestartMidSession(t *testing.T) {
 	}
 	h.waitIdle()
 }
-
-var _ = freeswitch.NoAnswer

@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"bgcall/esl"
 	"bgcall/freeswitch"
 )
 
@@ -114,5 +113,3 @@ func (e *Engine) lease(ctx context.Context) {
 		}
 	}
 }
-
-var _ = esl.EventChannelGone
