@@ -154,5 +154,7 @@ func (b *bench) asynqRun(ctx context.Context, rs []*replica, client *asynq.Clien
 	mu.Unlock()
 	ar.CommandsPerJob = per(float64(ar.Commands.total()), float64(m))
 	ar.RoundTripsPerJob = per(float64(rt1-rt0), float64(m))
+	// The idle replica's share of Redis CPU is left in: it is small.
+	ar.RedisCPUmsPerJob = per(float64(after.redisCPU-before.redisCPU)/1e6, float64(m))
 	return ar, nil
 }

@@ -17,14 +17,11 @@ type Options struct {
 	Nodes int
 	// Replicas is how many engine replicas share the load; default 1.
 	Replicas int
-	// Rate is the offered load in new sessions per second, and Duration
-	// how long it is offered; defaults 500/s for 20s (short: 50/s for 2s).
-	Rate     int
+	// Rates are the offered loads in new sessions per second, one
+	// throughput run each, and Duration how long each is offered; defaults
+	// {100, 500}/s for 20s (short: {50}/s for 2s).
+	Rates    []int
 	Duration time.Duration
-	// ReorderWindows are the esl ReorderWindow values the throughput phase
-	// runs with, one run each; default {50ms (esl's default), 2ms}
-	// (short: {2ms}).
-	ReorderWindows []time.Duration
 	// Waiting are the numbers of waiting sessions at which Redis memory and
 	// controller heap are measured; default {10k, 100k, 1M}
 	// (short: {1k, 4k}).
@@ -85,11 +82,10 @@ func (o *Options) fill() {
 		poll = 50 * time.Millisecond
 	}
 	if o.Short {
-		def(&o.Rate, 50)
-		defD(&o.Duration, 2*time.Second)
-		if o.ReorderWindows == nil {
-			o.ReorderWindows = []time.Duration{2 * time.Millisecond}
+		if o.Rates == nil {
+			o.Rates = []int{50}
 		}
+		defD(&o.Duration, 2*time.Second)
 		if o.Waiting == nil {
 			o.Waiting = []int{1000, 4000}
 		}
@@ -100,11 +96,10 @@ func (o *Options) fill() {
 			o.AsynqCheckIntervals = []time.Duration{poll}
 		}
 	}
-	def(&o.Rate, 500)
-	defD(&o.Duration, 20*time.Second)
-	if o.ReorderWindows == nil {
-		o.ReorderWindows = []time.Duration{50 * time.Millisecond, 2 * time.Millisecond}
+	if o.Rates == nil {
+		o.Rates = []int{100, 500}
 	}
+	defD(&o.Duration, 20*time.Second)
 	if o.Waiting == nil {
 		o.Waiting = []int{10_000, 100_000, 1_000_000}
 	}

@@ -35,15 +35,14 @@ const replicaEnv = "BGCALL_BENCH_REPLICA"
 func IsReplica() bool { return os.Getenv(replicaEnv) != "" }
 
 type replicaConfig struct {
-	Replica       string
-	Redis         string
-	Namespace     string
-	Nodes         []esl.Node
-	ReorderWindow time.Duration
-	PollInterval  time.Duration
-	Workers       int
-	ClaimBatch    int
-	LogLevel      slog.Level
+	Replica      string
+	Redis        string
+	Namespace    string
+	Nodes        []esl.Node
+	PollInterval time.Duration
+	Workers      int
+	ClaimBatch   int
+	LogLevel     slog.Level
 }
 
 // request is one command from the benchmark to a replica child, over the
@@ -55,6 +54,9 @@ type request struct {
 	Count int    `json:",omitempty"`
 	Rate  int    `json:",omitempty"`
 	Path  string `json:",omitempty"`
+	// GoroutinesAt, with Path, makes create write a goroutine profile
+	// to Path this long after it starts: where the engine waits under load.
+	GoroutinesAt time.Duration `json:",omitempty"`
 }
 
 type reply struct {
@@ -68,6 +70,37 @@ type reply struct {
 	RoundTrips int64  `json:",omitempty"`
 	Commands   counts `json:",omitempty"`
 	Lag        hist   `json:",omitempty"`
+	// ESL command round trips since the previous stats, by kind.
+	API, BGAPI quantiles
+}
+
+// commandTimes is the replica's esl.Observer: it keeps every command's
+// duration, so the benchmark can tell how long the engine waits on
+// FreeSWITCH, and passes everything on to the metrics.
+type commandTimes struct {
+	esl.Observer
+	mu         sync.Mutex
+	api, bgapi []time.Duration
+}
+
+func (c *commandTimes) CommandDone(node, kind string, d time.Duration, err error) {
+	c.mu.Lock()
+	if kind == "bgapi" {
+		c.bgapi = append(c.bgapi, d)
+	} else {
+		c.api = append(c.api, d)
+	}
+	c.mu.Unlock()
+	c.Observer.CommandDone(node, kind, d, err)
+}
+
+// take returns the summaries since the last take.
+func (c *commandTimes) take() (api, bgapi quantiles) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	api, bgapi = summarize(c.api), summarize(c.bgapi)
+	c.api, c.bgapi = nil, nil
+	return api, bgapi
 }
 
 // runReplica serves as one engine replica until descriptor 3 is closed.
@@ -85,7 +118,10 @@ func runReplica(ctx context.Context) error {
 	defer cancel()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 
-	pool, err := esl.NewPool(cfg.Nodes, esl.Options{ReorderWindow: cfg.ReorderWindow, Logger: log,
+	reg := prometheus.NewRegistry()
+	m := metrics.New(reg, metrics.BuildInfo{Version: "bench"})
+	times := &commandTimes{Observer: m}
+	pool, err := esl.NewPool(cfg.Nodes, esl.Options{Logger: log, Observer: times,
 		BackoffMin: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond})
 	if err != nil {
 		return fmt.Errorf("bench replica: %w", err)
@@ -106,7 +142,6 @@ func runReplica(ctx context.Context) error {
 	client := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{cfg.Redis}})
 	defer client.Close()
 	client.AddHook(counter)
-	reg := prometheus.NewRegistry()
 	eng, err := session.New(session.Options{
 		Store:   store.New(client, store.Options{Namespace: cfg.Namespace}),
 		Pool:    pool,
@@ -120,7 +155,7 @@ func runReplica(ctx context.Context) error {
 		PollInterval:  cfg.PollInterval,
 		Workers:       cfg.Workers,
 		ClaimBatch:    cfg.ClaimBatch,
-		Metrics:       metrics.New(reg, metrics.BuildInfo{Version: "bench"}),
+		Metrics:       m,
 		Logger:        log,
 	})
 	if err != nil {
@@ -149,6 +184,7 @@ func runReplica(ctx context.Context) error {
 			rep.Goroutines = runtime.NumGoroutine()
 			rep.RoundTrips, rep.Commands = counter.snapshot()
 			rep.Lag, err = gatherHist(reg, "bgcall_scheduler_lag_seconds")
+			rep.API, rep.BGAPI = times.take()
 		case "create":
 			rep.Created, rep.Failed = create(ctx, eng, req)
 		case "cpuprofile":
@@ -202,6 +238,15 @@ func create(ctx context.Context, eng *session.Engine, req request) (created, fai
 			}
 		}()
 	}
+	if req.Path != "" && req.GoroutinesAt > 0 {
+		t := time.AfterFunc(req.GoroutinesAt, func() {
+			if f, err := os.Create(req.Path); err == nil {
+				pprof.Lookup("goroutine").WriteTo(f, 1)
+				f.Close()
+			}
+		})
+		defer t.Stop()
+	}
 	start := time.Now()
 	for k := range req.Count {
 		if d := time.Until(start.Add(time.Duration(k) * time.Second / time.Duration(req.Rate))); d > 0 {
@@ -219,6 +264,7 @@ func create(ctx context.Context, eng *session.Engine, req request) (created, fai
 
 // replica is the benchmark's handle on one replica child.
 type replica struct {
+	mu   sync.Mutex // one request at a time: replies are not tagged
 	name string
 	cmd  *exec.Cmd
 	req  *os.File
@@ -283,6 +329,8 @@ func (r *replica) read() (reply, error) {
 }
 
 func (r *replica) call(req request) (reply, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	b, _ := json.Marshal(req)
 	if _, err := r.req.Write(append(b, '\n')); err != nil {
 		return reply{}, fmt.Errorf("replica %s: %w", r.name, err)

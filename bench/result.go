@@ -29,11 +29,11 @@ type Setup struct {
 	SimSecondMS float64 `json:"sim_second_ms"`
 	Replica     string  `json:"replica_process"`
 	Mix         string  `json:"mix"`
+	LoadSeconds float64 `json:"load_seconds"`
 }
 
 // ThroughputRun is the full-session load at one esl reorder window.
 type ThroughputRun struct {
-	ReorderWindowMS      float64        `json:"reorder_window_ms"`
 	OfferedPerSec        int            `json:"offered_per_sec"`
 	Sessions             int            `json:"sessions"`
 	Unfinished           int            `json:"unfinished"`
@@ -47,6 +47,9 @@ type ThroughputRun struct {
 	CommandsPerTrans     float64        `json:"redis_commands_per_transition"`
 	RoundTripsPerSession float64        `json:"redis_round_trips_per_session"`
 	RoundTripsPerTrans   float64        `json:"redis_round_trips_per_transition"`
+	RedisCPUmsPerSession float64        `json:"redis_cpu_ms_per_session"`
+	ESLAPI               quantiles      `json:"esl_api_command_round_trip"`
+	ESLBGAPI             quantiles      `json:"esl_bgapi_command_round_trip"`
 	CalleeReaction       quantiles      `json:"reaction_callee_answer_to_caller_originate"`
 	CallerReaction       quantiles      `json:"reaction_caller_answer_to_uuid_bridge"`
 	Outcomes             map[string]int `json:"outcomes"`
@@ -78,6 +81,8 @@ type LatenessRun struct {
 	RoundTripsPerAtt   float64   `json:"redis_round_trips_per_attempt"`
 	CreateCommands     float64   `json:"redis_commands_per_create"`
 	CPUSecPer1000      float64   `json:"controller_cpu_seconds_per_1000_attempts"`
+	RedisCPUmsPerAtt   float64   `json:"redis_cpu_ms_per_attempt"`
+	ESLBGAPI           quantiles `json:"esl_bgapi_command_round_trip"`
 	Commands           counts    `json:"redis_commands_by_name"`
 }
 
@@ -90,6 +95,7 @@ type AsynqRun struct {
 	Lateness         quantiles `json:"lateness_due_to_handler"`
 	CommandsPerJob   float64   `json:"redis_commands_per_job"`
 	RoundTripsPerJob float64   `json:"redis_round_trips_per_job"`
+	RedisCPUmsPerJob float64   `json:"redis_cpu_ms_per_job"`
 	EnqueueCommands  float64   `json:"redis_commands_per_enqueue"`
 	BytesPerWaiting  float64   `json:"redis_bytes_per_waiting_job"`
 	Commands         counts    `json:"redis_commands_by_name"`

@@ -105,11 +105,11 @@ func (b *bench) run(ctx context.Context) (Result, error) {
 	res := Result{Machine: machine(ctx, b.rc), Setup: Setup{
 		Nodes: o.Nodes, Replicas: o.Replicas, SimSecondMS: ms(o.SimSecond),
 		Replica: "child process per replica; CPU from /proc/<pid>/stat, heap from runtime.MemStats after GC",
-		Mix:     mixDescription(),
+		Mix:     mixDescription(), LoadSeconds: o.Duration.Seconds(),
 	}}
-	for k, win := range o.ReorderWindows {
-		o.Logger.Info("throughput run", "reorder_window", win, "rate", o.Rate, "duration", o.Duration)
-		tr, err := b.throughput(ctx, k, win)
+	for k, rate := range o.Rates {
+		o.Logger.Info("throughput run", "rate", rate, "duration", o.Duration)
+		tr, err := b.throughput(ctx, k, rate)
 		if err != nil {
 			return res, err
 		}
@@ -122,18 +122,18 @@ func (b *bench) run(ctx context.Context) (Result, error) {
 }
 
 // replicaConfig returns the configuration of replica i in namespace ns.
-func (b *bench) replicaConfig(i int, ns string, win time.Duration) replicaConfig {
+func (b *bench) replicaConfig(i int, ns string) replicaConfig {
 	return replicaConfig{
 		Replica: fmt.Sprintf("bench-%s-%d", ns, i+1), Redis: b.redis.Addr, Namespace: ns, Nodes: b.eslNode,
-		ReorderWindow: win, PollInterval: b.o.PollInterval, Workers: b.o.Workers, ClaimBatch: b.o.ClaimBatch,
+		PollInterval: b.o.PollInterval, Workers: b.o.Workers, ClaimBatch: b.o.ClaimBatch,
 		LogLevel: b.o.LogLevel,
 	}
 }
 
-func (b *bench) startReplicas(ns string, win time.Duration) ([]*replica, error) {
+func (b *bench) startReplicas(ns string) ([]*replica, error) {
 	var rs []*replica
 	for i := range b.o.Replicas {
-		r, err := startReplica(b.o, b.replicaConfig(i, ns, win))
+		r, err := startReplica(b.o, b.replicaConfig(i, ns))
 		if err != nil {
 			stopAll(rs)
 			return nil, err
@@ -159,6 +159,8 @@ type snapshot struct {
 	cpu        time.Duration
 	lag        hist
 	heap       uint64
+	redisCPU   time.Duration
+	api, bgapi quantiles // the first replica's, since the previous snapshot
 }
 
 func (b *bench) snap(ctx context.Context, rs []*replica) (snapshot, error) {
@@ -174,6 +176,9 @@ func (b *bench) snap(ctx context.Context, rs []*replica) (snapshot, error) {
 		}
 		s.cpu += r.cpu()
 		s.heap += rep.HeapAlloc
+		if r == rs[0] {
+			s.api, s.bgapi = rep.API, rep.BGAPI
+		}
 		if s.lag.Bounds == nil {
 			s.lag = rep.Lag
 		} else {
@@ -186,7 +191,10 @@ func (b *bench) snap(ctx context.Context, rs []*replica) (snapshot, error) {
 	}
 	_, s.own = b.own.snapshot()
 	var err error
-	s.server, err = commandStats(ctx, b.rc)
+	if s.server, err = commandStats(ctx, b.rc); err != nil {
+		return s, err
+	}
+	s.redisCPU, err = redisCPU(ctx, b.rc)
 	s.at = time.Now()
 	return s, err
 }

@@ -3,6 +3,8 @@ package bench
 import (
 	"context"
 	"fmt"
+	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -20,15 +22,15 @@ func mixDescription() string {
 		strings.Join(parts, ", "), callerMissShare, talkTime, answerRing)
 }
 
-// throughput offers o.Rate new sessions per second for o.Duration to the
+// throughput offers rate new sessions per second for o.Duration to the
 // replicas, waits for every session to finish, and measures.
-func (b *bench) throughput(ctx context.Context, run int, win time.Duration) (ThroughputRun, error) {
+func (b *bench) throughput(ctx context.Context, run, rate int) (ThroughputRun, error) {
 	o := b.o
-	tr := ThroughputRun{ReorderWindowMS: ms(win), OfferedPerSec: o.Rate}
-	total := o.Rate * int(o.Duration/time.Millisecond) / 1000
+	tr := ThroughputRun{OfferedPerSec: rate}
+	total := rate * int(o.Duration/time.Millisecond) / 1000
 	script(b.nodes, run, 0, total)
 	ns := fmt.Sprintf("tp%d", run)
-	rs, err := b.startReplicas(ns, win)
+	rs, err := b.startReplicas(ns)
 	if err != nil {
 		return tr, err
 	}
@@ -38,6 +40,17 @@ func (b *bench) throughput(ctx context.Context, run int, win time.Duration) (Thr
 	if p := profilePath(o, fmt.Sprintf("throughput-%d.cpu.pprof", run)); p != "" {
 		if _, err := rs[0].call(request{Op: "cpuprofile", Path: p}); err != nil {
 			return tr, err
+		}
+	}
+	if p := profilePath(o, fmt.Sprintf("throughput-%d.sim.cpu.pprof", run)); p != "" {
+		// The simulator's side of the same run, in this process.
+		f, err := os.Create(p)
+		if err != nil {
+			return tr, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err == nil {
+			defer pprof.StopCPUProfile()
 		}
 	}
 	before, err := b.snap(ctx, rs)
@@ -51,7 +64,9 @@ func (b *bench) throughput(ctx context.Context, run int, win time.Duration) (Thr
 	for i, r := range rs {
 		from, n := i*share, min(share, total-i*share)
 		go func() {
-			rep, err := r.call(request{Op: "create", Run: run, From: from, Count: n, Rate: max(o.Rate/len(rs), 1)})
+			// Where the replica's goroutines wait, halfway through the load.
+			rep, err := r.call(request{Op: "create", Run: run, From: from, Count: n, Rate: max(rate/len(rs), 1),
+				Path: profilePath(o, fmt.Sprintf("throughput-%d-%s.goroutines.txt", run, r.name)), GoroutinesAt: o.Duration / 2})
 			if err == nil && rep.Failed > 0 {
 				err = fmt.Errorf("replica %s: %d of %d sessions not created", r.name, rep.Failed, n)
 			}
@@ -65,12 +80,12 @@ func (b *bench) throughput(ctx context.Context, run int, win time.Duration) (Thr
 		}
 		tr.Sessions += <-created
 	}
-	done, err := waitIdle(ctx, st, 0, 2*time.Minute)
+	done, err := waitIdle(ctx, st, 0, 3*time.Minute)
 	if err != nil {
 		return tr, err
 	}
 	if !done {
-		o.Logger.Warn("sessions still live after 2 minutes", "namespace", ns)
+		o.Logger.Warn("sessions still live 3 minutes after the load", "namespace", ns)
 	}
 	after, err := b.snap(ctx, rs)
 	if err != nil {
@@ -118,6 +133,8 @@ func (b *bench) throughput(ctx context.Context, run int, win time.Duration) (Thr
 	tr.RoundTripsPerSession = per(rt, n)
 	tr.RoundTripsPerTrans = per(rt, float64(tr.Transitions))
 	tr.CPUSecPer1000 = per((after.cpu-before.cpu).Seconds()*1000, n)
+	tr.RedisCPUmsPerSession = per(float64(after.redisCPU-before.redisCPU)/1e6, n)
+	tr.ESLAPI, tr.ESLBGAPI = after.api, after.bgapi
 	tr.CalleeReaction, tr.CallerReaction = reactions(b.nodes, ids)
 	return tr, nil
 }

@@ -25,11 +25,11 @@ const (
 // through asynq.
 func (b *bench) waitingAndLateness(ctx context.Context, res *Result) error {
 	o := b.o
-	rs, err := b.startReplicas(waitNS, 0)
+	rs, err := b.startReplicas(waitNS)
 	if err != nil {
 		return err
 	}
-	defer stopAll(rs)
+	defer func() { stopAll(rs) }()
 	st := store.New(b.rc, store.Options{Namespace: waitNS})
 	levels := slices.Clone(o.Waiting)
 	slices.Sort(levels)
@@ -81,6 +81,12 @@ func (b *bench) waitingAndLateness(ctx context.Context, res *Result) error {
 			}
 			res.Lateness = &lr
 			if err := b.asynqRuns(ctx, rs, res, level, fillRate); err != nil {
+				return err
+			}
+			// A fresh replica for the higher levels, so that its heap
+			// shows what waiting sessions cost and not the load above.
+			stopAll(rs)
+			if rs, err = b.startReplicas(waitNS); err != nil {
 				return err
 			}
 		}
@@ -211,6 +217,8 @@ func (b *bench) lateness(ctx context.Context, rs []*replica, st *store.Store, wa
 	lr.CommandsPerAttempt = per(float64(lr.Commands.total()), float64(m))
 	lr.RoundTripsPerAtt = per(float64(after.roundTrips-before.roundTrips), float64(m))
 	lr.CPUSecPer1000 = per((after.cpu-before.cpu).Seconds()*1000, float64(m))
+	lr.RedisCPUmsPerAtt = per(float64(after.redisCPU-before.redisCPU)/1e6, float64(m))
+	lr.ESLBGAPI = after.bgapi
 	lr.Claim = after.lag.sub(before.lag).summary()
 	lr.Originate = originateLateness(b.nodes, due)
 	return lr, nil

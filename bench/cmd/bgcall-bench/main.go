@@ -18,14 +18,13 @@ import (
 
 func main() {
 	var o bench.Options
-	var windows, waiting, asynqIv string
+	var rates, waiting, asynqIv string
 	flag.BoolVar(&o.Short, "short", false, "a run of a few seconds with small counts")
 	flag.StringVar(&o.Out, "out", "", "JSON result file (default bench-results/bench.json; - for none)")
 	flag.IntVar(&o.Nodes, "nodes", 0, "simulated FreeSWITCH nodes (default 3)")
 	flag.IntVar(&o.Replicas, "replicas", 0, "engine replicas (default 1)")
-	flag.IntVar(&o.Rate, "rate", 0, "offered new sessions per second (default 500)")
+	flag.StringVar(&rates, "rates", "", "comma-separated offered new sessions per second, one run each (default 500)")
 	flag.DurationVar(&o.Duration, "duration", 0, "how long the load is offered (default 20s)")
-	flag.StringVar(&windows, "reorder-windows", "", "comma-separated esl reorder windows (default 50ms,2ms)")
 	flag.StringVar(&waiting, "waiting", "", "comma-separated waiting-session levels (default 10000,100000,1000000)")
 	flag.IntVar(&o.LatenessWaiting, "lateness-waiting", 0, "waiting sessions during the lateness run (default 100000)")
 	flag.IntVar(&o.DueRate, "due-rate", 0, "attempts falling due per second (default 1000)")
@@ -36,7 +35,7 @@ func main() {
 	flag.StringVar(&o.ProfileDir, "profile", "", "directory for replica CPU and heap profiles")
 	flag.Parse()
 	var err error
-	if o.ReorderWindows, err = durations(windows); err == nil {
+	if o.Rates, err = ints(rates); err == nil {
 		if o.AsynqCheckIntervals, err = durations(asynqIv); err == nil {
 			o.Waiting, err = ints(waiting)
 		}
