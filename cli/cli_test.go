@@ -72,6 +72,8 @@ func testConfig(sim *fssim.Node) config.Config {
 	c.API.Listen = "127.0.0.1:0"
 	c.API.Token = token
 	c.Dial.Domain = "example.com"
+	c.Dial.CalleeTemplate = "user/{number}@{domain}"
+	c.Dial.CallerTemplate = "user/{number}@{domain}"
 	c.Retry.RingTime = 3 * time.Second
 	c.Retry.CallerRing = 3 * time.Second
 	c.Retry.FirstInterval = 100 * time.Millisecond

@@ -125,6 +125,8 @@ func Demo(ctx context.Context, w io.Writer, o DemoOptions) (DemoResult, error) {
 		cfg.API.Listen = "127.0.0.1:0"
 	}
 	cfg.Dial.Domain = "demo.local"
+	cfg.Dial.CalleeTemplate = "user/{number}@{domain}"
+	cfg.Dial.CallerTemplate = "user/{number}@{domain}"
 	cfg.Notify.Mode = "chat"
 	// FreeSWITCH counts originate_timeout in its seconds, which the
 	// simulator shortens; bgcall's own waits are scaled to match.

@@ -180,9 +180,13 @@ func TestValidateNamesSettingAndFix(t *testing.T) {
 		{"dial.callee_template", func(c *Config) { c.Dial.CalleeTemplate = "user/1000" }},
 		{"dial.caller_template", func(c *Config) { c.Dial.CallerTemplate = "user/{number},x" }},
 		{"dial.caller_template", func(c *Config) { c.Dial.CallerTemplate = "user/{number}@{host}" }},
-		{"dial.callee_template", func(c *Config) { c.Dial.CalleeTemplate = "user/{number}@{domain}|user/2" }},
-		{"dial.callee_template", func(c *Config) { c.Dial.CalleeTemplate = "user/{number}@{domain}&bridge(user/1)" }},
-		{"dial.domain", func(c *Config) { c.Dial.Domain = "" }},
+		{"dial.callee_template", func(c *Config) { c.Dial.CalleeTemplate = "user/{number}|user/2" }},
+		{"dial.callee_template", func(c *Config) {
+			c.Dial.Domain = "example.com"
+			c.Dial.CalleeTemplate = "user/{number}@{domain}&bridge(user/1)"
+		}},
+		{"dial.domain", func(c *Config) { c.Dial.CalleeTemplate = "user/{number}@{domain}" }},
+		{"dial.domain", func(c *Config) { c.Notify.Mode = "chat" }},
 		{"redis.cluster", func(c *Config) { c.Redis.Addrs = []string{"r:1"}; c.Redis.Master = "m"; c.Redis.Cluster = true }},
 		{"redis.addrs", func(c *Config) { c.Redis.Master = "m" }},
 		{"redis.addrs", func(c *Config) { c.Redis.Addrs = []string{"r:1", "r:2"} }},

@@ -38,9 +38,10 @@ func Defaults() Config {
 			SilenceTimeout: time.Minute,
 		},
 		Dial: Dial{
-			CalleeTemplate: "user/{number}@{domain}",
-			CallerTemplate: "user/{number}@{domain}",
-			Domain:         "localhost",
+			// FreeSWITCH's user endpoint falls back to its default domain,
+			// so the plain form works on a stock install.
+			CalleeTemplate: "user/{number}",
+			CallerTemplate: "user/{number}",
 		},
 		Namespace: "bgcall",
 		Retention: 7 * 24 * time.Hour,
@@ -102,9 +103,9 @@ var settings = []setting{
 	dur("freeswitch.command_timeout", "bound on one api/bgapi command reply", func(c *Config) *time.Duration { return &c.FreeSWITCH.CommandTimeout }),
 	dur("freeswitch.silence_timeout", "a node that sends nothing (not even its HEARTBEAT, every 20s by default) for this long is reconnected", func(c *Config) *time.Duration { return &c.FreeSWITCH.SilenceTimeout }),
 
-	str("dial.callee_template", "dial string for B; `{number}` and `{domain}` are replaced (e.g. `sofia/gateway/gw1/{number}`)", func(c *Config) *string { return &c.Dial.CalleeTemplate }),
+	str("dial.callee_template", "dial string for B; `{number}` and `{domain}` are replaced (e.g. `user/{number}@{domain}`, `sofia/gateway/gw1/{number}`)", func(c *Config) *string { return &c.Dial.CalleeTemplate }),
 	str("dial.caller_template", "dial string for A (the call back)", func(c *Config) *string { return &c.Dial.CallerTemplate }),
-	str("dial.domain", "value of `{domain}` in the templates", func(c *Config) *string { return &c.Dial.Domain }),
+	str("dial.domain", "value of `{domain}` in the dial templates and chat addresses", func(c *Config) *string { return &c.Dial.Domain }),
 
 	list("redis.addrs", "Redis `host:port` list; empty = embedded in-process store (sessions lost on exit; one replica only)", func(c *Config) *[]string { return &c.Redis.Addrs }),
 	str("redis.master", "Sentinel master name; `redis.addrs` are then the sentinels", func(c *Config) *string { return &c.Redis.Master }),

@@ -98,7 +98,8 @@ func (c *Config) Validate() error {
 		}
 		// The engine fills the template the same way; a template it would
 		// refuse must stop start-up, not every call.
-		if !unknown && c.Dial.Domain != "" && strings.Contains(t.tmpl, "{number}") {
+		missingDomain := strings.Contains(t.tmpl, "{domain}") && c.Dial.Domain == ""
+		if !unknown && !missingDomain && strings.Contains(t.tmpl, "{number}") {
 			if _, err := freeswitch.DialTemplate(t.tmpl).Endpoint("1000", map[string]string{"domain": c.Dial.Domain}); err != nil {
 				bad(t.key, "template %q does not make a valid FreeSWITCH destination: %v", t.tmpl, err)
 			}
@@ -209,6 +210,9 @@ func (c *Config) Validate() error {
 	if n.Mode == "chat" || n.Mode == "both" {
 		if n.ChatProto == "" || n.ChatFrom == "" || n.ChatTo == "" {
 			bad("notify.chat_proto", "chat notifications need notify.chat_proto, notify.chat_from and notify.chat_to")
+		}
+		if strings.Contains(n.ChatFrom+n.ChatTo, "{domain}") && c.Dial.Domain == "" {
+			bad("dial.domain", "notify.chat_from or notify.chat_to uses {domain} but dial.domain is empty; set it to your SIP domain")
 		}
 		if strings.ContainsAny(n.ChatFrom+n.ChatTo+n.ChatProto, "|\r\n") {
 			bad("notify.chat_to", "chat fields cannot contain '|' or line breaks (they separate the chat command's fields)")
