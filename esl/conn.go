@@ -63,16 +63,33 @@ type rawCommand string
 
 func (c rawCommand) BuildMessage() string { return string(c) }
 
-// eslLogger forwards eslgo's messages to slog at debug level: eslgo logs
-// every disconnect as a warning, and this package reports those itself.
-type eslLogger struct{ n *node }
+// eslLogger forwards eslgo's messages to slog at debug level (eslgo logs
+// every disconnect as a warning, and this package reports those itself),
+// except the two that mean eslgo dropped a frame: they tell the sequencer
+// that an event will never arrive, so it need not wait for it.
+type eslLogger struct{ c *conn }
 
 func (l eslLogger) Debug(f string, a ...any) {
-	l.n.log.Debug("eslgo: " + strings.TrimSpace(fmt.Sprintf(f, a...)))
+	l.c.n.log.Debug("eslgo: " + strings.TrimSpace(fmt.Sprintf(f, a...)))
 }
 func (l eslLogger) Info(f string, a ...any)  { l.Debug(f, a...) }
-func (l eslLogger) Warn(f string, a ...any)  { l.Debug(f, a...) }
 func (l eslLogger) Error(f string, a ...any) { l.Debug(f, a...) }
+func (l eslLogger) Warn(f string, a ...any) {
+	msg := strings.TrimSpace(fmt.Sprintf(f, a...))
+	switch {
+	case strings.HasPrefix(msg, "Error parsing event"):
+		l.c.n.log.Warn("eslgo could not parse an event; it is skipped", "err", msg)
+		l.c.n.seq.reportDropped(l.c.gen)
+	case strings.HasPrefix(msg, "No one to handle response"):
+		// eslgo's reader waited 5 s for a taker, then dropped the frame.
+		l.c.n.log.Warn("eslgo dropped a frame nobody took within 5s", "frame", msg)
+		if strings.Contains(msg, "text/event-plain") {
+			l.c.n.seq.reportDropped(l.c.gen)
+		}
+	default:
+		l.Debug(f, a...)
+	}
+}
 
 // dial connects and authenticates, with eslgo talking to FreeSWITCH through
 // a relay (see relay.go).
@@ -106,7 +123,7 @@ func (n *node) dial(ctx context.Context, gen uint64) (*conn, error) {
 	opts := eslgo.InboundOptions{
 		Options: eslgo.Options{
 			Context:     c.ctx,
-			Logger:      eslLogger{n},
+			Logger:      eslLogger{c},
 			ExitTimeout: 100 * time.Millisecond, // only used by eslgo after a refused auth, when the server has already hung up
 		},
 		Network:     "unix",

@@ -25,7 +25,7 @@ func fastOptions() Options {
 		SilenceTimeout: 1500 * time.Millisecond,
 		BackoffMin:     20 * time.Millisecond,
 		BackoffMax:     200 * time.Millisecond,
-		EventTimeout:   2 * time.Second,
+		EventTimeout:   10 * time.Second,
 		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 }

@@ -31,8 +31,9 @@ type Options struct {
 	Events []string
 	// EventTimeout is how long an event relayed to eslgo may take to reach
 	// the listener before it is counted as lost and the events behind it
-	// move on; default 5s. Events normally take microseconds; only an event
-	// eslgo fails to parse ever waits this long.
+	// move on; default 30s. Events normally take microseconds, and the events
+	// eslgo drops (it logs them) are skipped at once; this is only the safety
+	// net, long enough that a starved process does not deliver out of order.
 	EventTimeout time.Duration
 	// EventBuffer bounds the events held per node (relayed, waiting for order
 	// or for the consumer of Events); default 65536. When it is full the relay
@@ -78,7 +79,7 @@ func (o Options) withDefaults() (Options, error) {
 	def(&o.SilenceTimeout, 60*time.Second)
 	def(&o.BackoffMin, 100*time.Millisecond)
 	def(&o.BackoffMax, 10*time.Second)
-	def(&o.EventTimeout, 5*time.Second)
+	def(&o.EventTimeout, 30*time.Second)
 	if o.BackoffMax < o.BackoffMin {
 		o.BackoffMax = o.BackoffMin
 	}

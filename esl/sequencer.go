@@ -21,8 +21,9 @@ import (
 // is drained before a newer one's. Synthetic events are queued like frames,
 // after every frame already relayed. An event that never reaches the listener
 // (eslgo failed to parse it, or the connection died first) is skipped after
-// timeout (or the grace after the connection ended) and counted as lost; if
-// it shows up later it is delivered at once, counted as late, never dropped.
+// a short grace when eslgo reported dropping an event or the connection
+// ended, and otherwise after the (long) timeout, and counted as lost; if it
+// shows up later it is delivered at once, counted as late, never dropped.
 type sequencer struct {
 	mu      sync.Mutex
 	queues  []*wireQueue // by generation, oldest first
@@ -46,6 +47,7 @@ type wireQueue struct {
 	closedAt time.Time // zero while the connection lives
 	arrived  map[uint64][]Event
 	pending  map[uint64]int // entries per sequence not yet released
+	dropped  int            // events eslgo reported dropping, not yet skipped
 }
 
 type wireEntry struct {
@@ -193,6 +195,18 @@ func (s *sequencer) synthetic(gen uint64, ev Event) {
 	s.signal(s.notify)
 }
 
+// reportDropped records that eslgo dropped one of gen's events (it says so
+// in its log): the sequencer then skips a missing event after the short grace
+// instead of the full timeout.
+func (s *sequencer) reportDropped(gen uint64) {
+	s.mu.Lock()
+	if q := s.queue(gen); q != nil {
+		q.dropped++
+	}
+	s.mu.Unlock()
+	s.signal(s.notify)
+}
+
 // closeGen marks connection gen as over: what it relayed but eslgo never
 // delivered is skipped after the grace period.
 func (s *sequencer) closeGen(gen uint64) {
@@ -249,11 +263,17 @@ func (s *sequencer) next(now time.Time) (Event, uint64, bool, time.Duration) {
 			return ev, q.gen, true, 0
 		}
 		limit, from := s.timeout, q.since
-		if !q.closedAt.IsZero() {
+		switch {
+		case !q.closedAt.IsZero():
 			limit, from = s.grace, later(q.since, q.closedAt)
+		case q.dropped > 0:
+			limit = s.grace
 		}
 		if waited := now.Sub(from); waited < limit {
 			return Event{}, 0, false, limit - waited
+		}
+		if q.dropped > 0 {
+			q.dropped--
 		}
 		s.lost++
 		s.pop(q, now)

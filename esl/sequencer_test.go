@@ -176,3 +176,15 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+func TestSequencerSkipsReportedDropsQuickly(t *testing.T) {
+	s := newSequencer(100, time.Hour, 10*time.Millisecond)
+	s.expect(1, 1, 0)
+	s.expect(1, 2, 0)
+	s.arrive(1, Event{Sequence: 2})
+	s.reportDropped(1) // eslgo logged a parse failure for 1
+	got := seqs(drain(s, time.Second))
+	if len(got) != 1 || got[0] != 2 {
+		t.Fatalf("released %v, want [2] once the dropped event was skipped", got)
+	}
+}

@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -117,6 +119,9 @@ func TestSoakFlatGoroutinesAndHeap(t *testing.T) {
 	opts := fastOptions()
 	opts.CommandTimeout = 5 * time.Second
 	opts.PingInterval = time.Second
+	if os.Getenv("BGCALL_DEBUG") == "1" {
+		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 
 	slots := make(chan struct{}, inFlight)
 	var mu sync.Mutex
@@ -151,6 +156,7 @@ func TestSoakFlatGoroutinesAndHeap(t *testing.T) {
 			err = h.p.BGAPI(ctx, "fs1", cmd, newUUID())
 		}
 		if err != nil {
+			_ = pprof.Lookup("goroutine").WriteTo(os.Stderr, 1)
 			t.Fatalf("call %d: %v (health %+v)", i, err, h.p.Health())
 		}
 		if (i+1)%every == 0 {
