@@ -295,6 +295,11 @@ func TestCallWaitShowsProgress(t *testing.T) {
 	mustContain(t, "call --wait", r.stdout,
 		"attempt 1 of 3: ringing B (1002)", "B did not answer (NO_ANSWER)", "attempt 2 of 3",
 		"B answered; B on hold", "ringing A (1001)", "bridged", "outcome: completed")
+	for _, once := range []string{"requested", "attempt 1 of 3", "attempt 2 of 3", "B answered", "bridged", "outcome:"} {
+		if n := strings.Count(r.stdout, once); n != 1 {
+			t.Errorf("%q printed %d times:\n%s", once, n, r.stdout)
+		}
+	}
 	order := []string{"attempt 1 of 3", "attempt 2 of 3", "B answered", "ringing A", "bridged", "outcome: completed"}
 	last := -1
 	for _, w := range order {

@@ -102,28 +102,36 @@ func runCall(ctx context.Context, env Env, args []string) error {
 
 // follow prints a session's steps as they happen until it finishes. Each
 // round subscribes first and reads the session after, so no step falls
-// between the two; the timeline entries already printed are skipped by
-// count, and stream changes the read already held by version. A lost stream
+// between the two. A step can reach it twice (in the read and again on the
+// stream, or again after a reconnect); each is printed once. A lost stream
 // (a daemon restarting or draining behind the same address) is reopened.
 func follow(ctx context.Context, c *api.Client, id string, w, errw io.Writer, asJSON bool) (api.Session, error) {
 	var s api.Session
-	printed := 0
+	seen := map[entryKey]bool{}
 	emit := func(sess api.Session, entries []api.Entry) {
-		if asJSON {
-			printJSON(w, api.Change{Session: sess, Entries: entries})
-		} else {
-			for _, e := range entries {
-				fmt.Fprintf(w, "%s  %s\n", clock(e.At), describe(sess, e))
+		var fresh []api.Entry
+		for _, e := range entries {
+			if k := keyOf(e); !seen[k] {
+				seen[k] = true
+				fresh = append(fresh, e)
 			}
 		}
-		printed += len(entries)
+		if asJSON {
+			if len(fresh) > 0 || len(entries) == 0 {
+				printJSON(w, api.Change{Session: sess, Entries: fresh})
+			}
+			return
+		}
+		for _, e := range fresh {
+			fmt.Fprintf(w, "%s  %s\n", clock(e.At), describe(sess, e))
+		}
 	}
 	interrupted := func() error {
 		return exitError{code: ExitError, msg: fmt.Sprintf("stopped following; session %s goes on (bgcall status %s)", id, id)}
 	}
 	backoff := 500 * time.Millisecond
 	for {
-		err := followOnce(ctx, c, id, &s, &printed, emit)
+		err := followOnce(ctx, c, id, &s, emit)
 		if err == nil {
 			return s, nil
 		}
@@ -144,9 +152,21 @@ func follow(ctx context.Context, c *api.Client, id string, w, errw io.Writer, as
 	}
 }
 
+// entryKey identifies a timeline entry.
+type entryKey struct {
+	at                 time.Time
+	kind, leg, uuid    string
+	attempt            int
+	state, cause, note string
+}
+
+func keyOf(e api.Entry) entryKey {
+	return entryKey{at: e.At.UTC(), kind: e.Kind, leg: e.Leg, uuid: e.UUID, attempt: e.Attempt, state: e.State, cause: e.Cause, note: e.Note}
+}
+
 // followOnce follows over one watch stream until the session finishes
 // (nil) or the stream fails.
-func followOnce(ctx context.Context, c *api.Client, id string, s *api.Session, printed *int, emit func(api.Session, []api.Entry)) error {
+func followOnce(ctx context.Context, c *api.Client, id string, s *api.Session, emit func(api.Session, []api.Entry)) error {
 	stream, err := c.Watch(ctx, api.WatchFilter{Session: id})
 	if err != nil {
 		return err
@@ -160,9 +180,7 @@ func followOnce(ctx context.Context, c *api.Client, id string, s *api.Session, p
 		return err
 	}
 	*s = got
-	if *printed < len(got.Timeline) {
-		emit(got, got.Timeline[*printed:])
-	}
+	emit(got, got.Timeline)
 	for s.State != "finished" {
 		ch, err := stream.Next()
 		if err != nil {
