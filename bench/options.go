@@ -43,6 +43,11 @@ type Options struct {
 	PollInterval time.Duration
 	Workers      int
 	ClaimBatch   int
+	// Events, when set, replace the FreeSWITCH events the replicas
+	// subscribe to (esl.Options.Events), and GOGC, when set, is the
+	// replicas' GOGC: for measuring what each costs.
+	Events []string
+	GOGC   int
 	// SimSecond is how long one FreeSWITCH second lasts in the simulator;
 	// default 10ms, so a ring of 3 seconds takes 30ms.
 	SimSecond time.Duration

@@ -43,6 +43,7 @@ type replicaConfig struct {
 	Workers      int
 	ClaimBatch   int
 	LogLevel     slog.Level
+	Events       []string
 }
 
 // request is one command from the benchmark to a replica child, over the
@@ -121,7 +122,7 @@ func runReplica(ctx context.Context) error {
 	reg := prometheus.NewRegistry()
 	m := metrics.New(reg, metrics.BuildInfo{Version: "bench"})
 	times := &commandTimes{Observer: m}
-	pool, err := esl.NewPool(cfg.Nodes, esl.Options{Logger: log, Observer: times,
+	pool, err := esl.NewPool(cfg.Nodes, esl.Options{Logger: log, Observer: times, Events: cfg.Events,
 		BackoffMin: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond})
 	if err != nil {
 		return fmt.Errorf("bench replica: %w", err)
@@ -295,6 +296,9 @@ func startReplica(o *Options, cfg replicaConfig) (*replica, error) {
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), replicaEnv+"="+string(b))
+	if o.GOGC != 0 {
+		cmd.Env = append(cmd.Env, fmt.Sprintf("GOGC=%d", o.GOGC))
+	}
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	cmd.ExtraFiles = []*os.File{reqR, repW}
 	if err := cmd.Start(); err != nil {

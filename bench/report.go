@@ -31,6 +31,7 @@ func machine(ctx context.Context, rc redis.UniversalClient) Machine {
 			}
 		}
 	}
+	m.LoadAtStart = loadAverage()
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		m.Kernel = strings.TrimSpace(string(b))
 	}
@@ -42,6 +43,16 @@ func machine(ctx context.Context, rc redis.UniversalClient) Machine {
 		}
 	}
 	return m
+}
+
+// loadAverage is the 1-minute load average, or 0 when unknown.
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f, _ := strconv.ParseFloat(strings.Fields(string(b) + " 0")[0], 64)
+	return f
 }
 
 // checks compares the result with the targets.
@@ -75,7 +86,8 @@ func checks(r Result) []Check {
 
 func printTable(w io.Writer, r Result) {
 	m := r.Machine
-	fmt.Fprintf(w, "machine: %d CPUs %s, %.1f GiB, Linux %s, %s, redis %s\n", m.CPUs, m.CPUModel, m.MemoryGiB, m.Kernel, m.GoVersion, m.RedisVersion)
+	fmt.Fprintf(w, "machine: %d CPUs %s, %.1f GiB, Linux %s, %s, redis %s; load average %.2f at start, %.2f at end\n",
+		m.CPUs, m.CPUModel, m.MemoryGiB, m.Kernel, m.GoVersion, m.RedisVersion, m.LoadAtStart, m.LoadAtEnd)
 	fmt.Fprintf(w, "setup: %d simulator nodes, %d replica(s) as child processes, simulator second %gms\nmix: %s\n\n",
 		r.Setup.Nodes, r.Setup.Replicas, r.Setup.SimSecondMS, r.Setup.Mix)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

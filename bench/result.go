@@ -20,6 +20,10 @@ type Machine struct {
 	Kernel       string  `json:"kernel"`
 	GoVersion    string  `json:"go_version"`
 	RedisVersion string  `json:"redis_version"`
+	// Load averages (1 min) when the run started and ended: other work on
+	// the machine skews every latency figure.
+	LoadAtStart float64 `json:"load_average_at_start"`
+	LoadAtEnd   float64 `json:"load_average_at_end"`
 }
 
 // Setup is the load the run offered.

@@ -33,6 +33,7 @@ func Run(ctx context.Context, opts Options, w io.Writer) (Result, error) {
 	start := time.Now()
 	res, err := b.run(ctx)
 	res.Seconds = round2(time.Since(start).Seconds())
+	res.Machine.LoadAtEnd = loadAverage()
 	if err != nil {
 		return res, err
 	}
@@ -126,7 +127,7 @@ func (b *bench) replicaConfig(i int, ns string) replicaConfig {
 	return replicaConfig{
 		Replica: fmt.Sprintf("bench-%s-%d", ns, i+1), Redis: b.redis.Addr, Namespace: ns, Nodes: b.eslNode,
 		PollInterval: b.o.PollInterval, Workers: b.o.Workers, ClaimBatch: b.o.ClaimBatch,
-		LogLevel: b.o.LogLevel,
+		LogLevel: b.o.LogLevel, Events: b.o.Events,
 	}
 }
 

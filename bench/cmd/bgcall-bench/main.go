@@ -32,6 +32,9 @@ func main() {
 	flag.StringVar(&asynqIv, "asynq-intervals", "", "comma-separated asynq check intervals, 0 = asynq's default (default 0,<poll>)")
 	flag.DurationVar(&o.PollInterval, "poll", 0, "engine poll interval (default the engine's)")
 	flag.IntVar(&o.Workers, "workers", 0, "engine workers (default the engine's)")
+	var events string
+	flag.StringVar(&events, "events", "", "comma-separated FreeSWITCH events the replicas subscribe to (default esl's)")
+	flag.IntVar(&o.GOGC, "gogc", 0, "GOGC of the replicas (default Go's)")
 	flag.StringVar(&o.ProfileDir, "profile", "", "directory for replica CPU and heap profiles")
 	flag.Parse()
 	var err error
@@ -43,6 +46,9 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bgcall-bench:", err)
 		os.Exit(2)
+	}
+	if events != "" {
+		o.Events = strings.Split(events, ",")
 	}
 	o.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
