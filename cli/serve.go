@@ -30,7 +30,6 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	c, err := config.Load(rest, env.Environ, env.Stderr)
 	if err != nil {
 		if errors.Is(err, config.ErrHelp) {
-			fmt.Fprintf(env.Stderr, "  -print-config\n    \tprint the merged configuration (secrets redacted) and exit\n")
 			return err
 		}
 		return exitError{code: ExitUsage, msg: err.Error()}

@@ -22,15 +22,12 @@ func Load(args, environ []string, usage io.Writer) (Config, error) {
 	fs := flag.NewFlagSet("bgcall serve", flag.ContinueOnError)
 	fs.SetOutput(usage)
 	var file string
-	fs.StringVar(&file, "config", "", "configuration file (`key = value` lines or JSON); also BGCALL_CONFIG")
+	fs.StringVar(&file, "config", "", "`file` of settings: key = value lines or JSON [BGCALL_CONFIG]")
 	flags := map[string]string{}
 	for _, s := range settings {
-		fs.Var(&flagValue{s: s, into: flags}, s.flag(), s.help+" (env "+s.env()+")")
+		fs.Var(&flagValue{s: s, into: flags}, s.flag(), s.help)
 	}
-	fs.Usage = func() {
-		fmt.Fprintf(usage, "Usage: bgcall serve [flags]\n\nRuns the daemon. Every flag can also be set by its environment variable or in the --config file; see docs/operations.md.\n\n")
-		fs.PrintDefaults()
-	}
+	fs.Usage = func() { printUsage(usage) }
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -78,6 +75,26 @@ func Load(args, environ []string, usage io.Writer) (Config, error) {
 		c.ReplicaID, _ = os.Hostname()
 	}
 	return c, c.Validate()
+}
+
+// printUsage writes -h: every setting's flag, in reference order, with its
+// kind of value, meaning, default and environment variable.
+func printUsage(w io.Writer) {
+	def := Defaults()
+	fmt.Fprintf(w, "Usage: bgcall serve [flags]\n\nRuns the daemon. Each flag can also be set by its environment variable or,\nas its key, in the --config file (docs/operations.md has the reference).\n\n")
+	fmt.Fprintf(w, "  --config file\n      settings file: key = value lines or JSON [BGCALL_CONFIG]\n")
+	fmt.Fprintf(w, "  --print-config\n      print the merged configuration (secrets redacted) and exit\n")
+	for _, s := range settings {
+		head := "  --" + s.flag()
+		if s.kind != "" {
+			head += " " + s.kind
+		}
+		line := strings.ReplaceAll(s.help, "`", "")
+		if d := s.get(&def); d != "" && !s.secret && d != "false" {
+			line += " (default " + d + ")"
+		}
+		fmt.Fprintf(w, "%s\n      %s [%s]\n", head, line, s.env())
+	}
 }
 
 // flagValue records a flag's text; Load applies it after the file and the

@@ -13,8 +13,9 @@ type setting struct {
 	help   string
 	get    func(*Config) string
 	set    func(*Config, string) error
-	bool   bool // a flag that may be given without a value
-	secret bool // never printed
+	kind   string // what the value is, for -h: "duration", "number", ...
+	bool   bool   // a flag that may be given without a value
+	secret bool   // never printed
 }
 
 // Env is the environment variable that sets the key's value.
@@ -176,14 +177,14 @@ func lookup(key string) (setting, bool) {
 }
 
 func str(key, help string, field func(*Config) *string) setting {
-	return setting{key: key, help: help,
+	return setting{key: key, help: help, kind: "text",
 		get: func(c *Config) string { return *field(c) },
 		set: func(c *Config, v string) error { *field(c) = v; return nil },
 	}
 }
 
 func dur(key, help string, field func(*Config) *time.Duration) setting {
-	return setting{key: key, help: help,
+	return setting{key: key, help: help, kind: "duration",
 		get: func(c *Config) string { return formatDuration(*field(c)) },
 		set: func(c *Config, v string) error {
 			d, err := time.ParseDuration(strings.TrimSpace(v))
@@ -209,7 +210,7 @@ func formatDuration(d time.Duration) string {
 }
 
 func integer(key, help string, field func(*Config) *int) setting {
-	return setting{key: key, help: help,
+	return setting{key: key, help: help, kind: "number",
 		get: func(c *Config) string { return strconv.Itoa(*field(c)) },
 		set: func(c *Config, v string) error {
 			n, err := strconv.Atoi(strings.TrimSpace(v))
@@ -223,7 +224,7 @@ func integer(key, help string, field func(*Config) *int) setting {
 }
 
 func int64Setting(key, help string, field func(*Config) *int64) setting {
-	return setting{key: key, help: help,
+	return setting{key: key, help: help, kind: "number",
 		get: func(c *Config) string { return strconv.FormatInt(*field(c), 10) },
 		set: func(c *Config, v string) error {
 			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
@@ -237,7 +238,7 @@ func int64Setting(key, help string, field func(*Config) *int64) setting {
 }
 
 func float(key, help string, field func(*Config) *float64) setting {
-	return setting{key: key, help: help,
+	return setting{key: key, help: help, kind: "number",
 		get: func(c *Config) string { return strconv.FormatFloat(*field(c), 'g', -1, 64) },
 		set: func(c *Config, v string) error {
 			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
@@ -251,7 +252,7 @@ func float(key, help string, field func(*Config) *float64) setting {
 }
 
 func boolean(key, help string, field func(*Config) *bool) setting {
-	return setting{key: key, help: help, bool: true,
+	return setting{key: key, help: help, kind: "", bool: true,
 		get: func(c *Config) string { return strconv.FormatBool(*field(c)) },
 		set: func(c *Config, v string) error {
 			b, err := strconv.ParseBool(strings.TrimSpace(v))
@@ -265,7 +266,7 @@ func boolean(key, help string, field func(*Config) *bool) setting {
 }
 
 func list(key, help string, field func(*Config) *[]string) setting {
-	return setting{key: key, help: help,
+	return setting{key: key, help: help, kind: "list",
 		get: func(c *Config) string { return strings.Join(*field(c), ",") },
 		set: func(c *Config, v string) error { *field(c) = splitList(v); return nil },
 	}
@@ -282,7 +283,7 @@ func splitList(v string) []string {
 }
 
 func clock(key, help string, field func(*Config) *Clock) setting {
-	return setting{key: key, help: help,
+	return setting{key: key, help: help, kind: "HH:MM",
 		get: func(c *Config) string { return field(c).String() },
 		set: func(c *Config, v string) error {
 			ck, err := ParseClock(v)
@@ -316,7 +317,7 @@ func (c Clock) String() string {
 }
 
 func nodesSetting(key, help string, field func(*Config) *[]Node) setting {
-	return setting{key: key, help: help,
+	return setting{key: key, help: help, kind: "nodes",
 		get: func(c *Config) string {
 			var parts []string
 			for _, n := range *field(c) {
@@ -358,7 +359,7 @@ func ParseNodes(v string) ([]Node, error) {
 }
 
 func causes(key, help string, field func(*Config) *[]CauseRule) setting {
-	return setting{key: key, help: help,
+	return setting{key: key, help: help, kind: "rules",
 		get: func(c *Config) string {
 			var parts []string
 			for _, r := range *field(c) {
