@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -139,4 +140,42 @@ func checkObserved() []string {
 	}
 	sort.Strings(problems)
 	return problems
+}
+
+// TestOpenAPISessionFields: the Session schema lists exactly the fields the
+// API writes.
+func TestOpenAPISessionFields(t *testing.T) {
+	data, err := os.ReadFile("openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(data)
+	i := strings.Index(text, "\n    Session:\n")
+	if i < 0 {
+		t.Fatal("no Session schema")
+	}
+	block := text[i+1:]
+	start := strings.Index(block, "      properties:\n")
+	block = block[start+len("      properties:\n"):]
+	documentedFields := map[string]bool{}
+	for _, line := range strings.Split(block, "\n") {
+		if !strings.HasPrefix(line, "        ") {
+			break
+		}
+		if !strings.HasPrefix(line, "         ") {
+			name, _, _ := strings.Cut(strings.TrimSpace(line), ":")
+			documentedFields[name] = true
+		}
+	}
+	typ := reflect.TypeOf(api.Session{})
+	for i := 0; i < typ.NumField(); i++ {
+		name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
+		if !documentedFields[name] {
+			t.Errorf("api.Session field %q is not in the openapi.yaml Session schema", name)
+		}
+		delete(documentedFields, name)
+	}
+	for name := range documentedFields {
+		t.Errorf("openapi.yaml's Session schema has %q, which api.Session lacks", name)
+	}
 }
