@@ -90,6 +90,10 @@ type Options struct {
 	// OrphanGrace is how long a tagged leg with no live session may stay
 	// before the sweeper hangs it up.
 	OrphanGrace time.Duration
+	// Observe, when set, sees every event that belongs to no session of
+	// this replica (ordinary calls, for the automatic offer). It runs on
+	// the dispatcher's goroutine: it must not block.
+	Observe func(*esl.Event)
 }
 
 func (o *Options) fill() error {

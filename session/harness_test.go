@@ -111,7 +111,7 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 		DialVars:      map[string]string{"domain": "example.com"},
 		LegGrace:      2 * time.Second,
 		PromptTimeout: 2 * time.Second,
-		ParkTimeout:   10 * time.Second,
+		ParkTimeout:   60 * time.Second, // 1.2 s of simulator time: bounds B's whole hold
 		PollInterval:  10 * time.Millisecond,
 		LeaseTTL:      time.Second,
 		OrphanGrace:   time.Second,

@@ -9,7 +9,7 @@ import (
 
 // dispatch hands every FreeSWITCH event to whoever follows its leg: a
 // closing leg's closer, the worker of the session it belongs to, or the
-// sweeper. Events of one session keep their order: one dispatcher, one
+// sweeper and Options.Observe. Events of one session keep their order: one dispatcher, one
 // FIFO per worker.
 func (e *Engine) dispatch(ctx context.Context) {
 	events := e.opt.Pool.Events()
@@ -32,6 +32,9 @@ func (e *Engine) dispatch(ctx context.Context) {
 				continue
 			}
 			e.orphans.observe(&ev)
+			if e.opt.Observe != nil {
+				e.opt.Observe(&ev)
+			}
 		}
 	}
 }

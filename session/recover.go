@@ -69,7 +69,14 @@ func (w *worker) adopt(ctx context.Context, t *tracked) {
 		case !b.exists:
 			w.calleeLeft(ctx, t, freeswitch.Cause(""))
 		case !a.exists:
-			w.callerMissed(ctx, t, freeswitch.Cause(""), "A's leg gone when the session was taken over")
+			// The lost replica stored A's leg but it is not up: never
+			// dialled, or already over. B is still holding, so dial A
+			// again under a new name (the old one is doomed, in case its
+			// originate is still on its way).
+			e.closer.doom(s.CallerLeg, s.Node, t.policy.CallerRingTime)
+			e.legs.remove(s.CallerLeg)
+			w.dialCaller(ctx, t, s, store.Entry{Kind: "caller_redial", Leg: "caller", Node: s.Node, UUID: s.CallerLeg,
+				Note: "A's leg was not up when the session was taken over"})
 		case a.answered:
 			w.bridge(ctx, t)
 		default:

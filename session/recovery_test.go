@@ -11,9 +11,11 @@ import (
 	"bgcall/store"
 )
 
-// startStoppable runs an engine that the test stops itself.
+// startStoppable runs an engine that the test stops itself, on a pool of
+// its own: a pool's event stream has one reader, as one process has one.
 func (h *harness) startStoppable(opts session.Options) (*session.Engine, func()) {
 	h.t.Helper()
+	opts.Pool = startPool(h.t, h.nodes...)
 	eng, err := session.New(opts)
 	if err != nil {
 		h.t.Fatal(err)

@@ -65,9 +65,15 @@ func runChild() int {
 func replicaOptions(st *store.Store, pool *esl.Pool, replica string) session.Options {
 	p := testPolicy()
 	p.MaxAttempts = 0
+	// 500 ms of simulator time: 200 sessions at once on a loaded machine
+	// need room between a far end's scripted answer and its ring timeout.
+	p.RingTime, p.CallerRingTime = 25*time.Second, 25*time.Second
 	return session.Options{
 		Store: st, Pool: pool, Replica: replica, Policy: p,
-		LegGrace: 2 * time.Second, PromptTimeout: 2 * time.Second, ParkTimeout: 10 * time.Second,
+		LegGrace: 2 * time.Second, PromptTimeout: 2 * time.Second,
+		// 3 s of simulator time: longer than a takeover (lease 1 s + a renewal tick),
+		// so legs of a killed replica are still up when the survivor adopts them.
+		ParkTimeout:  150 * time.Second,
 		PollInterval: 10 * time.Millisecond, LeaseTTL: time.Second, OrphanGrace: time.Second,
 	}
 }

@@ -349,21 +349,32 @@ func (w *worker) countEnded(ctx context.Context, id string, cause freeswitch.Cau
 
 // calleeAnswered holds B and dials A on B's node.
 func (w *worker) calleeAnswered(ctx context.Context, t *tracked) {
-	e, s, now := w.e, t.s, w.e.now()
+	s, now := t.s, w.e.now()
+	next := s
+	next.State, next.AnsweredAt = store.CalleeHold, now
+	w.dialCaller(ctx, t, next,
+		store.Entry{Kind: "callee_answered", Leg: "callee", Attempt: s.Attempts, Node: s.Node, UUID: s.CalleeLeg})
+	if t.s.State == store.CalleeHold {
+		w.e.opt.Metrics.DialAttempt("callee", "answered")
+		w.e.opt.Metrics.CalleeAnswered(now.Sub(s.CreatedAt))
+	}
+}
+
+// dialCaller stores a new caller leg in next and dials it, B holding. The
+// leg is named and stored before it is dialled, so whoever steers the
+// session next knows which leg to look for.
+func (w *worker) dialCaller(ctx context.Context, t *tracked, next store.Session, before ...store.Entry) {
+	e, s := w.e, t.s
 	leg := newUUID()
 	cmd, err := e.originateCaller(s, t.policy, leg)
-	next := s
-	next.State, next.AnsweredAt, next.CallerLeg = store.CalleeHold, now, leg
+	next.CallerLeg = leg
 	if err != nil {
 		next.CallerLeg = ""
 	}
-	if !w.apply(ctx, t, next,
-		store.Entry{Kind: "callee_answered", Leg: "callee", Attempt: s.Attempts, Node: s.Node, UUID: s.CalleeLeg},
-		store.Entry{Kind: "caller_dialing", Leg: "caller", Node: s.Node, UUID: next.CallerLeg}) {
+	entries := append(before, store.Entry{Kind: "caller_dialing", Leg: "caller", Node: s.Node, UUID: next.CallerLeg})
+	if !w.apply(ctx, t, next, entries...) {
 		return
 	}
-	e.opt.Metrics.DialAttempt("callee", "answered")
-	e.opt.Metrics.CalleeAnswered(now.Sub(s.CreatedAt))
 	if err != nil {
 		w.callerMissed(ctx, t, "", "cannot build the caller dial string: "+err.Error())
 		return
