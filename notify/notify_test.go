@@ -1,0 +1,144 @@
+package notify_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"bgcall/metrics"
+	"bgcall/notify"
+	"bgcall/session"
+)
+
+func count(t *testing.T, reg *prometheus.Registry, result string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "bgcall_notifications_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["channel"] == "webhook" && labels["result"] == result {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	t.Fatalf("no bgcall_notifications_total{channel=webhook,result=%s}", result)
+	return 0
+}
+
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func start(t *testing.T, opts notify.Options) (*notify.Notifier, *prometheus.Registry) {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	opts.Metrics = metrics.New(reg, metrics.BuildInfo{})
+	n, err := notify.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); n.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return n, reg
+}
+
+var msg = session.Message{SessionID: "s1", Caller: "1001", Callee: "1002", At: time.Date(2026, 3, 2, 14, 5, 0, 0, time.UTC)}
+
+func TestWebhookRetriesThenSends(t *testing.T) {
+	var hits atomic.Int32
+	var mu sync.Mutex
+	var body map[string]string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hits.Add(1) <= 2 {
+			http.Error(w, "gateway busy", http.StatusServiceUnavailable)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		json.NewDecoder(r.Body).Decode(&body)
+	}))
+	defer srv.Close()
+	n, reg := start(t, notify.Options{Channel: notify.ChannelWebhook, WebhookURL: srv.URL, Retries: 3, Backoff: 5 * time.Millisecond})
+	n.Send(context.Background(), msg)
+	waitFor(t, "the notification", func() bool { return count(t, reg, "sent") == 1 })
+	if got := count(t, reg, "retried"); got != 2 {
+		t.Errorf("retried %v times, want 2", got)
+	}
+	if got := count(t, reg, "failed"); got != 0 {
+		t.Errorf("failed %v, want 0", got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if body["to"] != "1001" || body["from"] != "1002" || body["session_id"] != "s1" || !strings.Contains(body["text"], "1002") || !strings.Contains(body["text"], "14:05") {
+		t.Errorf("webhook body %v", body)
+	}
+}
+
+func TestWebhookGivesUpAndNeverBlocks(t *testing.T) {
+	release := make(chan struct{})
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		<-release
+		http.Error(w, "down", http.StatusBadGateway)
+	}))
+	defer srv.Close()
+	defer close(release)
+	n, reg := start(t, notify.Options{Channel: notify.ChannelWebhook, WebhookURL: srv.URL, Retries: 1,
+		Backoff: time.Millisecond, Timeout: 50 * time.Millisecond, Queue: 2})
+	began := time.Now()
+	for range 10 {
+		n.Send(context.Background(), msg) // the gateway hangs: Send must not
+	}
+	if d := time.Since(began); d > time.Second {
+		t.Fatalf("Send blocked for %v with the gateway hanging", d)
+	}
+	// Those the queue took are tried twice (a first try and one retry, each
+	// timing out); the rest are dropped. Every one of the ten ends failed.
+	waitFor(t, "every notification to fail", func() bool { return count(t, reg, "failed") == 10 })
+	h, retried := float64(hits.Load()), count(t, reg, "retried")
+	if h < 4 || h != 2*retried {
+		t.Errorf("gateway saw %v tries with %v retries; want two tries for each queued message (at least 2 queued)", h, retried)
+	}
+	if got := count(t, reg, "sent"); got != 0 {
+		t.Errorf("sent %v, want 0", got)
+	}
+}
+
+func TestOptionsRefused(t *testing.T) {
+	for _, o := range []notify.Options{
+		{Channel: "pigeon"},
+		{Channel: notify.ChannelWebhook, WebhookURL: "ftp://x"},
+		{Channel: notify.ChannelChat},
+	} {
+		if _, err := notify.New(o); err == nil {
+			t.Errorf("New(%+v) accepted", o)
+		}
+	}
+}
