@@ -20,6 +20,11 @@ import (
 
 func count(t *testing.T, reg *prometheus.Registry, result string) float64 {
 	t.Helper()
+	return countChannel(t, reg, "webhook", result)
+}
+
+func countChannel(t *testing.T, reg *prometheus.Registry, channel, result string) float64 {
+	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -33,12 +38,12 @@ func count(t *testing.T, reg *prometheus.Registry, result string) float64 {
 			for _, l := range m.GetLabel() {
 				labels[l.GetName()] = l.GetValue()
 			}
-			if labels["channel"] == "webhook" && labels["result"] == result {
+			if labels["channel"] == channel && labels["result"] == result {
 				return m.GetCounter().GetValue()
 			}
 		}
 	}
-	t.Fatalf("no bgcall_notifications_total{channel=webhook,result=%s}", result)
+	t.Fatalf("no bgcall_notifications_total{channel=%s,result=%s}", channel, result)
 	return 0
 }
 
