@@ -101,7 +101,7 @@ func printSession(w io.Writer, s api.Session) {
 		}
 		fmt.Fprintf(tw, "outcome\t%s\n", o)
 	}
-	fmt.Fprintf(tw, "attempts\t%d\n", s.Attempts)
+	fmt.Fprintf(tw, "attempts\t%s\n", attempts(s))
 	if s.Node != "" {
 		fmt.Fprintf(tw, "node\t%s\n", s.Node)
 	}
@@ -135,7 +135,15 @@ func printList(w io.Writer, sessions []api.Session) {
 		if out == "" {
 			out = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", s.ID, s.Caller, s.Callee, s.State, out, s.Attempts, s.CreatedAt.Local().Format("2006-01-02 15:04:05"))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Caller, s.Callee, s.State, out, attempts(s), s.CreatedAt.Local().Format("2006-01-02 15:04:05"))
 	}
 	tw.Flush()
+}
+
+// attempts reads "2 of 10", or "2" when the session retries until answered.
+func attempts(s api.Session) string {
+	if s.MaxAttempts > 0 {
+		return fmt.Sprintf("%d of %d", s.Attempts, s.MaxAttempts)
+	}
+	return fmt.Sprint(s.Attempts)
 }
