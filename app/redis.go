@@ -40,8 +40,7 @@ func openRedis(ctx context.Context, cfg config.Config, log *slog.Logger) (redis.
 		DB:            r.DB,
 	}
 	if r.Master != "" {
-		// Sentinels usually share the data nodes' credentials.
-		opts.SentinelUsername, opts.SentinelPassword = r.Username, r.Password
+		opts.SentinelPassword = r.SentinelPassword
 	}
 	if r.TLS {
 		tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: r.TLSInsecure}

@@ -55,15 +55,18 @@ type Dial struct {
 // Redis says where sessions live. No addresses means the embedded in-process
 // store, which loses every session when the process stops.
 type Redis struct {
-	Addrs       []string
-	Master      string // Sentinel master name; Addrs are then the sentinels
-	Cluster     bool
-	Username    string
-	Password    string
-	DB          int
-	TLS         bool
-	TLSCA       string // PEM file of CAs to trust instead of the system's
-	TLSInsecure bool
+	Addrs    []string
+	Master   string // Sentinel master name; Addrs are then the sentinels
+	Cluster  bool
+	Username string
+	Password string
+	// SentinelPassword authenticates to the sentinels themselves, which
+	// often have no password or another one than the data nodes.
+	SentinelPassword string
+	DB               int
+	TLS              bool
+	TLSCA            string // PEM file of CAs to trust instead of the system's
+	TLSInsecure      bool
 }
 
 // Embedded reports whether no Redis is configured.

@@ -113,6 +113,7 @@ var settings = []setting{
 	boolean("redis.cluster", "talk Redis Cluster to `redis.addrs`", func(c *Config) *bool { return &c.Redis.Cluster }),
 	str("redis.username", "Redis ACL user", func(c *Config) *string { return &c.Redis.Username }),
 	secretSetting(str("redis.password", "Redis password", func(c *Config) *string { return &c.Redis.Password })),
+	secretSetting(str("redis.sentinel_password", "password of the sentinels themselves (not of the data nodes); empty when they have none", func(c *Config) *string { return &c.Redis.SentinelPassword })),
 	integer("redis.db", "Redis database number (not with cluster)", func(c *Config) *int { return &c.Redis.DB }),
 	boolean("redis.tls", "connect to Redis over TLS", func(c *Config) *bool { return &c.Redis.TLS }),
 	str("redis.tls_ca", "PEM file of CA certificates for Redis TLS (default: system roots)", func(c *Config) *string { return &c.Redis.TLSCA }),

@@ -124,6 +124,9 @@ func (c *Config) Validate() error {
 	if r.Master != "" && r.Cluster {
 		bad("redis.cluster", "Sentinel (redis.master) and Cluster cannot both be on; choose one")
 	}
+	if r.SentinelPassword != "" && r.Master == "" {
+		bad("redis.sentinel_password", "is set but redis.master is not; it is only used with Sentinel")
+	}
 	if r.DB < 0 {
 		bad("redis.db", "must be 0 or more")
 	}
