@@ -80,6 +80,25 @@ type channel struct {
 	timers   []*time.Timer
 	gone     bool // hangup started: no longer counts as existing
 	record   *OriginateRecord
+
+	// Calls placed by Node.Call: the caller's inbound leg and its dialplan.
+	inbound bool
+	dialing *channel   // the bridge's B leg while it is being originated
+	caller  *channel   // on a B leg: the inbound leg that dialled it
+	sock    *conn      // the outbound event socket controlling this leg
+	apps    []appCall  // sendmsg executes waiting for the running one
+	appBusy bool       // an application started by sendmsg is running
+	read    *digitRead // play_and_get_digits collecting digits
+	keys    string     // digits the caller presses at the next read
+	keyWait time.Duration
+}
+
+// direction is Call-Direction: legs placed by Node.Call are inbound.
+func (c *channel) direction() string {
+	if c.inbound {
+		return "inbound"
+	}
+	return "outbound"
 }
 
 func (c *channel) setVar(name, value string) {
@@ -130,8 +149,8 @@ func (c *channel) basicData(e *event) {
 	e.add("Channel-State-Number", strconv.Itoa(c.stateNum))
 	e.add("Channel-Name", c.name)
 	e.add("Unique-ID", c.uuid)
-	e.add("Call-Direction", "outbound")
-	e.add("Presence-Call-Direction", "outbound")
+	e.add("Call-Direction", c.direction())
+	e.add("Presence-Call-Direction", c.direction())
 	e.add("Channel-HIT-Dialplan", strconv.FormatBool(c.hitDialplan))
 	e.add("Channel-Call-UUID", c.callUUID)
 	e.add("Answer-State", c.answerState)
@@ -164,16 +183,22 @@ func (c *channel) profile(e *event, caller bool) {
 	if caller {
 		names = &callerNames
 	}
+	c.profileWith(e, names, caller)
+}
+
+// profileWith appends the caller profile under the given header names; the
+// connect reply of an outbound socket uses the "Channel-" prefix.
+func (c *channel) profileWith(e *event, names *[pfCount]string, caller bool) {
 	add := func(k profileField, v string) {
 		if v != "" {
 			e.add(names[k], v)
 		}
 	}
-	logical := "outbound"
+	logical := c.direction()
 	if c.transfer != "" {
 		logical = "inbound"
 	}
-	add(pfDirection, "outbound")
+	add(pfDirection, c.direction())
 	add(pfLogicalDirection, logical)
 	add(pfDialplan, c.dialplan)
 	if c.flipped {
@@ -186,7 +211,9 @@ func (c *channel) profile(e *event, caller bool) {
 		add(pfCallerIDName, c.cidName)
 		add(pfCallerIDNumber, c.cidNum)
 		add(pfOrigCallerIDNumber, c.cidNum)
-		add(pfCalleeIDName, "Outbound Call")
+		if !c.inbound {
+			add(pfCalleeIDName, "Outbound Call")
+		}
 		add(pfCalleeIDNumber, c.callee)
 	}
 	add(pfANI, c.cidNum)
@@ -270,7 +297,7 @@ var profileFieldNames = [pfCount]string{
 	"Screen-Bit", "Privacy-Hide-Name", "Privacy-Hide-Number",
 }
 
-var callerNames, otherLegNames = prefixed("Caller-"), prefixed("Other-Leg-")
+var callerNames, otherLegNames, channelNames = prefixed("Caller-"), prefixed("Other-Leg-"), prefixed("Channel-")
 
 func prefixed(p string) (out [pfCount]string) {
 	for i, n := range profileFieldNames {

@@ -29,6 +29,16 @@ type conn struct {
 	names      map[string]bool
 	subclasses map[string]bool
 	filters    []header
+	mine       string // myevents: the Unique-ID whose events alone are sent
+
+	// Outbound mode (the socket application): the connection controls one
+	// channel; session is guarded by Node.mu.
+	outbound    bool
+	session     *channel
+	async, full bool
+	linger      bool
+	lingerSecs  int
+	resume      bool
 
 	qmu      sync.Mutex
 	cond     *sync.Cond
@@ -75,7 +85,24 @@ func (c *conn) send(b []byte) {
 // shutdown ends the connection: with notice, the disconnect notice is queued
 // after everything already queued and the socket closes once it is written.
 func (c *conn) shutdown(notice bool) {
+	if c.finish(notice) {
+		c.n.removeConn(c)
+	}
+}
+
+// shutdownLocked is shutdown for callers holding Node.mu.
+func (c *conn) shutdownLocked() {
+	if c.finish(false) {
+		delete(c.n.conns, c)
+	}
+}
+
+// finish queues the end of the connection once; it reports whether this
+// call did it.
+func (c *conn) finish(notice bool) bool {
+	done := false
 	c.stopOnce.Do(func() {
+		done = true
 		c.qmu.Lock()
 		c.queue = append(c.queue, c.held...)
 		c.held = nil
@@ -85,8 +112,8 @@ func (c *conn) shutdown(notice bool) {
 		c.final = true
 		c.cond.Signal()
 		c.qmu.Unlock()
-		c.n.removeConn(c)
 	})
+	return done
 }
 
 // kill closes the socket at once, without a notice.
@@ -151,6 +178,10 @@ func (c *conn) writeLoop() {
 
 func (c *conn) readLoop() {
 	defer c.n.wg.Done()
+	if c.outbound {
+		c.outboundLoop()
+		return
+	}
 	c.send([]byte("Content-Type: auth/request\n\n"))
 	authTimer := time.AfterFunc(c.n.opts.AuthTimeout, func() {
 		if !c.authed.Load() {
@@ -180,6 +211,11 @@ func (c *conn) handle(req *request) bool {
 	word, rest, _ := strings.Cut(req.line, " ")
 	rest = strings.TrimSpace(rest)
 	word = strings.ToLower(word)
+	if c.outbound {
+		if keep, handled := c.handleOutbound(word, rest, req); handled {
+			return keep
+		}
+	}
 	if !c.authed.Load() {
 		if word != "auth" {
 			c.send(replyFrame("-ERR command not found"))

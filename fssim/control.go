@@ -55,8 +55,14 @@ func (n *Node) SendDTMF(uuid, digits string) error {
 
 func (n *Node) sendDTMF(ch *channel, digits string) {
 	for _, d := range digits {
+		if ch.gone {
+			return
+		}
 		n.fireCh(ch, "DTMF", true, header{"DTMF-Digit", string(d)},
 			header{"DTMF-Duration", "2000"}, header{"DTMF-Source", "RTP"})
+		if ch.read != nil {
+			n.readDigit(ch, byte(d))
+		}
 	}
 }
 

@@ -11,6 +11,10 @@ type playback struct {
 	path    string
 	app     string // playback or endless_playback
 	appUUID string
+	// done, when set, runs when the file ends instead of afterPlay; inner
+	// prompts of play_and_get_digits have no execute events of their own.
+	done  func()
+	inner bool
 }
 
 // startApp runs the originate's application once the leg is up.
@@ -33,7 +37,16 @@ func (n *Node) startApp(ch *channel) {
 }
 
 func (n *Node) execute1(ch *channel, app, data string) string {
-	id := newUUID()
+	return n.executeID(ch, app, data, newUUID())
+}
+
+// executeID fires CHANNEL_EXECUTE with a given Application-UUID: sendmsg's
+// Event-UUID becomes the application's, so a controller can match the
+// completion to its request.
+func (n *Node) executeID(ch *channel, app, data, id string) string {
+	if id == "" {
+		id = newUUID()
+	}
 	ch.setVar("current_application", app)
 	post := []header{{"Application", app}}
 	if data != "" {
@@ -151,7 +164,13 @@ func (n *Node) playStart(ch *channel, p *playback) {
 			return
 		}
 		ch.play = nil
-		n.executeComplete(ch, p.app, p.path, "FILE PLAYED", p.appUUID)
+		if !p.inner {
+			n.executeComplete(ch, p.app, p.path, "FILE PLAYED", p.appUUID)
+		}
+		if p.done != nil {
+			p.done()
+			return
+		}
 		n.afterPlay(ch)
 	})
 }
@@ -181,7 +200,9 @@ func (n *Node) stopPlay(ch *channel, clearQueue bool) {
 	}
 	ch.play = nil
 	n.fireCh(ch, "PLAYBACK_STOP", true, append(playbackHeaders(p.path), header{"Playback-Status", "break"})...)
-	n.executeComplete(ch, p.app, p.path, "FILE PLAYED", p.appUUID)
+	if !p.inner {
+		n.executeComplete(ch, p.app, p.path, "FILE PLAYED", p.appUUID)
+	}
 }
 
 // bridge joins two legs as uuid_bridge does; a is Bridge-A.
@@ -282,6 +303,14 @@ func (n *Node) hangup(ch *channel, cause string) {
 		ch.orig.finish("-ERR " + cause + "\n")
 		ch.orig = nil
 	}
+	if d := ch.dialing; d != nil {
+		// The caller gave up while the bridge was ringing B: the B leg is
+		// cancelled, and the bridge reports it on the caller's leg.
+		ch.dialing = nil
+		n.hangup(d, "ORIGINATOR_CANCEL")
+	}
+	ch.read = nil
+	ch.apps = nil
 	n.stopPlay(ch, true)
 	if p := ch.partner; p != nil && !ch.unbridged {
 		// The bridge ends: the partner keeps its Other-Leg headers until the
@@ -314,7 +343,12 @@ func (n *Node) hangup(ch *channel, cause string) {
 	n.stateEvent(ch, csDestroy)
 	delete(n.channels, ch.uuid)
 	n.rec.channelGone(ch, now)
-	ch.record.Cause = cause
+	if ch.record != nil {
+		ch.record.Cause = cause
+	}
+	if ch.sock != nil {
+		ch.sock.sessionGone(ch)
+	}
 }
 
 func (n *Node) hangupVars(ch *channel) {

@@ -270,6 +270,12 @@ func (n *Node) ring(ch *channel) {
 	ch.progressAt = time.Now()
 	n.fire(n.chEvent(ch, "CHANNEL_PROGRESS", true))
 	n.callState(ch, "RINGING")
+	if a := ch.caller; a != nil && !a.gone && a.progressAt.IsZero() {
+		// The bridge passes B's ringing back to the caller (ring_ready).
+		a.progressAt = ch.progressAt
+		n.fire(n.chEvent(a, "CHANNEL_PROGRESS", true))
+		n.callState(a, "RINGING")
+	}
 }
 
 // farEnd carries out the scripted action once the ring time is over.

@@ -56,6 +56,12 @@ func (c *conn) wants(e *event) bool {
 	case e.name == "CUSTOM" && c.subclasses[e.subclass]:
 		send = true
 	}
+	if send && c.mine != "" {
+		// myevents: only the controlled channel's own events.
+		if v, ok := e.get("Unique-ID"); !ok || v != c.mine {
+			return false
+		}
+	}
 	if !send || len(c.filters) == 0 {
 		return send
 	}
