@@ -71,6 +71,8 @@ func newBench(ctx context.Context, o *Options) (*bench, error) {
 	b.rc.AddHook(b.own)
 	nodes, err := fssim.StartCluster(o.Nodes, fssim.Options{
 		Hostname: "fs", Second: o.SimSecond, PromptDuration: 50 * time.Millisecond,
+		// Reaction times and lateness are read from the record: keep all.
+		RecordLimit: 1 << 22,
 	})
 	if err != nil {
 		b.close()
