@@ -166,10 +166,19 @@ func (w *worker) apply(ctx context.Context, t *tracked, next store.Session, entr
 	}
 	prev := t.s
 	t.s = got
-	last := entries[len(entries)-1]
-	e.log.Info("transition", "session", got.ID, "from", prev.State, "to", got.State, "event", last.Kind,
-		"attempt", got.Attempts, "node", got.Node, "callee_leg", got.CalleeLeg, "caller_leg", got.CallerLeg,
-		"cause", last.Cause, "outcome", got.Outcome)
+	kind, cause := entries[0].Kind, ""
+	for _, en := range entries {
+		if en.Cause != "" && cause == "" {
+			kind, cause = en.Kind, en.Cause
+		}
+	}
+	node, callee, caller := got.Node, got.CalleeLeg, got.CallerLeg
+	if got.State == store.Waiting { // the ended attempt's leg, not the cleared fields
+		node, callee, caller = prev.Node, prev.CalleeLeg, prev.CallerLeg
+	}
+	e.log.Info("transition", "session", got.ID, "from", prev.State, "to", got.State, "event", kind,
+		"attempt", got.Attempts, "node", node, "callee_leg", callee, "caller_leg", caller,
+		"cause", cause, "outcome", got.Outcome)
 	switch got.State {
 	case store.Finished:
 		e.opt.Metrics.SessionFinished(string(got.Outcome), got.Attempts, now.Sub(got.CreatedAt))
