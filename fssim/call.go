@@ -162,6 +162,12 @@ func (n *Node) bridgeApp(a *channel, o CallOptions) {
 	if b := n.channels[bUUID]; b != nil && !b.gone && b.orig != nil {
 		b.caller = a
 		a.dialing = b
+		if !b.progressAt.IsZero() && a.progressAt.IsZero() {
+			// B rang at once, before it was known as the bridge's leg.
+			a.progressAt = b.progressAt
+			n.fire(n.chEvent(a, "CHANNEL_PROGRESS", true))
+			n.callState(a, "RINGING")
+		}
 	}
 }
 

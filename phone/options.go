@@ -1,0 +1,146 @@
+package phone
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"bgcall/esl"
+	"bgcall/freeswitch"
+	"bgcall/session"
+	"bgcall/store"
+)
+
+// Prompts are the sound files a caller hears, as FreeSWITCH plays them.
+type Prompts struct {
+	On       string // *88<B>: background calling to B is on
+	Off      string // *89: switched off
+	NotFound string // *89: no such session
+	Limit    string // the caller or B has too many background calls
+	Invalid  string // the number after the prefix is not a number
+	Failed   string // anything else went wrong
+	Offer    string // the offer: press 1 for a background call to B
+}
+
+// DefaultPrompts are FreeSWITCH's stock sounds, present on every install.
+func DefaultPrompts() Prompts {
+	return Prompts{
+		On:       "ivr/ivr-thank_you.wav",
+		Off:      "ivr/ivr-call_cancelled.wav",
+		NotFound: "ivr/ivr-no_match_trying_again.wav",
+		Limit:    "ivr/ivr-all_circuits_busy.wav",
+		Invalid:  "ivr/ivr-that_was_an_invalid_entry.wav",
+		Failed:   "ivr/ivr-call_cannot_be_completed_as_dialed.wav",
+		Offer:    "ivr/ivr-please_choose_from_the_following.wav",
+	}
+}
+
+// Offer is an automatic offer made by message: A missed B Missed times.
+type Offer struct {
+	Caller, Callee string
+	Missed         int
+	At             time.Time
+}
+
+// OfferNotifier sends the offer when the dialplan has no hook to make it
+// in the call. Send must not block for long; it owns its retries.
+type OfferNotifier interface {
+	SendOffer(ctx context.Context, o Offer)
+}
+
+// Options configure a Server. Engine and Store are required.
+type Options struct {
+	Engine *session.Engine
+	Store  *store.Store // the unanswered-call counter lives here
+	// Pool, when set, vouches for every connection: its Core-UUID must be
+	// a connected node's and uuid_exists must find the channel there.
+	Pool *esl.Pool
+
+	// Listen is where FreeSWITCH's socket application connects; default
+	// "127.0.0.1:8084", the address the shipped dialplan uses.
+	Listen string
+	// OnPrefix and OffPrefix are the feature codes; defaults "*88", "*89".
+	OnPrefix, OffPrefix string
+	Prompts             Prompts
+
+	// OfferThreshold is how many unanswered calls in a row within
+	// OfferWindow bring the offer; default 3. Negative disables the offer
+	// (calls are still counted).
+	OfferThreshold int
+	OfferWindow    time.Duration // default 1h
+	// DigitTimeout is how long the offer waits for a key; default 5s.
+	DigitTimeout time.Duration
+	// OfferNotifier, when set, sends the offer by message on the
+	// threshold-th unanswered call that did not reach the listener.
+	OfferNotifier OfferNotifier
+
+	// CallTimeout bounds everything done for one connection; default 2m.
+	CallTimeout time.Duration
+	// CommandTimeout bounds one command's reply; default 5s.
+	CommandTimeout time.Duration
+	// EventQueue is how many watched hangups may wait; more are dropped
+	// (and logged) rather than hold up the engine's dispatcher. Default 4096.
+	EventQueue int
+	Logger     *slog.Logger
+	Clock      func() time.Time
+}
+
+func (o *Options) fill() error {
+	if o.Engine == nil || o.Store == nil {
+		return fmt.Errorf("phone: Engine and Store are required")
+	}
+	if o.Listen == "" {
+		o.Listen = "127.0.0.1:8084"
+	}
+	if o.OnPrefix == "" {
+		o.OnPrefix = "*88"
+	}
+	if o.OffPrefix == "" {
+		o.OffPrefix = "*89"
+	}
+	for _, p := range []string{o.OnPrefix, o.OffPrefix} {
+		if err := freeswitch.ValidFeatureCode(p); err != nil {
+			return fmt.Errorf("phone: prefix: %w", err)
+		}
+	}
+	if o.OnPrefix == o.OffPrefix {
+		return fmt.Errorf("phone: the on and off prefixes are both %q; give them different codes", o.OnPrefix)
+	}
+	def := DefaultPrompts()
+	for _, f := range []struct {
+		p *string
+		d string
+	}{{&o.Prompts.On, def.On}, {&o.Prompts.Off, def.Off},
+		{&o.Prompts.NotFound, def.NotFound}, {&o.Prompts.Limit, def.Limit}, {&o.Prompts.Invalid, def.Invalid},
+		{&o.Prompts.Failed, def.Failed}, {&o.Prompts.Offer, def.Offer}} {
+		if *f.p == "" {
+			*f.p = f.d
+		}
+	}
+	if o.OfferThreshold == 0 {
+		o.OfferThreshold = 3
+	}
+	if o.OfferWindow <= 0 {
+		o.OfferWindow = time.Hour
+	}
+	if o.DigitTimeout <= 0 {
+		o.DigitTimeout = 5 * time.Second
+	}
+	if o.CallTimeout <= 0 {
+		o.CallTimeout = 2 * time.Minute
+	}
+	if o.CommandTimeout <= 0 {
+		o.CommandTimeout = 5 * time.Second
+	}
+	if o.EventQueue <= 0 {
+		o.EventQueue = 4096
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	return nil
+}
