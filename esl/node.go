@@ -204,7 +204,11 @@ func (n *node) down(c *conn) {
 	if o := n.opts.Observer; o != nil {
 		o.Connected(n.cfg.Name, false)
 	}
-	n.log.Warn("esl: node down", "addr", n.cfg.Addr, "err", err)
+	if errors.Is(err, context.Canceled) {
+		n.log.Info("esl: node closed", "addr", n.cfg.Addr)
+	} else {
+		n.log.Warn("esl: node down", "addr", n.cfg.Addr, "err", err)
+	}
 	n.pool.changed()
 }
 
