@@ -32,6 +32,32 @@
 // answer. Numbers without a sequence answer after one Second. A test can also
 // play the far end by hand: Answer, FarEndHangup, SendDTMF.
 //
+// # Ordinary calls and the outbound socket
+//
+// Call places a subscriber's own call through the dialplan bgcall ships
+// (deploy/freeswitch): a feature code (*88, *89) runs the socket
+// application at once; any other number is bridged to user/<number> with
+// continue_on_fail and hangup_after_bridge set, and a failed bridge hands
+// the caller's still-up leg to the socket. The caller's leg is inbound
+// (Call-Direction inbound, Caller-Source mod_sofia); the bridge sets
+// originate_disposition, originate_failed_cause and DIALSTATUS on it, B's
+// ringing reaches it as CHANNEL_PROGRESS, and a caller hanging up while B
+// rings cancels B with ORIGINATOR_CANCEL.
+//
+// The socket application connects out to a controller, which must send
+// connect first: the reply is the channel's data as a CHANNEL_DATA event
+// (its profile under Channel-, then the usual headers and variables) with
+// the reply headers last, every value URL-encoded, as mod_event_socket
+// serializes it. myevents sends the channel's own events only; linger
+// keeps the socket open after hangup; sendmsg with call-command execute
+// runs answer, playback, play_and_get_digits, set, sleep and hangup one
+// after another, each announced by CHANNEL_EXECUTE and ended by
+// CHANNEL_EXECUTE_COMPLETE whose Application-UUID is the sendmsg's
+// Event-UUID; call-command hangup ends the leg. A hangup sends a
+// disconnect notice naming the channel; a controller closing without
+// resume hangs the leg up. The caller keys CallOptions.DTMF at the first
+// digit read; SendDTMF keys by hand.
+//
 // # Faults
 //
 // SetMaxSessions and SetSessionsPerSecond make originates fail as
@@ -48,6 +74,9 @@
 // channels, and SIP adds its own variables); CODEC, COMMAND and
 // PRIVATE_COMMAND events are not fired; an <exten> XML <context> originate
 // parks the answered leg; show channels is current unless Options.ShowLag
-// asks for FreeSWITCH's lag; myevents and linger are acknowledged but change
-// nothing; the indentation of event-xml payloads is approximated.
+// asks for FreeSWITCH's lag; on inbound connections myevents and linger are
+// acknowledged but change nothing; a bridge's B leg is originated and parked
+// before it is joined, so it shows the events of a parked originate rather
+// than of the bridge application, and no sip_* variables are set; the
+// indentation of event-xml payloads is approximated.
 package fssim

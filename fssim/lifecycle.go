@@ -292,6 +292,13 @@ func (n *Node) hangup(ch *channel, cause string) {
 		return
 	}
 	now := time.Now()
+	if ch.caller != nil && ch.answeredAt.IsZero() {
+		// A bridge's B leg is a SIP call: the final response is kept.
+		if code, ok := sipTermStatus[cause]; ok {
+			ch.setVar("sip_term_status", code)
+			ch.setVar("sip_term_cause", strconv.Itoa(q850[cause]))
+		}
+	}
 	ch.gone = true
 	ch.cause = cause
 	ch.hungupAt = now
@@ -386,4 +393,11 @@ func (n *Node) hangupVars(ch *channel) {
 	ch.setVar("billmsec", strconv.FormatInt(bill.Milliseconds(), 10))
 	ch.setVar("uduration", strconv.FormatInt(dur.Microseconds(), 10))
 	ch.setVar("billusec", strconv.FormatInt(bill.Microseconds(), 10))
+}
+
+// sipTermStatus is the SIP final response behind a failed B leg's cause
+// (a timed-out or cancelled INVITE ends 487 Request Terminated).
+var sipTermStatus = map[string]string{
+	"USER_BUSY": "486", "CALL_REJECTED": "603", "NO_USER_RESPONSE": "408",
+	"UNALLOCATED_NUMBER": "404", "NO_ANSWER": "487", "ORIGINATOR_CANCEL": "487",
 }

@@ -162,11 +162,13 @@ func (c *conn) handleOutbound(word, rest string, req *request) (keep, handled bo
 				return true, true
 			}
 		}
+		// The reply goes out before anything the message causes: in
+		// async mode FreeSWITCH queues it for the channel's thread.
+		c.send(replyFrame("+OK"))
 		if !ch.gone {
 			n.queueMessage(ch, req)
 		}
 		n.mu.Unlock()
-		c.send(replyFrame("+OK"))
 	case "exit":
 		c.send(replyFrame("+OK bye"))
 		return false, true

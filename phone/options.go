@@ -49,6 +49,10 @@ type OfferNotifier interface {
 	SendOffer(ctx context.Context, o Offer)
 }
 
+// DefaultListen is where the shipped dialplan's socket application
+// connects (deploy/freeswitch).
+const DefaultListen = "127.0.0.1:8084"
+
 // Options configure a Server. Engine and Store are required.
 type Options struct {
 	Engine *session.Engine
@@ -58,7 +62,7 @@ type Options struct {
 	Pool *esl.Pool
 
 	// Listen is where FreeSWITCH's socket application connects; default
-	// "127.0.0.1:8084", the address the shipped dialplan uses.
+	// DefaultListen, the address the shipped dialplan uses.
 	Listen string
 	// OnPrefix and OffPrefix are the feature codes; defaults "*88", "*89".
 	OnPrefix, OffPrefix string
@@ -91,7 +95,7 @@ func (o *Options) fill() error {
 		return fmt.Errorf("phone: Engine and Store are required")
 	}
 	if o.Listen == "" {
-		o.Listen = "127.0.0.1:8084"
+		o.Listen = DefaultListen
 	}
 	if o.OnPrefix == "" {
 		o.OnPrefix = "*88"
