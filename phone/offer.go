@@ -120,3 +120,30 @@ func (s *Server) offerInCall(ctx context.Context, c *channel) {
 	}
 	c.hangup(ctx, freeswitch.NormalClearing)
 }
+
+// followSessions ends the run of unanswered calls of every pair that gets
+// a background call by other means (the API, the CLI, another replica's
+// phone server). Missing a change (the subscription is pub/sub) leaves a
+// count that the next answered call or the window ends.
+func (s *Server) followSessions(ctx context.Context) {
+	changes, stop := s.opt.Engine.Watch(ctx)
+	defer stop()
+	for {
+		select {
+		case ch, ok := <-changes:
+			if !ok {
+				return
+			}
+			for _, e := range ch.Entries {
+				if e.Kind != "created" {
+					continue
+				}
+				if err := s.opt.Store.ResetMissed(ctx, ch.Session.Caller, ch.Session.Callee, ""); err != nil && ctx.Err() == nil {
+					s.log.Warn("reset unanswered calls", "caller", ch.Session.Caller, "callee", ch.Session.Callee, "err", err)
+				}
+			}
+		case <-ctx.Done():
+			return
+		}
+	}
+}

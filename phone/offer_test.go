@@ -1,6 +1,7 @@
 package phone_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -127,4 +128,15 @@ func TestOfferByMessageWithoutTheHook(t *testing.T) {
 	if o := log.list()[0]; o.Caller != "8001" || o.Callee != "8002" || o.Missed != 3 {
 		t.Errorf("offer %+v", o)
 	}
+}
+
+func TestSessionFromTheAPIResetsTheCount(t *testing.T) {
+	r := newRig(t)
+	r.node.SetSubscriber("9002", fssim.Behavior{Action: fssim.Busy})
+	r.missCall("9001", "9002", 1, fssim.CallOptions{})
+	r.missCall("9001", "9002", 2, fssim.CallOptions{})
+	if _, _, err := r.eng.Create(context.Background(), session.Request{Caller: "9001", Callee: "9002"}); err != nil {
+		t.Fatal(err)
+	}
+	r.waitFor("count reset by the new session", func() bool { return r.missed("9001", "9002") == 0 })
 }

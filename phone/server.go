@@ -68,8 +68,9 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); s.watch(ctx) }()
+	go func() { defer wg.Done(); s.followSessions(ctx) }()
 	go func() {
 		defer wg.Done()
 		<-ctx.Done()
