@@ -227,6 +227,9 @@ func TestESLOriginateOutcomes(t *testing.T) {
 
 func TestESLBroadcastAndChat(t *testing.T) {
 	n := eslNode(t)
+	// The node is shared by the package's tests (and by reruns with
+	// -count): only what this test adds counts.
+	chats0, prompts0 := len(n.Chats()), len(n.Prompts())
 	c := dialESL(t, n)
 	c.cmd("event plain ALL")
 	u := newUUID()
@@ -242,13 +245,13 @@ func TestESLBroadcastAndChat(t *testing.T) {
 	if got := c.cmd("api chat sip|alice@example.com|1000@example.com|hello"); got != "Sent" {
 		t.Errorf("chat = %q", got)
 	}
-	if ch := n.Chats(); len(ch) != 1 || ch[0].Body != "hello" {
+	if ch := n.Chats()[chats0:]; len(ch) != 1 || ch[0].Body != "hello" {
 		t.Errorf("chats = %+v", ch)
 	}
 	if got := c.cmd("api uuid_kill " + u); got != "+OK\n" {
 		t.Errorf("uuid_kill = %q", got)
 	}
-	if p := n.Prompts(); len(p) != 1 || p[0].UUID != u {
+	if p := n.Prompts()[prompts0:]; len(p) != 1 || p[0].UUID != u {
 		t.Errorf("prompts = %+v", p)
 	}
 }
