@@ -61,7 +61,7 @@ func testPolicy() session.Policy {
 // rig is one FreeSWITCH node, a session engine and a phone server, over
 // TCP and a real redis-server.
 type rig struct {
-	t      *testing.T
+	t      testing.TB
 	node   *fssim.Node
 	pool   *esl.Pool
 	st     *store.Store
@@ -72,7 +72,7 @@ type rig struct {
 
 type rigOption func(*session.Options, *phone.Options)
 
-func newRig(t *testing.T, opts ...rigOption) *rig {
+func newRig(t testing.TB, opts ...rigOption) *rig {
 	t.Helper()
 	r := &rig{t: t, offers: &offerLog{}}
 	node, err := fssim.Start(fssim.Options{Hostname: "fs1", Second: simSecond, Heartbeat: -1, PromptDuration: 2 * simSecond})
