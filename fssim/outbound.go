@@ -59,8 +59,7 @@ func (n *Node) socketApp(ch *channel, data string) {
 }
 
 // outboundLoop serves an outbound connection: no auth, the controller
-// speaks first. When the controller goes away the leg is hung up, unless
-// it asked to resume the dialplan.
+// speaks first. When the controller goes away the leg is hung up.
 func (c *conn) outboundLoop() {
 	r := bufio.NewReaderSize(c.nc, 16<<10)
 	for {
@@ -78,9 +77,9 @@ func (c *conn) outboundLoop() {
 	defer n.mu.Unlock()
 	if ch := c.session; ch != nil && !ch.gone && n.channels[ch.uuid] == ch {
 		ch.sock = nil
-		if !c.resume {
-			n.hangup(ch, "NORMAL_CLEARING")
-		}
+		// Without resume FreeSWITCH hangs the leg up; with it the dialplan
+		// goes on, and in the shipped dialplan nothing follows the socket.
+		n.hangup(ch, "NORMAL_CLEARING")
 	}
 }
 
