@@ -12,7 +12,7 @@ import (
 // closer ends legs that no session steers any more: a leg hung up after a
 // closing prompt, or a doomed leg killed now and again if it shows up later
 // (an originate that was already on its way when the session was cancelled).
-// Its commands run on its own goroutine so that no worker waits on them.
+// Its commands run on the engine's commander so that no worker waits on them.
 type closer struct {
 	e    *Engine
 	mu   sync.Mutex
@@ -110,7 +110,7 @@ func (c *closer) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case cmd := <-c.cmds:
-			c.exec(ctx, cmd)
+			c.e.cmds.do(func(ctx context.Context) { c.exec(ctx, cmd) })
 		case <-tick.C:
 			c.expire()
 		}

@@ -156,6 +156,7 @@ type Engine struct {
 	legs    legIndex
 	closer  *closer
 	orphans *sweeper
+	cmds    *commander
 	wake    chan struct{} // a session became due now: claim without waiting
 
 	mu       sync.Mutex
@@ -174,6 +175,7 @@ func New(opts Options) (*Engine, error) {
 		legs: legIndex{m: make(map[string]string)},
 		wake: make(chan struct{}, 1),
 	}
+	e.cmds = newCommander(8)
 	e.closer = newCloser(e)
 	e.orphans = newSweeper(e)
 	for i := 0; i < opts.Workers; i++ {
@@ -217,6 +219,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	run(e.dispatch)
 	run(e.schedule)
 	run(e.lease)
+	run(e.cmds.run)
 	run(e.closer.run)
 	run(e.orphans.run)
 	<-ctx.Done()

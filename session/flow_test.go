@@ -22,13 +22,13 @@ var (
 	answer    = fssim.Behavior{Action: fssim.Answer, Ring: simSecond}
 	noAnswer  = fssim.Behavior{Action: fssim.NoAnswer}
 	busy      = fssim.Behavior{Action: fssim.Busy, Ring: simSecond}
-	talkShort = fssim.Behavior{Action: fssim.Answer, Ring: simSecond, Talk: 300 * time.Millisecond}
+	talkShort = fssim.Behavior{Action: fssim.Answer, Ring: simSecond, Talk: time.Second}
 )
 
 func TestCalleeAnswersAtOnceThenBridge(t *testing.T) {
 	h := newHarness(t)
-	h.nodes[0].SetSubscriber("1002", talkShort)
-	h.nodes[0].SetSubscriber("1001", answer)
+	h.nodes[0].SetSubscriber("1002", answer)
+	h.nodes[0].SetSubscriber("1001", talkShort)
 	s := h.create("1001", "1002")
 	got := h.waitOutcome(s.ID)
 	if got.Outcome != store.Completed || got.Attempts != 1 {
@@ -76,7 +76,8 @@ func TestCalleeAnswersAtOnceThenBridge(t *testing.T) {
 
 func TestCalleeAnswersOnThirdAttempt(t *testing.T) {
 	h := newHarness(t)
-	h.nodes[0].SetSubscriber("2002", noAnswer, busy, talkShort)
+	h.nodes[0].SetSubscriber("2002", noAnswer, busy, answer)
+	h.nodes[0].SetSubscriber("2001", talkShort)
 	s := h.create("2001", "2002")
 	got := h.waitOutcome(s.ID)
 	if got.Outcome != store.Completed || got.Attempts != 3 {
@@ -311,7 +312,8 @@ func TestQuietHoursDeferAttempt(t *testing.T) {
 		o.Policy.Quiet = session.QuietHours{Start: 21 * time.Hour, End: 8 * time.Hour}
 		o.Policy.MaxTotal = 24 * time.Hour
 	}))
-	h.nodes[0].SetSubscriber("9002", talkShort)
+	h.nodes[0].SetSubscriber("9002", answer)
+	h.nodes[0].SetSubscriber("9001", talkShort)
 	s := h.create("9001", "9002")
 	if want := time.Date(2026, 3, 3, 8, 0, 0, 0, time.UTC); !s.DueAt.Equal(want) {
 		t.Fatalf("due %v, want the end of quiet hours %v", s.DueAt, want)
@@ -384,8 +386,8 @@ func TestThreeNodes(t *testing.T) {
 	for i := range sessions {
 		a, b := fmt.Sprintf("12%02d", i), fmt.Sprintf("13%02d", i)
 		for _, n := range h.nodes {
-			n.SetSubscriber(b, talkShort)
-			n.SetSubscriber(a, answer)
+			n.SetSubscriber(b, answer)
+			n.SetSubscriber(a, talkShort) // A ends the call once bridged
 		}
 		ids = append(ids, h.create(a, b).ID)
 	}
@@ -418,9 +420,10 @@ func TestThreeNodes(t *testing.T) {
 }
 
 func TestNodeRestartMidSession(t *testing.T) {
-	h := newHarness(t)
-	h.nodes[0].SetSubscriber("1402", answer, talkShort)
-	h.nodes[0].SetSubscriber("1401", noAnswer, answer)
+	// A rings for up to 2 s of simulator time: the restart comes first.
+	h := newHarness(t, withOptions(func(o *session.Options) { o.Policy.CallerRingTime = 100 * time.Second }))
+	h.nodes[0].SetSubscriber("1402", answer)
+	h.nodes[0].SetSubscriber("1401", noAnswer, talkShort)
 	s := h.create("1401", "1402")
 	h.waitState(s.ID, store.CalleeHold)
 	h.nodes[0].Restart()

@@ -90,7 +90,7 @@ func startNode(t *testing.T, i int) *fssim.Node {
 	t.Helper()
 	n, err := fssim.Start(fssim.Options{
 		Hostname: fmt.Sprintf("fs%d", i+1), Second: simSecond, Heartbeat: -1,
-		PromptDuration: 2 * simSecond,
+		PromptDuration: 25 * simSecond, // 500 ms: prompts are seconds long in life
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -47,7 +47,7 @@ func (e *Engine) schedule(ctx context.Context) {
 	defer timer.Stop()
 	for {
 		wait := e.opt.PollInterval
-		if !e.isDraining() {
+		if !e.isDraining() && !e.backedUp() {
 			now := e.now()
 			claimed, next, err := e.opt.Store.ClaimDue(ctx, e.opt.Replica, now, e.opt.ClaimBatch)
 			if err != nil {
@@ -115,4 +115,17 @@ func (e *Engine) lease(ctx context.Context) {
 			e.route(s.ID, job{kind: jobAdopt, sess: s})
 		}
 	}
+}
+
+// backedUp reports whether sessions already claimed wait for a worker, or
+// commands for FreeSWITCH, in such numbers that claiming more would only
+// make every session late: under overload the scheduler stops taking work
+// (it stays due in the store, for this replica or another) instead of
+// letting queues grow until everything times out.
+func (e *Engine) backedUp() bool {
+	queued := 0
+	for _, w := range e.workers {
+		queued += len(w.inbox)
+	}
+	return queued > e.opt.ClaimBatch || e.cmds.backlog() > 1024
 }

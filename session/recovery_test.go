@@ -33,8 +33,8 @@ func (h *harness) startStoppable(opts session.Options) (*session.Engine, func())
 // live, without dialling B a second time.
 func TestRestartResumes(t *testing.T) {
 	h := newHarness(t, withOptions(func(o *session.Options) { o.Replica = "first" }))
-	h.nodes[0].SetSubscriber("1502", fssim.Behavior{Action: fssim.Answer, Ring: 3 * simSecond, Talk: time.Second})
-	h.nodes[0].SetSubscriber("1501", answer)
+	h.nodes[0].SetSubscriber("1502", fssim.Behavior{Action: fssim.Answer, Ring: 3 * simSecond})
+	h.nodes[0].SetSubscriber("1501", talkShort)
 	opts := h.opts
 	opts.Replica = "steady"
 	_, stop := h.startStoppable(opts)

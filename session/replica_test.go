@@ -119,17 +119,20 @@ func TestReplicas(t *testing.T) {
 			for i := range sessions {
 				a, b := fmt.Sprintf("2%03d", i), fmt.Sprintf("3%03d", i)
 				for _, n := range h.nodes {
+					// B stays on the line; A ends the call after talking, so a
+					// slow machine delays the bridge but never changes the outcome.
+					up := fssim.Behavior{Action: fssim.Answer, Ring: simSecond}
 					switch i % 4 {
 					case 0:
-						n.SetSubscriber(b, fssim.Behavior{Action: fssim.Answer, Ring: simSecond, Talk: 2 * time.Second})
+						n.SetSubscriber(b, up)
 					case 1:
-						n.SetSubscriber(b, noAnswer, fssim.Behavior{Action: fssim.Answer, Ring: simSecond, Talk: 2 * time.Second})
+						n.SetSubscriber(b, noAnswer, up)
 					case 2:
-						n.SetSubscriber(b, busy, noAnswer, fssim.Behavior{Action: fssim.Answer, Ring: simSecond, Talk: 2 * time.Second})
+						n.SetSubscriber(b, busy, noAnswer, up)
 					case 3:
-						n.SetSubscriber(b, fssim.Behavior{Action: fssim.Answer, Ring: 5 * simSecond, Talk: 2 * time.Second})
+						n.SetSubscriber(b, fssim.Behavior{Action: fssim.Answer, Ring: 5 * simSecond})
 					}
-					n.SetSubscriber(a, fssim.Behavior{Action: fssim.Answer, Ring: 2 * simSecond})
+					n.SetSubscriber(a, fssim.Behavior{Action: fssim.Answer, Ring: 2 * simSecond, Talk: 2 * time.Second})
 				}
 			}
 			child := startChild(t, h, "r2")

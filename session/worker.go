@@ -397,18 +397,21 @@ func (w *worker) dialCaller(ctx context.Context, t *tracked, next store.Session,
 	w.setTimer(t, t.policy.CallerRingTime+e.opt.LegGrace)
 }
 
-func (w *worker) playHold(ctx context.Context, t *tracked) {
+func (w *worker) playHold(_ context.Context, t *tracked) {
 	e, s := w.e, t.s
 	if e.closer.has(s.CalleeLeg) {
 		return // a closing prompt owns B's leg now
 	}
 	cmd, err := freeswitch.UUIDBroadcast(s.CalleeLeg, e.opt.Prompts.Hold, "aleg")
-	if err == nil {
-		_, err = e.opt.Pool.API(ctx, s.Node, cmd)
-	}
 	if err != nil {
 		e.log.Warn("hold prompt", "session", s.ID, "callee_leg", s.CalleeLeg, "err", err)
+		return
 	}
+	e.cmds.do(func(ctx context.Context) {
+		if _, err := e.opt.Pool.API(ctx, s.Node, cmd); err != nil {
+			e.log.Warn("hold prompt", "session", s.ID, "callee_leg", s.CalleeLeg, "err", err)
+		}
+	})
 }
 
 // bridge joins A to B once A answered. CHANNEL_BRIDGE, not the reply,
