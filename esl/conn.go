@@ -29,9 +29,13 @@ var (
 // conn is one authenticated eslgo connection with its command worker. It is
 // used by one node and never reused after it fails.
 type conn struct {
-	n   *node
-	gen uint64
-	esl *eslgo.Conn
+	n      *node
+	gen    uint64 // the event connection's generation; 0 for a command connection
+	events bool   // the node's event connection (a command connection has no subscription)
+	esl    *eslgo.Conn
+
+	lastActivity atomic.Int64 // unix nanoseconds of the last frame received
+	load         atomic.Int32 // commands queued or in flight, for choosing a command connection
 
 	relay        relay
 	authAnswered bool            // owned by pumpDown
@@ -92,14 +96,17 @@ func (l eslLogger) Warn(f string, a ...any) {
 }
 
 // dial connects and authenticates, with eslgo talking to FreeSWITCH through
-// a relay (see relay.go).
-func (n *node) dial(ctx context.Context, gen uint64) (*conn, error) {
+// a relay (see relay.go). An event connection (events) gets the node's event
+// listener; a command connection subscribes to nothing, so FreeSWITCH sends
+// it replies only.
+func (n *node) dial(ctx context.Context, gen uint64, events bool) (*conn, error) {
 	d := net.Dialer{Timeout: n.opts.DialTimeout}
 	up, err := d.DialContext(ctx, "tcp", n.cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", n.cfg.Addr, err)
 	}
-	c := &conn{n: n, gen: gen, cmds: make(chan *request, 64), dead: make(chan struct{})}
+	c := &conn{n: n, gen: gen, events: events, cmds: make(chan *request, 64), dead: make(chan struct{})}
+	c.touch()
 	c.ctx, c.cancel = context.WithCancel(ctx)
 	c.relay.up = up
 	path, err := c.relay.listen()
@@ -143,9 +150,11 @@ func (n *node) dial(ctx context.Context, gen uint64) (*conn, error) {
 		return nil, err
 	}
 	c.esl = ec
-	// One listener for every event of the connection: eslgo's per-UUID
-	// listener maps would grow by one entry per call.
-	ec.RegisterEventListener(eslgo.EventListenAll, c.onEvent)
+	if events {
+		// One listener for every event of the connection: eslgo's per-UUID
+		// listener maps would grow by one entry per call.
+		ec.RegisterEventListener(eslgo.EventListenAll, c.onEvent)
+	}
 	c.worker.Add(1)
 	go c.work()
 	return c, nil
@@ -213,13 +222,17 @@ func (c *conn) send(r *request) result {
 		c.fail(err)
 		return result{err: fmt.Errorf("%w: %v", ErrConnectionLost, err)}
 	}
-	c.n.touch()
+	c.touch()
 	return result{raw: raw}
 }
+
+func (c *conn) touch() { c.lastActivity.Store(time.Now().UnixNano()) }
 
 // do queues a command and waits for its reply or the caller's context.
 func (c *conn) do(ctx context.Context, kind, line string) (*eslgo.RawResponse, error) {
 	r := &request{ctx: ctx, kind: kind, line: line, reply: make(chan result, 1)}
+	c.load.Add(1)
+	defer c.load.Add(-1)
 	select {
 	case c.cmds <- r:
 	case <-c.dead:

@@ -8,6 +8,11 @@
 //     that gives up does not leave its reply to the next one: the worker keeps
 //     waiting for it, and a reply that never comes within the command timeout
 //     poisons the connection, which is closed and dialled again.
+//   - So that commands to one node still overlap, each node has a few command
+//     connections (Options.CommandConns, default 4) besides its event
+//     connection. They subscribe to nothing, so their replies never wait
+//     behind events; api and bgapi go to the least busy one. The event
+//     connection alone decides whether the node is up (see command.go).
 //   - bgapi commands carry a client-chosen Job-UUID, and BACKGROUND_JOB is
 //     subscribed before any command is sent, so no job result can be missed.
 //   - eslgo talks to FreeSWITCH through a relay (relay.go) that copies whole

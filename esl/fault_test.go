@@ -236,11 +236,24 @@ func TestWrongPasswordReported(t *testing.T) {
 // TestAbandonedCallerDoesNotShiftReplies: a caller that gives up before its
 // reply must not leave that reply to the next caller; a reply that never
 // comes poisons the connection, which is replaced.
+// TestAbandonedCallerDoesNotShiftReplies runs with commands on the event
+// connection and on a single command connection: either way one command is
+// in flight per connection, and a late reply must not reach the next caller.
 func TestAbandonedCallerDoesNotShiftReplies(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		conns int
+	}{{"event connection", -1}, {"command connection", 1}} {
+		t.Run(tc.name, func(t *testing.T) { testAbandonedCaller(t, tc.conns) })
+	}
+}
+
+func testAbandonedCaller(t *testing.T, commandConns int) {
 	sim := fssim.StartT(t, fssim.Options{Second: 10 * time.Millisecond})
 	opts := fastOptions()
 	opts.CommandTimeout = time.Second
 	opts.PingInterval = time.Hour // keep pings out of the way
+	opts.CommandConns = commandConns
 	h := start(t, []Node{simNode("fs1", sim)}, opts, true, nil)
 	h.waitUp(1)
 	from := h.mark()
@@ -268,8 +281,12 @@ func TestAbandonedCallerDoesNotShiftReplies(t *testing.T) {
 		t.Fatalf("call past CommandTimeout = %v, want ErrConnectionLost", err)
 	}
 	sim.SetAPIDelay(0)
-	if _, _, err := h.waitEvent(from, 3*time.Second, named(EventNodeUp)); err != nil {
-		t.Fatalf("no reconnect after poisoning: %v", err)
+	if commandConns < 0 {
+		if _, _, err := h.waitEvent(from, 3*time.Second, named(EventNodeUp)); err != nil {
+			t.Fatalf("no reconnect after poisoning: %v", err)
+		}
+	} else {
+		waitCommandConns(t, h, commandConns)
 	}
 	v, err = h.p.API(context.Background(), "fs1", "uuid_exists "+newUUID())
 	if err != nil || v != "false" {

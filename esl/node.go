@@ -25,8 +25,9 @@ type node struct {
 	seq  *sequencer
 	jobs jobTable
 
-	lastActivity atomic.Int64 // unix nanoseconds of the last frame received
-	gen          atomic.Uint64
+	gen  atomic.Uint64
+	cmds []*cmdSlot // command connections (see command.go)
+	turn atomic.Uint64
 
 	mu            sync.Mutex
 	cur           *conn // the connection commands use; nil while down or resyncing
@@ -49,7 +50,7 @@ type chanState struct {
 }
 
 func newNode(cfg Node, opts *Options, p *Pool) *node {
-	return &node{
+	n := &node{
 		cfg:      cfg,
 		opts:     opts,
 		pool:     p,
@@ -58,9 +59,11 @@ func newNode(cfg Node, opts *Options, p *Pool) *node {
 		jobs:     jobTable{waiters: make(map[string]chan Event)},
 		channels: make(map[string]chanState),
 	}
+	for range max(opts.CommandConns, 0) {
+		n.cmds = append(n.cmds, &cmdSlot{})
+	}
+	return n
 }
-
-func (n *node) touch() { n.lastActivity.Store(time.Now().UnixNano()) }
 
 // run connects, supervises and reconnects until ctx is done.
 func (n *node) run(ctx context.Context) {
@@ -105,12 +108,11 @@ const stableAfter = 10 * time.Second
 // connect dials, subscribes and resyncs; on success the node is up.
 func (n *node) connect(ctx context.Context) (*conn, error) {
 	gen := n.gen.Add(1)
-	c, err := n.dial(ctx, gen)
+	c, err := n.dial(ctx, gen, true)
 	if err != nil {
 		n.seq.closeGen(gen)
 		return nil, err
 	}
-	n.touch()
 	if err := c.subscribe(ctx); err != nil {
 		c.close(err)
 		n.seq.closeGen(gen)
@@ -160,7 +162,7 @@ func (n *node) supervise(ctx context.Context, c *conn) {
 			c.close(nil)
 			return
 		case now := <-tick.C:
-			quiet := now.Sub(time.Unix(0, n.lastActivity.Load()))
+			quiet := now.Sub(time.Unix(0, c.lastActivity.Load()))
 			if quiet > n.opts.SilenceTimeout {
 				c.fail(fmt.Errorf("nothing received for %v (no HEARTBEAT, event or reply)", quiet.Round(time.Millisecond)))
 				continue
@@ -446,6 +448,7 @@ func (n *node) health() NodeHealth {
 		Name:             n.cfg.Name,
 		Addr:             n.cfg.Addr,
 		Connected:        n.cur != nil && n.ready,
+		CommandConns:     n.liveCommandConns(),
 		LastHeartbeat:    n.lastHeartbeat,
 		CoreUUID:         n.coreUUID,
 		Channels:         len(n.channels),

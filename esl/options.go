@@ -40,8 +40,14 @@ type Options struct {
 	// stops reading from FreeSWITCH (backpressure); if it stays full for
 	// CommandTimeout the connection is treated as failed and resynced.
 	EventBuffer int
-	Logger      *slog.Logger // default slog.Default()
-	Observer    Observer     // may be nil
+	// CommandConns is the number of command connections per node, besides
+	// the event connection: api and bgapi go to the least busy one, so that
+	// up to CommandConns commands are in flight at once and their replies do
+	// not queue behind events. Default (0) 4; negative means none, every
+	// command then shares the event connection, one at a time.
+	CommandConns int
+	Logger       *slog.Logger // default slog.Default()
+	Observer     Observer     // may be nil
 }
 
 // Observer receives metrics hooks; the metrics package implements it. Calls
@@ -82,6 +88,12 @@ func (o Options) withDefaults() (Options, error) {
 	def(&o.EventTimeout, 30*time.Second)
 	if o.BackoffMax < o.BackoffMin {
 		o.BackoffMax = o.BackoffMin
+	}
+	switch {
+	case o.CommandConns == 0:
+		o.CommandConns = 4
+	case o.CommandConns < 0:
+		o.CommandConns = 0
 	}
 	if o.EventBuffer <= 0 {
 		o.EventBuffer = 65536

@@ -29,7 +29,8 @@ type Pool struct {
 // NodeHealth is one node's state, for metrics and readiness.
 type NodeHealth struct {
 	Name, Addr       string
-	Connected        bool      // connected, subscribed and resynced
+	Connected        bool      // the event connection is up, subscribed and resynced
+	CommandConns     int       // command connections up (see Options.CommandConns)
 	LastHeartbeat    time.Time // last HEARTBEAT event received
 	CoreUUID         string
 	Channels         int    // live channels tracked
@@ -80,6 +81,10 @@ func (p *Pool) Run(ctx context.Context) error {
 		wg.Add(2)
 		go func() { defer wg.Done(); n.run(ctx) }()
 		go func() { defer wg.Done(); n.release(ctx) }()
+		for _, s := range n.cmds {
+			wg.Add(1)
+			go func() { defer wg.Done(); n.runCommandConn(ctx, s) }()
+		}
 	}
 	wg.Wait()
 	close(p.events)
@@ -99,6 +104,9 @@ func (p *Pool) API(ctx context.Context, node, cmd string) (string, error) {
 	n, c, err := p.target(node, cmd)
 	if err != nil {
 		return "", err
+	}
+	if cc := n.commandConn(); cc != nil {
+		c = cc
 	}
 	v, err := n.command(ctx, c, "api", "api "+cmd)
 	if err != nil {
@@ -125,6 +133,9 @@ func (p *Pool) BGAPI(ctx context.Context, node, cmd, jobUUID string) error {
 }
 
 func (p *Pool) bgapi(ctx context.Context, n *node, c *conn, cmd, jobUUID string) error {
+	if cc := n.commandConn(); cc != nil {
+		c = cc
+	}
 	// The Job-UUID header makes FreeSWITCH use our id, so the result can be
 	// matched even if it arrives before this reply is read.
 	v, err := n.command(ctx, c, "bgapi", "bgapi "+cmd+"\nJob-UUID: "+jobUUID)
@@ -139,7 +150,8 @@ func (p *Pool) bgapi(ctx context.Context, n *node, c *conn, cmd, jobUUID string)
 
 // BGAPIWait runs "bgapi cmd" and waits for its result, parsed with
 // freeswitch.ParseResult. Its BACKGROUND_JOB goes to this caller only, not to
-// Events.
+// Events. The result comes on the node's event connection, so losing that
+// connection while waiting ends the wait with ErrConnectionLost.
 func (p *Pool) BGAPIWait(ctx context.Context, node, cmd string) (string, error) {
 	n, c, err := p.target(node, cmd)
 	if err != nil {
@@ -165,7 +177,9 @@ func (p *Pool) BGAPIWait(ctx context.Context, node, cmd string) (string, error) 
 	}
 }
 
-// target finds the node and its live connection and checks the command line.
+// target finds the node and its live event connection and checks the
+// command line. Commands go over a command connection when one is up
+// (see command.go), else over the event connection.
 func (p *Pool) target(node, cmd string) (*node, *conn, error) {
 	n := p.byName[node]
 	if n == nil {
@@ -182,14 +196,15 @@ func (p *Pool) target(node, cmd string) (*node, *conn, error) {
 }
 
 // Pick returns the connected node with the fewest live channels, rotating
-// between equals so that a burst of new calls spreads out.
+// between equals so that a burst of new calls spreads out. A node none of
+// whose command connections is up is not picked.
 func (p *Pool) Pick() (string, error) {
 	start := int(p.pick.Add(1))
 	best, bestLoad := "", 0
 	for i := range p.nodes {
 		n := p.nodes[(start+i)%len(p.nodes)]
 		h := n.health()
-		if !h.Connected {
+		if !n.usable(h) {
 			continue
 		}
 		if best == "" || h.Channels < bestLoad {
@@ -220,15 +235,16 @@ func (p *Pool) Nodes() []string {
 	return out
 }
 
-// WaitConnected waits until at least n nodes are connected.
+// WaitConnected waits until at least n nodes are connected with at least one
+// command connection up (the nodes Pick may choose).
 func (p *Pool) WaitConnected(ctx context.Context, n int) error {
 	for {
 		p.mu.Lock()
 		ch := p.change
 		p.mu.Unlock()
 		up := 0
-		for _, h := range p.Health() {
-			if h.Connected {
+		for _, nd := range p.nodes {
+			if nd.usable(nd.health()) {
 				up++
 			}
 		}

@@ -57,9 +57,15 @@ func (r *relay) listen() (string, error) {
 
 // accept takes eslgo's connection and removes the socket.
 func (r *relay) accept() (net.Conn, error) {
-	d, err := r.ln.Accept()
-	r.ln.Close()
-	os.RemoveAll(r.dir)
+	r.mu.Lock()
+	ln, dir := r.ln, r.dir
+	r.mu.Unlock()
+	if ln == nil { // closed before eslgo dialled
+		return nil, net.ErrClosed
+	}
+	d, err := ln.Accept()
+	ln.Close()
+	os.RemoveAll(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -206,7 +212,7 @@ func (c *conn) pumpDown(up io.Reader, down io.Writer) {
 			}
 			return
 		}
-		c.n.touch()
+		c.touch()
 		switch f.contentType {
 		case "auth/request":
 			if authSeen {
@@ -221,6 +227,11 @@ func (c *conn) pumpDown(up io.Reader, down io.Writer) {
 				c.authRefused.Store(strings.HasPrefix(f.replyText, "-ERR"))
 			}
 		case "text/event-plain":
+			if !c.events {
+				// A command connection subscribes to nothing; an event
+				// here has no place in the node's order.
+				continue
+			}
 			// Recorded before eslgo can see it: the sequencer releases events
 			// in this order.
 			seq := wireSeq(eventSequence(f.raw[f.bodyStart:]))

@@ -62,7 +62,7 @@ func TestPumpDownFilters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &conn{n: p.nodes[0], gen: 1, dead: make(chan struct{})}
+	c := &conn{n: p.nodes[0], gen: 1, events: true, dead: make(chan struct{})}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	in := "Content-Type: auth/request\n\n" +
 		"Content-Type: command/reply\nReply-Text: +OK accepted\n\n" +
