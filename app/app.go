@@ -28,6 +28,7 @@ import (
 	"bgcall/internal/buildinfo"
 	"bgcall/metrics"
 	"bgcall/notify"
+	"bgcall/phone"
 	"bgcall/session"
 	"bgcall/store"
 )
@@ -56,6 +57,7 @@ type Daemon struct {
 	closeRedis func()
 	pool       *esl.Pool
 	engine     *session.Engine
+	phone      *phone.Server
 	draining   atomic.Bool
 
 	done chan struct{}
@@ -152,11 +154,34 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 	if opts.Engine != nil {
 		opts.Engine(&eopts)
 	}
+	// The offer watcher sees the ordinary calls the engine does not steer;
+	// d.phone is set before the engine runs, so the hook reads it safely.
+	if cfg.Phone.Enabled {
+		eopts.Observe = func(ev *esl.Event) { d.phone.Observe(ev) }
+	}
 	engine, err := session.New(eopts)
 	if err != nil {
 		return fail(fmt.Errorf("session engine: %w", err))
 	}
 	d.engine = engine
+	if cfg.Phone.Enabled {
+		threshold := cfg.Phone.OfferThreshold
+		if threshold == 0 {
+			threshold = -1 // counted, never offered
+		}
+		p := cfg.Phone.Prompts
+		d.phone, err = phone.New(phone.Options{
+			Engine: engine, Store: eopts.Store, Pool: pool, Listen: cfg.Phone.Listen,
+			OnPrefix: cfg.Phone.OnPrefix, OffPrefix: cfg.Phone.OffPrefix,
+			Prompts: phone.Prompts{On: p.On, Off: p.Off, NotFound: p.NotFound, Limit: p.Limit,
+				Invalid: p.Invalid, Failed: p.Failed, Offer: p.Offer},
+			OfferThreshold: threshold, OfferWindow: cfg.Phone.OfferWindow, DigitTimeout: cfg.Phone.DigitTimeout,
+			Logger: log.With("component", "phone"),
+		})
+		if err != nil {
+			return fail(fmt.Errorf("phone: %w (phone.listen %s)", err, cfg.Phone.Listen))
+		}
+	}
 
 	var metricsHandler http.Handler
 	if cfg.Metrics.Enabled {
@@ -193,6 +218,15 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 
 // APIAddr is the address the API listens on.
 func (d *Daemon) APIAddr() string { return d.apiAddr.String() }
+
+// PhoneAddr is where the dialplan's socket application reaches the daemon
+// ("" when phone.enabled is off).
+func (d *Daemon) PhoneAddr() string {
+	if d.phone == nil {
+		return ""
+	}
+	return d.phone.Addr()
+}
 
 // PprofAddr is the pprof listener's address, "" when pprof is off.
 func (d *Daemon) PprofAddr() string {
@@ -236,6 +270,9 @@ func (d *Daemon) run(ctx context.Context, ln net.Listener, handler http.Handler,
 	}
 	start("FreeSWITCH pool", d.pool.Run)
 	start("session engine", d.engine.Run)
+	if d.phone != nil {
+		start("phone", d.phone.Run)
+	}
 	for _, n := range notifs {
 		start("notifier", n.Run)
 	}

@@ -22,6 +22,7 @@ type Config struct {
 	Prompts    Prompts
 	Notify     Notify
 	Limits     Limits
+	Phone      Phone
 	API        API
 	Metrics    Metrics
 	Log        Log
@@ -130,6 +131,25 @@ type Notify struct {
 	Timeout     time.Duration
 	Retries     int
 	SMSTemplate string // {caller}, {callee} and {time}
+}
+
+// Phone is the terminal side: feature codes dialled from A's phone and the
+// automatic offer, both reaching bgcall through FreeSWITCH's socket
+// application (deploy/freeswitch, docs/phone.md).
+type Phone struct {
+	Enabled        bool
+	Listen         string // where the dialplan's socket application connects
+	OnPrefix       string
+	OffPrefix      string
+	OfferThreshold int           // unanswered calls in a row that bring the offer; 0 = never offer
+	OfferWindow    time.Duration // the run of unanswered calls must fall within this
+	DigitTimeout   time.Duration
+	Prompts        PhonePrompts
+}
+
+// PhonePrompts are what A hears after a feature code or during the offer.
+type PhonePrompts struct {
+	On, Off, NotFound, Limit, Invalid, Failed, Offer string
 }
 
 // Limits cap live sessions.

@@ -241,6 +241,29 @@ func (c *Config) Validate() error {
 		bad("limits.per_callee", "must be at least 1")
 	}
 
+	if c.Phone.Enabled {
+		if _, port, err := net.SplitHostPort(c.Phone.Listen); err != nil || port == "" {
+			bad("phone.listen", "%q is not host:port; e.g. 127.0.0.1:8084, the address the shipped dialplan uses", c.Phone.Listen)
+		}
+		for key, p := range map[string]string{"phone.on_prefix": c.Phone.OnPrefix, "phone.off_prefix": c.Phone.OffPrefix} {
+			if err := freeswitch.ValidFeatureCode(p); err != nil {
+				bad(key, "%q: %v; use * or # and digits, e.g. *88", p, err)
+			}
+		}
+		if c.Phone.OnPrefix == c.Phone.OffPrefix {
+			bad("phone.off_prefix", "is the same as phone.on_prefix; give on and off different codes")
+		}
+		if c.Phone.OfferThreshold < 0 {
+			bad("phone.offer_threshold", "must be 0 (never offer) or more")
+		}
+		if c.Phone.OfferWindow <= 0 {
+			bad("phone.offer_window", "must be positive, e.g. 1h")
+		}
+		if c.Phone.DigitTimeout <= 0 {
+			bad("phone.digit_timeout", "must be positive, e.g. 5s")
+		}
+	}
+
 	host, _, err := net.SplitHostPort(c.API.Listen)
 	if err != nil {
 		bad("api.listen", "%q is not host:port; e.g. 127.0.0.1:8080 or :8080 for every interface", c.API.Listen)
