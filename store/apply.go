@@ -8,8 +8,9 @@ import (
 
 // Apply stores next as the session's new content if the stored session still
 // has Version expVersion and Fence next.Fence, and is owned by next.Owner (or
-// next.Owner is "", which releases it). The whole session is rewritten, entries
-// are appended to the timeline, and the indexes follow the new state:
+// next.Owner is "", which releases it). The stored session becomes next (the
+// script writes only the fields that differ), entries are appended to the
+// timeline, and the indexes follow the new state:
 //
 //   - Waiting: the owner is cleared and the session is due at next.DueAt (now
 //     when zero);

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -33,7 +34,18 @@ const (
 	fAnsweredAt = "ta"
 	fBridgedAt  = "tb"
 	fFinishedAt = "tf"
+
+	// fFirst is the session's first timeline entry, encoded, when it is not
+	// defaultFirst: Create keeps it in the hash rather than in a list of its
+	// own. It is not a Session field; Apply leaves it alone.
+	fFirst = "e0"
 )
+
+// defaultFirst is the first timeline entry the engine writes for sess, which
+// Timeline rebuilds from the hash without storing it.
+func defaultFirst(sess Session) Entry {
+	return Entry{At: sess.CreatedAt, Kind: "created", State: Waiting, Note: "source " + sess.Source}
+}
 
 // fields flattens sess into field/value pairs, zero values left out. The ID
 // is the key, so it is not stored.
@@ -168,38 +180,33 @@ func decodeEntry(s string) (Entry, error) {
 	return e, nil
 }
 
-// wireChange is a published change. Scripts build it with cjson from the
-// session hash, so Go and Lua publish the same shape: i = id, s = the hash
-// fields, e = encoded timeline entries. cjson encodes an empty table as {},
-// hence the raw "e".
-type wireChange struct {
-	ID      string            `json:"i"`
-	Fields  map[string]string `json:"s"`
-	Entries json.RawMessage   `json:"e,omitempty"`
+// change is a published change as the scripts write it: id, version,
+// state and outcome, then the encoded entries, one line each. The rest of the
+// session is read by Subscribe.
+type change struct {
+	id      string
+	version int64
+	state   State
+	outcome Outcome
+	entries []Entry
 }
 
-func decodeChange(payload string) (Change, error) {
-	var w wireChange
-	if err := json.Unmarshal([]byte(payload), &w); err != nil {
-		return Change{}, fmt.Errorf("decode change: %w", err)
+func decodeChange(payload string) (change, error) {
+	lines := strings.Split(payload, "\n")
+	if len(lines) < 4 {
+		return change{}, fmt.Errorf("decode change %.40q: %d lines, want at least 4", payload, len(lines))
 	}
-	sess, err := decodeSession(w.ID, w.Fields)
-	if err != nil {
-		return Change{}, err
+	v, err := strconv.ParseInt(lines[1], 10, 64)
+	if err != nil || lines[0] == "" {
+		return change{}, fmt.Errorf("decode change %.40q: bad id or version", payload)
 	}
-	c := Change{Session: sess}
-	if len(w.Entries) > 0 && w.Entries[0] == '[' {
-		var raw []string
-		if err := json.Unmarshal(w.Entries, &raw); err != nil {
-			return Change{}, fmt.Errorf("decode change entries: %w", err)
+	c := change{id: lines[0], version: v, state: State(lines[2]), outcome: Outcome(lines[3])}
+	for _, l := range lines[4:] {
+		e, err := decodeEntry(l)
+		if err != nil {
+			return change{}, fmt.Errorf("decode change of %s: %w", c.id, err)
 		}
-		for _, r := range raw {
-			e, err := decodeEntry(r)
-			if err != nil {
-				return Change{}, err
-			}
-			c.Entries = append(c.Entries, e)
-		}
+		c.entries = append(c.entries, e)
 	}
 	return c, nil
 }

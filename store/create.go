@@ -55,6 +55,9 @@ func (s *Store) Create(ctx context.Context, sess Session, first Entry, lim Limit
 		encodeEntry(first), s.channel(), sess.Caller, sess.Callee,
 	}
 	args = append(args, sess.fields()...)
+	if e := encodeEntry(first); e != encodeEntry(defaultFirst(sess)) {
+		args = append(args, fFirst, e)
+	}
 	res, err := createScript.Run(ctx, s.rdb, keys, args...).Slice()
 	if err != nil {
 		return Session{}, false, fmt.Errorf("create session %s: %w", sess.ID, err)

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -24,17 +25,23 @@ func (s *Store) Get(ctx context.Context, id string) (Session, error) {
 }
 
 // Timeline returns the session's timeline, oldest first, or ErrNotFound.
+//
+// The first entry lives in the session hash (Create writes no list), the
+// rest in the timeline list. Sessions stored before that have their first
+// entry in the list, and no e0 field: a list that starts with a "created"
+// entry at CreatedAt is taken as whole.
 func (s *Store) Timeline(ctx context.Context, id string) ([]Entry, error) {
 	pipe := s.rdb.Pipeline()
-	exists := pipe.Exists(ctx, s.sessionKey(id))
+	head := pipe.HMGet(ctx, s.sessionKey(id), fState, fCreatedAt, fSource, fFirst)
 	lines := pipe.LRange(ctx, s.timelineKey(id), 0, -1)
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, fmt.Errorf("timeline of session %s: %w", id, err)
 	}
-	if exists.Val() == 0 {
+	h := head.Val()
+	if h[0] == nil {
 		return nil, fmt.Errorf("timeline of session %s: %w", id, ErrNotFound)
 	}
-	out := make([]Entry, 0, len(lines.Val()))
+	out := make([]Entry, 0, 1+len(lines.Val()))
 	for _, l := range lines.Val() {
 		e, err := decodeEntry(l)
 		if err != nil {
@@ -42,7 +49,26 @@ func (s *Store) Timeline(ctx context.Context, id string) ([]Entry, error) {
 		}
 		out = append(out, e)
 	}
-	return out, nil
+	var created Session
+	if v, ok := h[1].(string); ok {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("timeline of session %s: created at %q: %w", id, v, err)
+		}
+		created.CreatedAt = time.UnixMilli(n).UTC()
+	}
+	created.Source, _ = h[2].(string)
+	first := defaultFirst(created)
+	if v, ok := h[3].(string); ok {
+		e, err := decodeEntry(v)
+		if err != nil {
+			return nil, fmt.Errorf("timeline of session %s: %w", id, err)
+		}
+		first = e
+	} else if len(out) > 0 && out[0].Kind == first.Kind && out[0].At.Equal(first.At) {
+		return out, nil
+	}
+	return append([]Entry{first}, out...), nil
 }
 
 // getMany reads sessions in one round trip, in the order of ids, skipping ids

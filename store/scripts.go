@@ -12,13 +12,34 @@ import "github.com/redis/go-redis/v9"
 // go-redis runs each with EVALSHA and falls back to EVAL once per server, so a
 // transition costs one round trip.
 
-// luaPublish publishes the session at key as a wireChange with entries.
+// luaPublish publishes a change for Subscribe: the id, the new version, state
+// and outcome, then the encoded timeline entries, one per line (entries are
+// JSON, which never holds a raw newline). Subscribe reads the rest of the
+// session only when someone listens, so a change nobody watches costs Redis
+// no more than the PUBLISH to an empty channel.
 const luaPublish = `
-local function publish(channel, id, key, entries)
+local function publish(channel, id, v, st, o, entries)
+  redis.call('PUBLISH', channel, table.concat({id, v, st, o or '', unpack(entries)}, '\n'))
+end
+`
+
+// luaHash reads a hash into a table, and flattens a table back into
+// field/value pairs, so a script that changes a few fields reads the hash once
+// and returns it without reading it again.
+const luaHash = `
+local function hash(key)
   local flat = redis.call('HGETALL', key)
   local h = {}
   for i = 1, #flat, 2 do h[flat[i]] = flat[i + 1] end
-  redis.call('PUBLISH', channel, cjson.encode({i = id, s = h, e = entries}))
+  return h, #flat > 0
+end
+local function flatten(h)
+  local out = {}
+  for f, v in pairs(h) do
+    out[#out + 1] = f
+    out[#out + 1] = v
+  end
+  return out
 end
 `
 
@@ -31,6 +52,10 @@ end
 //	ARGV[6]  callee cap   ARGV[7]  created ms   ARGV[8]  due ms
 //	ARGV[9]  first timeline entry               ARGV[10] channel
 //	ARGV[11] caller       ARGV[12] callee       ARGV[13..] session field/value pairs
+//
+// KEYS[2] is not written: the first entry is not kept in the timeline list,
+// Timeline rebuilds it from the hash (ARGV[13..] carry it as field e0 when
+// it is not the default one), which saves a key per waiting session.
 //
 // Returns {1} created, {0, id, fields} an existing session (idempotency key or
 // live pair), {-1} caller cap, {-2} callee cap, {-3} id in use. Refusals write
@@ -62,14 +87,13 @@ if capA > 0 and redis.call('HLEN', KEYS[4]) >= capA then return {-1} end
 if capB > 0 and redis.call('HLEN', KEYS[5]) >= capB then return {-2} end
 id = ARGV[1]
 redis.call('HSET', KEYS[1], unpack(ARGV, 13))
-redis.call('RPUSH', KEYS[2], ARGV[9])
 redis.call('ZADD', KEYS[3], ARGV[8], id)
 redis.call('HSET', KEYS[4], ARGV[12], id)
 redis.call('HSET', KEYS[5], ARGV[11], id)
 if ARGV[3] ~= '' then redis.call('SET', KEYS[6], id, 'PX', ARGV[4]) end
 redis.call('ZADD', KEYS[7], ARGV[7], id)
 redis.call('HINCRBY', KEYS[8], 'waiting', 1)
-publish(ARGV[10], id, KEYS[1], {ARGV[9]})
+publish(ARGV[10], id, 1, 'waiting', '', {ARGV[9]})
 return {1}
 `)
 
@@ -92,19 +116,32 @@ return {1}
 // finished (it cannot come back), -4 caller or callee changed. Anything but 1
 // writes nothing. The fence is checked before the version: when both moved the
 // caller has lost the session, which is the more useful answer.
-var applyScript = redis.NewScript(luaPublish + `
-local cur = redis.call('HMGET', KEYS[1], 'st', 'v', 'f', 'w', 'c', 'b', 'tc')
-if not cur[1] then return 0 end
-local st, owner = cur[1], cur[4] or ''
-if tonumber(ARGV[4]) ~= tonumber(cur[3] or '0') then return -1 end
+var applyScript = redis.NewScript(luaPublish + luaHash + `
+local cur, found = hash(KEYS[1])
+if not found then return 0 end
+local st, owner = cur.st, cur.w or ''
+if tonumber(ARGV[4]) ~= tonumber(cur.f or '0') then return -1 end
 if ARGV[5] ~= '' and ARGV[5] ~= owner then return -1 end
-if tonumber(ARGV[3]) ~= tonumber(cur[2] or '0') then return -2 end
+if tonumber(ARGV[3]) ~= tonumber(cur.v or '0') then return -2 end
 local id, nst, caller, callee = ARGV[1], ARGV[6], ARGV[11], ARGV[12]
 if st == 'finished' and nst ~= 'finished' then return -3 end
-if caller ~= cur[5] or callee ~= cur[6] then return -4 end
+if caller ~= cur.c or callee ~= cur.b then return -4 end
 local n = tonumber(ARGV[14])
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 15 + n))
+-- Write only what changed; e0 (the first timeline entry) is not a session field.
+local set, del, next = {}, {}, {e0 = true}
+for i = 15 + n, #ARGV, 2 do
+  local f, v = ARGV[i], ARGV[i + 1]
+  next[f] = v
+  if cur[f] ~= v then
+    set[#set + 1] = f
+    set[#set + 1] = v
+  end
+end
+for f in pairs(cur) do
+  if not next[f] then del[#del + 1] = f end
+end
+if #set > 0 then redis.call('HSET', KEYS[1], unpack(set)) end
+if #del > 0 then redis.call('HDEL', KEYS[1], unpack(del)) end
 local entries = {}
 if n > 0 then
   entries = {unpack(ARGV, 15, 14 + n)}
@@ -113,9 +150,10 @@ end
 if owner ~= '' and (ARGV[5] == '' or nst == 'finished') then
   redis.call('SREM', ARGV[2] .. 'own:' .. owner, id)
 end
+-- Only waiting sessions are ever in the due set.
 if nst == 'waiting' and tonumber(ARGV[7]) > 0 then
   redis.call('ZADD', KEYS[3], ARGV[7], id)
-else
+elseif st == 'waiting' then
   redis.call('ZREM', KEYS[3], id)
 end
 if st ~= nst then
@@ -126,14 +164,14 @@ if nst == 'finished' then
   if st ~= 'finished' then
     if redis.call('HGET', KEYS[4], callee) == id then redis.call('HDEL', KEYS[4], callee) end
     if redis.call('HGET', KEYS[5], caller) == id then redis.call('HDEL', KEYS[5], caller) end
-    redis.call('ZADD', KEYS[6], cur[7] or 0, id)
-    redis.call('ZADD', KEYS[7], cur[7] or 0, id)
+    redis.call('ZADD', KEYS[6], cur.tc or 0, id)
+    redis.call('ZADD', KEYS[7], cur.tc or 0, id)
   end
   redis.call('ZADD', KEYS[9], ARGV[9], ARGV[10])
   redis.call('PEXPIRE', KEYS[1], ARGV[8])
   redis.call('PEXPIRE', KEYS[2], ARGV[8])
 end
-publish(ARGV[13], id, KEYS[1], entries)
+publish(ARGV[13], id, next.v, nst, next.o, entries)
 return 1
 `)
 
@@ -148,25 +186,22 @@ return 1
 //
 // Returns {next, id1, fields1, id2, fields2, ...}; next is the earliest due
 // score still waiting, or -1 when none.
-var claimScript = redis.NewScript(luaPublish + `
+var claimScript = redis.NewScript(luaPublish + luaHash + `
 local p, now, replica = ARGV[1], ARGV[2], ARGV[4]
-local lease = redis.call('ZSCORE', KEYS[5], replica)
-if not lease or tonumber(lease) < tonumber(ARGV[7]) then
-  redis.call('ZADD', KEYS[5], ARGV[7], replica)
-end
+redis.call('ZADD', KEYS[5], 'GT', ARGV[7], replica)
 local out = {-1}
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, ARGV[3])
+if #ids > 0 then redis.call('ZREM', KEYS[1], unpack(ids)) end
 for _, id in ipairs(ids) do
-  redis.call('ZREM', KEYS[1], id)
   local key = p .. 's:' .. id
-  if redis.call('HGET', key, 'st') == 'waiting' then
-    redis.call('HINCRBY', key, 'f', 1)
-    redis.call('HINCRBY', key, 'v', 1)
-    redis.call('HSET', key, 'w', replica, 'tu', now)
+  local h = hash(key)
+  if h.st == 'waiting' then
+    h.f, h.v, h.w, h.tu = tostring(tonumber(h.f or '0') + 1), tostring(tonumber(h.v or '0') + 1), replica, now
+    redis.call('HSET', key, 'f', h.f, 'v', h.v, 'w', replica, 'tu', now)
     redis.call('SADD', KEYS[2], id)
-    publish(ARGV[5], id, key, {})
+    publish(ARGV[5], id, h.v, 'waiting', '', {})
     out[#out + 1] = id
-    out[#out + 1] = redis.call('HGETALL', key)
+    out[#out + 1] = flatten(h)
   end
 end
 local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
@@ -195,21 +230,20 @@ return out
 //	ARGV[2] now ms      ARGV[3] dead replica  ARGV[4] replica    ARGV[5] channel
 //
 // Returns {id1, fields1, ...}; nothing when the lease was renewed meanwhile.
-var takeOverScript = redis.NewScript(luaPublish + `
+var takeOverScript = redis.NewScript(luaPublish + luaHash + `
 local lease = redis.call('ZSCORE', KEYS[1], ARGV[3])
 if lease and tonumber(lease) >= tonumber(ARGV[2]) then return {} end
 local out = {}
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
   local key = ARGV[1] .. 's:' .. id
-  local st = redis.call('HGET', key, 'st')
-  if st and st ~= 'finished' then
-    redis.call('HINCRBY', key, 'f', 1)
-    redis.call('HINCRBY', key, 'v', 1)
-    redis.call('HSET', key, 'w', ARGV[4], 'tu', ARGV[2])
+  local h = hash(key)
+  if h.st and h.st ~= 'finished' then
+    h.f, h.v, h.w, h.tu = tostring(tonumber(h.f or '0') + 1), tostring(tonumber(h.v or '0') + 1), ARGV[4], ARGV[2]
+    redis.call('HSET', key, 'f', h.f, 'v', h.v, 'w', h.w, 'tu', h.tu)
     redis.call('SADD', KEYS[3], id)
-    publish(ARGV[5], id, key, {})
+    publish(ARGV[5], id, h.v, h.st, '', {})
     out[#out + 1] = id
-    out[#out + 1] = redis.call('HGETALL', key)
+    out[#out + 1] = flatten(h)
   end
 end
 redis.call('DEL', KEYS[2])
@@ -232,10 +266,10 @@ for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
   local st = redis.call('HGET', key, 'st')
   if st == 'waiting' then
     redis.call('HDEL', key, 'w')
-    redis.call('HINCRBY', key, 'v', 1)
+    local v = redis.call('HINCRBY', key, 'v', 1)
     redis.call('ZADD', KEYS[3], redis.call('HGET', key, 'td') or 0, id)
     redis.call('SREM', KEYS[2], id)
-    publish(ARGV[3], id, key, {})
+    publish(ARGV[3], id, v, 'waiting', '', {})
   elseif not st or st == 'finished' then
     redis.call('SREM', KEYS[2], id)
   end

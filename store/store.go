@@ -7,8 +7,10 @@
 //
 // Key layout (p = "{<namespace>}:"):
 //
-//	p s:<id>        hash     the session; short field names, zero fields omitted
-//	p t:<id>        list     the timeline, one compact JSON entry per element
+//	p s:<id>        hash     the session; short field names, zero fields omitted;
+//	                         e0 holds the first timeline entry if not the default
+//	p t:<id>        list     the timeline after its first entry, one compact JSON
+//	                         entry per element; written from the first Apply on
 //	p due           zset     waiting sessions, score = DueAt (unix ms)
 //	p idx           zset     every session, score = CreatedAt (unix ms), for List
 //	p a:<caller>    hash     live sessions of a caller: callee -> id (the live
@@ -21,14 +23,20 @@
 //	p replicas      zset     replica leases, score = lease expiry (unix ms)
 //	p count         hash     live sessions by state
 //	p gc            zset     "id|caller|callee" of finished sessions, score = end of retention
-//	p changes       channel  one message per change, for Subscribe
+//	p changes       channel  one message per change, for Subscribe: id, version,
+//	                         state, outcome and new entries, never the session
 //
-// Memory drives the layout: a waiting session is a hash, a one-element list
-// and one member in each of two sorted sets, plus one field in its caller's
-// and its callee's live hash. One live hash per party, rather than a pair key
-// and two live sets, keeps the keys per session (each costs its own overhead)
-// at four; the per-party history sets are only written when a session ends.
-// Everything shares one slot anyway, so per-party keys buy no spreading.
+// Memory drives the layout: a waiting session is a hash and one member in
+// each of two sorted sets, plus one field in its caller's and its callee's
+// live hash. One live hash per party, rather than a pair key and two live
+// sets, keeps the keys per session (each costs its own overhead) at three;
+// the timeline list and the per-party history sets are only written when a
+// session moves on. Everything shares one slot anyway, so per-party keys buy
+// no spreading.
+//
+// Redis CPU drives the scripts: each reads a session hash once, writes only
+// the fields that changed, and publishes a few bytes rather than the session,
+// so a change nobody watches costs no more than its writes.
 //
 // Redis must not evict keys (maxmemory-policy noeviction, the default): an
 // evicted session or index entry would break the invariants the scripts keep.

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"sync"
 )
 
@@ -14,6 +16,13 @@ import (
 // behind loses messages (go-redis drops them), so a watcher that must not miss
 // anything re-reads with Get or List. Cancelling ctx has the same effect as
 // stop, except that stop also waits for the subscription to be closed.
+//
+// A change carries the session's id, version, state, outcome and new
+// timeline entries; Subscribe reads the rest of the session when the change
+// arrives, one read per change. If the session changed again meanwhile, the
+// Session delivered has the ID, Version, State and Outcome of this change and
+// its other fields as they are now; the next change follows. A session gone
+// past its retention comes with those four fields only.
 func (s *Store) Subscribe(ctx context.Context) (<-chan Change, func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	ps := s.rdb.Subscribe(ctx, s.channel())
@@ -41,8 +50,17 @@ func (s *Store) Subscribe(ctx context.Context) (<-chan Change, func()) {
 				if err != nil {
 					continue // not ours: another writer on the channel
 				}
+				sess, err := s.Get(ctx, c.id)
+				if err != nil && !errors.Is(err, ErrNotFound) {
+					if ctx.Err() != nil {
+						return
+					}
+					slog.Warn("watch: session read failed; delivering the change without it", "session", c.id, "err", err)
+				}
+				sess.ID, sess.Version, sess.State, sess.Outcome = c.id, c.version, c.state, c.outcome
+				ch := Change{Session: sess, Entries: c.entries}
 				select {
-				case out <- c:
+				case out <- ch:
 				case <-ctx.Done():
 					return
 				}
