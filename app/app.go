@@ -176,7 +176,8 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 			Prompts: phone.Prompts{On: p.On, Off: p.Off, NotFound: p.NotFound, Limit: p.Limit,
 				Invalid: p.Invalid, Failed: p.Failed, Offer: p.Offer},
 			OfferThreshold: threshold, OfferWindow: cfg.Phone.OfferWindow, DigitTimeout: cfg.Phone.DigitTimeout,
-			Logger: log.With("component", "phone"),
+			OfferNotifier: offerNotifier(cfg, notifs),
+			Logger:        log.With("component", "phone"),
 		})
 		if err != nil {
 			return fail(fmt.Errorf("phone: %w (phone.listen %s)", err, cfg.Phone.Listen))

@@ -9,6 +9,7 @@ import (
 	"bgcall/esl"
 	"bgcall/metrics"
 	"bgcall/notify"
+	"bgcall/phone"
 	"bgcall/session"
 )
 
@@ -28,17 +29,19 @@ func notifiers(cfg config.Config, pool *esl.Pool, m *metrics.Metrics, log *slog.
 	var out []*notify.Notifier
 	for _, ch := range channels {
 		n, err := notify.New(notify.Options{
-			Channel:    ch,
-			Pool:       pool,
-			ChatProto:  cfg.Notify.ChatProto,
-			ChatFrom:   domain.Replace(cfg.Notify.ChatFrom),
-			ChatTo:     domain.Replace(cfg.Notify.ChatTo),
-			WebhookURL: cfg.Notify.WebhookURL,
-			Template:   cfg.Notify.SMSTemplate,
-			Timeout:    cfg.Notify.Timeout,
-			Retries:    cfg.Notify.Retries,
-			Metrics:    m,
-			Logger:     log.With("component", "notify", "channel", ch),
+			Channel:       ch,
+			Pool:          pool,
+			ChatProto:     cfg.Notify.ChatProto,
+			ChatFrom:      domain.Replace(cfg.Notify.ChatFrom),
+			ChatTo:        domain.Replace(cfg.Notify.ChatTo),
+			WebhookURL:    cfg.Notify.WebhookURL,
+			Template:      cfg.Notify.SMSTemplate,
+			OfferTemplate: cfg.Notify.OfferTemplate,
+			OnPrefix:      cfg.Phone.OnPrefix,
+			Timeout:       cfg.Notify.Timeout,
+			Retries:       cfg.Notify.Retries,
+			Metrics:       m,
+			Logger:        log.With("component", "notify", "channel", ch),
 		})
 		if err != nil {
 			return nil, err
@@ -55,4 +58,20 @@ func (f fanout) Send(ctx context.Context, m session.Message) {
 	for _, n := range f {
 		n.Send(ctx, m)
 	}
+}
+
+// SendOffer sends the automatic offer by every configured channel.
+func (f fanout) SendOffer(ctx context.Context, o phone.Offer) {
+	for _, n := range f {
+		n.SendOffer(ctx, o)
+	}
+}
+
+// offerNotifier sends the offer by message when configured, by the same
+// channels as the missed-call message.
+func offerNotifier(cfg config.Config, notifs []*notify.Notifier) phone.OfferNotifier {
+	if !cfg.Phone.OfferByMessage || len(notifs) == 0 {
+		return nil
+	}
+	return fanout(notifs)
 }

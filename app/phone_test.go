@@ -9,6 +9,7 @@ import (
 	"bgcall/app"
 	"bgcall/config"
 	"bgcall/fssim"
+	"bgcall/notify"
 	"bgcall/phone"
 )
 
@@ -74,6 +75,9 @@ func TestPhoneDefaultsArePhoneDefaults(t *testing.T) {
 		Invalid: c.Prompts.Invalid, Failed: c.Prompts.Failed, Offer: c.Prompts.Offer}
 	if got != want {
 		t.Errorf("phone prompts from config defaults %+v, phone defaults %+v", got, want)
+	}
+	if d := config.Defaults().Notify.OfferTemplate; d != notify.DefaultOfferTemplate {
+		t.Errorf("notify.offer_template default %q, notifier default %q", d, notify.DefaultOfferTemplate)
 	}
 	if c.Listen != phone.DefaultListen {
 		t.Errorf("phone.listen default %q, the shipped dialplan uses %q", c.Listen, phone.DefaultListen)

@@ -131,6 +131,9 @@ type Notify struct {
 	Timeout     time.Duration
 	Retries     int
 	SMSTemplate string // {caller}, {callee} and {time}
+	// OfferTemplate is the automatic offer by message: {caller}, {callee},
+	// {missed}, {time} and {on_prefix}.
+	OfferTemplate string
 }
 
 // Phone is the terminal side: feature codes dialled from A's phone and the
@@ -144,6 +147,9 @@ type Phone struct {
 	OfferThreshold int           // unanswered calls in a row that bring the offer; 0 = never offer
 	OfferWindow    time.Duration // the run of unanswered calls must fall within this
 	DigitTimeout   time.Duration
+	// OfferByMessage also sends the offer through notify.mode when the
+	// unanswered call never reached the listener (no dialplan hook).
+	OfferByMessage bool
 	Prompts        PhonePrompts
 }
 

@@ -262,6 +262,9 @@ func (c *Config) Validate() error {
 		if c.Phone.DigitTimeout <= 0 {
 			bad("phone.digit_timeout", "must be positive, e.g. 5s")
 		}
+		if c.Phone.OfferByMessage && c.Notify.Mode == "none" {
+			bad("phone.offer_by_message", "is set but notify.mode is none; set notify.mode to chat, webhook or both")
+		}
 	}
 
 	host, _, err := net.SplitHostPort(c.API.Listen)

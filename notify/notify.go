@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"bgcall/esl"
 	"bgcall/freeswitch"
 	"bgcall/metrics"
+	"bgcall/phone"
 	"bgcall/session"
 )
 
@@ -32,6 +34,11 @@ const (
 // replaced.
 const DefaultTemplate = "{callee} called you back at {time} and could not reach you. Call {callee} to talk."
 
+// DefaultOfferTemplate is the automatic offer sent by message (claim 3,
+// when the dialplan cannot make it during the call); {callee}, {caller},
+// {missed}, {time} and {on_prefix} are replaced.
+const DefaultOfferTemplate = "{callee} did not answer your last {missed} calls. Dial {on_prefix}{callee} and we will keep trying {callee} and call you back when they answer."
+
 // Options configure a Notifier.
 type Options struct {
 	Channel    string // chat or webhook
@@ -42,19 +49,28 @@ type Options struct {
 	WebhookURL string
 	Client     *http.Client
 	Template   string
-	Timeout    time.Duration // one delivery try
-	Retries    int           // tries after the first
-	Backoff    time.Duration // before the first retry; doubles
-	Queue      int           // notifications waiting; beyond it they are dropped and counted failed
-	Metrics    *metrics.Metrics
-	Logger     *slog.Logger
+	// OfferTemplate and OnPrefix write the automatic offer (SendOffer).
+	OfferTemplate string
+	OnPrefix      string
+	Timeout       time.Duration // one delivery try
+	Retries       int           // tries after the first
+	Backoff       time.Duration // before the first retry; doubles
+	Queue         int           // notifications waiting; beyond it they are dropped and counted failed
+	Metrics       *metrics.Metrics
+	Logger        *slog.Logger
 }
 
 // Notifier delivers messages on its own goroutines; Run owns them.
 type Notifier struct {
 	opt   Options
-	queue chan session.Message
+	queue chan outgoing
 	wg    sync.WaitGroup
+}
+
+// outgoing is one message to A with its text already written.
+type outgoing struct {
+	m    session.Message
+	text string
 }
 
 // New checks opts.
@@ -83,6 +99,12 @@ func New(opts Options) (*Notifier, error) {
 	if opts.Template == "" {
 		opts.Template = DefaultTemplate
 	}
+	if opts.OfferTemplate == "" {
+		opts.OfferTemplate = DefaultOfferTemplate
+	}
+	if opts.OnPrefix == "" {
+		opts.OnPrefix = "*88"
+	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = 10 * time.Second
 	}
@@ -101,13 +123,25 @@ func New(opts Options) (*Notifier, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Notifier{opt: opts, queue: make(chan session.Message, opts.Queue)}, nil
+	return &Notifier{opt: opts, queue: make(chan outgoing, opts.Queue)}, nil
 }
 
 // Send queues m for delivery and returns at once.
 func (n *Notifier) Send(_ context.Context, m session.Message) {
+	n.enqueue(outgoing{m: m, text: n.Text(m)})
+}
+
+// SendOffer queues the automatic offer to A and returns at once.
+func (n *Notifier) SendOffer(_ context.Context, o phone.Offer) {
+	m := session.Message{Caller: o.Caller, Callee: o.Callee, At: o.At}
+	text := strings.NewReplacer("{missed}", strconv.Itoa(o.Missed), "{on_prefix}", n.opt.OnPrefix).Replace(n.opt.OfferTemplate)
+	n.enqueue(outgoing{m: m, text: fill(text, m)})
+}
+
+func (n *Notifier) enqueue(o outgoing) {
+	m := o.m
 	select {
-	case n.queue <- m:
+	case n.queue <- o:
 	default:
 		n.opt.Metrics.Notification(n.opt.Channel, "failed")
 		n.opt.Logger.Error("notification queue full; message dropped", "session", m.SessionID, "caller", m.Caller)
@@ -125,8 +159,8 @@ func (n *Notifier) Run(ctx context.Context) error {
 				select {
 				case <-ctx.Done():
 					return
-				case m := <-n.queue:
-					n.deliver(ctx, m)
+				case o := <-n.queue:
+					n.deliver(ctx, o.m, o.text)
 				}
 			}
 		}()
@@ -135,8 +169,7 @@ func (n *Notifier) Run(ctx context.Context) error {
 	return nil
 }
 
-func (n *Notifier) deliver(ctx context.Context, m session.Message) {
-	text := n.Text(m)
+func (n *Notifier) deliver(ctx context.Context, m session.Message, text string) {
 	wait := n.opt.Backoff
 	for try := 0; ; try++ {
 		tctx, cancel := context.WithTimeout(ctx, n.opt.Timeout)

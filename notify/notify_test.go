@@ -15,6 +15,7 @@ import (
 
 	"bgcall/metrics"
 	"bgcall/notify"
+	"bgcall/phone"
 	"bgcall/session"
 )
 
@@ -146,4 +147,26 @@ func TestOptionsRefused(t *testing.T) {
 			t.Errorf("New(%+v) accepted", o)
 		}
 	}
+}
+
+func TestOfferByWebhook(t *testing.T) {
+	got := make(chan map[string]string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var b map[string]string
+		json.NewDecoder(r.Body).Decode(&b)
+		got <- b
+	}))
+	defer srv.Close()
+	n, reg := start(t, notify.Options{Channel: notify.ChannelWebhook, WebhookURL: srv.URL, OnPrefix: "*77"})
+	n.SendOffer(context.Background(), phone.Offer{Caller: "1001", Callee: "1002", Missed: 3, At: msg.At})
+	select {
+	case b := <-got:
+		want := "1002 did not answer your last 3 calls. Dial *771002 and we will keep trying 1002 and call you back when they answer."
+		if b["to"] != "1001" || b["text"] != want {
+			t.Errorf("offer %v, want to 1001: %q", b, want)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no offer reached the gateway")
+	}
+	waitFor(t, "the sent count", func() bool { return count(t, reg, "sent") == 1 })
 }
