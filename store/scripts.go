@@ -190,7 +190,16 @@ var claimScript = redis.NewScript(luaPublish + luaHash + `
 local p, now, replica = ARGV[1], ARGV[2], ARGV[4]
 redis.call('ZADD', KEYS[5], 'GT', ARGV[7], replica)
 local out = {-1}
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, ARGV[3])
+-- One read gives the due ids and the next due time: the first n+1 members.
+local ids, n = {}, tonumber(ARGV[3])
+local first = redis.call('ZRANGE', KEYS[1], 0, n, 'WITHSCORES')
+for i = 1, #first, 2 do
+  if #ids == n or tonumber(first[i + 1]) > tonumber(now) then
+    out[1] = first[i + 1]
+    break
+  end
+  ids[#ids + 1] = first[i]
+end
 if #ids > 0 then redis.call('ZREM', KEYS[1], unpack(ids)) end
 for _, id in ipairs(ids) do
   local key = p .. 's:' .. id
@@ -204,8 +213,6 @@ for _, id in ipairs(ids) do
     out[#out + 1] = flatten(h)
   end
 end
-local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-if first[2] then out[1] = first[2] end
 local gone = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, ARGV[6])
 for _, m in ipairs(gone) do
   local id, a, b = string.match(m, '^([^|]*)|([^|]*)|(.*)$')
