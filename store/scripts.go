@@ -162,8 +162,10 @@ if st ~= nst then
 end
 if nst == 'finished' then
   if st ~= 'finished' then
-    if redis.call('HGET', KEYS[4], callee) == id then redis.call('HDEL', KEYS[4], callee) end
-    if redis.call('HGET', KEYS[5], caller) == id then redis.call('HDEL', KEYS[5], caller) end
+    -- A live session holds its pair's fields: Create maps a pair to a new
+    -- session only when the pair's session is gone.
+    redis.call('HDEL', KEYS[4], callee)
+    redis.call('HDEL', KEYS[5], caller)
     redis.call('ZADD', KEYS[6], cur.tc or 0, id)
     redis.call('ZADD', KEYS[7], cur.tc or 0, id)
   end
