@@ -2,10 +2,14 @@ package store
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"sync"
+
+	"github.com/redis/go-redis/v9"
 )
+
+// readBatch bounds how many changes Subscribe reads in one round trip.
+const readBatch = 64
 
 // Subscribe returns every change stored from now on (creates, transitions,
 // claims, takeovers, releases), as the scripts publish them, until ctx ends or
@@ -19,10 +23,11 @@ import (
 //
 // A change carries the session's id, version, state, outcome and new
 // timeline entries; Subscribe reads the rest of the session when the change
-// arrives, one read per change. If the session changed again meanwhile, the
-// Session delivered has the ID, Version, State and Outcome of this change and
-// its other fields as they are now; the next change follows. A session gone
-// past its retention comes with those four fields only.
+// arrives (changes that arrive together are read in one round trip). If the
+// session changed again meanwhile, the Session delivered has the ID,
+// Version, State and Outcome of this change and its other fields as they are
+// now; the next change follows. A session gone past its retention comes with
+// those four fields only.
 func (s *Store) Subscribe(ctx context.Context) (<-chan Change, func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	ps := s.rdb.Subscribe(ctx, s.channel())
@@ -39,6 +44,8 @@ func (s *Store) Subscribe(ctx context.Context) (<-chan Change, func()) {
 		defer ps.Close()
 		msgs := ps.Channel()
 		for {
+			var batch []change
+			open := true
 			select {
 			case <-ctx.Done():
 				return
@@ -46,24 +53,30 @@ func (s *Store) Subscribe(ctx context.Context) (<-chan Change, func()) {
 				if !ok {
 					return
 				}
-				c, err := decodeChange(m.Payload)
-				if err != nil {
-					continue // not ours: another writer on the channel
-				}
-				sess, err := s.Get(ctx, c.id)
-				if err != nil && !errors.Is(err, ErrNotFound) {
-					if ctx.Err() != nil {
-						return
-					}
-					slog.Warn("watch: session read failed; delivering the change without it", "session", c.id, "err", err)
-				}
-				sess.ID, sess.Version, sess.State, sess.Outcome = c.id, c.version, c.state, c.outcome
-				ch := Change{Session: sess, Entries: c.entries}
+				batch = appendChange(batch, m)
+			}
+		drain:
+			for len(batch) < readBatch {
 				select {
-				case out <- ch:
+				case m, ok := <-msgs:
+					if !ok {
+						open = false
+						break drain
+					}
+					batch = appendChange(batch, m)
+				default:
+					break drain
+				}
+			}
+			for _, c := range s.complete(ctx, batch) {
+				select {
+				case out <- c:
 				case <-ctx.Done():
 					return
 				}
+			}
+			if !open {
+				return
 			}
 		}
 	}()
@@ -75,4 +88,42 @@ func (s *Store) Subscribe(ctx context.Context) (<-chan Change, func()) {
 		})
 	}
 	return out, stop
+}
+
+// appendChange appends the change m carries, skipping messages that are not
+// ours (another writer on the channel).
+func appendChange(batch []change, m *redis.Message) []change {
+	c, err := decodeChange(m.Payload)
+	if err != nil {
+		return batch
+	}
+	return append(batch, c)
+}
+
+// complete reads the sessions of batch in one round trip and returns the
+// changes to deliver. When the read fails the changes go out with what the
+// messages carry: a watcher still learns that something changed.
+func (s *Store) complete(ctx context.Context, batch []change) []Change {
+	if len(batch) == 0 {
+		return nil
+	}
+	pipe := s.rdb.Pipeline()
+	reads := make([]*redis.MapStringStringCmd, len(batch))
+	for i, c := range batch {
+		reads[i] = pipe.HGetAll(ctx, s.sessionKey(c.id))
+	}
+	_, err := pipe.Exec(ctx)
+	if err != nil && ctx.Err() == nil {
+		slog.Warn("watch: reading changed sessions failed; delivering the changes without them", "changes", len(batch), "err", err)
+	}
+	out := make([]Change, len(batch))
+	for i, c := range batch {
+		var sess Session
+		if h := reads[i].Val(); len(h) > 0 {
+			sess, _ = decodeSession(c.id, h) // a field that does not parse stays zero
+		}
+		sess.ID, sess.Version, sess.State, sess.Outcome = c.id, c.version, c.state, c.outcome
+		out[i] = Change{Session: sess, Entries: c.entries}
+	}
+	return out
 }

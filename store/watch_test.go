@@ -129,3 +129,29 @@ func TestSubscribeEndsWithContext(t *testing.T) {
 		t.Fatal("channel not closed after the context ended")
 	}
 }
+
+// TestSubscribeBurst checks that a burst of changes, read in batches, all
+// arrive, each completed with its own session.
+func TestSubscribeBurst(t *testing.T) {
+	const n = 300
+	ctx := context.Background()
+	st, _ := newStore(t, Options{})
+	changes, stop := st.Subscribe(ctx)
+	defer stop()
+	want := make(map[string]Session, n)
+	for i := range n {
+		s := mustCreate(t, st, newSession(fmt.Sprintf("1%04d", i), fmt.Sprintf("2%04d", i)), t0)
+		want[s.ID] = s
+	}
+	for range n {
+		c := receive(t, changes)
+		w, ok := want[c.Session.ID]
+		if !ok {
+			t.Fatalf("unexpected or repeated change %+v", c.Session)
+		}
+		delete(want, c.Session.ID)
+		if c.Session != w || len(c.Entries) != 1 {
+			t.Errorf("change = %+v %v\nwant %+v and one entry", c.Session, c.Entries, w)
+		}
+	}
+}
