@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"bgcall/internal/redistest"
 
@@ -29,7 +30,7 @@ func TestCommandsPerOperation(t *testing.T) {
 			for _, op := range []struct {
 				name  string
 				bound float64
-			}{{"create", 12}, {"claim", 9}, {"apply", 8}, {"finish", 14}} {
+			}{{"create", 12}, {"claim", 11}, {"apply", 8}, {"finish", 14}, {"poll", 4}} {
 				c := got[op.name]
 				t.Logf("%-6s %5.1f commands, %5.1f µs of Redis CPU: %v", op.name, c.total, c.usec, c.by)
 				if c.total > op.bound+extra+0.5 { // +0.5: a script loaded once (EVAL after NOSCRIPT)
@@ -120,6 +121,14 @@ func countCommands(t *testing.T, watched bool) map[string]commandCount {
 		next.State, next.Outcome, next.Cause = Finished, CallerMissed, "NO_ANSWER"
 		if _, err := st.Apply(ctx, next, next.Version, []Entry{{Kind: "finished", State: Finished}}, t0); err != nil {
 			t.Fatal(err)
+		}
+	})
+	// A scheduler poll that finds nothing due, as most polls do.
+	mustCreate(t, st, Session{Caller: "+20", Callee: "+21", DueAt: t0.Add(time.Hour)}, t0)
+	measure("poll", func(int) {
+		got, next, err := st.ClaimDue(ctx, "r1", t0, 256)
+		if err != nil || len(got) != 0 || !next.Equal(t0.Add(time.Hour)) {
+			t.Fatal(got, next, err)
 		}
 	})
 	return out

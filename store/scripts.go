@@ -192,17 +192,15 @@ var claimScript = redis.NewScript(luaPublish + luaHash + `
 local p, now, replica = ARGV[1], ARGV[2], ARGV[4]
 redis.call('ZADD', KEYS[5], 'GT', ARGV[7], replica)
 local out = {-1}
--- One read gives the due ids and the next due time: the first n+1 members.
-local ids, n = {}, tonumber(ARGV[3])
-local first = redis.call('ZRANGE', KEYS[1], 0, n, 'WITHSCORES')
-for i = 1, #first, 2 do
-  if #ids == n or tonumber(first[i + 1]) > tonumber(now) then
-    out[1] = first[i + 1]
-    break
-  end
-  ids[#ids + 1] = first[i]
+-- A poll that finds nothing due (the common case) reads one member.
+local ids = {}
+local head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if head[2] and tonumber(head[2]) <= tonumber(now) and tonumber(ARGV[3]) > 0 then
+  ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, ARGV[3])
+  redis.call('ZREM', KEYS[1], unpack(ids))
+  head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 end
-if #ids > 0 then redis.call('ZREM', KEYS[1], unpack(ids)) end
+if head[2] then out[1] = head[2] end
 for _, id in ipairs(ids) do
   local key = p .. 's:' .. id
   local h = hash(key)
@@ -216,17 +214,21 @@ for _, id in ipairs(ids) do
   end
 end
 local gone = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, ARGV[6])
-for _, m in ipairs(gone) do
-  local id, a, b = string.match(m, '^([^|]*)|([^|]*)|(.*)$')
-  if id then
-    redis.call('ZREM', KEYS[4], id)
-    redis.call('ZREM', p .. 'ha:' .. a, id)
-    redis.call('ZREM', p .. 'hb:' .. b, id)
-    if redis.call('HGET', p .. 's:' .. id, 'st') == 'finished' then
-      redis.call('DEL', p .. 's:' .. id, p .. 't:' .. id)
+if #gone > 0 then
+  local forgotten = {}
+  for _, m in ipairs(gone) do
+    local id, a, b = string.match(m, '^([^|]*)|([^|]*)|(.*)$')
+    if id then
+      forgotten[#forgotten + 1] = id
+      redis.call('ZREM', p .. 'ha:' .. a, id)
+      redis.call('ZREM', p .. 'hb:' .. b, id)
+      if redis.call('HGET', p .. 's:' .. id, 'st') == 'finished' then
+        redis.call('DEL', p .. 's:' .. id, p .. 't:' .. id)
+      end
     end
   end
-  redis.call('ZREM', KEYS[3], m)
+  if #forgotten > 0 then redis.call('ZREM', KEYS[4], unpack(forgotten)) end
+  redis.call('ZREM', KEYS[3], unpack(gone))
 end
 return out
 `)
