@@ -122,7 +122,8 @@ func (c *closer) tickEvery() time.Duration {
 }
 
 // expire hangs up legs whose prompt outlived PromptTimeout and forgets
-// legs past their watch window.
+// legs past their watch window. It runs on the closer's own goroutine, so
+// it hands the hangups to the commander directly.
 func (c *closer) expire() {
 	now := c.e.now()
 	var due []closerCmd
@@ -138,11 +139,7 @@ func (c *closer) expire() {
 	}
 	c.mu.Unlock()
 	for _, cmd := range due {
-		select {
-		case c.cmds <- cmd:
-		default:
-			go c.send(cmd)
-		}
+		c.e.cmds.do(func(ctx context.Context) { c.exec(ctx, cmd) })
 	}
 }
 

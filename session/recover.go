@@ -11,8 +11,8 @@ import (
 
 // legStatus is what FreeSWITCH says of a leg right now.
 type legStatus struct {
-	exists, answered bool
-	err              error // the node could not be asked
+	exists, answered, bridged bool
+	err                       error // the node could not be asked
 }
 
 // probe asks node about leg. uuid_dump is one round trip that answers both
@@ -33,7 +33,8 @@ func (e *Engine) probe(ctx context.Context, node, leg string) legStatus {
 		}
 		return legStatus{err: err}
 	}
-	return legStatus{exists: true, answered: strings.Contains(out, "Answer-State: answered")}
+	return legStatus{exists: true, answered: strings.Contains(out, "Answer-State: answered"),
+		bridged: strings.Contains(out, "variable_bridge_uuid: ") || strings.Contains(out, "Other-Leg-Unique-ID: ")}
 }
 
 // adopt takes up a session whose events this replica did not follow (a
@@ -55,6 +56,9 @@ func (w *worker) adopt(ctx context.Context, t *tracked) {
 		case b.err != nil:
 			w.setTimer(t, e.opt.LegGrace) // ask again
 		case !b.exists:
+			// Doomed, in case its originate is still on its way: the next
+			// attempt must never overlap it.
+			e.closer.doom(s.CalleeLeg, s.Node, t.policy.RingTime)
 			w.calleeAttemptEnded(ctx, t, freeswitch.Cause(""), "leg gone when the session was taken over")
 		case b.answered:
 			w.calleeAnswered(ctx, t)
@@ -77,6 +81,8 @@ func (w *worker) adopt(ctx context.Context, t *tracked) {
 			e.legs.remove(s.CallerLeg)
 			w.dialCaller(ctx, t, s, store.Entry{Kind: "caller_redial", Leg: "caller", Node: s.Node, UUID: s.CallerLeg,
 				Note: "A's leg was not up when the session was taken over"})
+		case a.bridged && b.bridged:
+			w.bridged(ctx, t) // bridged before the step was stored
 		case a.answered:
 			w.bridge(ctx, t)
 		default:
@@ -93,4 +99,24 @@ func (w *worker) adopt(ctx context.Context, t *tracked) {
 		}
 		// Both up: they are talking; the hangup event will end it.
 	}
+}
+
+// recheck reads t's session again after a step was refused or failed, and
+// takes it up from what is stored and what FreeSWITCH says, if this
+// replica still owns it; otherwise it lets go.
+func (w *worker) recheck(ctx context.Context, t *tracked) {
+	e := w.e
+	t.recheck = false
+	fresh, err := e.opt.Store.Get(ctx, t.s.ID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		e.opt.Metrics.RedisError("get")
+		t.recheck = true
+		w.setTimer(t, e.opt.LegGrace)
+		return
+	}
+	w.forget(t)
+	if err != nil || fresh.Owner != e.opt.Replica || !fresh.State.Live() {
+		return // finished, cancelled, or steered elsewhere
+	}
+	w.adopt(ctx, w.track(fresh))
 }

@@ -41,6 +41,10 @@ type tracked struct {
 	timer    *time.Timer
 	timerGen uint64
 	bridging bool // uuid_bridge sent: the hold prompt must not be replayed
+	// recheck: a store step failed; when the timer fires, read the session
+	// again and ask FreeSWITCH what is live instead of acting on a state
+	// that may not be the stored one.
+	recheck bool
 }
 
 // worker steers a fixed share of the sessions, one job at a time, so the
@@ -90,6 +94,11 @@ func (w *worker) handle(ctx context.Context, j job) {
 		}
 	case jobTimer:
 		if t, ok := w.live[j.id]; ok && t.timerGen == j.gen {
+			t.timer = nil
+			if t.recheck {
+				w.recheck(ctx, t)
+				return
+			}
 			w.onTimeout(ctx, t)
 		}
 	}
@@ -150,22 +159,26 @@ func (w *worker) apply(ctx context.Context, t *tracked, next store.Session, entr
 	got, err := e.opt.Store.Apply(ctx, next, t.s.Version, entries, now)
 	if err != nil {
 		if errors.Is(err, store.ErrStale) || errors.Is(err, store.ErrFenced) || errors.Is(err, store.ErrNotFound) {
-			e.log.Info("session moved on elsewhere; letting go", "session", t.s.ID, "state", t.s.State, "reason", err)
-		} else {
-			e.opt.Metrics.RedisError("apply")
-			e.log.Error("store transition", "session", t.s.ID, "from", t.s.State, "to", next.State, "err", err)
-			// The state stays as it was in the store; the deadline timer
-			// brings the session back here to try again.
-			if t.timer == nil {
-				w.setTimer(t, e.opt.LegGrace)
-			}
+			e.log.Info("session moved on; looking again", "session", t.s.ID, "state", t.s.State, "reason", err)
+			w.recheck(ctx, t)
 			return false
 		}
-		w.forget(t)
+		e.opt.Metrics.RedisError("apply")
+		e.log.Error("store transition; will look again", "session", t.s.ID, "from", t.s.State, "to", next.State, "err", err)
+		// Whether the step landed is unknown: come back, read the stored
+		// state and ask FreeSWITCH, rather than let an old deadline act on
+		// a state that may not be the stored one.
+		t.recheck = true
+		w.setTimer(t, e.opt.LegGrace)
 		return false
 	}
 	prev := t.s
 	t.s = got
+	for _, leg := range []string{prev.CalleeLeg, prev.CallerLeg} {
+		if leg != "" && leg != got.CalleeLeg && leg != got.CallerLeg {
+			e.legs.remove(leg)
+		}
+	}
 	kind, cause := entries[0].Kind, ""
 	for _, en := range entries {
 		if en.Cause != "" && cause == "" {
@@ -224,6 +237,7 @@ func (w *worker) start(ctx context.Context, t *tracked) {
 	e.legs.add(leg, s.ID)
 	if err := e.opt.Pool.BGAPI(ctx, node, cmd, leg); err != nil {
 		e.log.Warn("originate callee not sent", "session", s.ID, "node", node, "err", err)
+		e.closer.doom(leg, node, t.policy.RingTime) // a lost connection may still have run it
 		w.calleeAttemptEnded(ctx, t, freeswitch.DestinationOutOfOrder, "originate not sent: "+err.Error())
 		return
 	}
@@ -240,6 +254,9 @@ func (w *worker) onEvent(ctx context.Context, t *tracked, ev *esl.Event) {
 	if !callee && !caller {
 		return // a leg of an earlier attempt
 	}
+	if t.recheck {
+		return // the stored state is being looked up again
+	}
 	ended, cause := legEnded(ev)
 	switch t.s.State {
 	case store.DialingCallee:
@@ -254,7 +271,9 @@ func (w *worker) onEvent(ctx context.Context, t *tracked, ev *esl.Event) {
 		}
 	case store.CalleeHold:
 		switch {
-		case callee && ended && cause == causeNodeLost:
+		case ended && (cause == causeNodeLost || cause == freeswitch.SystemShutdown):
+			// The node went away under both legs, whichever is reported
+			// first: B did not leave and A did not refuse.
 			w.holdLost(ctx, t)
 		case callee && ended:
 			w.calleeLeft(ctx, t, cause)
@@ -390,6 +409,7 @@ func (w *worker) dialCaller(ctx context.Context, t *tracked, next store.Session,
 	}
 	e.legs.add(leg, s.ID)
 	if err := e.opt.Pool.BGAPI(ctx, s.Node, cmd, leg); err != nil {
+		e.closer.doom(leg, s.Node, t.policy.CallerRingTime) // a lost connection may still have run it
 		w.callerMissed(ctx, t, freeswitch.DestinationOutOfOrder, "originate not sent: "+err.Error())
 		return
 	}
