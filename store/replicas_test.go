@@ -289,3 +289,47 @@ func TestLookup(t *testing.T) {
 		t.Errorf("Lookup = %v", got)
 	}
 }
+
+// TestClaimDueBacklog claims from a due set larger than one peek reads, in
+// due order, and reports the next due time on every path.
+func TestClaimDueBacklog(t *testing.T) {
+	ctx := context.Background()
+	st, _ := newStore(t, Options{})
+	dueAt := map[string]time.Time{}
+	for i := range 40 {
+		s := newSession(fmt.Sprintf("1%03d", i), fmt.Sprintf("2%03d", i))
+		s.DueAt = t0.Add(time.Duration(i) * time.Millisecond)
+		dueAt[mustCreate(t, st, s, t0).ID] = s.DueAt
+	}
+	later := newSession("3000", "3001")
+	later.DueAt = t0.Add(time.Hour)
+	mustCreate(t, st, later, t0)
+
+	now := t0.Add(39 * time.Millisecond)
+	for _, step := range []struct {
+		n, want  int
+		wantNext time.Time
+	}{
+		{3, 3, t0.Add(3 * time.Millisecond)},   // fewer than a peek: next is the first unclaimed
+		{30, 30, t0.Add(33 * time.Millisecond)}, // a backlog past the peek: claimed by score
+		{30, 7, t0.Add(time.Hour)},              // the rest
+		{30, 0, t0.Add(time.Hour)},              // nothing due
+	} {
+		got, next, err := st.ClaimDue(ctx, "r1", now, step.n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != step.want || !next.Equal(step.wantNext) {
+			t.Fatalf("ClaimDue(n=%d) = %d sessions, next %v; want %d, next %v", step.n, len(got), next, step.want, step.wantNext)
+		}
+		for _, s := range got {
+			if dueAt[s.ID].After(step.wantNext) {
+				t.Errorf("claimed %s due %v before sessions due earlier", s.ID, dueAt[s.ID])
+			}
+			delete(dueAt, s.ID)
+		}
+	}
+	if len(dueAt) != 0 {
+		t.Errorf("%d due sessions never claimed", len(dueAt))
+	}
+}

@@ -192,15 +192,26 @@ var claimScript = redis.NewScript(luaPublish + luaHash + `
 local p, now, replica = ARGV[1], ARGV[2], ARGV[4]
 redis.call('ZADD', KEYS[5], 'GT', ARGV[7], replica)
 local out = {-1}
--- A poll that finds nothing due (the common case) reads one member.
-local ids = {}
-local head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-if head[2] and tonumber(head[2]) <= tonumber(now) and tonumber(ARGV[3]) > 0 then
-  ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, ARGV[3])
-  redis.call('ZREM', KEYS[1], unpack(ids))
-  head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+-- The first few members usually tell both what is due and when the next
+-- one is; only a backlog larger than that is claimed by score.
+local n, ids = tonumber(ARGV[3]), {}
+local k = math.min(n, 16)
+local head = redis.call('ZRANGE', KEYS[1], 0, k, 'WITHSCORES')
+local i = 1
+while i < #head and #ids < n and tonumber(head[i + 1]) <= tonumber(now) do
+  ids[#ids + 1] = head[i]
+  i = i + 2
 end
-if head[2] then out[1] = head[2] end
+if i < #head then
+  out[1] = head[i + 1]
+elseif #head == 2 * (k + 1) then
+  ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, n)
+end
+if #ids > 0 then redis.call('ZREM', KEYS[1], unpack(ids)) end
+if #head == 2 * (k + 1) and i >= #head then
+  local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  if first[2] then out[1] = first[2] end
+end
 for _, id in ipairs(ids) do
   local key = p .. 's:' .. id
   local h = hash(key)
