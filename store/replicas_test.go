@@ -310,7 +310,7 @@ func TestClaimDueBacklog(t *testing.T) {
 		n, want  int
 		wantNext time.Time
 	}{
-		{3, 3, t0.Add(3 * time.Millisecond)},   // fewer than a peek: next is the first unclaimed
+		{3, 3, t0.Add(3 * time.Millisecond)},    // fewer than a peek: next is the first unclaimed
 		{30, 30, t0.Add(33 * time.Millisecond)}, // a backlog past the peek: claimed by score
 		{30, 7, t0.Add(time.Hour)},              // the rest
 		{30, 0, t0.Add(time.Hour)},              // nothing due
