@@ -373,9 +373,13 @@ func TestRequestValidationAndLimits(t *testing.T) {
 	}
 	time.Sleep(100 * time.Millisecond)
 	for _, o := range h.nodes[0].Originates() {
-		if o.Number == "1101" && o.Vars["bgcall_leg"] == "callee" {
-			t.Errorf("a refused or invalid request dialled %s", o.Number)
+		cid := o.Vars["origination_caller_id_number"]
+		if o.Vars["bgcall_leg"] == "callee" && ((cid == "1101" && o.Number == "1104") || (cid == "1102" && o.Number == "1105")) {
+			t.Errorf("a refused request dialled %s for %s", o.Number, cid)
 		}
+	}
+	if n := len(h.originates("1102")); n != 1 {
+		t.Errorf("B=1102 was dialled %d times for one live session and a duplicate request, want 1", n)
 	}
 }
 

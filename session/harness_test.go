@@ -62,14 +62,15 @@ func testPolicy() session.Policy {
 }
 
 type harness struct {
-	t      *testing.T
-	nodes  []*fssim.Node
-	pool   *esl.Pool
-	client redis.UniversalClient
-	st     *store.Store
-	ns     string
-	eng    *session.Engine
-	opts   session.Options
+	t            *testing.T
+	redisTimeout time.Duration // 0: go-redis's defaults
+	nodes        []*fssim.Node
+	pool         *esl.Pool
+	client       redis.UniversalClient
+	st           *store.Store
+	ns           string
+	eng          *session.Engine
+	opts         session.Options
 }
 
 type harnessOpt func(*harness)
@@ -123,7 +124,8 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	if len(h.nodes) == 0 {
 		withNodes(1)(h)
 	}
-	h.client = redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{redisAddr}})
+	h.client = redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{redisAddr},
+		ReadTimeout: h.redisTimeout, WriteTimeout: h.redisTimeout})
 	t.Cleanup(func() { h.client.Close() })
 	h.st = store.New(h.client, store.Options{Namespace: h.ns, LeaseTTL: h.opts.LeaseTTL})
 	h.pool = startPool(t, h.nodes...)
