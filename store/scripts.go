@@ -150,10 +150,11 @@ end
 if owner ~= '' and (ARGV[5] == '' or nst == 'finished') then
   redis.call('SREM', ARGV[2] .. 'own:' .. owner, id)
 end
--- Only waiting sessions are ever in the due set.
+-- Only unowned waiting sessions are in the due set: a claim takes them out.
+-- (Should one be left there, ClaimDue drops it as not waiting.)
 if nst == 'waiting' and tonumber(ARGV[7]) > 0 then
   redis.call('ZADD', KEYS[3], ARGV[7], id)
-elseif st == 'waiting' then
+elseif st == 'waiting' and owner == '' then
   redis.call('ZREM', KEYS[3], id)
 end
 if st ~= nst then
