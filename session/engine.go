@@ -158,6 +158,7 @@ type Engine struct {
 	orphans *sweeper
 	cmds    *commander
 	wake    chan struct{} // a session became due now: claim without waiting
+	stopped chan struct{} // closed when Run returns: nothing routes any more
 
 	mu       sync.Mutex
 	draining bool
@@ -169,11 +170,12 @@ func New(opts Options) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{
-		opt:  opts,
-		log:  opts.Logger.With("replica", opts.Replica),
-		now:  opts.Clock,
-		legs: legIndex{m: make(map[string]string)},
-		wake: make(chan struct{}, 1),
+		opt:     opts,
+		log:     opts.Logger.With("replica", opts.Replica),
+		now:     opts.Clock,
+		legs:    legIndex{m: make(map[string]string)},
+		wake:    make(chan struct{}, 1),
+		stopped: make(chan struct{}),
 	}
 	e.cmds = newCommander(8)
 	e.closer = newCloser(e)
@@ -223,6 +225,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	run(e.closer.run)
 	run(e.orphans.run)
 	<-ctx.Done()
+	close(e.stopped) // timers firing from now on must not wait for a worker
 	wg.Wait()
 	return nil
 }
@@ -374,7 +377,10 @@ func (e *Engine) route(id string, j job) {
 	h := fnv.New32a()
 	h.Write([]byte(id))
 	j.id = id
-	e.workers[h.Sum32()%uint32(len(e.workers))].inbox <- j
+	select {
+	case e.workers[h.Sum32()%uint32(len(e.workers))].inbox <- j:
+	case <-e.stopped:
+	}
 }
 
 // legIndex maps the UUIDs of legs this replica steers to their session.

@@ -194,7 +194,8 @@ func TestCallerMissed(t *testing.T) {
 }
 
 func TestCalleeHangsUpDuringHold(t *testing.T) {
-	h := newHarness(t)
+	// A would ring for 2 s of simulator time: only bgcall can end it sooner.
+	h := newHarness(t, withOptions(func(o *session.Options) { o.Policy.CallerRingTime = 100 * time.Second }))
 	h.nodes[0].SetSubscriber("6002", fssim.Behavior{Action: fssim.Answer, Ring: simSecond, HangupOnPrompt: true, PromptHangupAfter: 5 * time.Millisecond})
 	h.nodes[0].SetSubscriber("6001", fssim.Behavior{Action: fssim.Answer, Ring: 20 * simSecond})
 	s := h.create("6001", "6002")
@@ -204,8 +205,8 @@ func TestCalleeHangsUpDuringHold(t *testing.T) {
 	}
 	h.waitIdle()
 	a := h.originates("6001")
-	if len(a) != 1 || !a[0].Answered.IsZero() {
-		t.Errorf("A's leg: %+v; want one leg, cancelled before it answered", a)
+	if len(a) != 1 || !a[0].Answered.IsZero() || a[0].Cause == "NO_ANSWER" || a[0].Ended.Sub(a[0].Start) > time.Second {
+		t.Errorf("A's leg: %+v; want one leg, hung up by bgcall before it answered or timed out", a)
 	}
 }
 
@@ -271,6 +272,10 @@ func TestCancel(t *testing.T) {
 			if m.state == store.Bridged {
 				if _, err := h.eng.Cancel(context.Background(), s.ID, false); !errors.Is(err, session.ErrBridged) {
 					t.Fatalf("cancel of a bridged call without end_bridged: %v, want ErrBridged", err)
+				}
+				time.Sleep(50 * time.Millisecond)
+				if got, _ := h.st.Get(context.Background(), s.ID); got.State != store.Bridged || len(h.nodes[0].Channels()) != 2 {
+					t.Fatalf("a refused cancel changed the call: state %s, %d channels", got.State, len(h.nodes[0].Channels()))
 				}
 			}
 			before := len(h.originates("8002")) + len(h.originates("8001"))
