@@ -72,6 +72,10 @@ func (c *closer) has(leg string) bool {
 // observe follows the events of closing legs. It reports whether ev
 // belonged to one.
 func (c *closer) observe(ev *esl.Event) bool {
+	if ev.Name == esl.EventNodeUp {
+		c.retryNode(ev.Node)
+		return false
+	}
 	if ev.UniqueID == "" {
 		return false
 	}
@@ -96,6 +100,22 @@ func (c *closer) observe(ev *esl.Event) bool {
 		c.send(closerCmd{node: node, uuid: ev.UniqueID})
 	}
 	return true
+}
+
+// retryNode hangs up again the doomed legs of a node that came back: a
+// hangup sent while its connection was down never reached it.
+func (c *closer) retryNode(node string) {
+	var again []closerCmd
+	c.mu.Lock()
+	for leg, cl := range c.legs {
+		if cl.node == node && cl.prompt == "" {
+			again = append(again, closerCmd{node: node, uuid: leg})
+		}
+	}
+	c.mu.Unlock()
+	for _, cmd := range again {
+		c.send(cmd)
+	}
 }
 
 func (c *closer) send(cmd closerCmd) {

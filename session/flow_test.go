@@ -432,7 +432,8 @@ func TestNodeRestartMidSession(t *testing.T) {
 	// A rings for up to 2 s of simulator time: the restart comes first.
 	h := newHarness(t, withOptions(func(o *session.Options) { o.Policy.CallerRingTime = 100 * time.Second }))
 	h.nodes[0].SetSubscriber("1402", answer)
-	h.nodes[0].SetSubscriber("1401", noAnswer, talkShort)
+	// A answers 200 ms after each ring: the restart comes first.
+	h.nodes[0].SetSubscriber("1401", fssim.Behavior{Action: fssim.Answer, Ring: 10 * simSecond, Talk: time.Second})
 	s := h.create("1401", "1402")
 	h.waitState(s.ID, store.CalleeHold)
 	h.nodes[0].Restart()

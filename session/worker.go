@@ -410,6 +410,10 @@ func (w *worker) dialCaller(ctx context.Context, t *tracked, next store.Session,
 	e.legs.add(leg, s.ID)
 	if err := e.opt.Pool.BGAPI(ctx, s.Node, cmd, leg); err != nil {
 		e.closer.doom(leg, s.Node, t.policy.CallerRingTime) // a lost connection may still have run it
+		if errors.Is(err, esl.ErrConnectionLost) || errors.Is(err, esl.ErrNotConnected) {
+			w.holdLost(ctx, t) // the node, not A, failed: the policy decides
+			return
+		}
 		w.callerMissed(ctx, t, freeswitch.DestinationOutOfOrder, "originate not sent: "+err.Error())
 		return
 	}
@@ -489,6 +493,9 @@ func (w *worker) calleeLeft(ctx context.Context, t *tracked, cause freeswitch.Ca
 func (w *worker) holdLost(ctx context.Context, t *tracked) {
 	e, s := w.e, t.s
 	e.closer.doom(s.CallerLeg, s.Node, t.policy.CallerRingTime)
+	// B's leg too, should only the connection have been lost: the next
+	// attempt must not overlap it.
+	e.closer.doom(s.CalleeLeg, s.Node, 0)
 	next := s
 	next.CallerLeg = ""
 	t.s = next
