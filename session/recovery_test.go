@@ -58,20 +58,31 @@ func TestRestartResumes(t *testing.T) {
 	h.waitIdle()
 }
 
-// TestSweeper hangs up a leg tagged with a session that does not exist,
-// and leaves untagged channels alone.
+// TestSweeper hangs up legs tagged with a session that does not exist or
+// is finished, and leaves untagged channels alone.
 func TestSweeper(t *testing.T) {
-	h := newHarness(t)
-	h.nodes[0].SetSubscriber("1601", answer)
-	h.nodes[0].SetSubscriber("1602", answer)
+	h := newHarness(t, withOptions(func(o *session.Options) {
+		o.Policy.FirstInterval, o.Policy.MaxInterval, o.Policy.MaxTotal = time.Hour, time.Hour, 2*time.Hour
+	}))
+	for _, n := range []string{"1601", "1602", "1603"} {
+		h.nodes[0].SetSubscriber(n, answer)
+	}
+	h.nodes[0].SetSubscriber("1605", noAnswer)
 	ctx := context.Background()
-	orphan, foreign := "0f0f0f0f-0000-4000-8000-000000000001", "0f0f0f0f-0000-4000-8000-000000000002"
+	// A finished session: its tag on a leg makes the leg an orphan too.
+	done := h.create("1604", "1605")
+	h.waitFor(done.ID, "waiting after one attempt", func(s store.Session) bool { return s.State == store.Waiting && s.Attempts == 1 })
+	if _, err := h.eng.Cancel(ctx, done.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	orphan, foreign, stale := "0f0f0f0f-0000-4000-8000-000000000001", "0f0f0f0f-0000-4000-8000-000000000002", "0f0f0f0f-0000-4000-8000-000000000003"
 	for _, c := range []struct {
 		uuid, number string
 		vars         []freeswitch.Var
 	}{
 		{orphan, "1601", []freeswitch.Var{{Name: session.VarSession, Value: "nosuchsession0000000"}}},
 		{foreign, "1602", nil},
+		{stale, "1603", []freeswitch.Var{{Name: session.VarSession, Value: done.ID}}},
 	} {
 		cmd, err := freeswitch.Originate{Endpoint: "user/" + c.number, UUID: c.uuid, Timeout: 5 * time.Second, Vars: c.vars}.Command()
 		if err != nil {
@@ -83,7 +94,9 @@ func TestSweeper(t *testing.T) {
 	}
 	h.waitChannel(orphan, true)
 	h.waitChannel(foreign, true)
+	h.waitChannel(stale, true)
 	h.waitChannel(orphan, false) // the sweeper's grace is one second in the harness
+	h.waitChannel(stale, false)
 	if _, up := h.nodes[0].Channel(foreign); !up {
 		t.Fatalf("the untagged channel was hung up")
 	}
