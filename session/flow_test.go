@@ -444,3 +444,35 @@ func TestNodeRestartMidSession(t *testing.T) {
 	}
 	h.waitIdle()
 }
+
+// TestCallerUnreachable: every way A can fail to answer the call back ends
+// the session caller_missed with A's cause, and B is released.
+func TestCallerUnreachable(t *testing.T) {
+	cases := []struct {
+		name  string
+		a     fssim.Behavior
+		cause string
+	}{
+		{"busy", busy, "USER_BUSY"},
+		{"rejected", fssim.Behavior{Action: fssim.Reject, Ring: simSecond}, "CALL_REJECTED"},
+		{"not registered", fssim.Behavior{Action: fssim.NotRegistered}, "USER_NOT_REGISTERED"},
+		{"no user response", fssim.Behavior{Action: fssim.NoUserResponse, Ring: simSecond}, "NO_USER_RESPONSE"},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t)
+			a, b := fmt.Sprintf("18%d1", i), fmt.Sprintf("18%d2", i)
+			h.nodes[0].SetSubscriber(b, answer)
+			h.nodes[0].SetSubscriber(a, c.a)
+			s := h.create(a, b)
+			got := h.waitOutcome(s.ID)
+			if got.Outcome != store.CallerMissed || got.Cause != c.cause {
+				t.Fatalf("outcome %s %q, want caller_missed %q\n%s", got.Outcome, got.Cause, c.cause, formatTimeline(h.timeline(s.ID)))
+			}
+			h.waitIdle()
+			if p := h.prompts(got.CalleeLeg); !slices.Contains(p, session.DefaultPrompts().CallerUnavailable) {
+				t.Errorf("B heard %v, want the caller-unavailable prompt", p)
+			}
+		})
+	}
+}
