@@ -476,3 +476,28 @@ func TestCallerUnreachable(t *testing.T) {
 		})
 	}
 }
+
+// TestClosingPromptBounded: a caller-unavailable prompt that never ends
+// still releases B after PromptTimeout.
+func TestClosingPromptBounded(t *testing.T) {
+	h := newHarness(t, withOptions(func(o *session.Options) {
+		o.PromptTimeout = 300 * time.Millisecond
+		o.ParkTimeout = 1000 * time.Second // 20 s of simulator time: not what ends B here
+	}))
+	h.nodes[0].SetPrompt(session.DefaultPrompts().CallerUnavailable, time.Minute)
+	h.nodes[0].SetSubscriber("1902", answer)
+	h.nodes[0].SetSubscriber("1901", noAnswer)
+	s := h.create("1901", "1902")
+	got := h.waitOutcome(s.ID)
+	if got.Outcome != store.CallerMissed {
+		t.Fatalf("outcome %s, want caller_missed", got.Outcome)
+	}
+	h.waitIdle()
+	b := h.originates("1902")[0]
+	if held := b.Ended.Sub(got.FinishedAt); held < 250*time.Millisecond || held > 3*time.Second {
+		t.Errorf("B was released %v after the outcome; PromptTimeout is 300ms and the prompt lasts a minute", held)
+	}
+	if p := h.prompts(b.UUID); !slices.Contains(p, session.DefaultPrompts().CallerUnavailable) {
+		t.Errorf("B heard %v, want the caller-unavailable prompt", p)
+	}
+}
