@@ -128,17 +128,17 @@ if st == 'finished' and nst ~= 'finished' then return -3 end
 if caller ~= cur.c or callee ~= cur.b then return -4 end
 local n = tonumber(ARGV[14])
 -- Write only what changed; e0 (the first timeline entry) is not a session field.
-local set, del, next = {}, {}, {e0 = true}
+local set, del, want = {}, {}, {e0 = true}
 for i = 15 + n, #ARGV, 2 do
   local f, v = ARGV[i], ARGV[i + 1]
-  next[f] = v
+  want[f] = v
   if cur[f] ~= v then
     set[#set + 1] = f
     set[#set + 1] = v
   end
 end
 for f in pairs(cur) do
-  if not next[f] then del[#del + 1] = f end
+  if not want[f] then del[#del + 1] = f end
 end
 if #set > 0 then redis.call('HSET', KEYS[1], unpack(set)) end
 if #del > 0 then redis.call('HDEL', KEYS[1], unpack(del)) end
@@ -174,7 +174,7 @@ if nst == 'finished' then
   redis.call('PEXPIRE', KEYS[1], ARGV[8])
   redis.call('PEXPIRE', KEYS[2], ARGV[8])
 end
-publish(ARGV[13], id, next.v, nst, next.o, entries)
+publish(ARGV[13], id, want.v, nst, want.o, entries)
 return 1
 `)
 
