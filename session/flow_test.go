@@ -501,3 +501,29 @@ func TestClosingPromptBounded(t *testing.T) {
 		t.Errorf("B heard %v, want the caller-unavailable prompt", p)
 	}
 }
+
+// TestQuietHoursInCalleeZone reads quiet hours in the zone a request gives
+// for B: noon UTC is 21:00 in Tokyo, inside 21:00-08:00 there.
+func TestQuietHoursInCalleeZone(t *testing.T) {
+	noon := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	h := newHarness(t, withOptions(func(o *session.Options) {
+		o.Clock = func() time.Time { return noon }
+		o.Policy.Quiet = session.QuietHours{Start: 21 * time.Hour, End: 8 * time.Hour}
+		o.Policy.MaxTotal = 24 * time.Hour
+	}))
+	ctx := context.Background()
+	utc, _, err := h.eng.Create(ctx, session.Request{Caller: "2101", Callee: "2102"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !utc.DueAt.Equal(noon) {
+		t.Errorf("B in UTC: due %v, want at once", utc.DueAt)
+	}
+	tokyo, _, err := h.eng.Create(ctx, session.Request{Caller: "2103", Callee: "2104", Policy: &session.PolicyOverrides{TimeZone: "Asia/Tokyo"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := time.Date(2026, 3, 2, 23, 0, 0, 0, time.UTC); !tokyo.DueAt.Equal(want) { // 08:00 in Tokyo
+		t.Errorf("B in Tokyo: due %v, want %v", tokyo.DueAt, want)
+	}
+}
