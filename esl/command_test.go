@@ -141,3 +141,29 @@ func TestCommandConnectionLostAlone(t *testing.T) {
 		}
 	}
 }
+
+// TestDefaultSubscription: what bgcall reads, and not the chatty events it
+// does not (each one costs a parse on every replica).
+func TestDefaultSubscription(t *testing.T) {
+	got, err := subscription(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, n := range got {
+		have[n] = true
+	}
+	for _, n := range []string{"CHANNEL_CREATE", "CHANNEL_ANSWER", "CHANNEL_PARK", "CHANNEL_BRIDGE",
+		"CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE", "CHANNEL_DESTROY", "PLAYBACK_STOP",
+		"BACKGROUND_JOB", "HEARTBEAT"} {
+		if !have[n] {
+			t.Errorf("default subscription lacks %s", n)
+		}
+	}
+	for _, n := range []string{"CHANNEL_PROGRESS", "CHANNEL_PROGRESS_MEDIA", "CHANNEL_UNBRIDGE",
+		"PLAYBACK_START", "DTMF", "CHANNEL_EXECUTE", "CHANNEL_EXECUTE_COMPLETE"} {
+		if have[n] {
+			t.Errorf("default subscription has %s, which bgcall does not read", n)
+		}
+	}
+}

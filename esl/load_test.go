@@ -153,13 +153,22 @@ func TestTenThousandChannelsInOrder(t *testing.T) {
 	opts.Events = []string{freeswitch.EventChannelCreate, freeswitch.EventChannelAnswer,
 		freeswitch.EventChannelHangup, freeswitch.EventChannelDestroy}
 
+	// Commands no longer wait behind events (command connections), so
+	// nothing else slows the workers down: an unbounded burst would outrun
+	// the event path under -race and fail the event connection on lag, as
+	// documented. Bound the channels alive, as a controller's sessions do.
+	alive := make(chan struct{}, 1000)
 	var mu sync.Mutex
 	logs := make(map[string]*channelLog, calls)
 	var problems []string
 	destroyed := 0
 	allDone := make(chan struct{})
 	h := start(t, []Node{simNode("fs1", sim)}, opts, false, func(ev Event) {
-		if ev.UniqueID == "" || ev.Name == EventChannelGone {
+		if ev.UniqueID == "" {
+			return
+		}
+		if ev.Name == EventChannelGone {
+			<-alive
 			return
 		}
 		mu.Lock()
@@ -175,6 +184,7 @@ func TestTenThousandChannelsInOrder(t *testing.T) {
 		l.lastSeq = ev.Sequence
 		l.names = append(l.names, ev.Name)
 		if ev.Name == freeswitch.EventChannelDestroy {
+			<-alive
 			destroyed++
 			if destroyed == calls {
 				close(allDone)
@@ -190,6 +200,12 @@ func TestTenThousandChannelsInOrder(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := w; i < calls; i += workers {
+				select {
+				case alive <- struct{}{}:
+				case <-time.After(20 * time.Second):
+					t.Errorf("call %d: 1000 channels alive for 20s (health %+v)", i, h.p.Health())
+					return
+				}
 				cmd, err := freeswitch.Originate{Endpoint: fmt.Sprintf("user/%d@example.com", 10000+i), UUID: newUUID()}.Command()
 				if err == nil {
 					err = h.p.BGAPI(context.Background(), "fs1", cmd, newUUID())

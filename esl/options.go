@@ -58,13 +58,18 @@ type Observer interface {
 	Reconnected(node string)
 }
 
-// DefaultEvents are the events bgcall subscribes to.
+// DefaultEvents are the events bgcall reads, and no more: every event
+// subscribed costs a parse per event on every replica whether it is read or
+// not, and progress, unbridge, playback-start, DTMF and execute events would
+// more than double the traffic of a call. The session engine reads answer,
+// bridge, hangup, hangup-complete, destroy, playback-stop and job results,
+// and create and park for its sweeper of stray legs; channel tracking needs
+// create and destroy, liveness needs HEARTBEAT.
 var DefaultEvents = []string{
-	freeswitch.EventChannelCreate, freeswitch.EventChannelProgress, freeswitch.EventChannelProgressMedia,
-	freeswitch.EventChannelAnswer, freeswitch.EventChannelPark, freeswitch.EventChannelBridge,
-	freeswitch.EventChannelUnbridge, freeswitch.EventChannelHangup, freeswitch.EventChannelHangupComplete,
-	freeswitch.EventChannelDestroy, freeswitch.EventPlaybackStart, freeswitch.EventPlaybackStop,
-	freeswitch.EventDTMF, freeswitch.EventBackgroundJob, freeswitch.EventHeartbeat,
+	freeswitch.EventChannelCreate, freeswitch.EventChannelAnswer, freeswitch.EventChannelPark,
+	freeswitch.EventChannelBridge, freeswitch.EventChannelHangup, freeswitch.EventChannelHangupComplete,
+	freeswitch.EventChannelDestroy, freeswitch.EventPlaybackStop, freeswitch.EventBackgroundJob,
+	freeswitch.EventHeartbeat,
 }
 
 var requiredEvents = []string{
