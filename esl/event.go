@@ -77,7 +77,12 @@ var fsSpelling = func() map[string]string {
 // depend on letter case), then FreeSWITCH's spelling where known, and
 // "variable_" kept lower-case as FreeSWITCH sends it.
 func headerKey(name string) string {
-	c := textproto.CanonicalMIMEHeaderKey(name)
+	return storedKey(textproto.CanonicalMIMEHeaderKey(name))
+}
+
+// storedKey is headerKey for a name already in canonical MIME form, as
+// eslgo's parsed headers are: canonicalising again cost half of decodeEvent.
+func storedKey(c string) string {
 	if rest, ok := strings.CutPrefix(c, "Variable_"); ok {
 		return freeswitch.VariablePrefix + rest
 	}
@@ -123,7 +128,7 @@ func decodeEvent(node string, h textproto.MIMEHeader, body []byte) (Event, error
 		if v == "_undef_" {
 			v = ""
 		}
-		e.Headers[headerKey(k)] = v
+		e.Headers[storedKey(k)] = v
 	}
 	e.Name = e.Headers[freeswitch.HeaderEventName]
 	if e.Name == "" {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -102,6 +103,9 @@ const (
 	maxFrameBody   = 64 << 20
 )
 
+// maxKeptFrame is the largest frame buffer pumpDown keeps for the next frame.
+const maxKeptFrame = 256 << 10
+
 var errMidFrame = errors.New("connection cut in the middle of a frame")
 
 // frame is one frame from FreeSWITCH, raw, with its Content-Type.
@@ -114,8 +118,11 @@ type frame struct {
 
 // readFrame reads header lines up to the blank line, then Content-Length
 // bytes of body. io.EOF means a clean end between frames.
-func readFrame(r *bufio.Reader) (frame, error) {
-	var f frame
+func readFrame(r *bufio.Reader) (frame, error) { return readFrameInto(r, nil) }
+
+// readFrameInto is readFrame reusing buf's memory for the frame's bytes.
+func readFrameInto(r *bufio.Reader, buf []byte) (frame, error) {
+	f := frame{raw: buf[:0]}
 	length := 0
 	for {
 		line, err := r.ReadSlice('\n')
@@ -150,7 +157,7 @@ func readFrame(r *bufio.Reader) (frame, error) {
 		value = bytes.TrimSpace(value)
 		switch {
 		case bytes.EqualFold(name, []byte("Content-Type")):
-			f.contentType = string(value)
+			f.contentType = contentType(value)
 		case bytes.EqualFold(name, []byte("Reply-Text")):
 			f.replyText = string(value)
 		case bytes.EqualFold(name, []byte("Content-Length")):
@@ -164,7 +171,7 @@ func readFrame(r *bufio.Reader) (frame, error) {
 	f.bodyStart = len(f.raw)
 	if length > 0 {
 		start := len(f.raw)
-		f.raw = append(f.raw, make([]byte, length)...)
+		f.raw = slices.Grow(f.raw, length)[:start+length]
 		if _, err := io.ReadFull(r, f.raw[start:]); err != nil {
 			if err == io.EOF || err == io.ErrUnexpectedEOF {
 				err = errMidFrame
@@ -173,6 +180,20 @@ func readFrame(r *bufio.Reader) (frame, error) {
 		}
 	}
 	return f, nil
+}
+
+// contentType returns a frame's Content-Type, without allocating for the
+// types FreeSWITCH sends all the time.
+func contentType(v []byte) string {
+	switch string(v) {
+	case "text/event-plain":
+		return "text/event-plain"
+	case "command/reply":
+		return "command/reply"
+	case "api/response":
+		return "api/response"
+	}
+	return string(v)
 }
 
 // eventSequence finds the Event-Sequence value in a plain event payload.
@@ -199,8 +220,14 @@ func eventSequence(payload []byte) string {
 func (c *conn) pumpDown(up io.Reader, down io.Writer) {
 	r := bufio.NewReaderSize(up, 64<<10)
 	authSeen := false
+	// One buffer for every frame: a frame is written to eslgo, which copies
+	// it, before the next is read.
+	var buf []byte
 	for {
-		f, err := readFrame(r)
+		f, err := readFrameInto(r, buf)
+		if buf = f.raw; cap(buf) > maxKeptFrame {
+			buf = nil // a rare huge frame is not kept for good
+		}
 		if err != nil {
 			switch {
 			case err == io.EOF:
