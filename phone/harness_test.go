@@ -27,15 +27,7 @@ const simSecond = 20 * time.Millisecond
 var redisAddr string
 
 func TestMain(m *testing.M) {
-	srv, err := redistest.StartServer()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	redisAddr = srv.Addr
-	code := m.Run()
-	srv.Stop()
-	os.Exit(code)
+	os.Exit(redistest.Main(m, func(s *redistest.Server) { redisAddr = s.Addr }))
 }
 
 var namespaces atomic.Int64

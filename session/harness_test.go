@@ -31,15 +31,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) != "" {
 		os.Exit(runChild())
 	}
-	srv, err := redistest.StartServer()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	redisAddr = srv.Addr
-	code := m.Run()
-	srv.Stop()
-	os.Exit(code)
+	os.Exit(redistest.Main(m, func(s *redistest.Server) { redisAddr = s.Addr }))
 }
 
 var namespaces atomic.Int64

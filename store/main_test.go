@@ -19,15 +19,7 @@ import (
 var server *redistest.Server
 
 func TestMain(m *testing.M) {
-	s, err := redistest.StartServer()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	server = s
-	code := m.Run()
-	s.Stop()
-	os.Exit(code)
+	os.Exit(redistest.Main(m, func(s *redistest.Server) { server = s }))
 }
 
 var nsSeq atomic.Int64

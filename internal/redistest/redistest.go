@@ -122,3 +122,17 @@ func freePort() (int, error) {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
+
+// Main runs a package's tests against one redis-server that all of them
+// share, handed to use before the first test; it returns the exit code
+// for TestMain: os.Exit(redistest.Main(m, func(s *Server) { addr = s.Addr })).
+func Main(m *testing.M, use func(*Server)) int {
+	s, err := StartServer()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer s.Stop()
+	use(s)
+	return m.Run()
+}
