@@ -29,7 +29,7 @@ lint: $(STATICCHECK)
 	$(STATICCHECK) ./...
 
 test: deps lint
-	$(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) test -race -count=1 -p 1 -timeout 30m ./...  # one package at a time: the end-to-end tests run real servers and time real calls
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzReadFrame -fuzztime 60s ./fssim
