@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -52,32 +51,15 @@ func (b *bench) asynqRuns(ctx context.Context, rs []*replica, res *Result, waiti
 }
 
 func enqueue(ctx context.Context, c *asynq.Client, n int, at func(int) time.Time) error {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	var firstErr error
-	var once sync.Once
-	for range fillConns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				t := at(i)
-				payload := binary.BigEndian.AppendUint64(nil, uint64(t.UnixNano()))
-				payload = binary.BigEndian.AppendUint64(payload, uint64(i))
-				if _, err := c.EnqueueContext(ctx, asynq.NewTask(asynqTask, payload), asynq.ProcessAt(t)); err != nil {
-					once.Do(func() { firstErr = fmt.Errorf("asynq enqueue: %w", err) })
-					next.Store(int64(n))
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return firstErr
+	return inParallel(0, n, func(i int) error {
+		t := at(i)
+		payload := binary.BigEndian.AppendUint64(nil, uint64(t.UnixNano()))
+		payload = binary.BigEndian.AppendUint64(payload, uint64(i))
+		if _, err := c.EnqueueContext(ctx, asynq.NewTask(asynqTask, payload), asynq.ProcessAt(t)); err != nil {
+			return fmt.Errorf("asynq enqueue: %w", err)
+		}
+		return nil
+	})
 }
 
 func (b *bench) asynqRun(ctx context.Context, rs []*replica, client *asynq.Client, enqT *tally, waiting int, iv time.Duration, fillRate float64) (AsynqRun, error) {

@@ -100,9 +100,21 @@ func mib(n int64) float64 { return round2(float64(n) / (1 << 20)) }
 // connections at once.
 func fill(ctx context.Context, st *store.Store, from, n int) error {
 	now := time.Now()
+	return inParallel(from, from+n, func(i int) error {
+		s := store.Session{Caller: waitCaller(i), Callee: waitCallee(i), Source: session.SourceAPI,
+			DueAt: now.Add(farAhead), DeadlineAt: now.Add(farAhead + 2*time.Hour)}
+		if _, _, err := st.Create(ctx, s, store.Entry{Kind: "created", Note: "source api"}, store.Limits{}, now); err != nil {
+			return fmt.Errorf("fill waiting sessions: %w", err)
+		}
+		return nil
+	})
+}
+
+// inParallel calls f for every i in [from, end) on fillConns goroutines,
+// stopping at the first error, which it returns.
+func inParallel(from, end int, f func(i int) error) error {
 	var next atomic.Int64
 	next.Store(int64(from))
-	end := int64(from + n)
 	var wg sync.WaitGroup
 	var firstErr error
 	var once sync.Once
@@ -112,14 +124,12 @@ func fill(ctx context.Context, st *store.Store, from, n int) error {
 			defer wg.Done()
 			for {
 				i := next.Add(1) - 1
-				if i >= end {
+				if i >= int64(end) {
 					return
 				}
-				s := store.Session{Caller: waitCaller(int(i)), Callee: waitCallee(int(i)), Source: session.SourceAPI,
-					DueAt: now.Add(farAhead), DeadlineAt: now.Add(farAhead + 2*time.Hour)}
-				if _, _, err := st.Create(ctx, s, store.Entry{Kind: "created", Note: "source api"}, store.Limits{}, now); err != nil {
-					once.Do(func() { firstErr = fmt.Errorf("fill waiting sessions: %w", err) })
-					next.Store(end)
+				if err := f(int(i)); err != nil {
+					once.Do(func() { firstErr = err })
+					next.Store(int64(end))
 					return
 				}
 			}
@@ -142,43 +152,26 @@ func (b *bench) lateness(ctx context.Context, rs []*replica, st *store.Store, wa
 	t0 := time.Now().Add(time.Second + time.Duration(1.5*float64(m)/fillRate*float64(time.Second)))
 	due := make(map[string]time.Time, m)
 	var mu sync.Mutex
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	var firstErr error
-	var once sync.Once
 	c0, err := commandStats(ctx, b.rc)
 	if err != nil {
 		return lr, err
 	}
 	_, own0 := b.own.snapshot()
 	now := time.Now()
-	for range fillConns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= m {
-					return
-				}
-				at := t0.Add(time.Duration(i) * time.Second / time.Duration(o.DueRate))
-				s := store.Session{Caller: lateCaller(i), Callee: lateCallee(i), Source: session.SourceAPI,
-					DueAt: at, DeadlineAt: at.Add(time.Hour)}
-				got, _, err := st.Create(ctx, s, store.Entry{Kind: "created", Note: "source api"}, store.Limits{}, now)
-				if err != nil {
-					once.Do(func() { firstErr = fmt.Errorf("create due sessions: %w", err) })
-					next.Store(int64(m))
-					return
-				}
-				mu.Lock()
-				due[got.ID] = at
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return lr, firstErr
+	if err := inParallel(0, m, func(i int) error {
+		at := t0.Add(time.Duration(i) * time.Second / time.Duration(o.DueRate))
+		s := store.Session{Caller: lateCaller(i), Callee: lateCallee(i), Source: session.SourceAPI,
+			DueAt: at, DeadlineAt: at.Add(time.Hour)}
+		got, _, err := st.Create(ctx, s, store.Entry{Kind: "created", Note: "source api"}, store.Limits{}, now)
+		if err != nil {
+			return fmt.Errorf("create due sessions: %w", err)
+		}
+		mu.Lock()
+		due[got.ID] = at
+		mu.Unlock()
+		return nil
+	}); err != nil {
+		return lr, err
 	}
 	c1, err := commandStats(ctx, b.rc)
 	if err != nil {
