@@ -1,10 +1,8 @@
 package cli_test
 
 import (
-	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,31 +10,13 @@ import (
 	"bgcall/metrics/promtest"
 )
 
-// lockedBuffer is written by the demo and read by the test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestDashboardOnDemo runs the demo, has a real Prometheus (Debian package
 // prometheus) scrape it, and runs every query of the shipped Grafana
 // dashboard against what it scraped: each panel must return data.
 func TestDashboardOnDemo(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out lockedBuffer
+	var out syncBuffer
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
