@@ -2,16 +2,13 @@ package store
 
 import (
 	"context"
-	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"bgcall/internal/redistest"
 )
 
 // TestEveryScriptOnCluster runs every script on a Redis Cluster (one node
@@ -38,54 +35,21 @@ func TestEveryScriptOnCluster(t *testing.T) {
 // startClusterNode starts a cluster-enabled redis-server that owns every slot.
 func startClusterNode(t *testing.T) string {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("redis-server not on PATH")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	dir := t.TempDir()
-	cmd := exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1",
-		"--cluster-enabled", "yes", "--cluster-config-file", filepath.Join(dir, "nodes.conf"),
-		"--save", "", "--appendonly", "no", "--dir", dir, "--loglevel", "warning")
-	logf, err := os.Create(filepath.Join(dir, "redis.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		logf.Close()
-	})
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	node := redis.NewClient(&redis.Options{Addr: addr})
+	srv := redistest.Start(t, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
+	node := redis.NewClient(&redis.Options{Addr: srv.Addr})
 	defer node.Close()
 	ctx := context.Background()
-	deadline := time.Now().Add(10 * time.Second)
-	for node.Ping(ctx).Err() != nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("cluster node on %s does not answer", addr)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 	if err := node.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", 0, 16383).Err(); err != nil {
 		t.Fatalf("assign slots: %v", err)
 	}
+	deadline := time.Now().Add(10 * time.Second)
 	for !clusterOK(node.ClusterInfo(ctx).Val()) {
 		if time.Now().After(deadline) {
 			t.Fatalf("cluster state not ok: %s", node.ClusterInfo(ctx).Val())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return addr
+	return srv.Addr
 }
 
 func clusterOK(info string) bool { return strings.Contains(info, "cluster_state:ok") }

@@ -27,10 +27,11 @@ type Server struct {
 	dir  string
 }
 
-// Start starts a redis-server for t and stops it in t.Cleanup.
-func Start(t testing.TB) *Server {
+// Start starts a redis-server for t, with any extra command-line
+// arguments, and stops it in t.Cleanup.
+func Start(t testing.TB, args ...string) *Server {
 	t.Helper()
-	s, err := StartServer()
+	s, err := StartServer(args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,9 +39,10 @@ func Start(t testing.TB) *Server {
 	return s
 }
 
-// StartServer starts a redis-server; the caller must Stop it. TestMain uses
-// it to share one server between the tests of a package.
-func StartServer() (*Server, error) {
+// StartServer starts a redis-server with any extra command-line arguments
+// (relative paths are inside the server's own directory); the caller must
+// Stop it. TestMain uses it to share one server between a package's tests.
+func StartServer(args ...string) (*Server, error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		return nil, fmt.Errorf("redis-server not found on PATH; run `make deps` (or apt-get install redis-server): %w", err)
@@ -58,6 +60,7 @@ func StartServer() (*Server, error) {
 		"--port", fmt.Sprint(port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", dir,
 		"--daemonize", "no", "--loglevel", "warning")
+	cmd.Args = append(cmd.Args, args...)
 	logf, err := os.Create(filepath.Join(dir, "redis.log"))
 	if err != nil {
 		return nil, err
