@@ -17,7 +17,6 @@ type closer struct {
 	e    *Engine
 	mu   sync.Mutex
 	legs map[string]*closing
-	cmds chan closerCmd
 }
 
 type closing struct {
@@ -32,7 +31,7 @@ type closerCmd struct {
 }
 
 func newCloser(e *Engine) *closer {
-	return &closer{e: e, legs: make(map[string]*closing), cmds: make(chan closerCmd, 4096)}
+	return &closer{e: e, legs: make(map[string]*closing)}
 }
 
 // doom hangs up leg now, and again if it is created within window (plus
@@ -119,7 +118,7 @@ func (c *closer) retryNode(node string) {
 }
 
 func (c *closer) send(cmd closerCmd) {
-	c.cmds <- cmd
+	c.e.cmds.do(func(ctx context.Context) { c.exec(ctx, cmd) })
 }
 
 func (c *closer) run(ctx context.Context) {
@@ -129,8 +128,6 @@ func (c *closer) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case cmd := <-c.cmds:
-			c.e.cmds.do(func(ctx context.Context) { c.exec(ctx, cmd) })
 		case <-tick.C:
 			c.expire()
 		}
@@ -142,8 +139,7 @@ func (c *closer) tickEvery() time.Duration {
 }
 
 // expire hangs up legs whose prompt outlived PromptTimeout and forgets
-// legs past their watch window. It runs on the closer's own goroutine, so
-// it hands the hangups to the commander directly.
+// legs past their watch window.
 func (c *closer) expire() {
 	now := c.e.now()
 	var due []closerCmd
@@ -159,7 +155,7 @@ func (c *closer) expire() {
 	}
 	c.mu.Unlock()
 	for _, cmd := range due {
-		c.e.cmds.do(func(ctx context.Context) { c.exec(ctx, cmd) })
+		c.send(cmd)
 	}
 }
 
