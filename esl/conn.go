@@ -67,38 +67,21 @@ type rawCommand string
 
 func (c rawCommand) BuildMessage() string { return string(c) }
 
-// eslLogger forwards eslgo's messages to slog at debug level (eslgo logs
-// every disconnect as a warning, and this package reports those itself),
-// except the two that mean eslgo dropped a frame: they tell the sequencer
-// that an event will never arrive, so it need not wait for it.
+// eslLogger forwards eslgo's messages to slog at debug level: eslgo logs
+// every disconnect as a warning, and this package reports those itself.
 type eslLogger struct{ c *conn }
 
 func (l eslLogger) Debug(f string, a ...any) {
 	l.c.n.log.Debug("eslgo: " + strings.TrimSpace(fmt.Sprintf(f, a...)))
 }
 func (l eslLogger) Info(f string, a ...any)  { l.Debug(f, a...) }
+func (l eslLogger) Warn(f string, a ...any)  { l.Debug(f, a...) }
 func (l eslLogger) Error(f string, a ...any) { l.Debug(f, a...) }
-func (l eslLogger) Warn(f string, a ...any) {
-	msg := strings.TrimSpace(fmt.Sprintf(f, a...))
-	switch {
-	case strings.HasPrefix(msg, "Error parsing event"):
-		l.c.n.log.Warn("eslgo could not parse an event; it is skipped", "err", msg)
-		l.c.n.seq.reportDropped(l.c.gen)
-	case strings.HasPrefix(msg, "No one to handle response"):
-		// eslgo's reader waited 5 s for a taker, then dropped the frame.
-		l.c.n.log.Warn("eslgo dropped a frame nobody took within 5s", "frame", msg)
-		if strings.Contains(msg, "text/event-plain") {
-			l.c.n.seq.reportDropped(l.c.gen)
-		}
-	default:
-		l.Debug(f, a...)
-	}
-}
 
 // dial connects and authenticates, with eslgo talking to FreeSWITCH through
-// a relay (see relay.go). An event connection (events) gets the node's event
-// listener; a command connection subscribes to nothing, so FreeSWITCH sends
-// it replies only.
+// a relay (see relay.go). On an event connection (events) the relay takes
+// the events itself; a command connection subscribes to nothing, so
+// FreeSWITCH sends it replies only.
 func (n *node) dial(ctx context.Context, gen uint64, events bool) (*conn, error) {
 	d := net.Dialer{Timeout: n.opts.DialTimeout}
 	up, err := d.DialContext(ctx, "tcp", n.cfg.Addr)
@@ -150,11 +133,6 @@ func (n *node) dial(ctx context.Context, gen uint64, events bool) (*conn, error)
 		return nil, err
 	}
 	c.esl = ec
-	if events {
-		// One listener for every event of the connection: eslgo's per-UUID
-		// listener maps would grow by one entry per call.
-		ec.RegisterEventListener(eslgo.EventListenAll, c.onEvent)
-	}
 	c.worker.Add(1)
 	go c.work()
 	return c, nil
@@ -266,17 +244,6 @@ func verb(line string) string {
 		return f[0] + " " + f[1]
 	}
 	return f[0]
-}
-
-// onEvent is eslgo's listener: it runs in a goroutine of its own per event.
-func (c *conn) onEvent(e *eslgo.Event) {
-	ev, err := decodeEvent(c.n.cfg.Name, e.Headers, e.Body)
-	if err != nil {
-		c.n.log.Warn("esl: dropping undecodable event", "node", c.n.cfg.Name, "err", err)
-		c.n.seq.skip(c.gen, wireSeq(strings.TrimSpace(e.Headers.Get("Event-Sequence"))))
-		return
-	}
-	c.n.onEvent(c, ev)
 }
 
 // subscribe asks for the configured events in plain format.

@@ -1,12 +1,9 @@
 package esl
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
-	"net/textproto"
+	"iter"
 	"strconv"
 	"strings"
 	"time"
@@ -35,127 +32,161 @@ type Event struct {
 	HangupCause                          freeswitch.Cause
 	JobUUID                              string
 	Body                                 string
-	Headers                              map[string]string // decoded; keys as FreeSWITCH spells them (see Header)
+
+	// fields are the headers in wire order, values still URL-encoded:
+	// substrings of one copy of the payload. A channel event has a hundred
+	// headers or more and a consumer reads a handful, so decoding happens on
+	// read, and an event costs two allocations however many headers it has.
+	fields []field
 }
+
+type field struct{ name, value string }
 
 // Header returns a header by name, in any letter case ("Unique-ID",
 // "unique-id"). Values are URL-decoded; FreeSWITCH's "_undef_" reads as "".
-func (e *Event) Header(name string) string { return e.Headers[headerKey(name)] }
+// Should a name repeat, the first wins.
+func (e *Event) Header(name string) string {
+	for _, f := range e.fields {
+		if len(f.name) == len(name) && strings.EqualFold(f.name, name) {
+			return decodeValue(f.value)
+		}
+	}
+	return ""
+}
 
 // Var returns the channel variable name (header "variable_<name>").
-func (e *Event) Var(name string) string { return e.Headers[headerKey(freeswitch.VariablePrefix+name)] }
-
-// fsSpelling maps Go's canonical MIME spelling back to FreeSWITCH's for the
-// headers whose spelling differs, so Headers reads like a capture.
-var fsSpelling = func() map[string]string {
-	names := []string{
-		"Core-UUID", "Unique-ID", "Other-Leg-Unique-ID", "Job-UUID", "Job-Owner-UUID",
-		"Channel-Call-UUID", "Bridge-A-Unique-ID", "Bridge-B-Unique-ID", "Application-UUID",
-		"FreeSWITCH-Hostname", "FreeSWITCH-Switchname", "FreeSWITCH-IPv4", "FreeSWITCH-IPv6",
-		"Caller-Unique-ID", "Other-Leg-Caller-ID-Name", "Other-Leg-Caller-ID-Number",
-		"Caller-Caller-ID-Name", "Caller-Caller-ID-Number", "Caller-Orig-Caller-ID-Name",
-		"Caller-Orig-Caller-ID-Number", "Caller-Callee-ID-Name", "Caller-Callee-ID-Number",
-		"Caller-ANI", "Caller-RDNIS", "Caller-Network-Addr", "Channel-HIT-Dialplan",
-		"Old-Unique-ID", "DTMF-Digit", "DTMF-Duration", "DTMF-Source", "Event-UUID",
-		"Channel-Read-Codec-Name", "Session-Count", "Max-Sessions", "FreeSWITCH-Version",
-		"Up-Time", "Idle-CPU", "Heartbeat-Interval", "Session-Per-Sec", "Session-Since-Startup",
-		"Session-Peak-Max", "Session-Peak-FiveMin", "Session-Per-Sec-Max", "Session-Per-Sec-FiveMin",
-		"Session-Per-Sec-Last", "Event-Info", "Uptime-msec", "Other-Type", "API-Command",
-		"API-Command-Argument", "Presence-Call-Direction",
-	}
-	m := make(map[string]string, len(names))
-	for _, n := range names {
-		if c := textproto.CanonicalMIMEHeaderKey(n); c != n {
-			m[c] = n
+func (e *Event) Var(name string) string {
+	n := len(freeswitch.VariablePrefix) + len(name)
+	for _, f := range e.fields {
+		if len(f.name) == n && strings.EqualFold(f.name[:len(freeswitch.VariablePrefix)], freeswitch.VariablePrefix) &&
+			strings.EqualFold(f.name[len(freeswitch.VariablePrefix):], name) {
+			return decodeValue(f.value)
 		}
 	}
-	return m
-}()
-
-// headerKey is the key under which Event.Headers stores a header: Go's
-// canonical MIME form (eslgo hands headers over in it, and lookups must not
-// depend on letter case), then FreeSWITCH's spelling where known, and
-// "variable_" kept lower-case as FreeSWITCH sends it.
-func headerKey(name string) string {
-	return storedKey(textproto.CanonicalMIMEHeaderKey(name))
+	return ""
 }
 
-// storedKey is headerKey for a name already in canonical MIME form, as
-// eslgo's parsed headers are: canonicalising again cost half of decodeEvent.
-func storedKey(c string) string {
-	if rest, ok := strings.CutPrefix(c, "Variable_"); ok {
-		return freeswitch.VariablePrefix + rest
-	}
-	if fs, ok := fsSpelling[c]; ok {
-		return fs
-	}
-	return c
-}
-
-// ParseEvent parses a text/event-plain payload: URL-encoded "Name: value"
-// lines, a blank line, and a body when the payload has its own Content-Length.
-// It reads frames exactly as eslgo does before decodeEvent sees them.
-func ParseEvent(node string, payload []byte) (Event, error) {
-	r := bufio.NewReader(bytes.NewReader(payload))
-	h, err := textproto.NewReader(r).ReadMIMEHeader()
-	if err != nil {
-		return Event{}, fmt.Errorf("parse event headers: %w", err)
-	}
-	var body []byte
-	if cl := h.Get("Content-Length"); cl != "" {
-		n, err := strconv.Atoi(cl)
-		if err != nil || n < 0 || n > len(payload) {
-			return Event{}, fmt.Errorf("parse event: bad Content-Length %q", cl)
-		}
-		body = make([]byte, n)
-		if _, err := io.ReadFull(r, body); err != nil {
-			return Event{}, fmt.Errorf("parse event body: %w", err)
+// Headers yields every header in the order FreeSWITCH sent them, decoded as
+// Header decodes them (Content-Length, which framed the body, excepted).
+func (e *Event) Headers() iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		for _, f := range e.fields {
+			if !yield(f.name, decodeValue(f.value)) {
+				return
+			}
 		}
 	}
-	return decodeEvent(node, h, body)
 }
 
 var errNoEventName = errors.New("event without Event-Name")
 
-// decodeEvent turns parsed headers and body into an Event.
-func decodeEvent(node string, h textproto.MIMEHeader, body []byte) (Event, error) {
-	e := Event{Node: node, Headers: make(map[string]string, len(h)), Body: string(body)}
-	for k, vs := range h {
-		if len(vs) == 0 || k == "Content-Length" {
+// ParseEvent parses a text/event-plain payload: URL-encoded "Name: value"
+// lines, a blank line, and a body when the payload has its own Content-Length.
+// FreeSWITCH spells every header the same way each time, so the headers the
+// Event has fields for are matched in that spelling.
+func ParseEvent(node string, payload []byte) (Event, error) {
+	raw := string(payload)
+	e := Event{Node: node, fields: make([]field, 0, strings.Count(raw, "\n"))}
+	bodyLen, rest := -1, raw
+	for {
+		nl := strings.IndexByte(rest, '\n')
+		if nl < 0 {
+			return Event{}, errors.New("parse event headers: no blank line after the headers")
+		}
+		line := rest[:nl]
+		rest = rest[nl+1:]
+		line = strings.TrimSuffix(line, "\r")
+		if line == "" {
+			break
+		}
+		name, value, ok := strings.Cut(line, ":")
+		if !ok || name == "" || strings.ContainsAny(name, " \t") {
+			return Event{}, fmt.Errorf("parse event headers: malformed line %q", line)
+		}
+		value = strings.Trim(value, " \t")
+		if name == freeswitch.HeaderContentLength {
+			n, err := strconv.Atoi(value)
+			if err != nil || n < 0 {
+				return Event{}, fmt.Errorf("parse event: bad Content-Length %q", value)
+			}
+			bodyLen = n
 			continue
 		}
-		v := urlDecode(vs[0])
-		if v == "_undef_" {
-			v = ""
+		e.fields = append(e.fields, field{name, value})
+		if err := e.known(name, value); err != nil {
+			return Event{}, err
 		}
-		e.Headers[storedKey(k)] = v
 	}
-	e.Name = e.Headers[freeswitch.HeaderEventName]
+	if bodyLen >= 0 {
+		if bodyLen > len(rest) {
+			return Event{}, fmt.Errorf("parse event body: %d bytes announced, %d sent", bodyLen, len(rest))
+		}
+		e.Body = rest[:bodyLen]
+	}
 	if e.Name == "" {
 		return Event{}, errNoEventName
 	}
-	e.Subclass = e.Headers[freeswitch.HeaderEventSubclass]
-	e.CoreUUID = e.Headers[freeswitch.HeaderCoreUUID]
-	if s := e.Headers[freeswitch.HeaderEventSequence]; s != "" {
-		n, err := strconv.ParseUint(s, 10, 64)
+	return e, nil
+}
+
+// known fills the Event field a header stands for; the first of a repeated
+// header wins, as in Header.
+func (e *Event) known(name, value string) error {
+	var dst *string
+	switch name {
+	case freeswitch.HeaderEventName:
+		dst = &e.Name
+	case freeswitch.HeaderEventSubclass:
+		dst = &e.Subclass
+	case freeswitch.HeaderCoreUUID:
+		dst = &e.CoreUUID
+	case freeswitch.HeaderUniqueID:
+		dst = &e.UniqueID
+	case freeswitch.HeaderOtherLegUniqueID:
+		dst = &e.OtherLegUniqueID
+	case freeswitch.HeaderChannelState:
+		dst = &e.ChannelState
+	case freeswitch.HeaderChannelCallState:
+		dst = &e.CallState
+	case freeswitch.HeaderAnswerState:
+		dst = &e.AnswerState
+	case freeswitch.HeaderJobUUID:
+		dst = &e.JobUUID
+	case freeswitch.HeaderHangupCause:
+		if e.HangupCause == "" {
+			e.HangupCause = freeswitch.ParseCause(decodeValue(value))
+		}
+		return nil
+	case freeswitch.HeaderEventSequence:
+		if e.Sequence != 0 {
+			return nil
+		}
+		n, err := strconv.ParseUint(decodeValue(value), 10, 64)
 		if err != nil {
-			return Event{}, fmt.Errorf("event %s: bad Event-Sequence %q", e.Name, s)
+			return fmt.Errorf("event: bad Event-Sequence %q", value)
 		}
 		e.Sequence = n
-	}
-	if s := e.Headers[freeswitch.HeaderEventTimestamp]; s != "" {
-		if us, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return nil
+	case freeswitch.HeaderEventTimestamp:
+		if us, err := strconv.ParseInt(decodeValue(value), 10, 64); err == nil && e.Time.IsZero() {
 			e.Time = time.UnixMicro(us)
 		}
+		return nil
+	default:
+		return nil
 	}
-	e.UniqueID = e.Headers[freeswitch.HeaderUniqueID]
-	e.OtherLegUniqueID = e.Headers[freeswitch.HeaderOtherLegUniqueID]
-	e.ChannelState = e.Headers[freeswitch.HeaderChannelState]
-	e.CallState = e.Headers[freeswitch.HeaderChannelCallState]
-	e.AnswerState = e.Headers[freeswitch.HeaderAnswerState]
-	e.HangupCause = freeswitch.ParseCause(e.Headers[freeswitch.HeaderHangupCause])
-	e.JobUUID = e.Headers[freeswitch.HeaderJobUUID]
-	return e, nil
+	if *dst == "" {
+		*dst = decodeValue(value)
+	}
+	return nil
+}
+
+// decodeValue is a header value as consumers read it.
+func decodeValue(v string) string {
+	if v == "_undef_" {
+		return ""
+	}
+	return urlDecode(v)
 }
 
 // urlDecode undoes FreeSWITCH's header encoding. Unlike url.PathUnescape it

@@ -25,7 +25,6 @@ func fastOptions() Options {
 		SilenceTimeout: 1500 * time.Millisecond,
 		BackoffMin:     20 * time.Millisecond,
 		BackoffMax:     200 * time.Millisecond,
-		EventTimeout:   10 * time.Second,
 		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 }

@@ -18,12 +18,12 @@ import (
 // node keeps one FreeSWITCH node connected and feeds its events, in order,
 // into the pool's stream.
 type node struct {
-	cfg  Node
-	opts *Options
-	pool *Pool
-	log  *slog.Logger
-	seq  *sequencer
-	jobs jobTable
+	cfg   Node
+	opts  *Options
+	pool  *Pool
+	log   *slog.Logger
+	queue *eventQueue
+	jobs  jobTable
 
 	gen  atomic.Uint64
 	cmds []*cmdSlot // command connections (see command.go)
@@ -41,10 +41,6 @@ type node struct {
 	regressions   uint64
 }
 
-// closeGrace is how long events eslgo had already read when a connection
-// ended may still take to reach the listener.
-const closeGrace = 100 * time.Millisecond
-
 type chanState struct {
 	gen, seq uint64
 }
@@ -55,7 +51,7 @@ func newNode(cfg Node, opts *Options, p *Pool) *node {
 		opts:     opts,
 		pool:     p,
 		log:      opts.Logger.With("node", cfg.Name),
-		seq:      newSequencer(opts.EventBuffer, opts.EventTimeout, closeGrace),
+		queue:    newEventQueue(opts.EventBuffer),
 		jobs:     jobTable{waiters: make(map[string]chan Event)},
 		channels: make(map[string]chanState),
 	}
@@ -110,17 +106,17 @@ func (n *node) connect(ctx context.Context) (*conn, error) {
 	gen := n.gen.Add(1)
 	c, err := n.dial(ctx, gen, true)
 	if err != nil {
-		n.seq.closeGen(gen)
+		n.queue.closeGen(gen)
 		return nil, err
 	}
 	if err := c.subscribe(ctx); err != nil {
 		c.close(err)
-		n.seq.closeGen(gen)
+		n.queue.closeGen(gen)
 		return nil, err
 	}
 	if err := n.resync(ctx, c); err != nil {
 		c.close(err)
-		n.seq.closeGen(gen)
+		n.queue.closeGen(gen)
 		return nil, fmt.Errorf("resync: %w", err)
 	}
 	n.mu.Lock()
@@ -133,7 +129,7 @@ func (n *node) connect(ctx context.Context) (*conn, error) {
 	n.everUp = true
 	core := n.coreUUID
 	n.mu.Unlock()
-	n.seq.synthetic(gen, Event{Node: n.cfg.Name, Name: EventNodeUp, CoreUUID: core, Time: time.Now()})
+	n.queue.synthetic(gen, Event{Node: n.cfg.Name, Name: EventNodeUp, CoreUUID: core, Time: time.Now()})
 	if o := n.opts.Observer; o != nil {
 		o.Connected(n.cfg.Name, true)
 		if reconnected {
@@ -183,8 +179,7 @@ func (n *node) supervise(ctx context.Context, c *conn) {
 }
 
 // down handles a failed connection: NODE_DOWN is queued after every event
-// the connection relayed, and the connection's queue is closed so that events
-// eslgo never delivered are skipped after a short grace.
+// the connection relayed, and the connection's generation is closed.
 func (n *node) down(c *conn) {
 	err := c.failed()
 	n.mu.Lock()
@@ -197,9 +192,9 @@ func (n *node) down(c *conn) {
 	}
 	n.mu.Unlock()
 	if wasUp {
-		n.seq.synthetic(c.gen, Event{Node: n.cfg.Name, Name: EventNodeDown, CoreUUID: n.core(), Time: time.Now()})
+		n.queue.synthetic(c.gen, Event{Node: n.cfg.Name, Name: EventNodeDown, CoreUUID: n.core(), Time: time.Now()})
 	}
-	n.seq.closeGen(c.gen)
+	n.queue.closeGen(c.gen)
 	if !wasUp {
 		return
 	}
@@ -323,12 +318,15 @@ func (n *node) gone(gen uint64, id string) {
 	}
 	n.mu.Unlock()
 	if ok && st.gen < gen {
-		n.seq.synthetic(gen, Event{Node: n.cfg.Name, Name: EventChannelGone, UniqueID: id, CoreUUID: n.core(), Time: time.Now()})
+		n.queue.synthetic(gen, Event{Node: n.cfg.Name, Name: EventChannelGone, UniqueID: id, CoreUUID: n.core(), Time: time.Now()})
 	}
 }
 
-// onEvent receives every decoded event of connection c, in no particular order.
-func (n *node) onEvent(c *conn, ev Event) {
+// received takes an event the relay of connection c read, in wire order.
+// Job results a BGAPIWait caller waits for go to it; the rest are queued for
+// release. False means the queue stayed full: the consumer of Events is too
+// slow, and c must fail.
+func (n *node) received(c *conn, ev Event) bool {
 	switch ev.Name {
 	case freeswitch.EventHeartbeat:
 		n.mu.Lock()
@@ -336,47 +334,36 @@ func (n *node) onEvent(c *conn, ev Event) {
 		n.mu.Unlock()
 	case freeswitch.EventBackgroundJob:
 		if n.jobs.deliver(ev) {
-			n.seq.skip(c.gen, ev.Sequence)
-			return
+			return true
 		}
 	}
-	n.seq.arrive(c.gen, ev)
+	return n.queue.push(c.gen, ev, n.opts.CommandTimeout, c.dead)
 }
 
 // release delivers events in order until ctx is done.
 func (n *node) release(ctx context.Context) {
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
 	for {
-		ev, gen, ok, wait := n.seq.next(time.Now())
-		if ok {
-			if !strings.HasPrefix(ev.Name, "BGCALL::") {
-				n.track(gen, &ev)
-			}
+		ev, gen, ok := n.queue.next()
+		if !ok {
 			select {
-			case n.pool.events <- ev:
+			case <-n.queue.notify:
+				continue
 			case <-ctx.Done():
 				return
 			}
-			continue
 		}
-		var expire <-chan time.Time
-		if wait >= 0 {
-			timer.Reset(wait)
-			expire = timer.C
+		if !strings.HasPrefix(ev.Name, "BGCALL::") {
+			n.track(gen, &ev)
 		}
 		select {
-		case <-n.seq.notify:
-		case <-expire:
+		case n.pool.events <- ev:
 		case <-ctx.Done():
 			return
 		}
-		timer.Stop()
 	}
 }
 
-// track keeps the set of live channels (gen is the event's connection, 0
-// for an event delivered late).
+// track keeps the set of live channels (gen is the event's connection).
 func (n *node) track(gen uint64, ev *Event) {
 	if ev.UniqueID == "" {
 		return
@@ -441,7 +428,7 @@ func (n *node) setErr(err error) {
 }
 
 func (n *node) health() NodeHealth {
-	held, lost, late := n.seq.stats()
+	held := n.queue.held()
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return NodeHealth{
@@ -455,8 +442,6 @@ func (n *node) health() NodeHealth {
 		Reconnects:       n.reconnects,
 		LastError:        n.lastErr,
 		BufferedEvents:   held,
-		LostEvents:       lost,
-		LateEvents:       late,
 		OrderRegressions: n.regressions,
 		PendingJobs:      n.jobs.len(),
 	}

@@ -29,14 +29,8 @@ type Options struct {
 	// HEARTBEAT are always added: tracking, jobs and liveness depend on them.
 	// "all" is refused.
 	Events []string
-	// EventTimeout is how long an event relayed to eslgo may take to reach
-	// the listener before it is counted as lost and the events behind it
-	// move on; default 30s. Events normally take microseconds, and the events
-	// eslgo drops (it logs them) are skipped at once; this is only the safety
-	// net, long enough that a starved process does not deliver out of order.
-	EventTimeout time.Duration
-	// EventBuffer bounds the events held per node (relayed, waiting for order
-	// or for the consumer of Events); default 65536. When it is full the relay
+	// EventBuffer bounds the events held per node (read, waiting for the
+	// consumer of Events); default 65536. When it is full the relay
 	// stops reading from FreeSWITCH (backpressure); if it stays full for
 	// CommandTimeout the connection is treated as failed and resynced.
 	EventBuffer int
@@ -90,7 +84,6 @@ func (o Options) withDefaults() (Options, error) {
 	def(&o.SilenceTimeout, 60*time.Second)
 	def(&o.BackoffMin, 100*time.Millisecond)
 	def(&o.BackoffMax, 10*time.Second)
-	def(&o.EventTimeout, 30*time.Second)
 	if o.BackoffMax < o.BackoffMin {
 		o.BackoffMax = o.BackoffMin
 	}

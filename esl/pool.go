@@ -36,9 +36,7 @@ type NodeHealth struct {
 	Channels         int    // live channels tracked
 	Reconnects       uint64 // successful reconnections after the first connection
 	LastError        string // why the node is or last went down
-	BufferedEvents   int    // events relayed and not yet delivered to Events
-	LostEvents       uint64 // relayed events eslgo never delivered (skipped after EventTimeout)
-	LateEvents       uint64 // of those, delivered later after all (out of order)
+	BufferedEvents   int    // events read and not yet delivered to Events
 	OrderRegressions uint64 // channel events FreeSWITCH sent with a lower Event-Sequence than the channel's previous one
 	PendingJobs      int    // BGAPIWait calls waiting for their result
 }

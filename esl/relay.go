@@ -16,9 +16,10 @@ import (
 )
 
 // The relay sits between eslgo and FreeSWITCH. eslgo dials a private Unix
-// socket; the relay holds the TCP connection to FreeSWITCH and copies whole
+// socket; the relay holds the TCP connection to FreeSWITCH and reads whole
 // frames, which lets this package see every frame boundary before eslgo does.
-// That neutralises three eslgo defects:
+// Events it keeps and parses itself (see the package comment); every other
+// frame is copied to eslgo, except where that neutralises an eslgo defect:
 //
 //   - eslgo's reader stops for good, without telling anyone, on a frame type it
 //     has no channel for (log/data, text/rude-rejection) and on an EOF in the
@@ -196,26 +197,6 @@ func contentType(v []byte) string {
 	return string(v)
 }
 
-// eventSequence finds the Event-Sequence value in a plain event payload.
-func eventSequence(payload []byte) string {
-	for len(payload) > 0 {
-		line := payload
-		if i := bytes.IndexByte(payload, '\n'); i >= 0 {
-			line, payload = payload[:i], payload[i+1:]
-		} else {
-			payload = nil
-		}
-		line = bytes.TrimRight(line, "\r")
-		if len(line) == 0 {
-			break
-		}
-		if v, ok := bytes.CutPrefix(line, []byte("Event-Sequence:")); ok {
-			return string(bytes.TrimSpace(v))
-		}
-	}
-	return ""
-}
-
 // pumpDown copies frames from FreeSWITCH to eslgo until either side fails.
 func (c *conn) pumpDown(up io.Reader, down io.Writer) {
 	r := bufio.NewReaderSize(up, 64<<10)
@@ -259,13 +240,21 @@ func (c *conn) pumpDown(up io.Reader, down io.Writer) {
 				// here has no place in the node's order.
 				continue
 			}
-			// Recorded before eslgo can see it: the sequencer releases events
-			// in this order.
-			seq := wireSeq(eventSequence(f.raw[f.bodyStart:]))
-			if !c.n.seq.expect(c.gen, seq, c.n.opts.CommandTimeout) {
-				c.fail(fmt.Errorf("event buffer full (%d events) for %v: the consumer of Events is too slow", c.n.opts.EventBuffer, c.n.opts.CommandTimeout))
+			// Events never reach eslgo (see the type's comment): parsed
+			// here, on the one goroutine reading the socket, they are in
+			// wire order by construction.
+			ev, err := ParseEvent(c.n.cfg.Name, f.raw[f.bodyStart:])
+			if err != nil {
+				c.n.log.Warn("esl: dropping an event that does not parse", "err", err)
+				continue
+			}
+			if !c.n.received(c, ev) {
+				if c.failed() == nil {
+					c.fail(fmt.Errorf("event buffer full (%d events) for %v: the consumer of Events is too slow", c.n.opts.EventBuffer, c.n.opts.CommandTimeout))
+				}
 				return
 			}
+			continue
 		case "api/response":
 		case "text/disconnect-notice":
 			c.fail(errors.New("FreeSWITCH ended the connection (disconnect notice)"))
