@@ -76,11 +76,7 @@ func (n *Node) Call(o CallOptions) (string, error) {
 		{"channel_name", a.name}, {"call_uuid", uuid}} {
 		a.setVar(v[0], v[1])
 	}
-	n.channels[uuid] = a
-	n.sessions++
-	if live := n.liveCount(); live > n.peak {
-		n.peak = live
-	}
+	n.addChannel(a)
 	a.running, a.stateNum = csNew, 0
 	n.stateEvent(a, csInit)
 	n.fire(n.chEvent(a, "CHANNEL_CREATE", true))

@@ -107,7 +107,7 @@ func (n *Node) status() string {
 		"%d session(s) since startup\n%d session(s) - peak %d, last 5min %d \n"+
 		"0 session(s) per Sec out of max %d, peak 0, last 5min 0 \n%d session(s) max\n"+
 		"min idle cpu 0.00/95.00\nCurrent Stack Size/Max 240K/8192K\n",
-		n.uptime(), n.sessions, n.liveCount(), n.peak, n.peak, n.spsReported(), n.maxSessionsReported())
+		n.uptime(), n.sessions, n.liveChannels, n.peak, n.peak, n.spsReported(), n.maxSessionsReported())
 }
 
 func (n *Node) uuidKill(arg string) string {

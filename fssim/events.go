@@ -30,7 +30,7 @@ func (n *Node) fireHeartbeat() {
 	e.add("Up-Time", n.uptime())
 	e.add("FreeSWITCH-Version", "1.10.12-release~64bit")
 	e.add("Uptime-msec", strconv.FormatInt(time.Since(n.started).Milliseconds(), 10))
-	e.add("Session-Count", strconv.Itoa(n.liveCount()))
+	e.add("Session-Count", strconv.Itoa(n.liveChannels))
 	e.add("Max-Sessions", strconv.Itoa(n.maxSessionsReported()))
 	e.add("Session-Per-Sec", strconv.Itoa(n.spsReported()))
 	e.add("Session-Per-Sec-Last", "0")
@@ -55,16 +55,6 @@ func (n *Node) spsReported() int {
 		return n.faults.sps
 	}
 	return 500
-}
-
-func (n *Node) liveCount() int {
-	k := 0
-	for _, ch := range n.channels {
-		if !ch.gone {
-			k++
-		}
-	}
-	return k
 }
 
 func (n *Node) uptime() string {

@@ -93,7 +93,7 @@ func (n *Node) DropConnections() {
 
 // admit applies the session limits to a new channel.
 func (n *Node) admit(now time.Time) bool {
-	if n.faults.maxSessions > 0 && n.liveCount() >= n.faults.maxSessions {
+	if n.faults.maxSessions > 0 && n.liveChannels >= n.faults.maxSessions {
 		return false
 	}
 	if n.faults.sps > 0 {

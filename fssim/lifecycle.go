@@ -299,7 +299,7 @@ func (n *Node) hangup(ch *channel, cause string) {
 			ch.setVar("sip_term_cause", strconv.Itoa(q850[cause]))
 		}
 	}
-	ch.gone = true
+	n.markGone(ch)
 	ch.cause = cause
 	ch.hungupAt = now
 	ch.answerState = "hangup"

@@ -122,6 +122,10 @@ type Node struct {
 	prompts  map[string]time.Duration
 	snapshot *showSnapshot // show channels/calls table, for the show lag
 
+	// liveChannels counts the channels not hanging up; originates, status
+	// and heartbeats read it, so it is kept rather than scanned for.
+	liveChannels int
+
 	// Event-Date-Local/-GMT of the current second, formatted once.
 	dateSec            int64
 	dateLocal, dateGMT string
@@ -193,7 +197,7 @@ func (n *Node) Close() error {
 	n.abortOriginatesLocked()
 	n.stopTimersLocked()
 	conns := n.takeConnsLocked()
-	n.channels = make(map[string]*channel)
+	n.dropChannelsLocked()
 	n.mu.Unlock()
 	err := n.ln.Close()
 	for _, c := range conns {
@@ -220,7 +224,7 @@ func (n *Node) Restart() {
 	for _, ch := range n.channels {
 		n.rec.channelGone(ch, time.Now())
 	}
-	n.channels = make(map[string]*channel)
+	n.dropChannelsLocked()
 	n.coreUUID = newUUID()
 	n.seq = 0
 	n.started = time.Now()
@@ -241,6 +245,36 @@ func (n *Node) abortOriginatesLocked() {
 			ch.orig = nil
 		}
 	}
+}
+
+// addChannel registers a new leg: it exists, counts as live and may raise
+// the session peak.
+func (n *Node) addChannel(ch *channel) {
+	n.channels[ch.uuid] = ch
+	n.sessions++
+	n.liveChannels++
+	if n.liveChannels > n.peak {
+		n.peak = n.liveChannels
+	}
+}
+
+// markGone starts a leg's hangup: from now on it no longer counts as live.
+// A leg Restart already dropped is not counted twice.
+func (n *Node) markGone(ch *channel) {
+	if ch.gone {
+		return
+	}
+	ch.gone = true
+	if n.channels[ch.uuid] == ch {
+		n.liveChannels--
+	}
+}
+
+// dropChannelsLocked forgets every channel without events, as a process
+// that exits does.
+func (n *Node) dropChannelsLocked() {
+	n.channels = make(map[string]*channel)
+	n.liveChannels = 0
 }
 
 func (n *Node) takeConnsLocked() []*conn {

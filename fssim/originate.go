@@ -198,12 +198,8 @@ func (n *Node) originate(arg string, done func(string)) {
 		{"uuid", uuid}, {"call_uuid", uuid}} {
 		ch.setVar(v[0], v[1])
 	}
-	n.channels[uuid] = ch
-	n.sessions++
+	n.addChannel(ch)
 	n.rec.channelUp(ch)
-	if live := n.liveCount(); live > n.peak {
-		n.peak = live
-	}
 	job := &originateJob{done: finish, early: !isTrue(rec.Vars["ignore_early_media"])}
 	ch.orig = job
 
