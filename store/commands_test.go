@@ -136,7 +136,7 @@ func countCommands(t *testing.T, watched bool) map[string]commandCount {
 
 // commandStats returns the calls of every command from INFO commandstats,
 // and the CPU time of the scripts (EVAL, EVALSHA: their commands included).
-func commandStats(t *testing.T, c redis.UniversalClient) (calls map[string]int64, scriptUsec int64) {
+func commandStats(t testing.TB, c redis.UniversalClient) (calls map[string]int64, scriptUsec int64) {
 	t.Helper()
 	info, err := c.Info(context.Background(), "commandstats").Result()
 	if err != nil {
