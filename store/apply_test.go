@@ -251,3 +251,72 @@ func TestConcurrentDuplicateApplyWinsOnce(t *testing.T) {
 		t.Errorf("version %d, want %d", got.Version, sess.Version+1)
 	}
 }
+
+// TestLiveCountsFollowEveryMove walks sessions through every kind of move
+// and checks LiveCounts against the states stored after each one.
+func TestLiveCountsFollowEveryMove(t *testing.T) {
+	ctx := context.Background()
+	st, c := newStore(t, Options{})
+	var ids []string
+	check := func(when string) {
+		t.Helper()
+		want := map[State]int64{}
+		for _, s := range LiveStates {
+			want[s] = 0
+		}
+		for _, id := range ids {
+			if s, err := st.Get(ctx, id); err == nil && s.State.Live() {
+				want[s.State]++
+			}
+		}
+		got, err := st.LiveCounts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for s, n := range want {
+			if got[s] != n {
+				t.Errorf("%s: LiveCounts = %v, want %v", when, got, want)
+				return
+			}
+		}
+	}
+	move := func(s Session, to State) Session {
+		t.Helper()
+		next := s
+		next.State = to
+		if to == Waiting {
+			next.DueAt = t0
+		}
+		got, err := st.Apply(ctx, next, s.Version, nil, t0)
+		if err != nil {
+			t.Fatalf("%s -> %s: %v", s.State, to, err)
+		}
+		return got
+	}
+	a := claimOne(t, st, "1001", "1002", "r1")
+	b := claimOne(t, st, "1003", "1004", "r1")
+	w := mustCreate(t, st, newSession("1005", "1006"), t0.Add(time.Hour))
+	ids = append(ids, a.ID, b.ID, w.ID)
+	check("created")
+	a = move(a, DialingCallee)
+	b = move(b, DialingCallee)
+	check("dialing")
+	a = move(a, CalleeHold)
+	b = move(b, Waiting)
+	check("hold and back to waiting")
+	a = move(a, Bridged)
+	check("bridged")
+	move(a, Finished)
+	check("a finished")
+	move(w, Finished) // cancelled while waiting
+	check("w finished")
+
+	// Counts kept per state by an earlier layout still add up.
+	if err := c.HIncrBy(ctx, st.countKey(), string(DialingCallee), 2).Err(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.LiveCounts(ctx)
+	if err != nil || got[DialingCallee] != 2 || got[Waiting] != 1 {
+		t.Errorf("LiveCounts with per-state fields = %v, %v; want 2 dialing, 1 waiting", got, err)
+	}
+}

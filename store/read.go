@@ -133,12 +133,23 @@ func (s *Store) LiveCounts(ctx context.Context) (map[State]int64, error) {
 	for _, st := range LiveStates {
 		out[st] = 0
 	}
+	// A session is counted in a state as often as it entered it, less as
+	// often as it left it; finished sessions are not counted at all.
 	for k, v := range h {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
 			return nil, fmt.Errorf("live counts: %s: %w", k, err)
 		}
-		out[State(k)] = n
+		from, to, moved := strings.Cut(k, ">")
+		if !moved {
+			from, to = "", k
+		}
+		if from != "" && State(from).Live() {
+			out[State(from)] -= n
+		}
+		if State(to).Live() {
+			out[State(to)] += n
+		}
 	}
 	return out, nil
 }

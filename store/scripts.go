@@ -157,10 +157,9 @@ if nst == 'waiting' and tonumber(ARGV[7]) > 0 then
 elseif st == 'waiting' and owner == '' then
   redis.call('ZREM', KEYS[3], id)
 end
-if st ~= nst then
-  if st ~= 'finished' then redis.call('HINCRBY', KEYS[8], st, -1) end
-  if nst ~= 'finished' then redis.call('HINCRBY', KEYS[8], nst, 1) end
-end
+-- One counter per move between states, rather than one per state moved
+-- out of and into: a transition costs one command, and LiveCounts sums.
+if st ~= nst then redis.call('HINCRBY', KEYS[8], st .. '>' .. nst, 1) end
 if nst == 'finished' then
   if st ~= 'finished' then
     -- A live session holds its pair's fields: Create maps a pair to a new

@@ -21,7 +21,9 @@
 //	p idem:<key>    string   id created for an idempotency key, with a TTL
 //	p own:<replica> set      live sessions steered by replica
 //	p replicas      zset     replica leases, score = lease expiry (unix ms)
-//	p count         hash     live sessions by state
+//	p count         hash     moves between states: field <state> counts the
+//	                         sessions created in it, field <from>><to> those
+//	                         that moved from one state to another
 //	p gc            zset     "id|caller|callee" of finished sessions, score = end of retention
 //	p changes       channel  one message per change, for Subscribe: id, version,
 //	                         state, outcome and new entries, never the session
