@@ -99,11 +99,11 @@ func ParseEvent(node string, payload []byte) (Event, error) {
 		if line == "" {
 			break
 		}
-		name, value, ok := strings.Cut(line, ":")
-		if !ok || name == "" || strings.ContainsAny(name, " \t") {
+		colon := strings.IndexByte(line, ':')
+		if colon <= 0 {
 			return Event{}, fmt.Errorf("parse event headers: malformed line %q", line)
 		}
-		value = strings.Trim(value, " \t")
+		name, value := line[:colon], trimBlanks(line[colon+1:])
 		if name == freeswitch.HeaderContentLength {
 			n, err := strconv.Atoi(value)
 			if err != nil || n < 0 {
@@ -127,6 +127,17 @@ func ParseEvent(node string, payload []byte) (Event, error) {
 		return Event{}, errNoEventName
 	}
 	return e, nil
+}
+
+// trimBlanks trims spaces and tabs (strings.Trim builds a set per call).
+func trimBlanks(s string) string {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 // known fills the Event field a header stands for; the first of a repeated
