@@ -83,19 +83,27 @@ const benchEvents = "CHANNEL_CREATE CHANNEL_PROGRESS CHANNEL_PROGRESS_MEDIA CHAN
 // keeps up to 16 cycles in flight, as a controller with many calls does;
 // "sequential" waits for every reply before the next command;
 // "pipelined_all_events" subscribes to everything, as fs_cli does.
+//
+// "pipelined_3_listeners" adds three more connections subscribed to the same
+// events, as three controller replicas sharing a node are.
 func BenchmarkOriginateCycle(b *testing.B) {
-	b.Run("pipelined", func(b *testing.B) { benchCycles(b, 16, benchEvents) })
-	b.Run("sequential", func(b *testing.B) { benchCycles(b, 1, benchEvents) })
-	b.Run("pipelined_all_events", func(b *testing.B) { benchCycles(b, 16, "ALL") })
+	b.Run("pipelined", func(b *testing.B) { benchCycles(b, 16, benchEvents, 0) })
+	b.Run("sequential", func(b *testing.B) { benchCycles(b, 1, benchEvents, 0) })
+	b.Run("pipelined_all_events", func(b *testing.B) { benchCycles(b, 16, "ALL", 0) })
+	b.Run("pipelined_3_listeners", func(b *testing.B) { benchCycles(b, 16, benchEvents, 3) })
 }
 
-func benchCycles(b *testing.B, window int, events string) {
+func benchCycles(b *testing.B, window int, events string, listeners int) {
 	n, err := Start(Options{Default: Behavior{Action: Answer}, Heartbeat: -1})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer n.Close()
 	c := dialBench(b, n, events)
+	for i := 0; i < listeners; i++ {
+		l := dialBench(b, n, events)
+		defer l.nc.Close()
+	}
 	slots := make(chan string, window)
 	failed := make(chan string, 1)
 	done := make(chan struct{})
@@ -150,4 +158,60 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkEventFanout measures building one channel event (channel data
+// and variables) and handing it to every subscribed connection, without
+// the network: the node's own cost per event and listener.
+func BenchmarkEventFanout(b *testing.B) {
+	for _, tc := range []struct {
+		name    string
+		formats []string
+	}{
+		{"plain_1", []string{"plain"}},
+		{"plain_3", []string{"plain", "plain", "plain"}},
+		{"json_3", []string{"json", "json", "json"}},
+		{"mixed_3", []string{"plain", "json", "xml"}},
+	} {
+		b.Run(tc.name, func(b *testing.B) { benchFanout(b, tc.formats) })
+	}
+}
+
+func benchFanout(b *testing.B, formats []string) {
+	n, err := Start(Options{Default: Behavior{Action: NoAnswer}, Heartbeat: -1, RecordLimit: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer n.Close()
+	u := newUUID()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.originate("{origination_uuid="+u+",bgcall_session=s1}user/1000@example.com &park()", func(string) {})
+	ch := n.channels[u]
+	if ch == nil {
+		b.Fatal("no channel")
+	}
+	var conns []*conn
+	for _, f := range formats {
+		c := newConn(n, nil)
+		c.format, c.all = f, true
+		n.conns[c] = struct{}{}
+		conns = append(conns, c)
+	}
+	bytes := 0
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		n.fireCh(ch, "CHANNEL_EXECUTE", true, header{"Application", "playback"}, header{"Application-UUID", u})
+		for _, c := range conns {
+			for _, f := range c.queue {
+				bytes += len(f.b)
+			}
+			c.queue, c.queued = c.queue[:0], 0
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(bytes)/float64(b.N), "bytes-out/op")
+	for c := range n.conns {
+		delete(n.conns, c)
+	}
 }

@@ -64,50 +64,29 @@ func isHex(c byte) bool {
 // urlEncode escapes a header value the way FreeSWITCH's switch_url_encode
 // does: uppercase hex, and a '%' already starting a valid escape is kept.
 func urlEncode(s string) string {
-	need := false
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if mustEncode[c] {
-			need = true
-			break
+		if mustEncode[s[i]] {
+			return string(appendURLEncoded(make([]byte, 0, len(s)+16), s))
 		}
 	}
-	if !need {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s) + 16)
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
-			b.WriteByte(c)
-			continue
-		}
-		if mustEncode[c] {
-			b.WriteByte('%')
-			b.WriteByte(hexUpper[c>>4])
-			b.WriteByte(hexUpper[c&15])
-			continue
-		}
-		b.WriteByte(c)
-	}
-	return b.String()
+	return s
 }
 
 // appendURLEncoded appends urlEncode(s) to b without an intermediate string.
+// Runs of bytes that need no escape are copied at once: most values have
+// none, and this is the inner loop of every event written.
 func appendURLEncoded(b []byte, s string) []byte {
+	start := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		switch {
-		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
-			b = append(b, c)
-		case mustEncode[c]:
-			b = append(b, '%', hexUpper[c>>4], hexUpper[c&15])
-		default:
-			b = append(b, c)
+		if !mustEncode[c] || (c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2])) {
+			continue
 		}
+		b = append(b, s[start:i]...)
+		b = append(b, '%', hexUpper[c>>4], hexUpper[c&15])
+		start = i + 1
 	}
-	return b
+	return append(b, s[start:]...)
 }
 
 // urlDecode reverses urlEncode; malformed escapes are kept as they are.

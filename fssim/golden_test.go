@@ -104,6 +104,34 @@ func TestURLEncode(t *testing.T) {
 	}
 }
 
+// FuzzURLEncode holds the run-copying encoder to a byte-at-a-time reading
+// of switch_url_encode.
+func FuzzURLEncode(f *testing.F) {
+	for _, s := range []string{"", "plain", "a b:c", "%", "%2", "%20", "%2g", "x%41%", "caf\xc3\xa9\r\n", "100%"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var want []byte
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			switch {
+			case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+				want = append(want, c)
+			case c < ' ' || c > '~' || strings.IndexByte(urlUnsafe, c) >= 0:
+				want = append(want, '%', "0123456789ABCDEF"[c>>4], "0123456789ABCDEF"[c&15])
+			default:
+				want = append(want, c)
+			}
+		}
+		if got := appendURLEncoded([]byte("x"), s); string(got) != "x"+string(want) {
+			t.Errorf("appendURLEncoded(%q) = %q, want x%q", s, got, want)
+		}
+		if got := urlEncode(s); got != string(want) {
+			t.Errorf("urlEncode(%q) = %q, want %q", s, got, want)
+		}
+	})
+}
+
 func TestJSONEvent(t *testing.T) {
 	e := &event{}
 	e.add("Event-Name", "BACKGROUND_JOB")
