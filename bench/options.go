@@ -19,7 +19,8 @@ type Options struct {
 	Replicas int
 	// Rates are the offered loads in new sessions per second, one
 	// throughput run each, and Duration how long each is offered; defaults
-	// {100, 500}/s for 20s (short: {50}/s for 2s).
+	// {100, 500, 600}/s for 20s (short: {50}/s for 2s): a light load, the
+	// target, and more than the target, to show whether the replica keeps up.
 	Rates    []int
 	Duration time.Duration
 	// Waiting are the numbers of waiting sessions at which Redis memory and
@@ -102,7 +103,7 @@ func (o *Options) fill() {
 		}
 	}
 	if o.Rates == nil {
-		o.Rates = []int{100, 500}
+		o.Rates = []int{100, 500, 600}
 	}
 	defD(&o.Duration, 20*time.Second)
 	if o.Waiting == nil {

@@ -55,13 +55,32 @@ func loadAverage() float64 {
 	return f
 }
 
+// bestThroughput is the run that sustained the most sessions per second
+// with every session finished, or nil.
+func bestThroughput(runs []ThroughputRun) *ThroughputRun {
+	var best *ThroughputRun
+	for i := range runs {
+		if t := &runs[i]; t.Unfinished == 0 && (best == nil || t.SustainedPerSec > best.SustainedPerSec) {
+			best = t
+		}
+	}
+	return best
+}
+
 // checks compares the result with the targets.
 func checks(r Result) []Check {
 	var cs []Check
 	add := func(target, value string, met bool) { cs = append(cs, Check{target, value, met}) }
+	// Capacity is what the best run sustained: a run offered less than 500/s
+	// cannot show it, and one offered more shows whether the replica keeps up.
+	if best := bestThroughput(r.Throughput); best != nil {
+		add(fmt.Sprintf("sustained full sessions/s >= 500 (best run: %d/s offered)", best.OfferedPerSec),
+			fmt.Sprintf("%.1f", best.SustainedPerSec), best.SustainedPerSec >= 500)
+	} else if len(r.Throughput) > 0 {
+		add("sustained full sessions/s >= 500", "every run left sessions unfinished", false)
+	}
 	for _, t := range r.Throughput {
 		w := fmt.Sprintf(" (%d/s offered)", t.OfferedPerSec)
-		add("sustained full sessions/s >= 500"+w, fmt.Sprintf("%.1f", t.SustainedPerSec), t.SustainedPerSec >= 500 && t.Unfinished == 0)
 		add("reaction p99 <= 5ms, B answer -> caller originate"+w, fmt.Sprintf("%.2fms", t.CalleeReaction.P99), t.CalleeReaction.N > 0 && t.CalleeReaction.P99 <= 5)
 		add("reaction p99 <= 5ms, A answer -> uuid_bridge"+w, fmt.Sprintf("%.2fms", t.CallerReaction.P99), t.CallerReaction.N > 0 && t.CallerReaction.P99 <= 5)
 		add("Redis round trips per transition <= 2"+w, fmt.Sprintf("%.2f", t.RoundTripsPerTrans), t.RoundTripsPerTrans <= 2)

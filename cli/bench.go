@@ -22,7 +22,7 @@ func runBench(ctx context.Context, env Env, args []string) error {
 	fs.StringVar(&o.Out, "out", "", "JSON result file (default bench-results/bench.json; - for none)")
 	fs.IntVar(&o.Nodes, "nodes", 0, "simulated FreeSWITCH nodes (default 3)")
 	fs.IntVar(&o.Replicas, "replicas", 0, "engine replicas (default 1)")
-	fs.StringVar(&rates, "rates", "", "comma-separated offered new sessions per second, one run each (default 500)")
+	fs.StringVar(&rates, "rates", "", "comma-separated offered new sessions per second, one run each (default 100,500,600)")
 	fs.DurationVar(&o.Duration, "duration", 0, "how long the load is offered (default 20s)")
 	fs.StringVar(&waiting, "waiting", "", "comma-separated waiting-session levels (default 10000,100000,1000000)")
 	fs.IntVar(&o.LatenessWaiting, "lateness-waiting", 0, "waiting sessions during the lateness run (default 100000)")
