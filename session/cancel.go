@@ -56,12 +56,12 @@ func (e *Engine) tearDown(s store.Session) {
 	p := e.policyOf(s)
 	switch s.State {
 	case store.DialingCallee:
-		e.closer.doom(s.CalleeLeg, s.Node, p.RingTime)
+		e.closer.doom(s.ID, s.CalleeLeg, s.Node, p.RingTime)
 	case store.CalleeHold:
-		e.closer.doom(s.CallerLeg, s.Node, p.CallerRingTime)
-		e.closer.prompt(s.CalleeLeg, s.Node, e.opt.Prompts.Cancelled)
+		e.closer.doom(s.ID, s.CallerLeg, s.Node, p.CallerRingTime)
+		e.closer.prompt(s.ID, s.CalleeLeg, s.Node, e.opt.Prompts.Cancelled)
 	case store.Bridged:
-		e.closer.doom(s.CalleeLeg, s.Node, 0)
-		e.closer.doom(s.CallerLeg, s.Node, 0)
+		e.closer.doom(s.ID, s.CalleeLeg, s.Node, 0)
+		e.closer.doom(s.ID, s.CallerLeg, s.Node, 0)
 	}
 }

@@ -12,7 +12,9 @@ import (
 // closer ends legs that no session steers any more: a leg hung up after a
 // closing prompt, or a doomed leg killed now and again if it shows up later
 // (an originate that was already on its way when the session was cancelled).
-// Its commands run on the engine's commander so that no worker waits on them.
+// Its commands go through the engine's sender under the session's key, so
+// that no worker waits on them and none overtakes a command sent before it
+// for the same session.
 type closer struct {
 	e    *Engine
 	mu   sync.Mutex
@@ -20,6 +22,7 @@ type closer struct {
 }
 
 type closing struct {
+	id     string // the session the leg belonged to: the sender's key
 	node   string
 	prompt string    // the file whose PLAYBACK_STOP ends the leg; "" for doomed
 	killAt time.Time // hang up by then at the latest
@@ -27,38 +30,39 @@ type closing struct {
 }
 
 type closerCmd struct {
-	node, uuid, prompt string
+	id, node, uuid, prompt string
 }
 
 func newCloser(e *Engine) *closer {
 	return &closer{e: e, legs: make(map[string]*closing)}
 }
 
-// doom hangs up leg now, and again if it is created within window (plus
-// the grace): an originate in flight may create it after this call.
-func (c *closer) doom(leg, node string, window time.Duration) {
+// doom hangs up leg of session id now, and again if it is created within
+// window (plus the grace): an originate in flight may create it after this
+// call.
+func (c *closer) doom(id, leg, node string, window time.Duration) {
 	if leg == "" {
 		return
 	}
 	now := c.e.now()
 	c.mu.Lock()
-	c.legs[leg] = &closing{node: node, killAt: now, until: now.Add(window + c.e.opt.LegGrace)}
+	c.legs[leg] = &closing{id: id, node: node, killAt: now, until: now.Add(window + c.e.opt.LegGrace)}
 	c.mu.Unlock()
-	c.send(closerCmd{node: node, uuid: leg})
+	c.send(closerCmd{id: id, node: node, uuid: leg})
 }
 
-// prompt plays path to leg, then hangs it up when the prompt ends, or
-// after PromptTimeout at the latest.
-func (c *closer) prompt(leg, node, path string) {
+// prompt plays path to leg of session id, then hangs it up when the prompt
+// ends, or after PromptTimeout at the latest.
+func (c *closer) prompt(id, leg, node, path string) {
 	if leg == "" {
 		return
 	}
 	now := c.e.now()
 	kill := now.Add(c.e.opt.PromptTimeout)
 	c.mu.Lock()
-	c.legs[leg] = &closing{node: node, prompt: path, killAt: kill, until: kill.Add(c.e.opt.LegGrace)}
+	c.legs[leg] = &closing{id: id, node: node, prompt: path, killAt: kill, until: kill.Add(c.e.opt.LegGrace)}
 	c.mu.Unlock()
-	c.send(closerCmd{node: node, uuid: leg, prompt: path})
+	c.send(closerCmd{id: id, node: node, uuid: leg, prompt: path})
 }
 
 func (c *closer) has(leg string) bool {
@@ -93,10 +97,10 @@ func (c *closer) observe(ev *esl.Event) bool {
 	case freeswitch.EventChannelCreate, freeswitch.EventChannelAnswer, freeswitch.EventChannelPark:
 		kill = cl.prompt == ""
 	}
-	node := cl.node
+	id, node := cl.id, cl.node
 	c.mu.Unlock()
 	if kill {
-		c.send(closerCmd{node: node, uuid: ev.UniqueID})
+		c.send(closerCmd{id: id, node: node, uuid: ev.UniqueID})
 	}
 	return true
 }
@@ -108,7 +112,7 @@ func (c *closer) retryNode(node string) {
 	c.mu.Lock()
 	for leg, cl := range c.legs {
 		if cl.node == node && cl.prompt == "" {
-			again = append(again, closerCmd{node: node, uuid: leg})
+			again = append(again, closerCmd{id: cl.id, node: node, uuid: leg})
 		}
 	}
 	c.mu.Unlock()
@@ -118,7 +122,7 @@ func (c *closer) retryNode(node string) {
 }
 
 func (c *closer) send(cmd closerCmd) {
-	c.e.cmds.do(func(ctx context.Context) { c.exec(ctx, cmd) })
+	c.e.senders.send(cmd.node, cmd.id, func(ctx context.Context) { c.exec(ctx, cmd) })
 }
 
 func (c *closer) run(ctx context.Context) {
@@ -146,7 +150,7 @@ func (c *closer) expire() {
 	c.mu.Lock()
 	for leg, cl := range c.legs {
 		if cl.prompt != "" && !now.Before(cl.killAt) {
-			due = append(due, closerCmd{node: cl.node, uuid: leg})
+			due = append(due, closerCmd{id: cl.id, node: cl.node, uuid: leg})
 			cl.prompt = "" // killed once; still watched until `until`
 		}
 		if now.After(cl.until) {

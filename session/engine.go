@@ -156,7 +156,7 @@ type Engine struct {
 	legs    legIndex
 	closer  *closer
 	orphans *sweeper
-	cmds    *commander
+	senders *senders
 	wake    chan struct{} // a session became due now: claim without waiting
 	stopped chan struct{} // closed when Run returns: nothing routes any more
 
@@ -177,7 +177,7 @@ func New(opts Options) (*Engine, error) {
 		wake:    make(chan struct{}, 1),
 		stopped: make(chan struct{}),
 	}
-	e.cmds = newCommander(8)
+	e.senders = newSenders(opts.Pool.Nodes(), e.stopped)
 	e.closer = newCloser(e)
 	e.orphans = newSweeper(e)
 	for i := 0; i < opts.Workers; i++ {
@@ -221,7 +221,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	run(e.dispatch)
 	run(e.schedule)
 	run(e.lease)
-	run(e.cmds.run)
+	run(e.senders.run)
 	run(e.closer.run)
 	run(e.orphans.run)
 	<-ctx.Done()

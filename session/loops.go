@@ -127,5 +127,5 @@ func (e *Engine) backedUp() bool {
 	for _, w := range e.workers {
 		queued += len(w.inbox)
 	}
-	return queued > e.opt.ClaimBatch || e.cmds.backlog() > 1024
+	return queued > e.opt.ClaimBatch || e.senders.backlog() > 1024
 }

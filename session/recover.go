@@ -58,7 +58,7 @@ func (w *worker) adopt(ctx context.Context, t *tracked) {
 		case !b.exists:
 			// Doomed, in case its originate is still on its way: the next
 			// attempt must never overlap it.
-			e.closer.doom(s.CalleeLeg, s.Node, t.policy.RingTime)
+			e.closer.doom(s.ID, s.CalleeLeg, s.Node, t.policy.RingTime)
 			w.calleeAttemptEnded(ctx, t, freeswitch.Cause(""), "leg gone when the session was taken over")
 		case b.answered:
 			w.calleeAnswered(ctx, t)
@@ -77,7 +77,7 @@ func (w *worker) adopt(ctx context.Context, t *tracked) {
 			// dialled, or already over. B is still holding, so dial A
 			// again under a new name (the old one is doomed, in case its
 			// originate is still on its way).
-			e.closer.doom(s.CallerLeg, s.Node, t.policy.CallerRingTime)
+			e.closer.doom(s.ID, s.CallerLeg, s.Node, t.policy.CallerRingTime)
 			e.legs.remove(s.CallerLeg)
 			w.dialCaller(ctx, t, s, store.Entry{Kind: "caller_redial", Leg: "caller", Node: s.Node, UUID: s.CallerLeg,
 				Note: "A's leg was not up when the session was taken over"})

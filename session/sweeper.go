@@ -99,7 +99,7 @@ func (s *sweeper) sweep(ctx context.Context) {
 		st, known := states[o.session]
 		if !known || st == store.Finished {
 			s.e.log.Warn("hanging up a leg whose session is gone", "leg", leg, "session", o.session, "node", o.node, "known", known)
-			s.e.closer.doom(leg, o.node, 0)
+			s.e.closer.doom(o.session, leg, o.node, 0)
 			delete(s.m, leg)
 			continue
 		}

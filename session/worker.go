@@ -237,7 +237,7 @@ func (w *worker) start(ctx context.Context, t *tracked) {
 	e.legs.add(leg, s.ID)
 	if err := e.opt.Pool.BGAPI(ctx, node, cmd, leg); err != nil {
 		e.log.Warn("originate callee not sent", "session", s.ID, "node", node, "err", err)
-		e.closer.doom(leg, node, t.policy.RingTime) // a lost connection may still have run it
+		e.closer.doom(s.ID, leg, node, t.policy.RingTime) // a lost connection may still have run it
 		w.calleeAttemptEnded(ctx, t, freeswitch.DestinationOutOfOrder, "originate not sent: "+err.Error())
 		return
 	}
@@ -318,16 +318,16 @@ func (w *worker) onTimeout(ctx context.Context, t *tracked) {
 	e, s := w.e, t.s
 	switch s.State {
 	case store.DialingCallee:
-		e.closer.doom(s.CalleeLeg, s.Node, t.policy.RingTime)
+		e.closer.doom(s.ID, s.CalleeLeg, s.Node, t.policy.RingTime)
 		w.calleeAttemptEnded(ctx, t, freeswitch.RecoveryOnTimerExpire, "FreeSWITCH reported nothing within the ring time")
 	case store.CalleeHold:
 		if t.bridging {
-			e.closer.doom(s.CallerLeg, s.Node, 0)
-			e.closer.doom(s.CalleeLeg, s.Node, 0)
+			e.closer.doom(s.ID, s.CallerLeg, s.Node, 0)
+			e.closer.doom(s.ID, s.CalleeLeg, s.Node, 0)
 			w.finish(ctx, t, store.Failed, "", "uuid_bridge sent but CHANNEL_BRIDGE never came")
 			return
 		}
-		e.closer.doom(s.CallerLeg, s.Node, t.policy.CallerRingTime)
+		e.closer.doom(s.ID, s.CallerLeg, s.Node, t.policy.CallerRingTime)
 		w.callerMissed(ctx, t, freeswitch.NoAnswer)
 	default:
 		// A store error left the session where it was: look again.
@@ -409,7 +409,7 @@ func (w *worker) dialCaller(ctx context.Context, t *tracked, next store.Session,
 	}
 	e.legs.add(leg, s.ID)
 	if err := e.opt.Pool.BGAPI(ctx, s.Node, cmd, leg); err != nil {
-		e.closer.doom(leg, s.Node, t.policy.CallerRingTime) // a lost connection may still have run it
+		e.closer.doom(s.ID, leg, s.Node, t.policy.CallerRingTime) // a lost connection may still have run it
 		if errors.Is(err, esl.ErrConnectionLost) || errors.Is(err, esl.ErrNotConnected) {
 			w.holdLost(ctx, t) // the node, not A, failed: the policy decides
 			return
@@ -431,7 +431,7 @@ func (w *worker) playHold(_ context.Context, t *tracked) {
 		e.log.Warn("hold prompt", "session", s.ID, "callee_leg", s.CalleeLeg, "err", err)
 		return
 	}
-	e.cmds.do(func(ctx context.Context) {
+	e.senders.send(s.Node, s.ID, func(ctx context.Context) {
 		if _, err := e.opt.Pool.API(ctx, s.Node, cmd); err != nil {
 			e.log.Warn("hold prompt", "session", s.ID, "callee_leg", s.CalleeLeg, "err", err)
 		}
@@ -475,7 +475,7 @@ func (w *worker) hungUpWhileBridged(ctx context.Context, t *tracked, calleeHungU
 	if !calleeHungUp {
 		other, who = s.CalleeLeg, "caller"
 	}
-	e.closer.doom(other, s.Node, 0)
+	e.closer.doom(s.ID, other, s.Node, 0)
 	e.opt.Metrics.BridgeEnded(e.now().Sub(s.BridgedAt))
 	w.finish(ctx, t, store.Completed, cause, who+" hung up")
 }
@@ -483,7 +483,7 @@ func (w *worker) hungUpWhileBridged(ctx context.Context, t *tracked, calleeHungU
 // calleeLeft: B hung up while A's phone rang.
 func (w *worker) calleeLeft(ctx context.Context, t *tracked, cause freeswitch.Cause) {
 	e, s := w.e, t.s
-	e.closer.doom(s.CallerLeg, s.Node, t.policy.CallerRingTime)
+	e.closer.doom(s.ID, s.CallerLeg, s.Node, t.policy.CallerRingTime)
 	w.finish(ctx, t, store.CalleeLeft, cause, "B hung up before A answered",
 		store.Entry{Kind: "callee_hung_up", Leg: "callee", Node: s.Node, UUID: s.CalleeLeg, Cause: string(cause)})
 }
@@ -492,10 +492,10 @@ func (w *worker) calleeLeft(ctx context.Context, t *tracked, cause freeswitch.Ca
 // up, so the policy decides, as for any attempt that did not reach A.
 func (w *worker) holdLost(ctx context.Context, t *tracked) {
 	e, s := w.e, t.s
-	e.closer.doom(s.CallerLeg, s.Node, t.policy.CallerRingTime)
+	e.closer.doom(s.ID, s.CallerLeg, s.Node, t.policy.CallerRingTime)
 	// B's leg too, should only the connection have been lost: the next
 	// attempt must not overlap it.
-	e.closer.doom(s.CalleeLeg, s.Node, 0)
+	e.closer.doom(s.ID, s.CalleeLeg, s.Node, 0)
 	next := s
 	next.CallerLeg = ""
 	t.s = next
@@ -514,7 +514,7 @@ func (w *worker) callerMissed(ctx context.Context, t *tracked, cause freeswitch.
 		store.Entry{Kind: "caller_ended", Leg: "caller", Node: s.Node, UUID: s.CallerLeg, Cause: string(cause)}) {
 		return
 	}
-	e.closer.prompt(s.CalleeLeg, s.Node, e.opt.Prompts.CallerUnavailable)
+	e.closer.prompt(s.ID, s.CalleeLeg, s.Node, e.opt.Prompts.CallerUnavailable)
 	if e.opt.Notifier != nil {
 		e.opt.Notifier.Send(ctx, Message{SessionID: s.ID, Caller: s.Caller, Callee: s.Callee, Node: s.Node, At: e.now()})
 	}
