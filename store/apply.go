@@ -40,6 +40,43 @@ func (s *Store) Apply(ctx context.Context, next Session, expVersion int64, entri
 	if next.State == Waiting {
 		dueAt = ms(next.DueAt)
 	}
+	base, diff := s.views.get(next.ID, expVersion)
+	for {
+		code, err := s.apply(ctx, next, expVersion, entries, now, dueAt, base, diff)
+		if err != nil {
+			s.views.drop(next.ID)
+			return Session{}, fmt.Errorf("apply to session %s: %w", next.ID, err)
+		}
+		if code == 1 {
+			s.views.put(next)
+			return next, nil
+		}
+		s.views.drop(next.ID)
+		switch code {
+		case 0:
+			return Session{}, fmt.Errorf("apply to session %s: %w", next.ID, ErrNotFound)
+		case -1:
+			return Session{}, fmt.Errorf("apply to session %s with fence %d as %q: %w", next.ID, next.Fence, next.Owner, ErrFenced)
+		case -2:
+			return Session{}, fmt.Errorf("apply to session %s at version %d: %w", next.ID, expVersion, ErrStale)
+		case -3:
+			return Session{}, fmt.Errorf("apply %s to session %s: %w", next.State, next.ID, ErrFinished)
+		case -4:
+			return Session{}, fmt.Errorf("apply to session %s: %w: caller and callee cannot change", next.ID, ErrInvalid)
+		case -5:
+			if diff {
+				diff = false // another session under the same id: send it whole
+				continue
+			}
+		}
+		return Session{}, fmt.Errorf("apply to session %s: unexpected reply %d", next.ID, code)
+	}
+}
+
+// apply runs the apply script once: with diff, it sends only what turns
+// base (the stored session at expVersion, as this Store last saw it) into
+// next; otherwise the whole of next.
+func (s *Store) apply(ctx context.Context, next Session, expVersion int64, entries []Entry, now time.Time, dueAt int64, base Session, diff bool) (int64, error) {
 	retention := s.opts.Retention
 	keys := []string{
 		s.sessionKey(next.ID), s.timelineKey(next.ID), s.dueKey(),
@@ -47,37 +84,30 @@ func (s *Store) Apply(ctx context.Context, next Session, expVersion int64, entri
 		s.callerHistoryKey(next.Caller), s.calleeHistoryKey(next.Callee),
 		s.countKey(), s.gcKey(),
 	}
-	args := make([]any, 0, 14+len(entries)+32)
+	var baseCreated any = ""
+	var set, del []any
+	if diff {
+		baseCreated = ms(base.CreatedAt)
+		set, del = changes(&base, &next)
+	} else {
+		set = next.fields()
+	}
+	args := make([]any, 0, 18+len(entries)+len(del)+len(set))
 	args = append(args,
 		next.ID, s.p, expVersion, next.Fence, next.Owner, string(next.State), dueAt,
 		retention.Milliseconds(), ms(now.Add(retention)), next.ID+"|"+next.Caller+"|"+next.Callee,
-		next.Caller, next.Callee, s.channel(), len(entries))
+		next.Caller, next.Callee, s.channel(), next.Version, string(next.Outcome), baseCreated,
+		len(entries))
 	for _, e := range entries {
 		if e.At.IsZero() {
 			e.At = now
 		}
 		args = append(args, encodeEntry(e))
 	}
-	args = append(args, next.fields()...)
-	code, err := applyScript.Run(ctx, s.rdb, keys, args...).Int64()
-	if err != nil {
-		return Session{}, fmt.Errorf("apply to session %s: %w", next.ID, err)
-	}
-	switch code {
-	case 1:
-		return next, nil
-	case 0:
-		return Session{}, fmt.Errorf("apply to session %s: %w", next.ID, ErrNotFound)
-	case -1:
-		return Session{}, fmt.Errorf("apply to session %s with fence %d as %q: %w", next.ID, next.Fence, next.Owner, ErrFenced)
-	case -2:
-		return Session{}, fmt.Errorf("apply to session %s at version %d: %w", next.ID, expVersion, ErrStale)
-	case -3:
-		return Session{}, fmt.Errorf("apply %s to session %s: %w", next.State, next.ID, ErrFinished)
-	case -4:
-		return Session{}, fmt.Errorf("apply to session %s: %w: caller and callee cannot change", next.ID, ErrInvalid)
-	}
-	return Session{}, fmt.Errorf("apply to session %s: unexpected reply %d", next.ID, code)
+	args = append(args, len(del))
+	args = append(args, del...)
+	args = append(args, set...)
+	return applyScript.Run(ctx, s.rdb, keys, args...).Int64()
 }
 
 func validateNext(next *Session, now time.Time) error {

@@ -21,7 +21,22 @@ import (
 // with -v to see the table). The bounds catch regressions; the table is what
 // to compare before and after a change to a script.
 func TestLifecycleCommands(t *testing.T) {
-	steps := lifecycle(t, 200)
+	srv := redistest.Start(t)
+	c := srv.Client(t)
+	// CPU figures are wall time inside Redis, which a busy machine
+	// inflates: the best of a few rounds is the one to compare.
+	var steps []step
+	for round := range 5 {
+		got := lifecycle(t, c, fmt.Sprintf("l%d", round), 200)
+		if steps == nil {
+			steps = got
+			continue
+		}
+		for i := range steps {
+			steps[i].usec = min(steps[i].usec, got[i].usec)
+			steps[i].cpu = min(steps[i].cpu, got[i].cpu)
+		}
+	}
 	var total, usec, cpu float64
 	for _, s := range steps {
 		t.Logf("%-10s %5.1f commands %6.1f µs script %6.1f µs cpu  %s", s.name, s.total, s.usec, s.cpu, s.byName())
@@ -29,7 +44,7 @@ func TestLifecycleCommands(t *testing.T) {
 	}
 	t.Logf("%-10s %5.1f commands %6.1f µs script %6.1f µs cpu", "lifecycle", total, usec, cpu)
 	bounds := map[string]float64{
-		"create": 12, "claim": 9, "dialing": 6, "waiting": 9, "claim2": 9, "dialing2": 6, "finished": 14, "gc": 4,
+		"create": 12, "claim": 9, "dialing": 6, "waiting": 9, "claim2": 9, "dialing2": 6, "finished": 15, "gc": 4,
 	}
 	for _, s := range steps {
 		if s.total > bounds[s.name]+0.5 { // +0.5: a script loaded once (EVAL after NOSCRIPT)
@@ -56,15 +71,14 @@ func (s step) byName() string {
 	return strings.Join(names, ", ")
 }
 
-// lifecycle runs n sessions through each step in turn, every session
-// taking the step before the next step starts, and returns the cost of
-// each step per session. Claims take one session at a time, as a replica
-// does when attempts fall due one by one.
-func lifecycle(t testing.TB, n int) []step {
+// lifecycle runs n sessions of namespace ns through each step in turn,
+// every session taking the step before the next step starts, and returns
+// the cost of each step per session. Claims take one session at a time, as
+// a replica does when attempts fall due one by one. Nothing else may use
+// the server meanwhile.
+func lifecycle(t testing.TB, c redis.UniversalClient, ns string, n int) []step {
 	ctx := context.Background()
-	srv := redistest.Start(t)
-	c := srv.Client(t)
-	st := New(c, Options{Retention: time.Hour})
+	st := New(c, Options{Namespace: ns, Retention: time.Hour})
 	// Warm up: load the scripts and create the shared keys.
 	warm := mustCreate(t, st, newSession("+10", "+11"), t0)
 	if _, _, err := st.ClaimDue(ctx, "r1", t0, 1); err != nil {
@@ -146,7 +160,7 @@ func lifecycle(t testing.TB, n int) []step {
 	measure("claim2", claim(t1))
 	measure("dialing2", apply(dial(2), t1))
 	measure("finished", apply(func(s *Session) []Entry {
-		s.State, s.Outcome, s.Cause, s.FinishedAt = Finished, Failed, "UNALLOCATED_NUMBER", t2
+		s.State, s.Outcome, s.Cause, s.FinishedAt, s.Owner = Finished, Failed, "UNALLOCATED_NUMBER", t2, ""
 		return []Entry{{Kind: "finished", State: Finished, Cause: "UNALLOCATED_NUMBER"}}
 	}, t2))
 	gone := false

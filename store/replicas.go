@@ -53,6 +53,9 @@ func (s *Store) ClaimDue(ctx context.Context, replica string, now time.Time, n i
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("claim due sessions: %w", err)
 	}
+	for _, sess := range sessions {
+		s.views.put(sess)
+	}
 	return sessions, next, nil
 }
 
@@ -98,6 +101,9 @@ func (s *Store) TakeOver(ctx context.Context, replica string, now time.Time) ([]
 		if err != nil {
 			return taken, fmt.Errorf("take over sessions of %s: %w", d, err)
 		}
+		for _, sess := range sessions {
+			s.views.put(sess)
+		}
 		taken = append(taken, sessions...)
 	}
 	return taken, nil
@@ -136,6 +142,7 @@ func (s *Store) Owned(ctx context.Context, replica string) ([]Session, error) {
 	out := sessions[:0]
 	for _, sess := range sessions {
 		if sess.State.Live() && sess.Owner == replica {
+			s.views.put(sess)
 			out = append(out, sess)
 		}
 	}

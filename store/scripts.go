@@ -108,17 +108,38 @@ return {1}
 //	ARGV[7]  due ms (0 = none)                  ARGV[8]  retention ms
 //	ARGV[9]  gc score: end of retention ms      ARGV[10] gc member "id|caller|callee"
 //	ARGV[11] caller       ARGV[12] callee       ARGV[13] channel
-//	ARGV[14] N, the number of timeline entries  ARGV[15 .. 14+N] entries
-//	ARGV[15+N ..] session field/value pairs
+//	ARGV[14] new version  ARGV[15] new outcome ("" = none)
+//	ARGV[16] base: "" when the pairs below are the whole session (the script
+//	         reads the hash and writes what differs); else the created ms of
+//	         the stored version the caller took the differences from (the
+//	         pairs are the fields that change, and D fields are deleted)
+//	ARGV[17] N, the number of timeline entries  ARGV[18 .. 17+N] entries
+//	ARGV[18+N] D, the number of fields to delete (0 without a base)
+//	ARGV[19+N .. 18+N+D] fields to delete       ARGV[19+N+D ..] session field/value pairs
 //
 // Returns 1 applied, 0 not found, -1 fenced (a claim or takeover moved the
 // fence, or the presented owner is not the stored one), -2 stale version, -3
-// finished (it cannot come back), -4 caller or callee changed. Anything but 1
-// writes nothing. The fence is checked before the version: when both moved the
-// caller has lost the session, which is the more useful answer.
+// finished (it cannot come back), -4 caller or callee changed, -5 the stored
+// session is not the base's (another session under the same id: send the
+// whole session). Anything but 1 writes nothing. The fence is checked before
+// the version: when both moved the caller has lost the session, which is the
+// more useful answer.
 var applyScript = redis.NewScript(luaPublish + luaHash + `
-local cur, found = hash(KEYS[1])
-if not found then return 0 end
+local base, n = ARGV[16], tonumber(ARGV[17])
+local d = tonumber(ARGV[18 + n])
+local pairs0 = 19 + n + d
+local cur
+if base == '' then
+  local found
+  cur, found = hash(KEYS[1])
+  if not found then return 0 end
+else
+  -- With a base only the fields checked below are read.
+  local h = redis.call('HMGET', KEYS[1], 'st', 'w', 'f', 'v', 'c', 'b', 'tc')
+  if not h[1] then return 0 end
+  if h[7] ~= base then return -5 end
+  cur = {st = h[1], w = h[2], f = h[3], v = h[4], c = h[5], b = h[6], tc = h[7]}
+end
 local st, owner = cur.st, cur.w or ''
 if tonumber(ARGV[4]) ~= tonumber(cur.f or '0') then return -1 end
 if ARGV[5] ~= '' and ARGV[5] ~= owner then return -1 end
@@ -126,25 +147,29 @@ if tonumber(ARGV[3]) ~= tonumber(cur.v or '0') then return -2 end
 local id, nst, caller, callee = ARGV[1], ARGV[6], ARGV[11], ARGV[12]
 if st == 'finished' and nst ~= 'finished' then return -3 end
 if caller ~= cur.c or callee ~= cur.b then return -4 end
-local n = tonumber(ARGV[14])
--- Write only what changed; e0 (the first timeline entry) is not a session field.
-local set, del, want = {}, {}, {e0 = true}
-for i = 15 + n, #ARGV, 2 do
-  local f, v = ARGV[i], ARGV[i + 1]
-  want[f] = v
-  if cur[f] ~= v then
-    set[#set + 1] = f
-    set[#set + 1] = v
+if base == '' then
+  -- Write only what changed; e0 (the first timeline entry) is not a session field.
+  local set, del, want = {}, {}, {e0 = true}
+  for i = pairs0, #ARGV, 2 do
+    local f, v = ARGV[i], ARGV[i + 1]
+    want[f] = v
+    if cur[f] ~= v then
+      set[#set + 1] = f
+      set[#set + 1] = v
+    end
   end
+  for f in pairs(cur) do
+    if not want[f] then del[#del + 1] = f end
+  end
+  if #set > 0 then redis.call('HSET', KEYS[1], unpack(set)) end
+  if #del > 0 then redis.call('HDEL', KEYS[1], unpack(del)) end
+else
+  if #ARGV >= pairs0 then redis.call('HSET', KEYS[1], unpack(ARGV, pairs0)) end
+  if d > 0 then redis.call('HDEL', KEYS[1], unpack(ARGV, 19 + n, 18 + n + d)) end
 end
-for f in pairs(cur) do
-  if not want[f] then del[#del + 1] = f end
-end
-if #set > 0 then redis.call('HSET', KEYS[1], unpack(set)) end
-if #del > 0 then redis.call('HDEL', KEYS[1], unpack(del)) end
 local entries = {}
 if n > 0 then
-  entries = {unpack(ARGV, 15, 14 + n)}
+  entries = {unpack(ARGV, 18, 17 + n)}
   redis.call('RPUSH', KEYS[2], unpack(entries))
 end
 if owner ~= '' and (ARGV[5] == '' or nst == 'finished') then
@@ -173,7 +198,7 @@ if nst == 'finished' then
   redis.call('PEXPIRE', KEYS[1], ARGV[8])
   redis.call('PEXPIRE', KEYS[2], ARGV[8])
 end
-publish(ARGV[13], id, want.v, nst, want.o, entries)
+publish(ARGV[13], id, ARGV[14], nst, ARGV[15], entries)
 return 1
 `)
 

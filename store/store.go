@@ -159,9 +159,10 @@ var (
 
 // Store keeps sessions in Redis. It is safe for concurrent use.
 type Store struct {
-	rdb  redis.UniversalClient
-	opts Options
-	p    string // key prefix "{ns}:"
+	rdb   redis.UniversalClient
+	opts  Options
+	p     string // key prefix "{ns}:"
+	views *views // sessions as last written or claimed, for Apply to diff against
 }
 
 // New returns a Store on client. The client may be standalone, Sentinel or
@@ -179,7 +180,7 @@ func New(client redis.UniversalClient, opts Options) *Store {
 	if opts.IdempotencyTTL <= 0 {
 		opts.IdempotencyTTL = 24 * time.Hour
 	}
-	return &Store{rdb: client, opts: opts, p: "{" + opts.Namespace + "}:"}
+	return &Store{rdb: client, opts: opts, p: "{" + opts.Namespace + "}:", views: newViews()}
 }
 
 // Options returns the options in effect, defaults filled in.
