@@ -2,7 +2,6 @@ package fssim
 
 import (
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -57,10 +56,11 @@ type channel struct {
 	hitDialplan bool
 	cause       string // hangup cause once hanging up
 
-	vars   []header // named "variable_<name>", ready to append to events
-	varIdx map[string]int
+	vars []header // named "variable_<name>", ready to append to events
 
 	created, progressAt, mediaAt, answeredAt, bridgedAt, hungupAt time.Time
+	// The times above as every event prints them, formatted once.
+	createdUS, progressUS, mediaUS, answeredUS, bridgedUS, hungupUS usecText
 
 	partner   *channel // bridged leg
 	unbridged bool     // the bridge with partner is being torn down
@@ -101,30 +101,43 @@ func (c *channel) direction() string {
 	return "outbound"
 }
 
-func (c *channel) setVar(name, value string) {
-	if c.varIdx == nil {
-		c.varIdx = make(map[string]int)
-	}
-	if value == "" {
-		if i, ok := c.varIdx[name]; ok {
-			c.vars = append(c.vars[:i], c.vars[i+1:]...)
-			delete(c.varIdx, name)
-			for j := i; j < len(c.vars); j++ {
-				c.varIdx[strings.TrimPrefix(c.vars[j].name, "variable_")] = j
-			}
+// varsPerChannel is room for the variables a leg collects over its life
+// (about fifty through originate, bridge and hangup), so that the list is
+// allocated once.
+const varsPerChannel = 64
+
+const varPrefix = "variable_"
+
+// varIndex finds a variable by a short scan: a leg has a few dozen, and a
+// scan allocates nothing where an index map would grow with every leg.
+func (c *channel) varIndex(name string) int {
+	for i, v := range c.vars {
+		if len(v.name) == len(varPrefix)+len(name) && v.name[len(varPrefix):] == name {
+			return i
 		}
-		return
 	}
-	if i, ok := c.varIdx[name]; ok {
+	return -1
+}
+
+func (c *channel) setVar(name, value string) {
+	i := c.varIndex(name)
+	switch {
+	case value == "":
+		if i >= 0 {
+			c.vars = append(c.vars[:i], c.vars[i+1:]...)
+		}
+	case i >= 0:
 		c.vars[i].value = value
-		return
+	default:
+		if c.vars == nil {
+			c.vars = make([]header, 0, varsPerChannel)
+		}
+		c.vars = append(c.vars, header{varPrefix + name, value})
 	}
-	c.varIdx[name] = len(c.vars)
-	c.vars = append(c.vars, header{"variable_" + name, value})
 }
 
 func (c *channel) getVar(name string) (string, bool) {
-	if i, ok := c.varIdx[name]; ok {
+	if i := c.varIndex(name); i >= 0 {
 		return c.vars[i].value, true
 	}
 	return "", false
@@ -140,6 +153,23 @@ func usec(t time.Time) string {
 		return "0"
 	}
 	return strconv.FormatInt(t.UnixMicro(), 10)
+}
+
+// usecText is usec(t) of the last time it was asked for: a channel's times
+// appear in every one of its events (and its partner's) but rarely change.
+type usecText struct {
+	t time.Time
+	s string
+}
+
+func (u *usecText) of(t time.Time) string {
+	if t.IsZero() {
+		return "0"
+	}
+	if u.s == "" || !t.Equal(u.t) {
+		u.t, u.s = t, strconv.FormatInt(t.UnixMicro(), 10)
+	}
+	return u.s
 }
 
 // basicData appends switch_channel_event_set_basic_data's headers.
@@ -232,16 +262,16 @@ func (c *channel) profileWith(e *event, names *[pfCount]string, caller bool) {
 			add(pfProfileIndex, "1")
 		}
 	}
-	created := usec(c.created)
+	created := c.createdUS.of(c.created)
 	add(pfProfileCreatedTime, created)
 	add(pfChannelCreatedTime, created)
-	add(pfChannelAnsweredTime, usec(c.answeredAt))
-	add(pfChannelProgressTime, usec(c.progressAt))
-	add(pfChannelProgressMediaTime, usec(c.mediaAt))
-	add(pfChannelHangupTime, usec(c.hungupAt))
+	add(pfChannelAnsweredTime, c.answeredUS.of(c.answeredAt))
+	add(pfChannelProgressTime, c.progressUS.of(c.progressAt))
+	add(pfChannelProgressMediaTime, c.mediaUS.of(c.mediaAt))
+	add(pfChannelHangupTime, c.hungupUS.of(c.hungupAt))
 	add(pfChannelTransferTime, "0")
 	add(pfChannelResurrectTime, "0")
-	add(pfChannelBridgedTime, usec(c.bridgedAt))
+	add(pfChannelBridgedTime, c.bridgedUS.of(c.bridgedAt))
 	add(pfChannelLastHold, "0")
 	add(pfChannelHoldAccum, "0")
 	add(pfScreenBit, "true")

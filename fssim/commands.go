@@ -38,7 +38,7 @@ func (n *Node) executeLocked(line string, done func(string)) {
 		done("-ERR " + cmd + " Command not found!\n")
 		return
 	}
-	apiEv := n.newEventIfWanted("API", "switch_loadable_module.c", "switch_api_execute", 2954, 2)
+	apiEv := n.newEventIfWanted("API", "switch_loadable_module.c", "switch_api_execute", "2954", 2)
 	apiEv.add("API-Command", cmd)
 	if arg != "" {
 		apiEv.add("API-Command-Argument", arg)
@@ -240,7 +240,7 @@ func (n *Node) uuidDump(arg string) string {
 	if ch == nil {
 		return noSuchChannel
 	}
-	e := n.newEvent("CHANNEL_DATA", "mod_commands.c", "uuid_dump_function", 5404)
+	e := n.newEvent("CHANNEL_DATA", "mod_commands.c", "uuid_dump_function", "5404")
 	ch.basicData(e)
 	e.headers = append(e.headers, ch.vars...)
 	if len(f) > 1 && strings.EqualFold(f[1], "json") {
@@ -293,7 +293,7 @@ func (n *Node) chat(arg string) string {
 			}
 		}
 	}
-	e := n.newEvent("MESSAGE", "switch_loadable_module.c", "switch_core_chat_send_args", 1039)
+	e := n.newEvent("MESSAGE", "switch_loadable_module.c", "switch_core_chat_send_args", "1039")
 	e.add("proto", "global")
 	e.add("from", from)
 	e.add("to", to)
@@ -307,8 +307,9 @@ func (n *Node) chat(arg string) string {
 	if strings.EqualFold(proto, "event") {
 		// The event endpoint fires the message itself, then the core reports
 		// delivery with the same event.
+		report := &event{name: e.name, headers: append([]header(nil), e.headers...), body: body, hasBody: true}
 		n.fire(e)
-		e = &event{name: e.name, headers: append([]header(nil), e.headers...), body: body, hasBody: true}
+		e = report
 	}
 	e.add("Delivery-Failure", strconv.FormatBool(result != "Sent"))
 	n.fire(e)

@@ -297,7 +297,7 @@ func (c *conn) bgapi(line, jobUUID string) {
 	c.send(replyFrame("+OK Job-UUID: "+jobUUID, header{"Job-UUID", jobUUID}))
 	cmd, arg, _ := strings.Cut(line, " ")
 	c.n.executeBackground(line, func(r string) {
-		e := c.n.newEvent("BACKGROUND_JOB", "mod_event_socket.c", "api_exec", 1572)
+		e := c.n.newEvent("BACKGROUND_JOB", "mod_event_socket.c", "api_exec", "1572")
 		e.add("Job-UUID", jobUUID)
 		e.add("Job-Command", cmd)
 		if arg != "" {

@@ -7,7 +7,7 @@ import "strings"
 func (n *Node) FireCustom(subclass string, headers ...string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	e := n.newEvent("CUSTOM", "fssim", "FireCustom", 0)
+	e := n.newEvent("CUSTOM", "fssim", "FireCustom", "0")
 	e.subclass = subclass
 	e.add("Event-Subclass", subclass)
 	for i := 0; i+1 < len(headers); i += 2 {
@@ -24,7 +24,7 @@ func (n *Node) sendEvent(name string, req *request) string {
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	e := n.newEvent(name, "mod_event_socket.c", "parse_command", 1897)
+	e := n.newEvent(name, "mod_event_socket.c", "parse_command", "1897")
 	id := newUUID()
 	for _, h := range req.headers {
 		switch {

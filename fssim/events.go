@@ -25,7 +25,7 @@ func (n *Node) scheduleHeartbeat() {
 }
 
 func (n *Node) fireHeartbeat() {
-	e := n.newEvent("HEARTBEAT", "switch_core.c", "send_heartbeat", 95)
+	e := n.newEvent("HEARTBEAT", "switch_core.c", "send_heartbeat", "95")
 	e.add("Event-Info", "System Ready")
 	e.add("Up-Time", n.uptime())
 	e.add("FreeSWITCH-Version", "1.10.12-release~64bit")
@@ -74,13 +74,13 @@ func (n *Node) uptime() string {
 // adds, numbering it now: FreeSWITCH numbers events at creation, so an event
 // fired later (API, BACKGROUND_JOB) can carry a lower sequence than ones
 // delivered before it.
-func (n *Node) newEvent(name, file, fn string, line int) *event {
+func (n *Node) newEvent(name, file, fn, line string) *event {
 	return n.newEventSized(name, file, fn, line, 16)
 }
 
 // newEventSized is newEvent with room for extra headers beyond the common
 // ones, so that channel events are allocated once.
-func (n *Node) newEventSized(name, file, fn string, line, extra int) *event {
+func (n *Node) newEventSized(name, file, fn, line string, extra int) *event {
 	n.seq++
 	now := time.Now()
 	if sec := now.Unix(); sec != n.dateSec {
@@ -88,7 +88,13 @@ func (n *Node) newEventSized(name, file, fn string, line, extra int) *event {
 		n.dateLocal = now.Format("2006-01-02 15:04:05")
 		n.dateGMT = now.UTC().Format("Mon, 02 Jan 2006 15:04:05 GMT")
 	}
-	e := &event{name: name, headers: make([]header, 0, 13+extra)}
+	// The timestamp and the sequence number share one allocation.
+	var digits [40]byte
+	b := strconv.AppendInt(digits[:0], now.UnixMicro(), 10)
+	k := len(b)
+	b = strconv.AppendUint(b, n.seq, 10)
+	nums := string(b)
+	e := n.takeEvent(name, 13+extra)
 	e.add("Event-Name", name)
 	e.add("Core-UUID", n.coreUUID)
 	e.add("FreeSWITCH-Hostname", n.opts.Hostname)
@@ -97,18 +103,53 @@ func (n *Node) newEventSized(name, file, fn string, line, extra int) *event {
 	e.add("FreeSWITCH-IPv6", n.opts.IPv6)
 	e.add("Event-Date-Local", n.dateLocal)
 	e.add("Event-Date-GMT", n.dateGMT)
-	e.add("Event-Date-Timestamp", strconv.FormatInt(now.UnixMicro(), 10))
+	e.add("Event-Date-Timestamp", nums[:k])
 	e.add("Event-Calling-File", file)
 	e.add("Event-Calling-Function", fn)
-	e.add("Event-Calling-Line-Number", strconv.Itoa(line))
-	e.add("Event-Sequence", strconv.FormatUint(n.seq, 10))
+	e.add("Event-Calling-Line-Number", line)
+	e.add("Event-Sequence", nums[k:])
 	return e
+}
+
+// maxSpareEvents bounds the events kept for reuse; a handful are in flight
+// at once (an API event waits for its command while channel events fire).
+const maxSpareEvents = 8
+
+// takeEvent returns an empty event named name with room for size headers,
+// reusing one already delivered when there is one: a channel event carries
+// a hundred-odd headers, and allocating them for every event was most of
+// the simulator's garbage.
+func (n *Node) takeEvent(name string, size int) *event {
+	var e *event
+	if k := len(n.spareEvents); k > 0 {
+		e = n.spareEvents[k-1]
+		n.spareEvents[k-1] = nil
+		n.spareEvents = n.spareEvents[:k-1]
+	} else {
+		e = new(event)
+	}
+	if cap(e.headers) < size {
+		e.headers = make([]header, 0, size)
+	}
+	e.name = name
+	return e
+}
+
+// recycle keeps a delivered event for reuse. Only the frames built from it
+// live on (in connection queues), and those are never reused.
+func (n *Node) recycle(e *event) {
+	if len(n.spareEvents) >= maxSpareEvents {
+		return
+	}
+	clear(e.headers)
+	*e = event{headers: e.headers[:0]}
+	n.spareEvents = append(n.spareEvents, e)
 }
 
 // newEventIfWanted is newEvent for events that are only worth building when
 // some connection subscribed to name; otherwise it only takes the sequence
 // number (FreeSWITCH numbers every event) and returns nil.
-func (n *Node) newEventIfWanted(name, file, fn string, line, extra int) *event {
+func (n *Node) newEventIfWanted(name, file, fn, line string, extra int) *event {
 	for c := range n.conns {
 		if c.format != "" && (c.all || c.names[name]) {
 			return n.newEventSized(name, file, fn, line, extra)
@@ -125,10 +166,12 @@ func (n *Node) fire(e *event) {
 		return
 	}
 	if n.faults.reorder && e.uuid != "" {
+		// Held events are compared by identity: these are not reused.
 		n.fireReordered(e)
 		return
 	}
 	n.route(e)
+	n.recycle(e)
 }
 
 func (n *Node) route(e *event) {

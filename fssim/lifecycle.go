@@ -233,9 +233,9 @@ func (n *Node) bridge(a, b *channel) {
 		ch.setVar("bridge_uuid", other.uuid)
 		ch.setVar("signal_bond", other.uuid)
 		ch.setVar("call_uuid", a.uuid)
-		line := 1236
+		line := "1236"
 		if ch == b {
-			line = 1243
+			line = "1243"
 		}
 		e := n.newEvent("CHANNEL_EXECUTE", "switch_ivr_bridge.c", "uuid_bridge_on_soft_execute", line)
 		e.uuid = ch.uuid

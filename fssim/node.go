@@ -100,6 +100,7 @@ func (o *Options) defaults() {
 type Node struct {
 	opts Options
 	ln   net.Listener
+	addr string // ln's address, which every originate record carries
 
 	mu       sync.Mutex
 	coreUUID string
@@ -126,6 +127,9 @@ type Node struct {
 	// and heartbeats read it, so it is kept rather than scanned for.
 	liveChannels int
 
+	// spareEvents are delivered events kept for reuse (see takeEvent).
+	spareEvents []*event
+
 	// Event-Date-Local/-GMT of the current second, formatted once.
 	dateSec            int64
 	dateLocal, dateGMT string
@@ -143,6 +147,7 @@ func Start(opts Options) (*Node, error) {
 	n := &Node{
 		opts:     opts,
 		ln:       ln,
+		addr:     ln.Addr().String(),
 		coreUUID: newUUID(),
 		started:  time.Now(),
 		conns:    make(map[*conn]struct{}),
@@ -172,7 +177,7 @@ func Start(opts Options) (*Node, error) {
 }
 
 // Addr is the host:port the node's event socket listens on.
-func (n *Node) Addr() string { return n.ln.Addr().String() }
+func (n *Node) Addr() string { return n.addr }
 
 // Password is the event socket password.
 func (n *Node) Password() string { return n.opts.Password }

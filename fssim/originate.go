@@ -23,33 +23,32 @@ func (j *originateJob) finish(res string) {
 
 // Event-Calling-* sites, as the captures show them.
 type site struct {
-	file, fn string
-	line     int
+	file, fn, line string
 }
 
 var sites = map[string]site{
-	"CHANNEL_UUID":             {"switch_core_session.c", "switch_core_session_set_uuid", 2051},
-	"CHANNEL_OUTGOING":         {"switch_core_session.c", "switch_core_session_outgoing_channel", 768},
-	"CHANNEL_STATE":            {"switch_channel.c", "switch_channel_perform_set_running_state", 2408},
-	"CHANNEL_CREATE":           {"switch_core_state_machine.c", "switch_core_session_run", 626},
-	"CHANNEL_ORIGINATE":        {"switch_core_state_machine.c", "switch_core_session_run", 632},
-	"CHANNEL_PROGRESS":         {"switch_channel.c", "switch_channel_perform_mark_ring_ready_value", 3505},
-	"CHANNEL_PROGRESS_MEDIA":   {"switch_channel.c", "switch_channel_perform_mark_pre_answered", 3586},
-	"CHANNEL_CALLSTATE":        {"switch_channel.c", "switch_channel_perform_set_callstate", 301},
-	"CHANNEL_ANSWER":           {"switch_channel.c", "switch_channel_perform_mark_answered", 3846},
-	"CALL_UPDATE":              {"switch_channel.c", "switch_channel_flip_cid", 3277},
-	"CHANNEL_EXECUTE":          {"switch_core_session.c", "switch_core_session_exec", 2944},
-	"CHANNEL_EXECUTE_COMPLETE": {"switch_core_session.c", "switch_core_session_exec", 2967},
-	"CHANNEL_PARK":             {"switch_ivr.c", "switch_ivr_park", 1002},
-	"CHANNEL_UNPARK":           {"switch_ivr.c", "switch_ivr_park", 1213},
-	"CHANNEL_BRIDGE":           {"switch_ivr_bridge.c", "switch_ivr_multi_threaded_bridge", 1689},
-	"CHANNEL_UNBRIDGE":         {"switch_ivr_bridge.c", "switch_ivr_multi_threaded_bridge", 1879},
-	"CHANNEL_HANGUP":           {"switch_channel.c", "switch_channel_perform_hangup", 3445},
-	"CHANNEL_HANGUP_COMPLETE":  {"switch_core_state_machine.c", "switch_core_session_reporting_state", 943},
-	"CHANNEL_DESTROY":          {"switch_core_session.c", "switch_core_session_perform_destroy", 1584},
-	"PLAYBACK_START":           {"switch_ivr_play_say.c", "switch_ivr_play_file", 1646},
-	"PLAYBACK_STOP":            {"switch_ivr_play_say.c", "switch_ivr_play_file", 2020},
-	"DTMF":                     {"switch_channel.c", "switch_channel_dequeue_dtmf", 578},
+	"CHANNEL_UUID":             {"switch_core_session.c", "switch_core_session_set_uuid", "2051"},
+	"CHANNEL_OUTGOING":         {"switch_core_session.c", "switch_core_session_outgoing_channel", "768"},
+	"CHANNEL_STATE":            {"switch_channel.c", "switch_channel_perform_set_running_state", "2408"},
+	"CHANNEL_CREATE":           {"switch_core_state_machine.c", "switch_core_session_run", "626"},
+	"CHANNEL_ORIGINATE":        {"switch_core_state_machine.c", "switch_core_session_run", "632"},
+	"CHANNEL_PROGRESS":         {"switch_channel.c", "switch_channel_perform_mark_ring_ready_value", "3505"},
+	"CHANNEL_PROGRESS_MEDIA":   {"switch_channel.c", "switch_channel_perform_mark_pre_answered", "3586"},
+	"CHANNEL_CALLSTATE":        {"switch_channel.c", "switch_channel_perform_set_callstate", "301"},
+	"CHANNEL_ANSWER":           {"switch_channel.c", "switch_channel_perform_mark_answered", "3846"},
+	"CALL_UPDATE":              {"switch_channel.c", "switch_channel_flip_cid", "3277"},
+	"CHANNEL_EXECUTE":          {"switch_core_session.c", "switch_core_session_exec", "2944"},
+	"CHANNEL_EXECUTE_COMPLETE": {"switch_core_session.c", "switch_core_session_exec", "2967"},
+	"CHANNEL_PARK":             {"switch_ivr.c", "switch_ivr_park", "1002"},
+	"CHANNEL_UNPARK":           {"switch_ivr.c", "switch_ivr_park", "1213"},
+	"CHANNEL_BRIDGE":           {"switch_ivr_bridge.c", "switch_ivr_multi_threaded_bridge", "1689"},
+	"CHANNEL_UNBRIDGE":         {"switch_ivr_bridge.c", "switch_ivr_multi_threaded_bridge", "1879"},
+	"CHANNEL_HANGUP":           {"switch_channel.c", "switch_channel_perform_hangup", "3445"},
+	"CHANNEL_HANGUP_COMPLETE":  {"switch_core_state_machine.c", "switch_core_session_reporting_state", "943"},
+	"CHANNEL_DESTROY":          {"switch_core_session.c", "switch_core_session_perform_destroy", "1584"},
+	"PLAYBACK_START":           {"switch_ivr_play_say.c", "switch_ivr_play_file", "1646"},
+	"PLAYBACK_STOP":            {"switch_ivr_play_say.c", "switch_ivr_play_file", "2020"},
+	"DTMF":                     {"switch_channel.c", "switch_channel_dequeue_dtmf", "578"},
 }
 
 // chEvent creates a channel event: the common headers, pre (headers that

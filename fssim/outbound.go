@@ -188,7 +188,7 @@ func (c *conn) handleOutbound(word, rest string, req *request) (keep, handled bo
 // value URL-encoded, Reply-Text included ("%2BOK%0A").
 func (n *Node) connectReply(c *conn) []byte {
 	ch := c.session
-	e := n.newEvent("CHANNEL_DATA", "mod_event_socket.c", "parse_command", 1911)
+	e := n.newEvent("CHANNEL_DATA", "mod_event_socket.c", "parse_command", "1911")
 	ch.profileWith(e, &channelNames, true)
 	ch.basicData(e)
 	e.headers = append(e.headers, ch.vars...)
