@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -23,14 +24,26 @@ const (
 	jobAdopt                  // a session taken over or resumed after restart
 	jobEvent                  // a FreeSWITCH event for one of the session's legs
 	jobTimer                  // a deadline of the session's current state
+	jobNotSent                // an originate of the session did not reach FreeSWITCH
 )
 
 type job struct {
-	kind jobKind
-	id   string
-	sess store.Session
-	ev   *esl.Event
-	gen  uint64 // timer generation; an older one is ignored
+	kind    jobKind
+	id      string
+	sess    store.Session
+	ev      *esl.Event
+	gen     uint64 // timer generation; an older one is ignored
+	notSent *notSent
+}
+
+// notSent reports an originate that failed on its way to FreeSWITCH, to
+// the worker of its session, which decides against the session's state as
+// it is by then.
+type notSent struct {
+	leg, node string
+	caller    bool          // A's leg; else B's
+	window    time.Duration // how long the leg might still show up
+	err       error
 }
 
 // tracked is what a worker keeps about a session it steers. The store has
@@ -49,15 +62,25 @@ type tracked struct {
 
 // worker steers a fixed share of the sessions, one job at a time, so the
 // events of one session are handled in order without locks.
+//
+// A worker never waits for FreeSWITCH: its commands go to the engine's
+// senders, and an originate that fails comes back as a job. Reports come on
+// a list of their own rather than the inbox, because the sender reporting
+// must not wait for a worker that may itself be waiting for room in that
+// sender's queue.
 type worker struct {
 	e     *Engine
 	inbox chan job
 	live  map[string]*tracked
 	count atomic.Int64
+
+	reportMu sync.Mutex
+	reports  []job         // at most one per command sent, taken between jobs
+	reported chan struct{} // signalled when reports is not empty
 }
 
 func newWorker(e *Engine) *worker {
-	return &worker{e: e, inbox: make(chan job, 1024), live: make(map[string]*tracked)}
+	return &worker{e: e, inbox: make(chan job, 1024), live: make(map[string]*tracked), reported: make(chan struct{}, 1)}
 }
 
 func (w *worker) run(ctx context.Context) {
@@ -72,7 +95,26 @@ func (w *worker) run(ctx context.Context) {
 			return
 		case j := <-w.inbox:
 			w.handle(ctx, j)
+		case <-w.reported:
+			w.reportMu.Lock()
+			reports := w.reports
+			w.reports = nil
+			w.reportMu.Unlock()
+			for _, j := range reports {
+				w.handle(ctx, j)
+			}
 		}
+	}
+}
+
+// report queues j for the worker without waiting for it.
+func (w *worker) report(j job) {
+	w.reportMu.Lock()
+	w.reports = append(w.reports, j)
+	w.reportMu.Unlock()
+	select {
+	case w.reported <- struct{}{}:
+	default:
 	}
 }
 
@@ -101,6 +143,8 @@ func (w *worker) handle(ctx context.Context, j job) {
 			}
 			w.onTimeout(ctx, t)
 		}
+	case jobNotSent:
+		w.originateNotSent(ctx, w.live[j.id], j.id, j.notSent)
 	}
 }
 
@@ -234,14 +278,59 @@ func (w *worker) start(ctx context.Context, t *tracked) {
 	if !w.apply(ctx, t, next, store.Entry{Kind: "attempt", Leg: "callee", Attempt: next.Attempts, Node: node, UUID: leg}) {
 		return
 	}
-	e.legs.add(leg, s.ID)
-	if err := e.opt.Pool.BGAPI(ctx, node, cmd, leg); err != nil {
-		e.log.Warn("originate callee not sent", "session", s.ID, "node", node, "err", err)
-		e.closer.doom(s.ID, leg, node, t.policy.RingTime) // a lost connection may still have run it
-		w.calleeAttemptEnded(ctx, t, freeswitch.DestinationOutOfOrder, "originate not sent: "+err.Error())
-		return
-	}
+	w.originate(s.ID, &notSent{leg: leg, node: node, window: t.policy.RingTime}, cmd)
 	w.setTimer(t, t.policy.RingTime+e.opt.LegGrace)
+}
+
+// originate has cmd sent as a bgapi whose job is named after the leg, and
+// reports back if it does not reach FreeSWITCH. The leg is known to the
+// dispatcher before the command leaves, so none of its events can miss the
+// session.
+func (w *worker) originate(id string, leg *notSent, cmd string) {
+	e := w.e
+	e.legs.add(leg.leg, id)
+	e.senders.send(leg.node, id, func(ctx context.Context) {
+		if err := e.opt.Pool.BGAPI(ctx, leg.node, cmd, leg.leg); err != nil {
+			if ctx.Err() != nil {
+				return // stopping: whoever takes the session over asks FreeSWITCH
+			}
+			leg.err = err
+			w.report(job{kind: jobNotSent, id: id, notSent: leg})
+		}
+	})
+}
+
+// originateNotSent handles an originate that failed on its way: the attempt
+// ends as the node's fault, if the leg is still the one the session waits
+// for (t may be nil: the session is no longer steered here).
+func (w *worker) originateNotSent(ctx context.Context, t *tracked, id string, f *notSent) {
+	e := w.e
+	role := "callee"
+	if f.caller {
+		role = "caller"
+	}
+	e.log.Warn("originate not sent", "session", id, "leg", role, "uuid", f.leg, "node", f.node, "err", f.err)
+	if t != nil && (f.leg == t.s.CalleeLeg || f.leg == t.s.CallerLeg) {
+		switch {
+		case t.recheck:
+			return // the stored state and FreeSWITCH are being asked again
+		case !f.caller && t.s.State != store.DialingCallee, f.caller && (t.s.State != store.CalleeHold || t.bridging):
+			return // its events came through: it ran after all
+		}
+	} else {
+		t = nil // the session moved on without this leg
+	}
+	// A lost connection may still have run it.
+	e.closer.doom(id, f.leg, f.node, f.window)
+	switch {
+	case t == nil:
+	case !f.caller:
+		w.calleeAttemptEnded(ctx, t, freeswitch.DestinationOutOfOrder, "originate not sent: "+f.err.Error())
+	case errors.Is(f.err, esl.ErrConnectionLost) || errors.Is(f.err, esl.ErrNotConnected):
+		w.holdLost(ctx, t) // the node, not A, failed: the policy decides
+	default:
+		w.callerMissed(ctx, t, freeswitch.DestinationOutOfOrder, "originate not sent: "+f.err.Error())
+	}
 }
 
 func (w *worker) onEvent(ctx context.Context, t *tracked, ev *esl.Event) {
@@ -407,16 +496,7 @@ func (w *worker) dialCaller(ctx context.Context, t *tracked, next store.Session,
 		w.callerMissed(ctx, t, "", "cannot build the caller dial string: "+err.Error())
 		return
 	}
-	e.legs.add(leg, s.ID)
-	if err := e.opt.Pool.BGAPI(ctx, s.Node, cmd, leg); err != nil {
-		e.closer.doom(s.ID, leg, s.Node, t.policy.CallerRingTime) // a lost connection may still have run it
-		if errors.Is(err, esl.ErrConnectionLost) || errors.Is(err, esl.ErrNotConnected) {
-			w.holdLost(ctx, t) // the node, not A, failed: the policy decides
-			return
-		}
-		w.callerMissed(ctx, t, freeswitch.DestinationOutOfOrder, "originate not sent: "+err.Error())
-		return
-	}
+	w.originate(s.ID, &notSent{leg: leg, node: s.Node, caller: true, window: t.policy.CallerRingTime}, cmd)
 	w.playHold(ctx, t)
 	w.setTimer(t, t.policy.CallerRingTime+e.opt.LegGrace)
 }
@@ -440,7 +520,7 @@ func (w *worker) playHold(_ context.Context, t *tracked) {
 
 // bridge joins A to B once A answered. CHANNEL_BRIDGE, not the reply,
 // proves it; the bridge deadline covers a bridge that never happens.
-func (w *worker) bridge(ctx context.Context, t *tracked) {
+func (w *worker) bridge(_ context.Context, t *tracked) {
 	if t.bridging {
 		return
 	}
@@ -448,13 +528,17 @@ func (w *worker) bridge(ctx context.Context, t *tracked) {
 	t.bridging = true
 	e.opt.Metrics.DialAttempt("caller", "answered")
 	cmd, err := freeswitch.UUIDBridge(s.CalleeLeg, s.CallerLeg)
-	if err == nil {
-		_, err = e.opt.Pool.API(ctx, s.Node, cmd)
-	}
 	if err != nil {
-		// A leg went away between the answer and the bridge; its hangup
-		// event decides the outcome.
 		e.log.Warn("uuid_bridge", "session", s.ID, "err", err)
+	} else {
+		e.senders.send(s.Node, s.ID, func(ctx context.Context) {
+			if _, err := e.opt.Pool.API(ctx, s.Node, cmd); err != nil {
+				// A leg went away between the answer and the bridge; its
+				// hangup event decides the outcome, the deadline below if
+				// none comes.
+				e.log.Warn("uuid_bridge", "session", s.ID, "err", err)
+			}
+		})
 	}
 	w.setTimer(t, e.opt.LegGrace)
 }
