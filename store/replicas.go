@@ -15,6 +15,11 @@ const maxClaim = 1000
 // gcBatch is how many sessions past their retention one ClaimDue forgets.
 const gcBatch = 256
 
+// gcRecheck is how often a Store looks for sessions past their retention
+// when the last look found none due: a ClaimDue in between skips the look,
+// which would cost every scheduler poll two commands for nothing.
+const gcRecheck = time.Second
+
 // ClaimDue gives up to n waiting sessions whose DueAt is at or before now to
 // replica: each gets Owner = replica and Fence+1, and leaves the due set, in
 // one script, so two replicas claiming at once never get the same session.
@@ -30,26 +35,37 @@ func (s *Store) ClaimDue(ctx context.Context, replica string, now time.Time, n i
 		return nil, time.Time{}, fmt.Errorf("claim due sessions: %w", err)
 	}
 	n = min(max(n, 0), maxClaim)
+	batch := gcBatch
+	if ms(now) < s.gcAt.Load() {
+		batch = 0 // nothing is past its retention yet
+	}
 	keys := []string{s.dueKey(), s.ownKey(replica), s.gcKey(), s.indexKey(), s.replicasKey()}
 	res, err := claimScript.Run(ctx, s.rdb, keys,
-		s.p, ms(now), n, replica, s.channel(), gcBatch, ms(now.Add(s.opts.LeaseTTL))).Slice()
+		s.p, ms(now), n, replica, s.channel(), batch, ms(now.Add(s.opts.LeaseTTL))).Slice()
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("claim due sessions for %s: %w", replica, err)
 	}
-	var next time.Time
-	switch v := res[0].(type) {
-	case string:
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil {
-			return nil, time.Time{}, fmt.Errorf("claim due sessions: next due %q: %w", v, err)
-		}
-		next = time.UnixMilli(int64(f)).UTC()
-	case int64:
-		if v >= 0 {
-			next = time.UnixMilli(v).UTC()
-		}
+	if len(res) < 2 {
+		return nil, time.Time{}, fmt.Errorf("claim due sessions for %s: unexpected reply %v", replica, res)
 	}
-	sessions, err := decodePairs(res[1:])
+	next, err := scoreTime(res[0])
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("claim due sessions: next due: %w", err)
+	}
+	if batch > 0 {
+		// Other replicas finish sessions meanwhile, so look again within
+		// gcRecheck even when the earliest end of retention is later.
+		gc, err := scoreTime(res[1])
+		if err != nil {
+			return nil, time.Time{}, fmt.Errorf("claim due sessions: next end of retention: %w", err)
+		}
+		at := ms(now.Add(gcRecheck))
+		if !gc.IsZero() {
+			at = min(at, ms(gc))
+		}
+		s.gcAt.Store(at)
+	}
+	sessions, err := decodePairs(res[2:])
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("claim due sessions: %w", err)
 	}
@@ -147,6 +163,24 @@ func (s *Store) Owned(ctx context.Context, replica string) ([]Session, error) {
 		}
 	}
 	return out, nil
+}
+
+// scoreTime decodes a sorted-set score a script returned, or -1 for none.
+func scoreTime(v any) (time.Time, error) {
+	switch v := v.(type) {
+	case string:
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("score %q: %w", v, err)
+		}
+		return time.UnixMilli(int64(f)).UTC(), nil
+	case int64:
+		if v >= 0 {
+			return time.UnixMilli(v).UTC(), nil
+		}
+		return time.Time{}, nil
+	}
+	return time.Time{}, fmt.Errorf("unexpected score %v (%T)", v, v)
 }
 
 // decodePairs decodes a script's {id1, fields1, id2, fields2, ...} reply.

@@ -209,14 +209,16 @@ return 1
 //	KEYS[1] due    KEYS[2] own:<replica>    KEYS[3] gc    KEYS[4] idx    KEYS[5] replicas
 //	ARGV[1] prefix (s:<id> of claimed ids; ha:, hb:, s:, t: of gc members)
 //	ARGV[2] now ms          ARGV[3] n        ARGV[4] replica    ARGV[5] channel
-//	ARGV[6] gc batch size   ARGV[7] lease expiry ms
+//	ARGV[6] gc batch size (0 = forget nothing)                  ARGV[7] lease expiry ms
 //
-// Returns {next, id1, fields1, id2, fields2, ...}; next is the earliest due
-// score still waiting, or -1 when none.
-var claimScript = redis.NewScript(luaPublish + luaHash + `
+// Returns {next, gc, id1, fields1, id2, fields2, ...}; next is the earliest
+// due score still waiting, or -1 when none; gc is the earliest end of
+// retention still to forget (now when a full batch was forgotten), or -1
+// when none or when the gc batch size was 0.
+var claimScript = redis.NewScript(luaPublish + `
 local p, now, replica = ARGV[1], ARGV[2], ARGV[4]
 redis.call('ZADD', KEYS[5], 'GT', ARGV[7], replica)
-local out = {-1}
+local out = {-1, -1}
 -- The first few members usually tell both what is due and when the next
 -- one is; only a backlog larger than that is claimed by score.
 local n, ids = tonumber(ARGV[3]), {}
@@ -239,32 +241,61 @@ if #head == 2 * (k + 1) and i >= #head then
 end
 for _, id in ipairs(ids) do
   local key = p .. 's:' .. id
-  local h = hash(key)
-  if h.st == 'waiting' then
-    h.f, h.v, h.w, h.tu = tostring(tonumber(h.f or '0') + 1), tostring(tonumber(h.v or '0') + 1), replica, now
-    redis.call('HSET', key, 'f', h.f, 'v', h.v, 'w', replica, 'tu', now)
-    redis.call('SADD', KEYS[2], id)
-    publish(ARGV[5], id, h.v, 'waiting', '', {})
-    out[#out + 1] = id
-    out[#out + 1] = flatten(h)
-  end
-end
-local gone = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, ARGV[6])
-if #gone > 0 then
-  local forgotten = {}
-  for _, m in ipairs(gone) do
-    local id, a, b = string.match(m, '^([^|]*)|([^|]*)|(.*)$')
-    if id then
-      forgotten[#forgotten + 1] = id
-      redis.call('ZREM', p .. 'ha:' .. a, id)
-      redis.call('ZREM', p .. 'hb:' .. b, id)
-      if redis.call('HGET', p .. 's:' .. id, 'st') == 'finished' then
-        redis.call('DEL', p .. 's:' .. id, p .. 't:' .. id)
-      end
+  -- The reply is the hash as read, with the claim's fields changed in
+  -- place: no table of fields is built.
+  local flat = redis.call('HGETALL', key)
+  local st, at = nil, {}
+  for j = 1, #flat, 2 do
+    local f = flat[j]
+    if f == 'st' then
+      st = flat[j + 1]
+    elseif f == 'f' or f == 'v' or f == 'w' or f == 'tu' then
+      at[f] = j + 1
     end
   end
-  if #forgotten > 0 then redis.call('ZREM', KEYS[4], unpack(forgotten)) end
-  redis.call('ZREM', KEYS[3], unpack(gone))
+  if st == 'waiting' then
+    local fence = tostring(tonumber(at.f and flat[at.f] or '0') + 1)
+    local v = tostring(tonumber(at.v and flat[at.v] or '0') + 1)
+    for f, val in pairs({f = fence, v = v, w = replica, tu = now}) do
+      if at[f] then
+        flat[at[f]] = val
+      else
+        flat[#flat + 1] = f
+        flat[#flat + 1] = val
+      end
+    end
+    redis.call('HSET', key, 'f', fence, 'v', v, 'w', replica, 'tu', now)
+    redis.call('SADD', KEYS[2], id)
+    publish(ARGV[5], id, v, 'waiting', '', {})
+    out[#out + 1] = id
+    out[#out + 1] = flat
+  end
+end
+local batch = tonumber(ARGV[6])
+if batch > 0 then
+  local gone = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, batch)
+  if #gone > 0 then
+    local forgotten = {}
+    for _, m in ipairs(gone) do
+      local id, a, b = string.match(m, '^([^|]*)|([^|]*)|(.*)$')
+      if id then
+        forgotten[#forgotten + 1] = id
+        redis.call('ZREM', p .. 'ha:' .. a, id)
+        redis.call('ZREM', p .. 'hb:' .. b, id)
+        if redis.call('HGET', p .. 's:' .. id, 'st') == 'finished' then
+          redis.call('DEL', p .. 's:' .. id, p .. 't:' .. id)
+        end
+      end
+    end
+    if #forgotten > 0 then redis.call('ZREM', KEYS[4], unpack(forgotten)) end
+    redis.call('ZREM', KEYS[3], unpack(gone))
+  end
+  if #gone == batch then
+    out[2] = now
+  else
+    local first = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
+    if first[2] then out[2] = first[2] end
+  end
 end
 return out
 `)

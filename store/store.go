@@ -51,6 +51,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -161,8 +162,9 @@ var (
 type Store struct {
 	rdb   redis.UniversalClient
 	opts  Options
-	p     string // key prefix "{ns}:"
-	views *views // sessions as last written or claimed, for Apply to diff against
+	p     string       // key prefix "{ns}:"
+	views *views       // sessions as last written or claimed, for Apply to diff against
+	gcAt  atomic.Int64 // unix ms before which ClaimDue need not look for sessions to forget
 }
 
 // New returns a Store on client. The client may be standalone, Sentinel or
