@@ -55,8 +55,16 @@ type conn struct {
 }
 
 type outFrame struct {
-	b     []byte
-	event bool
+	b      []byte
+	event  bool
+	shared *sharedFrame // b's buffer when shared with other connections
+}
+
+// written lets go of the frame's buffer once it is in the socket's buffer.
+func (f outFrame) written() {
+	if f.shared != nil {
+		f.shared.release()
+	}
 }
 
 func newConn(n *Node, nc net.Conn) *conn {
@@ -129,13 +137,16 @@ func (c *conn) writeLoop() {
 	defer c.n.removeConn(c)
 	defer c.nc.Close()
 	w := bufio.NewWriterSize(c.nc, 64<<10)
+	// The queue and the batch being written swap arrays instead of
+	// growing a new queue for every batch.
+	var spare []outFrame
 	for {
 		c.qmu.Lock()
 		for len(c.queue) == 0 && !c.final {
 			c.cond.Wait()
 		}
 		batch := c.queue
-		c.queue = nil
+		c.queue = spare[:0]
 		for _, f := range batch {
 			if f.event {
 				c.queued--
@@ -160,7 +171,10 @@ func (c *conn) writeLoop() {
 				c.kill()
 				return
 			}
+			f.written()
 		}
+		clear(batch)
+		spare = batch
 		if err := w.Flush(); err != nil {
 			c.kill()
 			return
@@ -327,6 +341,7 @@ func (c *conn) releaseLocked() {
 		return
 	}
 	c.queue = append(c.queue, c.held...)
-	c.held = nil
+	clear(c.held)
+	c.held = c.held[:0]
 	c.cond.Signal()
 }

@@ -3,6 +3,8 @@ package fssim
 import (
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // header is one event header; events keep their headers in order because
@@ -20,10 +22,13 @@ type event struct {
 	hasBody  bool
 	uuid     string // Unique-ID of the channel it concerns, "" if none (for reordering faults)
 
-	plain    []byte // text/event-plain frame, built once for all connections
-	plainOff int    // where the payload starts in plain
-	json     []byte // text/event-json payload
-	xml      []byte // text/event-xml payload
+	plain    []byte       // text/event-plain frame, built once for all connections
+	plainOff int          // where the payload starts in plain
+	plainBuf *sharedFrame // the buffer plain is in
+	json     []byte       // text/event-json frame, built once for all connections
+	jsonOff  int          // where the payload starts in json
+	xml      []byte       // text/event-xml payload
+	xmlFrame []byte       // text/event-xml frame, built once for all connections
 }
 
 // add appends a header; on a nil event (one nobody subscribed to) it does
@@ -129,12 +134,50 @@ func (e *event) plainFrame() []byte {
 	if e.plain == nil {
 		size := framePrefix + 32 + len(e.body)
 		for _, h := range e.headers {
-			size += len(h.name) + len(h.value) + 16 // room for a few escapes
+			size += len(h.name) + len(h.value) + 3
 		}
-		buf := e.appendPlain(make([]byte, framePrefix, size))
-		e.plain, e.plainOff = withFrame("text/event-plain", buf)
+		size += size / 8 // room for escapes
+		f := takeFrame(size)
+		f.b = e.appendPlain(f.b[:framePrefix])
+		e.plainBuf = f
+		e.plain, e.plainOff = withFrame("text/event-plain", f.b)
 	}
 	return e.plain
+}
+
+// sharedFrame is the buffer of an event's plain frame. Every connection
+// the frame is queued on holds a reference, as does the event until it has
+// been routed; the last to let go returns the buffer for a later event.
+type sharedFrame struct {
+	b    []byte
+	refs atomic.Int32
+}
+
+// maxPooledFrame keeps rare huge frames (big bodies) out of the pool.
+const maxPooledFrame = 64 << 10
+
+var framePool sync.Pool // of *sharedFrame
+
+// takeFrame returns a frame buffer of at least size bytes, referenced once.
+func takeFrame(size int) *sharedFrame {
+	f, _ := framePool.Get().(*sharedFrame)
+	if f == nil {
+		f = new(sharedFrame)
+	}
+	if cap(f.b) < size {
+		f.b = make([]byte, 0, size)
+	}
+	f.refs.Store(1)
+	return f
+}
+
+func (f *sharedFrame) hold() { f.refs.Add(1) }
+
+// release drops a reference; the caller must not touch f.b afterwards.
+func (f *sharedFrame) release() {
+	if f.refs.Add(-1) == 0 && cap(f.b) <= maxPooledFrame {
+		framePool.Put(f)
+	}
 }
 
 func (e *event) appendPlain(b []byte) []byte {
@@ -162,20 +205,28 @@ func (e *event) appendPlain(b []byte) []byte {
 // serializeJSON renders the payload of a text/event-json frame the way
 // cJSON_PrintUnformatted prints switch_event_serialize_json's object.
 func (e *event) serializeJSON() []byte {
+	f := e.jsonFrame()
+	return f[e.jsonOff:]
+}
+
+// jsonFrame is the event as a whole text/event-json frame, built once for
+// every connection.
+func (e *event) jsonFrame() []byte {
 	if e.json != nil {
 		return e.json
 	}
-	var b strings.Builder
-	b.WriteByte('{')
-	first := true
+	size := framePrefix + 32 + 2*len(e.body)
+	for _, h := range e.headers {
+		size += len(h.name) + len(h.value) + 6
+	}
+	b := append(make([]byte, framePrefix, size), '{')
 	put := func(k, v string) {
-		if !first {
-			b.WriteByte(',')
+		if len(b) > framePrefix+1 {
+			b = append(b, ',')
 		}
-		first = false
-		writeJSONString(&b, k)
-		b.WriteByte(':')
-		writeJSONString(&b, v)
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		b = appendJSONString(b, v)
 	}
 	for _, h := range e.headers {
 		put(h.name, h.value)
@@ -184,8 +235,8 @@ func (e *event) serializeJSON() []byte {
 		put("Content-Length", strconv.Itoa(len(e.body)))
 		put("_body", e.body)
 	}
-	b.WriteByte('}')
-	e.json = []byte(b.String())
+	b = append(b, '}')
+	e.json, e.jsonOff = withFrame("text/event-json", b)
 	return e.json
 }
 
@@ -218,38 +269,47 @@ var xmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "\"
 
 func xmlEscape(s string) string { return xmlEscaper.Replace(s) }
 
-// writeJSONString quotes s as cJSON does: the short escapes, \u00XX for other
-// control bytes, everything else (including non-ASCII and '/') verbatim.
-func writeJSONString(b *strings.Builder, s string) {
-	b.WriteByte('"')
+// appendJSONString quotes s as cJSON does: the short escapes, \u00XX for
+// other control bytes, everything else (including non-ASCII and '/')
+// verbatim.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
+		if c >= ' ' && c != '"' && c != '\\' {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		start = i + 1
 		switch c {
 		case '"':
-			b.WriteString(`\"`)
+			b = append(b, `\"`...)
 		case '\\':
-			b.WriteString(`\\`)
+			b = append(b, `\\`...)
 		case '\b':
-			b.WriteString(`\b`)
+			b = append(b, `\b`...)
 		case '\f':
-			b.WriteString(`\f`)
+			b = append(b, `\f`...)
 		case '\n':
-			b.WriteString(`\n`)
+			b = append(b, `\n`...)
 		case '\r':
-			b.WriteString(`\r`)
+			b = append(b, `\r`...)
 		case '\t':
-			b.WriteString(`\t`)
+			b = append(b, `\t`...)
 		default:
-			if c < ' ' {
-				b.WriteString(`\u00`)
-				b.WriteByte("0123456789abcdef"[c>>4])
-				b.WriteByte("0123456789abcdef"[c&15])
-				continue
-			}
-			b.WriteByte(c)
+			b = append(b, `\u00`...)
+			b = append(b, "0123456789abcdef"[c>>4], "0123456789abcdef"[c&15])
 		}
 	}
-	b.WriteByte('"')
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// writeJSONString is appendJSONString for a strings.Builder.
+func writeJSONString(b *strings.Builder, s string) {
+	var buf [64]byte
+	b.Write(appendJSONString(buf[:0], s))
 }
 
 // replyFrame is a command/reply frame; extra headers follow Reply-Text.

@@ -135,9 +135,12 @@ func (n *Node) takeEvent(name string, size int) *event {
 	return e
 }
 
-// recycle keeps a delivered event for reuse. Only the frames built from it
-// live on (in connection queues), and those are never reused.
+// recycle keeps a delivered event for reuse. Only its plain frame lives on,
+// in connection queues, which now hold the only references to it.
 func (n *Node) recycle(e *event) {
+	if e.plainBuf != nil {
+		e.plainBuf.release()
+	}
 	if len(n.spareEvents) >= maxSpareEvents {
 		return
 	}

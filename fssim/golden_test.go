@@ -2,6 +2,7 @@ package fssim
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -128,6 +129,42 @@ func FuzzURLEncode(f *testing.F) {
 		}
 		if got := urlEncode(s); got != string(want) {
 			t.Errorf("urlEncode(%q) = %q, want %q", s, got, want)
+		}
+	})
+}
+
+// FuzzJSONString holds the run-copying JSON quoting to a byte-at-a-time
+// reading of cJSON's printer.
+func FuzzJSONString(f *testing.F) {
+	for _, s := range []string{"", "plain", "a\"b\\c/d\x01é", "\b\f\n\r\t\x7f", "\x00\x1f"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want := []byte{'"'}
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			switch {
+			case c == '"' || c == '\\':
+				want = append(want, '\\', c)
+			case c == '\b':
+				want = append(want, `\b`...)
+			case c == '\f':
+				want = append(want, `\f`...)
+			case c == '\n':
+				want = append(want, `\n`...)
+			case c == '\r':
+				want = append(want, `\r`...)
+			case c == '\t':
+				want = append(want, `\t`...)
+			case c < ' ':
+				want = append(want, fmt.Sprintf(`\u%04x`, c)...)
+			default:
+				want = append(want, c)
+			}
+		}
+		want = append(want, '"')
+		if got := appendJSONString([]byte("x"), s); string(got) != "x"+string(want) {
+			t.Errorf("appendJSONString(%q) = %s, want x%s", s, got, want)
 		}
 	})
 }

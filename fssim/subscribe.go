@@ -12,13 +12,17 @@ func (c *conn) deliver(e *event) {
 		return
 	}
 	var f []byte
+	var shared *sharedFrame
 	switch c.format {
 	case "json":
-		f = eventFrame("text/event-json", e.serializeJSON())
+		f = e.jsonFrame()
 	case "xml":
-		f = eventFrame("text/event-xml", e.serializeXML())
+		if e.xmlFrame == nil {
+			e.xmlFrame = eventFrame("text/event-xml", e.serializeXML())
+		}
+		f = e.xmlFrame
 	default:
-		f = e.plainFrame()
+		f, shared = e.plainFrame(), e.plainBuf
 	}
 	c.qmu.Lock()
 	defer c.qmu.Unlock()
@@ -36,11 +40,14 @@ func (c *conn) deliver(e *event) {
 		return
 	}
 	c.queued++
+	if shared != nil {
+		shared.hold()
+	}
 	if c.apiHold || c.stalled {
-		c.held = append(c.held, outFrame{f, true})
+		c.held = append(c.held, outFrame{f, true, shared})
 		return
 	}
-	c.queue = append(c.queue, outFrame{f, true})
+	c.queue = append(c.queue, outFrame{f, true, shared})
 	c.cond.Signal()
 }
 
