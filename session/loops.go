@@ -47,7 +47,14 @@ func (e *Engine) schedule(ctx context.Context) {
 	defer timer.Stop()
 	for {
 		wait := e.opt.PollInterval
-		if !e.isDraining() && !e.backedUp() {
+		switch {
+		case e.isDraining():
+		case e.backedUp():
+			// Work already claimed drains in milliseconds, since no worker
+			// waits for FreeSWITCH: look again soon (asking nothing of
+			// Redis) rather than leave due sessions a whole poll late.
+			wait = min(wait, backedUpRecheck)
+		default:
 			now := e.now()
 			claimed, next, err := e.opt.Store.ClaimDue(ctx, e.opt.Replica, now, e.opt.ClaimBatch)
 			if err != nil {
@@ -116,6 +123,9 @@ func (e *Engine) lease(ctx context.Context) {
 		}
 	}
 }
+
+// backedUpRecheck is how soon a backed-up scheduler looks again.
+const backedUpRecheck = 2 * time.Millisecond
 
 // backedUp reports whether sessions already claimed wait for a worker, or
 // commands for FreeSWITCH, in such numbers that claiming more would only
