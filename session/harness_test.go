@@ -63,6 +63,7 @@ type harness struct {
 	ns           string
 	eng          *session.Engine
 	opts         session.Options
+	via          func(addr string) string // the address the pool dials for a node's; nil: the node's own
 }
 
 type harnessOpt func(*harness)
@@ -120,7 +121,7 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 		ReadTimeout: h.redisTimeout, WriteTimeout: h.redisTimeout})
 	t.Cleanup(func() { h.client.Close() })
 	h.st = store.New(h.client, store.Options{Namespace: h.ns, LeaseTTL: h.opts.LeaseTTL})
-	h.pool = startPool(t, h.nodes...)
+	h.pool = startPoolVia(t, h.via, h.nodes...)
 	h.opts.Store, h.opts.Pool = h.st, h.pool
 	h.eng = h.start(h.opts)
 	return h
@@ -128,9 +129,20 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 
 func startPool(t *testing.T, nodes ...*fssim.Node) *esl.Pool {
 	t.Helper()
+	return startPoolVia(t, nil, nodes...)
+}
+
+// startPoolVia starts a pool whose connections to each node go to
+// via(node address), when via is set.
+func startPoolVia(t *testing.T, via func(string) string, nodes ...*fssim.Node) *esl.Pool {
+	t.Helper()
 	var cfg []esl.Node
 	for i, n := range nodes {
-		cfg = append(cfg, esl.Node{Name: fmt.Sprintf("fs%d", i+1), Addr: n.Addr(), Password: n.Password()})
+		addr := n.Addr()
+		if via != nil {
+			addr = via(addr)
+		}
+		cfg = append(cfg, esl.Node{Name: fmt.Sprintf("fs%d", i+1), Addr: addr, Password: n.Password()})
 	}
 	pool, err := esl.NewPool(cfg, esl.Options{Logger: testLogger(t), BackoffMin: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond})
 	if err != nil {
