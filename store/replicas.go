@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -20,11 +21,45 @@ const gcBatch = 256
 // which would cost every scheduler poll two commands for nothing.
 const gcRecheck = time.Second
 
+// leases remembers when a Store last renewed each replica's lease, so
+// that ClaimDue, which renews it too, does not write it on every call: the
+// scheduler claims many times a second, and a lease renewed within the last
+// tenth of LeaseTTL has at least nine tenths left.
+type leases struct {
+	mu sync.Mutex
+	m  map[string]time.Time
+}
+
+func (l *leases) fresh(replica string, now time.Time, ttl time.Duration) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	at, ok := l.m[replica]
+	return ok && !now.Before(at) && now.Sub(at) < ttl/10
+}
+
+func (l *leases) renewed(replica string, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.m == nil {
+		l.m = make(map[string]time.Time)
+	}
+	if at, ok := l.m[replica]; !ok || now.After(at) {
+		l.m[replica] = now
+	}
+}
+
+func (l *leases) forget(replica string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.m, replica)
+}
+
 // ClaimDue gives up to n waiting sessions whose DueAt is at or before now to
 // replica: each gets Owner = replica and Fence+1, and leaves the due set, in
 // one script, so two replicas claiming at once never get the same session.
 // Claimed sessions stay in state Waiting until the owner applies the next
-// state. ClaimDue also renews replica's lease (claiming proves it is alive).
+// state. ClaimDue also renews replica's lease (claiming proves it is alive),
+// unless this Store renewed it within the last tenth of Options.LeaseTTL.
 //
 // next is the earliest DueAt still waiting (zero when none), so the scheduler
 // can sleep until then, or until a Create or Apply schedules something sooner.
@@ -39,11 +74,18 @@ func (s *Store) ClaimDue(ctx context.Context, replica string, now time.Time, n i
 	if ms(now) < s.gcAt.Load() {
 		batch = 0 // nothing is past its retention yet
 	}
+	var lease int64 // 0: renewed a moment ago, leave it
+	if !s.leases.fresh(replica, now, s.opts.LeaseTTL) {
+		lease = ms(now.Add(s.opts.LeaseTTL))
+	}
 	keys := []string{s.dueKey(), s.ownKey(replica), s.gcKey(), s.indexKey(), s.replicasKey()}
 	res, err := claimScript.Run(ctx, s.rdb, keys,
-		s.p, ms(now), n, replica, s.channel(), batch, ms(now.Add(s.opts.LeaseTTL))).Slice()
+		s.p, ms(now), n, replica, s.channel(), batch, lease).Slice()
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("claim due sessions for %s: %w", replica, err)
+	}
+	if lease > 0 {
+		s.leases.renewed(replica, now)
 	}
 	if len(res) < 2 {
 		return nil, time.Time{}, fmt.Errorf("claim due sessions for %s: unexpected reply %v", replica, res)
@@ -84,6 +126,7 @@ func (s *Store) Heartbeat(ctx context.Context, replica string, now time.Time) er
 	if err := s.rdb.ZAdd(ctx, s.replicasKey(), redis.Z{Score: float64(exp), Member: replica}).Err(); err != nil {
 		return fmt.Errorf("heartbeat of %s: %w", replica, err)
 	}
+	s.leases.renewed(replica, now)
 	return nil
 }
 
@@ -137,6 +180,7 @@ func (s *Store) Release(ctx context.Context, replica string) error {
 	if err := checkName("replica", replica, true); err != nil {
 		return fmt.Errorf("release: %w", err)
 	}
+	s.leases.forget(replica) // the script expires or removes the lease
 	keys := []string{s.replicasKey(), s.ownKey(replica), s.dueKey()}
 	if err := releaseScript.Run(ctx, s.rdb, keys, s.p, replica, s.channel()).Err(); err != nil {
 		return fmt.Errorf("release sessions of %s: %w", replica, err)

@@ -333,3 +333,49 @@ func TestClaimDueBacklog(t *testing.T) {
 		t.Errorf("%d due sessions never claimed", len(dueAt))
 	}
 }
+
+// TestClaimRenewsTheLeaseNowAndThen checks that claims keep the lease at
+// least nine tenths of LeaseTTL ahead without writing it on every call,
+// and that a claim after Release renews it at once.
+func TestClaimRenewsTheLeaseNowAndThen(t *testing.T) {
+	ctx := context.Background()
+	ttl := 10 * time.Second
+	st, c := newStore(t, Options{LeaseTTL: ttl})
+	lease := func() time.Time {
+		t.Helper()
+		s, err := c.ZScore(ctx, st.replicasKey(), "r1").Result()
+		if err != nil {
+			return time.Time{}
+		}
+		return time.UnixMilli(int64(s)).UTC()
+	}
+	writes := 0
+	last := time.Time{}
+	for step := time.Duration(0); step <= 5*time.Second; step += 100 * time.Millisecond {
+		now := t0.Add(step)
+		if _, _, err := st.ClaimDue(ctx, "r1", now, 1); err != nil {
+			t.Fatal(err)
+		}
+		l := lease()
+		if l.Before(now.Add(ttl * 9 / 10)) {
+			t.Fatalf("at %v the lease ends at %v, less than 9/10 of LeaseTTL ahead", step, l.Sub(t0))
+		}
+		if !l.Equal(last) {
+			writes++
+			last = l
+		}
+	}
+	if writes > 6 {
+		t.Errorf("51 claims over 5s wrote the lease %d times, want at most 6", writes)
+	}
+	if err := st.Release(ctx, "r1"); err != nil {
+		t.Fatal(err)
+	}
+	now := t0.Add(5*time.Second + time.Millisecond)
+	if _, _, err := st.ClaimDue(ctx, "r1", now, 1); err != nil {
+		t.Fatal(err)
+	}
+	if l := lease(); !l.Equal(now.Add(ttl)) {
+		t.Errorf("lease after Release and a claim ends at %v, want %v", l, now.Add(ttl))
+	}
+}

@@ -203,13 +203,14 @@ return 1
 `)
 
 // claimScript gives up to n due waiting sessions to a replica, renews the
-// replica's lease, and forgets a bounded batch of sessions whose retention
+// replica's lease if asked, and forgets a bounded batch of sessions whose retention
 // ended (their index entries, hash and timeline).
 //
 //	KEYS[1] due    KEYS[2] own:<replica>    KEYS[3] gc    KEYS[4] idx    KEYS[5] replicas
 //	ARGV[1] prefix (s:<id> of claimed ids; ha:, hb:, s:, t: of gc members)
 //	ARGV[2] now ms          ARGV[3] n        ARGV[4] replica    ARGV[5] channel
-//	ARGV[6] gc batch size (0 = forget nothing)                  ARGV[7] lease expiry ms
+//	ARGV[6] gc batch size (0 = forget nothing)
+//	ARGV[7] lease expiry ms (0 = leave the lease alone)
 //
 // Returns {next, gc, id1, fields1, id2, fields2, ...}; next is the earliest
 // due score still waiting, or -1 when none; gc is the earliest end of
@@ -217,7 +218,7 @@ return 1
 // when none or when the gc batch size was 0.
 var claimScript = redis.NewScript(luaPublish + `
 local p, now, replica = ARGV[1], ARGV[2], ARGV[4]
-redis.call('ZADD', KEYS[5], 'GT', ARGV[7], replica)
+if tonumber(ARGV[7]) > 0 then redis.call('ZADD', KEYS[5], 'GT', ARGV[7], replica) end
 local out = {-1, -1}
 -- The first few members usually tell both what is due and when the next
 -- one is; only a backlog larger than that is claimed by score.

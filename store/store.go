@@ -160,11 +160,12 @@ var (
 
 // Store keeps sessions in Redis. It is safe for concurrent use.
 type Store struct {
-	rdb   redis.UniversalClient
-	opts  Options
-	p     string       // key prefix "{ns}:"
-	views *views       // sessions as last written or claimed, for Apply to diff against
-	gcAt  atomic.Int64 // unix ms before which ClaimDue need not look for sessions to forget
+	rdb    redis.UniversalClient
+	opts   Options
+	p      string       // key prefix "{ns}:"
+	views  *views       // sessions as last written or claimed, for Apply to diff against
+	gcAt   atomic.Int64 // unix ms before which ClaimDue need not look for sessions to forget
+	leases leases       // when this Store last renewed each replica's lease
 }
 
 // New returns a Store on client. The client may be standalone, Sentinel or
