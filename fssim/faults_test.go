@@ -318,10 +318,14 @@ func TestManyClientsAtOnce(t *testing.T) {
 			}
 			c.send("auth ClueCon")
 			c.send("event plain CHANNEL_HANGUP_COMPLETE BACKGROUND_JOB")
+			// Every client sees every client's events: only its own count,
+			// or it could hang up (and lose commands) before its own ran.
+			mine := map[string]bool{}
 			for j := 0; j < calls; j++ {
-				u := newUUID()
-				c.send("bgapi originate {origination_uuid=" + u + "}user/1000 &park()")
-				c.send("bgapi uuid_kill " + u)
+				u, job1, job2 := newUUID(), newUUID(), newUUID()
+				mine[u], mine[job1], mine[job2] = true, true, true
+				c.send("bgapi originate {origination_uuid=" + u + "}user/1000 &park()\nJob-UUID: " + job1)
+				c.send("bgapi uuid_kill " + u + "\nJob-UUID: " + job2)
 			}
 			// Every kill lands after its originate answered: two jobs and a
 			// hangup per call.
@@ -334,12 +338,17 @@ func TestManyClientsAtOnce(t *testing.T) {
 				}
 				switch e := f.event(); e["Event-Name"] {
 				case "BACKGROUND_JOB":
+					if !mine[e["Job-UUID"]] {
+						continue
+					}
 					jobs++
 					if b := e["_body"]; !strings.HasPrefix(b, "+OK") {
 						errs <- "job: " + b
 					}
 				case "CHANNEL_HANGUP_COMPLETE":
-					hangups++
+					if mine[e["Unique-ID"]] {
+						hangups++
+					}
 				}
 			}
 		}()
