@@ -155,6 +155,12 @@ func (c *conn) writeLoop() {
 		final, abrupt, dropMid := c.final, c.abrupt, c.dropMid
 		c.qmu.Unlock()
 		if abrupt {
+			if w.Buffered() > 0 {
+				// Frames of earlier batches, held back for the ones that
+				// followed them, go out as they would have.
+				_ = c.nc.SetWriteDeadline(time.Now().Add(2 * time.Second))
+				_ = w.Flush()
+			}
 			return
 		}
 		if final {
@@ -175,6 +181,17 @@ func (c *conn) writeLoop() {
 		}
 		clear(batch)
 		spare = batch
+		if !final {
+			// Events fire in bursts (a hangup is eight of them): while more
+			// are already queued, take them before writing, so that a burst
+			// costs one write call rather than one per batch.
+			c.qmu.Lock()
+			more := len(c.queue) > 0 && !c.abrupt
+			c.qmu.Unlock()
+			if more {
+				continue
+			}
+		}
 		if err := w.Flush(); err != nil {
 			c.kill()
 			return
