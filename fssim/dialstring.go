@@ -67,7 +67,13 @@ func parseOriginate(arg string) (*originateArgs, bool) {
 	o := &originateArgs{}
 	url := argv[0]
 	for len(url) > 0 && (url[0] == '{' || url[0] == '[' || url[0] == '<') {
-		closer := map[byte]byte{'{': '}', '[': ']', '<': '>'}[url[0]]
+		closer := byte('}')
+		switch url[0] {
+		case '[':
+			closer = ']'
+		case '<':
+			closer = '>'
+		}
 		end := matchingClose(url, url[0], closer)
 		if end < 0 {
 			return nil, false
@@ -135,11 +141,7 @@ func parseVars(s string) []header {
 		s = s[3:]
 	}
 	var out []header
-	var cur strings.Builder
-	inQuote := false
-	flush := func() {
-		kv := cur.String()
-		cur.Reset()
+	add := func(kv string) {
 		name, value, ok := strings.Cut(kv, "=")
 		name = strings.TrimSpace(name)
 		if !ok || name == "" {
@@ -150,23 +152,38 @@ func parseVars(s string) []header {
 		}
 		out = append(out, header{name, value})
 	}
+	// A variable is a slice of s unless it has escaped separators; only
+	// those are copied, without their backslashes.
+	start, escaped, inQuote := 0, false, false
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
+		switch c := s[i]; {
 		case c == '\\' && i+1 < len(s) && s[i+1] == sep:
-			cur.WriteByte(sep)
+			escaped = true
 			i++
 		case c == '\'':
 			inQuote = !inQuote
-			cur.WriteByte(c)
 		case c == sep && !inQuote:
-			flush()
-		default:
-			cur.WriteByte(c)
+			add(unescapeSep(s[start:i], sep, escaped))
+			start, escaped = i+1, false
 		}
 	}
-	flush()
+	add(unescapeSep(s[start:], sep, escaped))
 	return out
+}
+
+// unescapeSep turns each "\<sep>" of a variable into sep.
+func unescapeSep(s string, sep byte, escaped bool) string {
+	if !escaped {
+		return s
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) && s[i+1] == sep {
+			i++
+		}
+		b = append(b, s[i])
+	}
+	return string(b)
 }
 
 // target is where a dial string leads.

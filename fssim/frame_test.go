@@ -129,6 +129,66 @@ func FuzzOriginateArgs(f *testing.F) {
 	})
 }
 
+// FuzzParseVars holds parseVars, which slices its input, to a reading of
+// switch_event_create_brackets that copies byte by byte.
+func FuzzParseVars(f *testing.F) {
+	for _, s := range []string{"a=1,b=x\\,y,c='p,q'", "^^;a=1;b=2\\;3", "^^\\a=1\\\\b=2\\c=3", " a =' x ', =y,z", "a=\\", "'a=1,b'=2,c=3", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := parseVars(s)
+		want := parseVarsBytewise(s)
+		if len(got) != len(want) {
+			t.Fatalf("parseVars(%q) = %q, want %q", s, got, want)
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("parseVars(%q) = %q, want %q", s, got, want)
+			}
+		}
+	})
+}
+
+func parseVarsBytewise(s string) []header {
+	sep := byte(',')
+	if strings.HasPrefix(s, "^^") && len(s) > 2 {
+		sep = s[2]
+		s = s[3:]
+	}
+	var out []header
+	var cur []byte
+	inQuote := false
+	flush := func() {
+		name, value, ok := strings.Cut(string(cur), "=")
+		cur = cur[:0]
+		name = strings.TrimSpace(name)
+		if !ok || name == "" {
+			return
+		}
+		if len(value) >= 2 && value[0] == '\'' && value[len(value)-1] == '\'' {
+			value = value[1 : len(value)-1]
+		}
+		out = append(out, header{name, value})
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\\' && i+1 < len(s) && s[i+1] == sep:
+			cur = append(cur, sep)
+			i++
+		case c == '\'':
+			inQuote = !inQuote
+			cur = append(cur, c)
+		case c == sep && !inQuote:
+			flush()
+		default:
+			cur = append(cur, c)
+		}
+	}
+	flush()
+	return out
+}
+
 // FuzzAPICommand runs arbitrary api command lines on a node: every command
 // answers (no panic, no hang) and the node stays consistent enough to
 // answer status afterwards.
