@@ -40,7 +40,8 @@ func (e *Engine) probe(ctx context.Context, node, leg string) legStatus {
 // adopt takes up a session whose events this replica did not follow (a
 // takeover, or this replica's own restart): it asks FreeSWITCH what is
 // really live before doing anything, so no second leg ever overlaps one
-// that is still up.
+// that is still up. The asking goes through the senders; the answer comes
+// back as a job, and decide acts on it.
 func (w *worker) adopt(ctx context.Context, t *tracked) {
 	e, s := w.e, t.s
 	e.log.Info("adopting session", "session", s.ID, "state", s.State, "node", s.Node)
@@ -48,10 +49,45 @@ func (w *worker) adopt(ctx context.Context, t *tracked) {
 	case store.Waiting:
 		// Claimed by the lost replica but not started: it is due, and ours.
 		w.start(ctx, t)
+		return
 	case store.Finished:
 		w.forget(t)
+		return
+	}
+	w.probes++
+	r := &probed{seq: w.probes, version: s.Version}
+	t.probe = r.seq
+	e.senders.send(s.Node, s.ID, func(ctx context.Context) {
+		r.callee = e.probe(ctx, s.Node, s.CalleeLeg)
+		if s.State != store.DialingCallee {
+			r.caller = e.probe(ctx, s.Node, s.CallerLeg)
+		}
+		if ctx.Err() != nil {
+			return // stopping: whoever takes the session over asks again
+		}
+		w.report(job{kind: jobProbed, id: s.ID, probed: r})
+	})
+}
+
+// probed is what FreeSWITCH said of an adopted session's legs.
+type probed struct {
+	seq            uint64 // matches tracked.probe while it is the answer awaited
+	version        int64  // the session's version when it was asked
+	callee, caller legStatus
+}
+
+// decide takes up an adopted session from what FreeSWITCH said of its
+// legs, unless the session moved on meanwhile (its events came through, or
+// a step was refused): then the answer is stale and the session is already
+// being steered.
+func (w *worker) decide(ctx context.Context, t *tracked, r *probed) {
+	if t == nil || t.probe != r.seq || t.s.Version != r.version || t.recheck {
+		return
+	}
+	t.probe = 0
+	e, s, b, a := w.e, t.s, r.callee, r.caller
+	switch s.State {
 	case store.DialingCallee:
-		b := e.probe(ctx, s.Node, s.CalleeLeg)
 		switch {
 		case b.err != nil:
 			w.setTimer(t, e.opt.LegGrace) // ask again
@@ -66,7 +102,6 @@ func (w *worker) adopt(ctx context.Context, t *tracked) {
 			w.setTimer(t, t.policy.RingTime+e.opt.LegGrace)
 		}
 	case store.CalleeHold:
-		b, a := e.probe(ctx, s.Node, s.CalleeLeg), e.probe(ctx, s.Node, s.CallerLeg)
 		switch {
 		case b.err != nil || a.err != nil:
 			w.setTimer(t, e.opt.LegGrace)
@@ -90,7 +125,6 @@ func (w *worker) adopt(ctx context.Context, t *tracked) {
 			w.setTimer(t, t.policy.CallerRingTime+e.opt.LegGrace)
 		}
 	case store.Bridged:
-		b, a := e.probe(ctx, s.Node, s.CalleeLeg), e.probe(ctx, s.Node, s.CallerLeg)
 		switch {
 		case b.err != nil || a.err != nil:
 			w.setTimer(t, e.opt.LegGrace)

@@ -25,6 +25,7 @@ const (
 	jobEvent                  // a FreeSWITCH event for one of the session's legs
 	jobTimer                  // a deadline of the session's current state
 	jobNotSent                // an originate of the session did not reach FreeSWITCH
+	jobProbed                 // FreeSWITCH's answer about an adopted session's legs
 )
 
 type job struct {
@@ -34,6 +35,7 @@ type job struct {
 	ev      *esl.Event
 	gen     uint64 // timer generation; an older one is ignored
 	notSent *notSent
+	probed  *probed
 }
 
 // notSent reports an originate that failed on its way to FreeSWITCH, to
@@ -58,6 +60,7 @@ type tracked struct {
 	// again and ask FreeSWITCH what is live instead of acting on a state
 	// that may not be the stored one.
 	recheck bool
+	probe   uint64 // the FreeSWITCH answer awaited after an adoption; 0: none
 }
 
 // worker steers a fixed share of the sessions, one job at a time, so the
@@ -77,6 +80,7 @@ type worker struct {
 	reportMu sync.Mutex
 	reports  []job         // at most one per command sent, taken between jobs
 	reported chan struct{} // signalled when reports is not empty
+	probes   uint64        // adoptions that asked FreeSWITCH, numbering their answers
 }
 
 func newWorker(e *Engine) *worker {
@@ -145,6 +149,8 @@ func (w *worker) handle(ctx context.Context, j job) {
 		}
 	case jobNotSent:
 		w.originateNotSent(ctx, w.live[j.id], j.id, j.notSent)
+	case jobProbed:
+		w.decide(ctx, w.live[j.id], j.probed)
 	}
 }
 
