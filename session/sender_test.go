@@ -24,16 +24,28 @@ func TestSlowReplyHoldsUpNoOtherSession(t *testing.T) {
 	h := newHarness(t, withOptions(func(o *session.Options) {
 		o.Workers = 1
 		o.Policy.CallerRingTime = 100 * time.Second // 2 s of simulator time
+		// Should the hold prompt's reply be slow too, the bridge waits for
+		// it: B must not give up, nor the engine on the bridge, meanwhile.
+		o.ParkTimeout = 300 * time.Second
+		o.LegGrace = 3 * slow
 	}))
 	n := h.nodes[0]
 	n.SetSubscriber("4102", answer)
-	// A rings long enough for the delay to be switched on while it rings.
-	n.SetSubscriber("4101", fssim.Behavior{Action: fssim.Answer, Ring: 10 * simSecond, Talk: time.Second})
+	// A rings long enough for the delay to be switched on while it rings,
+	// and stays on the line until the test hangs up.
+	n.SetSubscriber("4101", fssim.Behavior{Action: fssim.Answer, Ring: 10 * simSecond, Talk: time.Minute})
 	n.SetSubscriber("4202", answer)
 	n.SetSubscriber("4201", talkShort)
 
 	x := h.create("4101", "4102")
-	h.waitState(x.ID, store.CalleeHold)
+	held := h.waitState(x.ID, store.CalleeHold)
+	// Slow from the hold prompt on: the uuid_bridge, which must wait for
+	// the prompt's reply, is then the one slow command.
+	for deadline := time.Now().Add(10 * time.Second); len(h.prompts(held.CalleeLeg)) == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("B never heard the hold prompt\n%s", formatTimeline(h.timeline(x.ID)))
+		}
+	}
 	n.SetAPIDelay(slow)
 	var bridged time.Time
 	for deadline := time.Now().Add(10 * time.Second); bridged.IsZero(); time.Sleep(5 * time.Millisecond) {
@@ -59,6 +71,9 @@ func TestSlowReplyHoldsUpNoOtherSession(t *testing.T) {
 			dialled.Sub(bridged), slow)
 	}
 	n.SetAPIDelay(0)
+	if err := n.FarEndHangup(held.CallerLeg, "NORMAL_CLEARING"); err != nil {
+		t.Fatal(err)
+	}
 	if got := h.waitOutcome(x.ID); got.Outcome != store.Completed {
 		t.Errorf("first session: %s\n%s", got.Outcome, formatTimeline(h.timeline(x.ID)))
 	}
