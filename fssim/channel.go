@@ -2,6 +2,7 @@ package fssim
 
 import (
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -108,6 +109,27 @@ const varsPerChannel = 64
 
 const varPrefix = "variable_"
 
+// varHeaderNames are the header names of the variables the simulator sets
+// on every leg and of the usual originate variables, built once: a leg
+// collects some fifty variables and each would otherwise build its own.
+var varHeaderNames = func() map[string]string {
+	m := make(map[string]string)
+	for _, name := range strings.Fields(`direction is_outbound session_id read_codec read_rate write_codec
+	write_rate channel_name uuid call_uuid originate_early_media originate_endpoint dialed_user
+	current_application current_application_data endpoint_disposition pre_transfer_caller_id_number
+	channel_cid_flipped transfer_history transfer_source bridge_channel bridge_uuid signal_bond
+	last_bridge_to last_bridge_hangup_cause hangup_cause hangup_cause_q850 digits_dialed start_stamp
+	answer_stamp end_stamp start_epoch start_uepoch answer_epoch answer_uepoch end_epoch end_uepoch
+	caller_id duration billsec mduration billmsec uduration billusec sip_term_status sip_term_cause
+	socket_host socket_resume continue_on_fail hangup_after_bridge park_after_bridge originate_disposition
+	originate_failed_cause DIALSTATUS sip_from_user sip_to_user sip_req_user origination_uuid
+	origination_caller_id_number origination_caller_id_name originate_timeout leg_timeout
+	ignore_early_media park_timeout`) {
+		m[name] = varPrefix + name
+	}
+	return m
+}()
+
 // varIndex finds a variable by a short scan: a leg has a few dozen, and a
 // scan allocates nothing where an index map would grow with every leg.
 func (c *channel) varIndex(name string) int {
@@ -132,7 +154,11 @@ func (c *channel) setVar(name, value string) {
 		if c.vars == nil {
 			c.vars = make([]header, 0, varsPerChannel)
 		}
-		c.vars = append(c.vars, header{varPrefix + name, value})
+		hname, ok := varHeaderNames[name]
+		if !ok {
+			hname = varPrefix + name
+		}
+		c.vars = append(c.vars, header{hname, value})
 	}
 }
 
