@@ -36,9 +36,14 @@
 // session moves on. Everything shares one slot anyway, so per-party keys buy
 // no spreading.
 //
-// Redis CPU drives the scripts: each reads a session hash once, writes only
-// the fields that changed, and publishes a few bytes rather than the session,
-// so a change nobody watches costs no more than its writes.
+// Redis CPU drives the scripts: each reads a session hash at most once (an
+// Apply by the replica that claimed or last wrote the session reads only the
+// fields it checks, as the Store remembers the rest), writes only the fields
+// that changed, and publishes a few bytes rather than the session, so a
+// change nobody watches costs no more than its writes. Counters and leases
+// are written once per move and once in a while, not per state and per
+// call. Most of what a transition costs Redis is the round trip itself, so
+// each is one script.
 //
 // Redis must not evict keys (maxmemory-policy noeviction, the default): an
 // evicted session or index entry would break the invariants the scripts keep.
