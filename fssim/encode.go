@@ -27,8 +27,8 @@ type event struct {
 	plainBuf *sharedFrame // the buffer plain is in
 	json     []byte       // text/event-json frame, built once for all connections
 	jsonOff  int          // where the payload starts in json
-	xml      []byte       // text/event-xml payload
-	xmlFrame []byte       // text/event-xml frame, built once for all connections
+	xml      []byte       // text/event-xml frame, built once for all connections
+	xmlOff   int          // where the payload starts in xml
 }
 
 // add appends a header; on a nil event (one nobody subscribed to) it does
@@ -240,34 +240,66 @@ func (e *event) jsonFrame() []byte {
 	return e.json
 }
 
-// serializeXML renders a text/event-xml payload the way switch_event_xmlize
+// xmlFrame is the event as a whole text/event-xml frame, built once for
+// every connection. Its payload is laid out the way switch_event_xmlize
 // lays an event out: URL-encoded header values under <headers>, then the
 // body's Content-Length and the body. The indentation of FreeSWITCH's XML
 // printer is approximated (two spaces a level).
-func (e *event) serializeXML() []byte {
+func (e *event) xmlFrame() []byte {
 	if e.xml != nil {
 		return e.xml
 	}
-	var b strings.Builder
-	b.WriteString("<event>\n  <headers>\n")
+	size := framePrefix + 64 + 2*len(e.body)
 	for _, h := range e.headers {
-		b.WriteString("    <" + h.name + ">")
-		b.WriteString(xmlEscape(urlEncode(h.value)))
-		b.WriteString("</" + h.name + ">\n")
+		size += 2*len(h.name) + len(h.value) + 12
 	}
-	b.WriteString("  </headers>\n")
+	b := append(make([]byte, framePrefix, size), "<event>\n  <headers>\n"...)
+	for _, h := range e.headers {
+		// URL encoding leaves none of the bytes XML escapes.
+		b = append(b, "    <"...)
+		b = append(b, h.name...)
+		b = append(b, '>')
+		b = appendURLEncoded(b, h.value)
+		b = append(b, "</"...)
+		b = append(b, h.name...)
+		b = append(b, ">\n"...)
+	}
+	b = append(b, "  </headers>\n"...)
 	if e.hasBody && e.body != "" {
-		b.WriteString("  <Content-Length>" + strconv.Itoa(len(e.body)) + "</Content-Length>\n")
-		b.WriteString("  <body>" + xmlEscape(e.body) + "</body>\n")
+		b = append(b, "  <Content-Length>"...)
+		b = strconv.AppendInt(b, int64(len(e.body)), 10)
+		b = append(b, "</Content-Length>\n  <body>"...)
+		b = appendXMLEscaped(b, e.body)
+		b = append(b, "</body>\n"...)
 	}
-	b.WriteString("</event>")
-	e.xml = []byte(b.String())
+	b = append(b, "</event>"...)
+	e.xml, e.xmlOff = withFrame("text/event-xml", b)
 	return e.xml
 }
 
-var xmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "\"", "&quot;")
-
-func xmlEscape(s string) string { return xmlEscaper.Replace(s) }
+// appendXMLEscaped escapes the characters XML text may not hold as is.
+func appendXMLEscaped(b []byte, s string) []byte {
+	start := 0
+	for i := 0; i < len(s); i++ {
+		var esc string
+		switch s[i] {
+		case '&':
+			esc = "&amp;"
+		case '<':
+			esc = "&lt;"
+		case '>':
+			esc = "&gt;"
+		case '"':
+			esc = "&quot;"
+		default:
+			continue
+		}
+		b = append(b, s[start:i]...)
+		b = append(b, esc...)
+		start = i + 1
+	}
+	return append(b, s[start:]...)
+}
 
 // appendJSONString quotes s as cJSON does: the short escapes, \u00XX for
 // other control bytes, everything else (including non-ASCII and '/')

@@ -169,6 +169,20 @@ func FuzzJSONString(f *testing.F) {
 	})
 }
 
+// FuzzXMLEscape holds appendXMLEscaped to the XML escapes of
+// switch_event_xmlize's body.
+func FuzzXMLEscape(f *testing.F) {
+	for _, s := range []string{"", "a<b>&\"c\"", "&amp;", "plain text\n"} {
+		f.Add(s)
+	}
+	escaper := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "\"", "&quot;")
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := string(appendXMLEscaped([]byte("x"), s)), "x"+escaper.Replace(s); got != want {
+			t.Errorf("appendXMLEscaped(%q) = %q, want %q", s, got, want)
+		}
+	})
+}
+
 func TestJSONEvent(t *testing.T) {
 	e := &event{}
 	e.add("Event-Name", "BACKGROUND_JOB")

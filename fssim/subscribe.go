@@ -17,10 +17,7 @@ func (c *conn) deliver(e *event) {
 	case "json":
 		f = e.jsonFrame()
 	case "xml":
-		if e.xmlFrame == nil {
-			e.xmlFrame = eventFrame("text/event-xml", e.serializeXML())
-		}
-		f = e.xmlFrame
+		f = e.xmlFrame()
 	default:
 		f, shared = e.plainFrame(), e.plainBuf
 	}
