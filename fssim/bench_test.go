@@ -177,11 +177,14 @@ func BenchmarkEventFanout(b *testing.B) {
 		{"json_3", []string{"json", "json", "json"}},
 		{"mixed_3", []string{"plain", "json", "xml"}},
 	} {
-		b.Run(tc.name, func(b *testing.B) { benchFanout(b, tc.formats) })
+		b.Run(tc.name, func(b *testing.B) { benchFanout(b, tc.formats, 0) })
 	}
+	// Outbound sockets each follow their own channel (myevents): every
+	// event is offered to all of them.
+	b.Run("plain_1_and_100_outbound", func(b *testing.B) { benchFanout(b, []string{"plain"}, 100) })
 }
 
-func benchFanout(b *testing.B, formats []string) {
+func benchFanout(b *testing.B, formats []string, outbound int) {
 	n, err := Start(Options{Default: Behavior{Action: NoAnswer}, Heartbeat: -1, RecordLimit: -1})
 	if err != nil {
 		b.Fatal(err)
@@ -201,6 +204,14 @@ func benchFanout(b *testing.B, formats []string) {
 		c.format, c.all = f, true
 		n.conns[c] = struct{}{}
 		conns = append(conns, c)
+	}
+	for i := 0; i < outbound; i++ {
+		c := newConn(n, nil)
+		c.format, c.mine = "plain", newUUID()
+		for _, name := range myEventNames {
+			c.names[name] = true
+		}
+		n.conns[c] = struct{}{}
 	}
 	bytes := 0
 	b.ResetTimer()

@@ -20,7 +20,7 @@ type event struct {
 	headers  []header
 	body     string
 	hasBody  bool
-	uuid     string // Unique-ID of the channel it concerns, "" if none (for reordering faults)
+	uuid     string // its Unique-ID header when it is a channel's event, "" if none
 
 	plain    []byte       // text/event-plain frame, built once for all connections
 	plainOff int          // where the payload starts in plain

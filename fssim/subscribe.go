@@ -61,8 +61,14 @@ func (c *conn) wants(e *event) bool {
 		send = true
 	}
 	if send && c.mine != "" {
-		// myevents: only the controlled channel's own events.
-		if v, ok := e.get("Unique-ID"); !ok || v != c.mine {
+		// myevents: only the controlled channel's own events. A channel
+		// event knows its Unique-ID without a search through its headers,
+		// which every outbound connection would repeat for every event.
+		v, ok := e.uuid, e.uuid != ""
+		if !ok {
+			v, ok = e.get("Unique-ID")
+		}
+		if !ok || v != c.mine {
 			return false
 		}
 	}
