@@ -73,9 +73,10 @@ func (s step) byName() string {
 
 // lifecycle runs n sessions of namespace ns through each step in turn,
 // every session taking the step before the next step starts, and returns
-// the cost of each step per session. Claims take one session at a time, as
-// a replica does when attempts fall due one by one. Nothing else may use
-// the server meanwhile.
+// the cost of each step per session. Session i falls due i milliseconds
+// after the others' step began, and is claimed then with the engine's
+// default batch size: a replica's claims when attempts fall due one by
+// one. Nothing else may use the server meanwhile.
 func lifecycle(t testing.TB, c redis.UniversalClient, ns string, n int) []step {
 	ctx := context.Background()
 	st := New(c, Options{Namespace: ns, Retention: time.Hour})
@@ -111,7 +112,7 @@ func lifecycle(t testing.TB, c redis.UniversalClient, ns string, n int) []step {
 	byID := make(map[string]int, n)
 	measure("create", func(i int) {
 		s := newSession(fmt.Sprintf("+49151%07d", i), fmt.Sprintf("+49160%07d", i))
-		s.DeadlineAt = t0.Add(time.Hour)
+		s.DueAt, s.DeadlineAt = t0.Add(time.Duration(i)*time.Millisecond), t0.Add(time.Hour)
 		first := Entry{Kind: "created", Note: "source api"}
 		got, _, err := st.Create(ctx, s, first, Limits{PerCaller: 3, PerCallee: 3}, t0)
 		if err != nil {
@@ -120,9 +121,9 @@ func lifecycle(t testing.TB, c redis.UniversalClient, ns string, n int) []step {
 		sessions[i] = got
 		byID[got.ID] = i
 	})
-	claim := func(now time.Time) func(int) {
-		return func(int) {
-			got, _, err := st.ClaimDue(ctx, "r1", now, 1)
+	claim := func(start time.Time) func(int) {
+		return func(i int) {
+			got, _, err := st.ClaimDue(ctx, "r1", start.Add(time.Duration(i)*time.Millisecond), 256)
 			if err != nil || len(got) != 1 {
 				t.Fatal(got, err)
 			}
@@ -151,7 +152,7 @@ func lifecycle(t testing.TB, c redis.UniversalClient, ns string, n int) []step {
 	measure("claim", claim(t0))
 	measure("dialing", apply(dial(1), t0))
 	measure("waiting", apply(func(s *Session) []Entry {
-		s.State, s.Owner, s.DueAt, s.CalleeLeg, s.Node = Waiting, "", t1, "", ""
+		s.State, s.Owner, s.DueAt, s.CalleeLeg, s.Node = Waiting, "", t1.Add(time.Duration(byID[s.ID])*time.Millisecond), "", ""
 		return []Entry{
 			{Kind: "attempt_ended", Leg: "callee", Attempt: 1, Node: "fs1", Cause: "USER_BUSY"},
 			{Kind: "scheduled", Attempt: 2, Note: "retry in 1s"},

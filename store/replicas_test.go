@@ -379,3 +379,44 @@ func TestClaimRenewsTheLeaseNowAndThen(t *testing.T) {
 		t.Errorf("lease after Release and a claim ends at %v, want %v", l, now.Add(ttl))
 	}
 }
+
+// TestClaimDueTakesTheEarliestInOrder claims from a due set of ten due
+// sessions and two later ones in batches of every size, checking what each
+// claim takes and the next due time it reports: batches smaller and larger
+// than the few members ClaimDue reads first, and a backlog it reads by score.
+func TestClaimDueTakesTheEarliestInOrder(t *testing.T) {
+	ctx := context.Background()
+	for n := 1; n <= 12; n++ {
+		st, _ := newStore(t, Options{})
+		var due []time.Time
+		for i := range 12 {
+			s := newSession(fmt.Sprintf("1%d", i), fmt.Sprintf("2%d", i))
+			s.DueAt = t0.Add(time.Duration(i) * time.Second)
+			if i >= 10 {
+				s.DueAt = t0.Add(time.Hour + time.Duration(i)*time.Second)
+			}
+			due = append(due, mustCreate(t, st, s, t0).DueAt)
+		}
+		now := t0.Add(9 * time.Second)
+		taken := 0
+		for taken < 10 {
+			got, next, err := st.ClaimDue(ctx, "r1", now, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := min(n, 10-taken)
+			if len(got) != want {
+				t.Fatalf("n=%d after %d: claimed %d, want %d", n, taken, len(got), want)
+			}
+			for j, s := range got {
+				if !s.DueAt.Equal(due[taken+j]) {
+					t.Errorf("n=%d: claimed the session due %v, want the one due %v", n, s.DueAt, due[taken+j])
+				}
+			}
+			taken += len(got)
+			if wantNext := due[min(taken, 10)]; !next.Equal(wantNext) {
+				t.Errorf("n=%d after %d: next due %v, want %v", n, taken, next, wantNext)
+			}
+		}
+	}
+}
