@@ -54,7 +54,7 @@ func testPolicy() session.Policy {
 }
 
 type harness struct {
-	t            *testing.T
+	t            testing.TB
 	redisTimeout time.Duration // 0: go-redis's defaults
 	nodes        []*fssim.Node
 	pool         *esl.Pool
@@ -80,7 +80,7 @@ func withOptions(f func(*session.Options)) harnessOpt {
 	return func(h *harness) { f(&h.opts) }
 }
 
-func startNode(t *testing.T, i int) *fssim.Node {
+func startNode(t testing.TB, i int) *fssim.Node {
 	t.Helper()
 	n, err := fssim.Start(fssim.Options{
 		Hostname: fmt.Sprintf("fs%d", i+1), Second: simSecond, Heartbeat: -1,
@@ -95,7 +95,7 @@ func startNode(t *testing.T, i int) *fssim.Node {
 
 // newHarness starts nodes, a pool connected to them, a store on the
 // shared redis-server under a fresh namespace, and one engine.
-func newHarness(t *testing.T, opts ...harnessOpt) *harness {
+func newHarness(t testing.TB, opts ...harnessOpt) *harness {
 	t.Helper()
 	h := &harness{t: t, ns: fmt.Sprintf("t%d", namespaces.Add(1))}
 	h.opts = session.Options{
@@ -127,14 +127,14 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	return h
 }
 
-func startPool(t *testing.T, nodes ...*fssim.Node) *esl.Pool {
+func startPool(t testing.TB, nodes ...*fssim.Node) *esl.Pool {
 	t.Helper()
 	return startPoolVia(t, nil, nodes...)
 }
 
 // startPoolVia starts a pool whose connections to each node go to
 // via(node address), when via is set.
-func startPoolVia(t *testing.T, via func(string) string, nodes ...*fssim.Node) *esl.Pool {
+func startPoolVia(t testing.TB, via func(string) string, nodes ...*fssim.Node) *esl.Pool {
 	t.Helper()
 	var cfg []esl.Node
 	for i, n := range nodes {
@@ -174,7 +174,7 @@ func (h *harness) start(opts session.Options) *session.Engine {
 	return eng
 }
 
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	if os.Getenv("BGCALL_TEST_LOG") != "" {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
