@@ -1,6 +1,9 @@
 package store
 
-import "sync"
+import (
+	"strconv"
+	"sync"
+)
 
 // maxViews bounds the views a Store remembers. A replica steers far fewer
 // sessions at once (only those with a leg being dialled or up); waiting
@@ -61,23 +64,49 @@ func (v *views) drop(id string) {
 }
 
 // changes returns what turns the stored session base into next: the
-// field/value pairs to set and the fields to delete.
+// field/value pairs to set and the fields to delete (those that became
+// zero). It compares field by field, as fields writes them, without
+// building either session's fields: it runs on every Apply.
 func changes(base, next *Session) (set, del []any) {
-	old := base.fields()
-	was := make(map[string]string, len(old)/2)
-	for i := 0; i < len(old); i += 2 {
-		was[old[i].(string)] = old[i+1].(string)
-	}
-	now := next.fields()
-	for i := 0; i < len(now); i += 2 {
-		f, val := now[i].(string), now[i+1].(string)
-		if prev, ok := was[f]; !ok || prev != val {
-			set = append(set, f, val)
+	str := func(f, was, now string) {
+		switch {
+		case was == now:
+		case now == "":
+			del = append(del, f)
+		default:
+			set = append(set, f, now)
 		}
-		delete(was, f)
 	}
-	for f := range was {
-		del = append(del, f)
+	num := func(f string, was, now int64) {
+		switch {
+		case was == now:
+		case now == 0:
+			del = append(del, f)
+		default:
+			set = append(set, f, strconv.FormatInt(now, 10))
+		}
 	}
+	str(fCaller, base.Caller, next.Caller)
+	str(fCallee, base.Callee, next.Callee)
+	str(fSource, base.Source, next.Source)
+	str(fIdemKey, base.IdempotencyKey, next.IdempotencyKey)
+	str(fState, string(base.State), string(next.State))
+	str(fOutcome, string(base.Outcome), string(next.Outcome))
+	str(fCause, base.Cause, next.Cause)
+	num(fVersion, base.Version, next.Version)
+	num(fFence, base.Fence, next.Fence)
+	str(fOwner, base.Owner, next.Owner)
+	num(fAttempts, int64(base.Attempts), int64(next.Attempts))
+	str(fNode, base.Node, next.Node)
+	str(fCalleeLeg, base.CalleeLeg, next.CalleeLeg)
+	str(fCallerLeg, base.CallerLeg, next.CallerLeg)
+	str(fPolicy, base.Policy, next.Policy)
+	num(fCreatedAt, ms(base.CreatedAt), ms(next.CreatedAt))
+	num(fUpdatedAt, ms(base.UpdatedAt), ms(next.UpdatedAt))
+	num(fDueAt, ms(base.DueAt), ms(next.DueAt))
+	num(fDeadlineAt, ms(base.DeadlineAt), ms(next.DeadlineAt))
+	num(fAnsweredAt, ms(base.AnsweredAt), ms(next.AnsweredAt))
+	num(fBridgedAt, ms(base.BridgedAt), ms(next.BridgedAt))
+	num(fFinishedAt, ms(base.FinishedAt), ms(next.FinishedAt))
 	return set, del
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -163,5 +164,77 @@ func TestViewsAreBounded(t *testing.T) {
 	}
 	if _, ok := v.m["f"]; ok {
 		t.Error("a finished session was remembered")
+	}
+}
+
+// TestChangesCoverEveryField changes and clears every stored field of a
+// session in turn, and checks that changes finds exactly what fields
+// writes differently: a field added to Session and fields but not to
+// changes would otherwise go unwritten whenever Apply sends differences.
+func TestChangesCoverEveryField(t *testing.T) {
+	var base Session
+	bv := reflect.ValueOf(&base).Elem()
+	typ := bv.Type()
+	for i := range typ.NumField() {
+		setField(t, bv.Field(i), i)
+	}
+	for i := range typ.NumField() {
+		name := typ.Field(i).Name
+		if name == "ID" { // the key, not a field
+			continue
+		}
+		for _, zero := range []bool{false, true} {
+			next := base
+			f := reflect.ValueOf(&next).Elem().Field(i)
+			if zero {
+				f.SetZero()
+			} else {
+				setField(t, f, i+100)
+			}
+			was, now := fieldMap(base), fieldMap(next)
+			wantSet, wantDel := map[string]string{}, map[string]bool{}
+			for k, v := range now {
+				if was[k] != v {
+					wantSet[k] = v
+				}
+			}
+			for k := range was {
+				if _, ok := now[k]; !ok {
+					wantDel[k] = true
+				}
+			}
+			if len(wantSet)+len(wantDel) != 1 {
+				t.Fatalf("%s (zero=%v): fields writes %v and deletes %v, want one field changed", name, zero, wantSet, wantDel)
+			}
+			set, del := changes(&base, &next)
+			gotSet, gotDel := map[string]string{}, map[string]bool{}
+			for j := 0; j < len(set); j += 2 {
+				gotSet[set[j].(string)] = set[j+1].(string)
+			}
+			for _, d := range del {
+				gotDel[d.(string)] = true
+			}
+			if !reflect.DeepEqual(gotSet, wantSet) || !reflect.DeepEqual(gotDel, wantDel) {
+				t.Errorf("%s (zero=%v): changes sets %v and deletes %v, want %v and %v", name, zero, gotSet, gotDel, wantSet, wantDel)
+			}
+		}
+	}
+}
+
+// setField gives a Session field a non-zero value that depends on seed.
+func setField(t *testing.T, f reflect.Value, seed int) {
+	t.Helper()
+	switch f.Kind() {
+	case reflect.String:
+		f.SetString(fmt.Sprintf("v%d", seed))
+	case reflect.Int, reflect.Int64:
+		f.SetInt(int64(seed + 1))
+	case reflect.Struct:
+		if f.Type() != reflect.TypeOf(time.Time{}) {
+			t.Fatalf("unexpected field type %s", f.Type())
+		}
+		f.Set(reflect.ValueOf(t0.Add(time.Duration(seed+1) * time.Second)))
+	default:
+		t.Fatalf("unexpected field kind %s", f.Kind())
 	}
 }
