@@ -77,11 +77,11 @@ type probed struct {
 }
 
 // decide takes up an adopted session from what FreeSWITCH said of its
-// legs, unless the session moved on meanwhile (its events came through, or
-// a step was refused): then the answer is stale and the session is already
-// being steered.
+// legs, unless the session moved on meanwhile (its events came through: a
+// step was stored or refused, or A answered and the bridge is on its way):
+// then the answer is stale and the session is already being steered.
 func (w *worker) decide(ctx context.Context, t *tracked, r *probed) {
-	if t == nil || t.probe != r.seq || t.s.Version != r.version || t.recheck {
+	if t == nil || t.probe != r.seq || t.s.Version != r.version || t.recheck || t.bridging {
 		return
 	}
 	t.probe = 0
