@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -134,5 +135,33 @@ func TestCreateRefusalsStoreNothing(t *testing.T) {
 	sameSnapshot(t, before, snapshot(t, st, c))
 	if n := c.DBSize(ctx).Val(); n != size {
 		t.Errorf("DBSIZE %d -> %d after refusals", size, n)
+	}
+}
+
+// TestCreateDedupesBeforeTheCap checks that a capped caller at the cap
+// still gets the live session of a pair back, and only a new pair is
+// refused, with small and large caps (read differently).
+func TestCreateDedupesBeforeTheCap(t *testing.T) {
+	ctx := context.Background()
+	for _, capped := range []int{2, 17} {
+		st, _ := newStore(t, Options{})
+		lim := Limits{PerCaller: capped}
+		var ids []string
+		for i := range capped {
+			got, created, err := st.Create(ctx, newSession("1001", fmt.Sprint(2000+i)), firstEntry(), lim, t0)
+			if err != nil || !created {
+				t.Fatalf("cap %d: create %d: %v %v", capped, i, created, err)
+			}
+			ids = append(ids, got.ID)
+		}
+		for i, id := range ids {
+			got, created, err := st.Create(ctx, newSession("1001", fmt.Sprint(2000+i)), firstEntry(), lim, t0)
+			if err != nil || created || got.ID != id {
+				t.Errorf("cap %d: same pair at the cap: created=%v id=%s err=%v, want %s", capped, created, got.ID, err, id)
+			}
+		}
+		if _, _, err := st.Create(ctx, newSession("1001", "3000"), firstEntry(), lim, t0); !errors.Is(err, ErrLimitCaller) {
+			t.Errorf("cap %d: a new pair over the cap = %v, want ErrLimitCaller", capped, err)
+		}
 	}
 }

@@ -44,7 +44,7 @@ func TestLifecycleCommands(t *testing.T) {
 	}
 	t.Logf("%-10s %5.1f commands %6.1f µs script %6.1f µs cpu", "lifecycle", total, usec, cpu)
 	bounds := map[string]float64{
-		"create": 12, "claim": 7, "dialing": 6, "waiting": 9, "claim2": 7, "dialing2": 6, "finished": 15, "gc": 4,
+		"create": 11, "claim": 7, "dialing": 6, "waiting": 9, "claim2": 7, "dialing2": 6, "finished": 15, "gc": 4,
 	}
 	for _, s := range steps {
 		if s.total > bounds[s.name]+0.5 { // +0.5: a script loaded once (EVAL after NOSCRIPT)

@@ -73,7 +73,20 @@ if ARGV[3] ~= '' then
     if flat then return {0, id, flat} end
   end
 end
-local id = redis.call('HGET', KEYS[4], ARGV[12])
+-- The caller's live hash answers both whether the pair is live and, when
+-- the caller is capped, how many live sessions the caller has: a capped
+-- caller's hash is small enough to read whole in one command.
+local capA, capB = tonumber(ARGV[5]), tonumber(ARGV[6])
+local id, liveA
+if capA > 0 and capA <= 16 then
+  local flat = redis.call('HGETALL', KEYS[4])
+  liveA = #flat / 2
+  for i = 1, #flat, 2 do
+    if flat[i] == ARGV[12] then id = flat[i + 1] end
+  end
+else
+  id = redis.call('HGET', KEYS[4], ARGV[12])
+end
 if id then
   local flat = existing(id)
   if flat then
@@ -82,8 +95,7 @@ if id then
   end
 end
 if redis.call('EXISTS', KEYS[1]) == 1 then return {-3} end
-local capA, capB = tonumber(ARGV[5]), tonumber(ARGV[6])
-if capA > 0 and redis.call('HLEN', KEYS[4]) >= capA then return {-1} end
+if capA > 0 and (liveA or redis.call('HLEN', KEYS[4])) >= capA then return {-1} end
 if capB > 0 and redis.call('HLEN', KEYS[5]) >= capB then return {-2} end
 id = ARGV[1]
 redis.call('HSET', KEYS[1], unpack(ARGV, 13))
