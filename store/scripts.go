@@ -215,8 +215,8 @@ return 1
 `)
 
 // claimScript gives up to n due waiting sessions to a replica, renews the
-// replica's lease if asked, and forgets a bounded batch of sessions whose retention
-// ended (their index entries, hash and timeline).
+// replica's lease if asked, and forgets a bounded batch of sessions whose
+// retention ended (their index entries, hash and timeline).
 //
 //	KEYS[1] due    KEYS[2] own:<replica>    KEYS[3] gc    KEYS[4] idx    KEYS[5] replicas
 //	ARGV[1] prefix (s:<id> of claimed ids; ha:, hb:, s:, t: of gc members)
@@ -256,7 +256,7 @@ end
 for _, id in ipairs(ids) do
   local key = p .. 's:' .. id
   -- The reply is the hash as read, with the claim's fields changed in
-  -- place: no table of fields is built.
+  -- place, rather than turned into a table of fields and back.
   local flat = redis.call('HGETALL', key)
   local st, at = nil, {}
   for j = 1, #flat, 2 do
