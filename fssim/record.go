@@ -70,23 +70,31 @@ type record struct {
 	bridges    []Bridge
 	prompts    []Prompt
 	chats      []ChatMessage
-	maxPerNum  map[string]int
-	liveByNum  map[string]int
+	byNumber   map[string]*numberCount
+}
+
+// numberCount is how many channels to one number are up, and the most
+// that ever were.
+type numberCount struct {
+	live, max int
 }
 
 func (r *record) channelUp(ch *channel) {
-	if r.maxPerNum == nil {
-		r.maxPerNum, r.liveByNum = make(map[string]int), make(map[string]int)
+	if r.byNumber == nil {
+		r.byNumber = make(map[string]*numberCount)
 	}
-	r.liveByNum[ch.number]++
-	if r.liveByNum[ch.number] > r.maxPerNum[ch.number] {
-		r.maxPerNum[ch.number] = r.liveByNum[ch.number]
+	k := r.byNumber[ch.number]
+	if k == nil {
+		k = new(numberCount)
+		r.byNumber[ch.number] = k
 	}
+	k.live++
+	k.max = max(k.max, k.live)
 }
 
 func (r *record) channelGone(ch *channel, at time.Time) {
-	if r.liveByNum != nil && r.liveByNum[ch.number] > 0 {
-		r.liveByNum[ch.number]--
+	if k := r.byNumber[ch.number]; k != nil && k.live > 0 {
+		k.live--
 	}
 	if ch.record != nil && ch.record.Ended.IsZero() {
 		ch.record.Ended = at
@@ -150,7 +158,10 @@ func (n *Node) Chats() []ChatMessage {
 func (n *Node) MaxConcurrent(number string) int {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return n.rec.maxPerNum[number]
+	if k := n.rec.byNumber[number]; k != nil {
+		return k.max
+	}
+	return 0
 }
 
 // Attempts is how many originates reached number.
