@@ -78,7 +78,7 @@ type worker struct {
 	count atomic.Int64
 
 	reportMu sync.Mutex
-	reports  []job         // at most one per command sent, taken between jobs
+	reports  []job         // at most one per command in the senders, so bounded by their capacity
 	reported chan struct{} // signalled when reports is not empty
 	probes   uint64        // adoptions that asked FreeSWITCH, numbering their answers
 }
