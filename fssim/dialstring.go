@@ -78,7 +78,11 @@ func parseOriginate(arg string) (*originateArgs, bool) {
 		if end < 0 {
 			return nil, false
 		}
-		o.vars = append(o.vars, parseVars(url[1:end])...)
+		if vars := parseVars(url[1:end]); o.vars == nil {
+			o.vars = vars
+		} else {
+			o.vars = append(o.vars, vars...)
+		}
 		url = url[end+1:]
 	}
 	// Several endpoints (",", "|", ":_:") dial together or in turn; the
@@ -140,7 +144,7 @@ func parseVars(s string) []header {
 		sep = s[2]
 		s = s[3:]
 	}
-	var out []header
+	out := make([]header, 0, strings.Count(s, string(sep))+1)
 	add := func(kv string) {
 		name, value, ok := strings.Cut(kv, "=")
 		name = strings.TrimSpace(name)

@@ -43,14 +43,19 @@ func (r *request) header(name string) string {
 // readLine reads one LF-terminated line without its line end (a trailing CR
 // is dropped too, since clients may end commands with CRLF).
 func readLine(r *bufio.Reader) (string, error) {
+	chunk, err := r.ReadSlice('\n')
+	if err == nil {
+		// The whole line is in the reader's buffer: one copy.
+		return string(trimLineEnd(chunk)), nil
+	}
 	var buf []byte
 	for {
-		chunk, err := r.ReadSlice('\n')
 		if len(buf)+len(chunk) > maxLineLen {
 			return "", errFrameTooLarge
 		}
 		buf = append(buf, chunk...)
 		if err == bufio.ErrBufferFull {
+			chunk, err = r.ReadSlice('\n')
 			continue
 		}
 		if err != nil {
@@ -58,9 +63,12 @@ func readLine(r *bufio.Reader) (string, error) {
 		}
 		break
 	}
-	buf = bytes.TrimSuffix(buf, []byte("\n"))
-	buf = bytes.TrimSuffix(buf, []byte("\r"))
-	return string(buf), nil
+	return string(trimLineEnd(buf)), nil
+}
+
+func trimLineEnd(b []byte) []byte {
+	b = bytes.TrimSuffix(b, []byte("\n"))
+	return bytes.TrimSuffix(b, []byte("\r"))
 }
 
 // readRequest reads the next command frame. Blank lines before a command are

@@ -104,7 +104,8 @@ func (n *Node) originate(arg string, done func(string)) {
 		return
 	}
 	now := time.Now()
-	rec := &OriginateRecord{Node: n.Addr(), Command: arg, DialString: o.endpoint, Vars: make(map[string]string), Start: now}
+	rec := &OriginateRecord{Node: n.Addr(), Command: arg, DialString: o.endpoint, Vars: make(map[string]string, len(o.vars)),
+		VarOrder: make([]string, 0, len(o.vars)), Start: now}
 	for _, v := range o.vars {
 		if _, dup := rec.Vars[v.name]; !dup {
 			rec.VarOrder = append(rec.VarOrder, v.name)
