@@ -213,6 +213,7 @@ func benchFanout(b *testing.B, formats []string, outbound int) {
 		}
 		n.conns[c] = struct{}{}
 	}
+	n.events.stale = true
 	bytes := 0
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

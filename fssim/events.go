@@ -153,13 +153,44 @@ func (n *Node) recycle(e *event) {
 // some connection subscribed to name; otherwise it only takes the sequence
 // number (FreeSWITCH numbers every event) and returns nil.
 func (n *Node) newEventIfWanted(name, file, fn, line string, extra int) *event {
-	for c := range n.conns {
-		if c.format != "" && (c.all || c.names[name]) {
-			return n.newEventSized(name, file, fn, line, extra)
-		}
+	if n.events.stale {
+		n.events.gather(n.conns)
+	}
+	if n.events.all || n.events.names[name] {
+		return n.newEventSized(name, file, fn, line, extra)
 	}
 	n.seq++
 	return nil
+}
+
+// subscriptions is the union of the connections' event subscriptions, so
+// that deciding whether an event is worth building takes one lookup rather
+// than a look at every connection. It is gathered again after any
+// subscription changes; a connection that goes away leaves it a superset,
+// which costs an unneeded event at most.
+type subscriptions struct {
+	stale bool
+	all   bool
+	names map[string]bool
+}
+
+func (s *subscriptions) gather(conns map[*conn]struct{}) {
+	s.stale, s.all = false, false
+	if s.names == nil {
+		s.names = make(map[string]bool)
+	}
+	clear(s.names)
+	for c := range conns {
+		if c.format == "" {
+			continue
+		}
+		s.all = s.all || c.all
+		for name, on := range c.names {
+			if on {
+				s.names[name] = true
+			}
+		}
+	}
 }
 
 // fire delivers an event to every subscribed connection. Called with n.mu

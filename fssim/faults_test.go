@@ -409,3 +409,54 @@ func TestXMLEvents(t *testing.T) {
 		return
 	}
 }
+
+// TestSubscriptionChangesTakeEffect changes subscriptions on two
+// connections between calls: the node decides from the union of them
+// whether an event is built at all, and every change must count at once.
+func TestSubscriptionChangesTakeEffect(t *testing.T) {
+	opts := fastOptions()
+	opts.Default = Behavior{Action: Answer}
+	n := StartT(t, opts)
+	a, b := authedRaw(t, n), authedRaw(t, n)
+	call := func() string {
+		u := newUUID()
+		a.api("originate {origination_uuid=" + u + "}user/1000 &park()")
+		a.api("uuid_kill " + u)
+		b.api("status") // a round trip: b has been sent everything fired before
+		return u
+	}
+	got := func(c *rawClient, name, u string) bool {
+		for _, e := range c.seen {
+			if e["Event-Name"] == name && e["Unique-ID"] == u {
+				return true
+			}
+		}
+		return false
+	}
+	a.reply("event plain CHANNEL_ANSWER")
+	u := call()
+	if !got(a, "CHANNEL_ANSWER", u) || len(b.seen) != 0 {
+		t.Fatalf("a subscribed to answers: a saw answer %v, b saw %d events", got(a, "CHANNEL_ANSWER", u), len(b.seen))
+	}
+	b.reply("event plain CHANNEL_HANGUP")
+	u = call()
+	if !got(b, "CHANNEL_HANGUP", u) || got(a, "CHANNEL_HANGUP", u) {
+		t.Fatalf("b subscribed to hangups: b saw it %v, a saw it %v", got(b, "CHANNEL_HANGUP", u), got(a, "CHANNEL_HANGUP", u))
+	}
+	b.reply("nixevent CHANNEL_HANGUP")
+	a.reply("noevents")
+	a.seen, b.seen = nil, nil
+	call()
+	if len(a.seen)+len(b.seen) != 0 {
+		t.Fatalf("events after nixevent and noevents: a %d, b %d", len(a.seen), len(b.seen))
+	}
+	a.reply("event json ALL")
+	u = newUUID()
+	a.send("api originate {origination_uuid=" + u + "}user/1000 &park()")
+	for {
+		if f := a.next(); f.ctype() == "text/event-json" && strings.Contains(f.body, u) {
+			break
+		}
+	}
+	a.api("uuid_kill " + u)
+}

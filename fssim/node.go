@@ -129,6 +129,8 @@ type Node struct {
 
 	// spareEvents are delivered events kept for reuse (see takeEvent).
 	spareEvents []*event
+	// events is what the connections subscribed to, as a whole.
+	events subscriptions
 
 	// Event-Date-Local/-GMT of the current second, formatted once.
 	dateSec            int64

@@ -109,6 +109,7 @@ func (c *conn) handleOutbound(word, rest string, req *request) (keep, handled bo
 			return true, true
 		}
 		c.mine = c.session.uuid
+		n.events.stale = true
 		c.format = "plain"
 		if strings.Contains(strings.ToLower(rest), "json") {
 			c.format = "json"

@@ -147,6 +147,7 @@ func (c *conn) subscribe(args string) string {
 			c.names[name] = true
 		}
 	}
+	c.n.events.stale = true
 	if keys == 0 {
 		return "-ERR no keywords supplied"
 	}
@@ -157,6 +158,7 @@ func (c *conn) subscribe(args string) string {
 func (c *conn) nix(args string) string {
 	c.n.mu.Lock()
 	defer c.n.mu.Unlock()
+	c.n.events.stale = true
 	keys, custom := 0, false
 	for _, w := range strings.Fields(args) {
 		if custom {
@@ -191,6 +193,7 @@ func (c *conn) noevents() string {
 	if c.format == "" {
 		return "-ERR not listening for events"
 	}
+	c.n.events.stale = true
 	c.format = ""
 	c.all = false
 	c.names = make(map[string]bool)
