@@ -74,14 +74,15 @@ func callerBehavior(i int) fssim.Behavior {
 func calleeNumber(run, i int) string { return fmt.Sprintf("2%d%07d", run, i) }
 func callerNumber(run, i int) string { return fmt.Sprintf("3%d%07d", run, i) }
 
-// Sessions of the lateness phase fail at once (the number does not exist),
-// so each is exactly one attempt; waiting sessions are never dialled.
+// In the lateness phase B is busy and the next attempt is half an hour
+// away, so each due session is exactly one retry; waiting sessions are
+// never dialled.
 func lateCallee(i int) string { return fmt.Sprintf("4%08d", i) }
 func lateCaller(i int) string { return fmt.Sprintf("5%08d", i) }
 func waitCallee(i int) string { return fmt.Sprintf("6%08d", i) }
 func waitCaller(i int) string { return fmt.Sprintf("7%08d", i) }
 
-var unallocated = fssim.Behavior{Action: fssim.Unallocated}
+var alwaysBusy = fssim.Behavior{Action: fssim.Busy}
 
 // script gives every simulator node the far ends of run's sessions.
 func script(nodes []*fssim.Node, run, from, count int) {
@@ -95,8 +96,9 @@ func script(nodes []*fssim.Node, run, from, count int) {
 
 // benchPolicy is a realistic retry policy squeezed into bench time, with
 // the simulator's second at simSecond: rings of 3 FreeSWITCH seconds,
-// retries after 100ms growing by half up to 400ms, at most 5 attempts.
-func benchPolicy() session.Policy {
+// retries after 100ms growing by half up to 400ms, at most 5 attempts;
+// after USER_BUSY, the next attempt after busyRetry if set, else 100ms.
+func benchPolicy(busyRetry time.Duration) session.Policy {
 	p := session.DefaultPolicy()
 	p.RingTime = 3 * time.Second
 	p.CallerRingTime = 3 * time.Second
@@ -107,6 +109,9 @@ func benchPolicy() session.Policy {
 	p.MaxAttempts = 5
 	p.MaxTotal = time.Hour
 	p.Quiet = session.QuietHours{}
-	p.Causes[freeswitch.UserBusy] = session.CauseRule{Verdict: session.Retry, Interval: 100 * time.Millisecond}
+	if busyRetry <= 0 {
+		busyRetry = 100 * time.Millisecond
+	}
+	p.Causes[freeswitch.UserBusy] = session.CauseRule{Verdict: session.Retry, Interval: busyRetry}
 	return p
 }

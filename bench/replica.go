@@ -44,6 +44,9 @@ type replicaConfig struct {
 	ClaimBatch   int
 	LogLevel     slog.Level
 	Events       []string
+	// BusyRetry, when set, is how long after USER_BUSY the next attempt
+	// falls due (benchPolicy's is 100ms).
+	BusyRetry time.Duration
 }
 
 // request is one command from the benchmark to a replica child, over the
@@ -147,7 +150,7 @@ func runReplica(ctx context.Context) error {
 		Store:   store.New(client, store.Options{Namespace: cfg.Namespace}),
 		Pool:    pool,
 		Replica: cfg.Replica,
-		Policy:  benchPolicy(),
+		Policy:  benchPolicy(cfg.BusyRetry),
 		// The simulator's second is a few milliseconds: a parked leg
 		// must outlive a whole session.
 		ParkTimeout:   1000 * time.Second,

@@ -97,7 +97,7 @@ func checks(r Result) []Check {
 		for _, a := range r.Asynq {
 			w := fmt.Sprintf(" (asynq check interval %gms)", a.CheckIntervalMS)
 			add("lateness p99 no worse than asynq's"+w, fmt.Sprintf("%.2fms vs %.2fms", l.Originate.P99, a.Lateness.P99), l.Originate.P99 <= a.Lateness.P99)
-			add("Redis commands per attempt no worse than asynq's per job"+w, fmt.Sprintf("%.2f vs %.2f", l.CommandsPerAttempt, a.CommandsPerJob), l.CommandsPerAttempt <= a.CommandsPerJob)
+			add("Redis commands per retry no worse than asynq's per job"+w, fmt.Sprintf("%.2f vs %.2f", l.CommandsPerAttempt, a.CommandsPerJob), l.CommandsPerAttempt <= a.CommandsPerJob)
 		}
 	}
 	return cs
@@ -146,7 +146,7 @@ func printTable(w io.Writer, r Result) {
 		row(fmt.Sprintf("SCHEDULER LATENESS (%d waiting, %d due/s, %d attempts)", l.Waiting, l.DuePerSec, l.Attempts), "")
 		row("  bgcall due -> originate received p50/p99/max ms", q(l.Originate))
 		row("  bgcall due -> claim (histogram) p50/p99/max ms", q(l.Claim))
-		row("  bgcall Redis commands / round trips per attempt", fmt.Sprintf("%.2f / %.2f (create: %.2f commands)", l.CommandsPerAttempt, l.RoundTripsPerAtt, l.CreateCommands))
+		row("  bgcall Redis commands / round trips per retry", fmt.Sprintf("%.2f / %.2f (create: %.2f commands)", l.CommandsPerAttempt, l.RoundTripsPerAtt, l.CreateCommands))
 		row("  bgcall controller CPU s per 1000 attempts; Redis CPU ms per attempt", fmt.Sprintf("%.2f; %.3f", l.CPUSecPer1000, l.RedisCPUmsPerAtt))
 		row("  bgcall esl bgapi round trip p50/p99/max ms", q(l.ESLBGAPI))
 		for _, a := range r.Asynq {

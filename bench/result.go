@@ -76,6 +76,8 @@ type WaitingLevel struct {
 // LatenessRun is the scheduler under attempts falling due at a steady rate
 // while many more sessions wait.
 type LatenessRun struct {
+	// Every attempt is a retry: B is busy and the next attempt is after
+	// the run (see lateness).
 	Waiting            int       `json:"waiting"`
 	DuePerSec          int       `json:"due_per_sec"`
 	Attempts           int       `json:"attempts"`

@@ -126,11 +126,17 @@ func (b *bench) run(ctx context.Context) (Result, error) {
 
 // replicaConfig returns the configuration of replica i in namespace ns.
 func (b *bench) replicaConfig(i int, ns string) replicaConfig {
-	return replicaConfig{
+	c := replicaConfig{
 		Replica: fmt.Sprintf("bench-%s-%d", ns, i+1), Redis: b.redis.Addr, Namespace: ns, Nodes: b.eslNode,
 		PollInterval: b.o.PollInterval, Workers: b.o.Workers, ClaimBatch: b.o.ClaimBatch,
 		LogLevel: b.o.LogLevel, Events: b.o.Events,
 	}
+	if ns == waitNS {
+		// A busy B in the lateness phase is retried after the whole run:
+		// each due session is one retry, then waits again.
+		c.BusyRetry = 30 * time.Minute
+	}
+	return c
 }
 
 func (b *bench) startReplicas(ns string) ([]*replica, error) {

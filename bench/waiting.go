@@ -140,13 +140,16 @@ func inParallel(from, end int, f func(i int) error) error {
 }
 
 // lateness makes o.DueRate attempts fall due per second for o.DueDuration
-// while `waiting` sessions wait, and measures how late each started.
+// while `waiting` sessions wait, and measures how late each started. B is
+// busy, so each attempt is a retry (claim, originate, USER_BUSY, waiting
+// again, due after the run): what a retry costs Redis, beside asynq's job.
+// A then cancels them, so that later levels count only waiting sessions.
 func (b *bench) lateness(ctx context.Context, rs []*replica, st *store.Store, waiting int, fillRate float64) (LatenessRun, error) {
 	o := b.o
 	m := o.DueRate * int(o.DueDuration/time.Millisecond) / 1000
 	lr := LatenessRun{Waiting: waiting, DuePerSec: o.DueRate, Attempts: m}
 	for _, n := range b.nodes {
-		n.SetDefault(unallocated)
+		n.SetDefault(alwaysBusy)
 	}
 	// Far enough ahead that every session exists before the first is due.
 	t0 := time.Now().Add(time.Second + time.Duration(1.5*float64(m)/fillRate*float64(time.Second)))
@@ -194,7 +197,7 @@ func (b *bench) lateness(ctx context.Context, rs []*replica, st *store.Store, wa
 		return lr, err
 	}
 	time.Sleep(time.Until(t0.Add(o.DueDuration)))
-	if _, err := waitIdle(ctx, st, int64(waiting), time.Minute); err != nil {
+	if err := waitRetried(ctx, st, b.nodes, due, int64(waiting+m), time.Minute); err != nil {
 		return lr, err
 	}
 	after, err := b.snap(ctx, rs)
@@ -214,7 +217,56 @@ func (b *bench) lateness(ctx context.Context, rs []*replica, st *store.Store, wa
 	lr.ESLBGAPI = after.bgapi
 	lr.Claim = after.lag.sub(before.lag).summary()
 	lr.Originate = originateLateness(b.nodes, due)
+	if err := cancelAll(ctx, st, due); err != nil {
+		return lr, err
+	}
 	return lr, nil
+}
+
+// waitRetried waits until every session in due has been dialled and is
+// waiting again, total sessions waiting and none live.
+func waitRetried(ctx context.Context, st *store.Store, nodes []*fssim.Node, due map[string]time.Time, total int64, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		idle, err := waitIdle(ctx, st, total, 0)
+		if err != nil {
+			return err
+		}
+		if idle && originateLateness(nodes, due).N == len(due) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("lateness: not every due session was dialled and waiting again within %v", timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// cancelAll cancels the sessions in due as A would (through the store,
+// as the API does), so they stop waiting.
+func cancelAll(ctx context.Context, st *store.Store, due map[string]time.Time) error {
+	ids := make([]string, 0, len(due))
+	for id := range due {
+		ids = append(ids, id)
+	}
+	return inParallel(0, len(ids), func(i int) error {
+		s, err := st.Get(ctx, ids[i])
+		if err != nil {
+			return fmt.Errorf("cancel %s: %w", ids[i], err)
+		}
+		now := time.Now()
+		next := s
+		next.State, next.Outcome, next.FinishedAt, next.UpdatedAt = store.Finished, store.Cancelled, now, now
+		_, err = st.Apply(ctx, next, s.Version, []store.Entry{{At: now, Kind: "cancelled", State: store.Finished, Note: "cancelled while waiting"}}, now)
+		if err != nil {
+			return fmt.Errorf("cancel %s: %w", ids[i], err)
+		}
+		return nil
+	})
 }
 
 // originateLateness is, per session in due, the first originate received
