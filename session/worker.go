@@ -78,7 +78,7 @@ type worker struct {
 	count atomic.Int64
 
 	reportMu sync.Mutex
-	reports  []job         // at most one per command in the senders, so bounded by their capacity
+	reports  []job         // at most one per command that was in the senders since the last job
 	reported chan struct{} // signalled when reports is not empty
 	probes   uint64        // adoptions that asked FreeSWITCH, numbering their answers
 }
@@ -98,16 +98,23 @@ func (w *worker) run(ctx context.Context) {
 			}
 			return
 		case j := <-w.inbox:
+			w.takeReports(ctx)
 			w.handle(ctx, j)
 		case <-w.reported:
-			w.reportMu.Lock()
-			reports := w.reports
-			w.reports = nil
-			w.reportMu.Unlock()
-			for _, j := range reports {
-				w.handle(ctx, j)
-			}
+			w.takeReports(ctx)
 		}
+	}
+}
+
+// takeReports handles the reports queued so far. The worker takes them
+// before every job, so they never pile up behind a busy inbox.
+func (w *worker) takeReports(ctx context.Context) {
+	w.reportMu.Lock()
+	reports := w.reports
+	w.reports = nil
+	w.reportMu.Unlock()
+	for _, j := range reports {
+		w.handle(ctx, j)
 	}
 }
 
