@@ -66,8 +66,30 @@ func (l *leases) forget(replica string) {
 // n <= 0 claims nothing and only reports next. At most 1000 are claimed at
 // once, so one script never holds Redis long.
 func (s *Store) ClaimDue(ctx context.Context, replica string, now time.Time, n int) ([]Session, time.Time, error) {
+	return s.ClaimAndStart(ctx, replica, now, n, nil)
+}
+
+// A Start is a callee attempt ClaimAndStart may begin: the node to dial on
+// and the callee leg's UUID, chosen before anyone knows which session gets
+// them.
+type Start struct{ Node, CalleeLeg string }
+
+// ClaimAndStart is ClaimDue that also begins the next callee attempt of the
+// first len(starts) sessions it claims whose DeadlineAt has not passed, in
+// the same script: the i-th such session is returned (and stored) as
+// DialingCallee with Attempts+1, starts[i].Node, starts[i].CalleeLeg and no
+// caller leg, with an "attempt" entry on its timeline, as if the owner had
+// applied that step. That saves a retry a round trip and a script. The
+// others are returned Waiting, as ClaimDue returns them; starts left over
+// are unused.
+func (s *Store) ClaimAndStart(ctx context.Context, replica string, now time.Time, n int, starts []Start) ([]Session, time.Time, error) {
 	if err := checkName("replica", replica, true); err != nil {
 		return nil, time.Time{}, fmt.Errorf("claim due sessions: %w", err)
+	}
+	for _, st := range starts {
+		if st.Node == "" || st.CalleeLeg == "" {
+			return nil, time.Time{}, fmt.Errorf("claim due sessions: %w: a start needs a node and a callee leg", ErrInvalid)
+		}
 	}
 	n = min(max(n, 0), maxClaim)
 	batch := gcBatch
@@ -78,9 +100,14 @@ func (s *Store) ClaimDue(ctx context.Context, replica string, now time.Time, n i
 	if !s.leases.fresh(replica, now, s.opts.LeaseTTL) {
 		lease = ms(now.Add(s.opts.LeaseTTL))
 	}
-	keys := []string{s.dueKey(), s.ownKey(replica), s.gcKey(), s.indexKey(), s.replicasKey()}
-	res, err := claimScript.Run(ctx, s.rdb, keys,
-		s.p, ms(now), n, replica, s.channel(), batch, lease).Slice()
+	keys := []string{s.dueKey(), s.ownKey(replica), s.gcKey(), s.indexKey(), s.replicasKey(), s.countKey()}
+	args := make([]any, 0, 8+3*len(starts))
+	args = append(args, s.p, ms(now), n, replica, s.channel(), batch, lease, len(starts))
+	for _, st := range starts {
+		args = append(args, st.Node, st.CalleeLeg,
+			encodeEntry(Entry{At: now, Kind: "attempt", State: DialingCallee, Leg: "callee", Node: st.Node, UUID: st.CalleeLeg}))
+	}
+	res, err := claimScript.Run(ctx, s.rdb, keys, args...).Slice()
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("claim due sessions for %s: %w", replica, err)
 	}

@@ -214,15 +214,26 @@ publish(ARGV[13], id, ARGV[14], nst, ARGV[15], entries)
 return 1
 `)
 
-// claimScript gives up to n due waiting sessions to a replica, renews the
-// replica's lease if asked, and forgets a bounded batch of sessions whose
-// retention ended (their index entries, hash and timeline).
+// claimScript gives up to n due waiting sessions to a replica, begins the
+// callee attempt of the first k of them whose deadline has not passed (one
+// transition instead of a claim and then an Apply: a retry costs one round
+// trip and one script fewer), renews the replica's lease if asked, and
+// forgets a bounded batch of sessions whose retention ended (their index
+// entries, hash and timeline).
 //
 //	KEYS[1] due    KEYS[2] own:<replica>    KEYS[3] gc    KEYS[4] idx    KEYS[5] replicas
-//	ARGV[1] prefix (s:<id> of claimed ids; ha:, hb:, s:, t: of gc members)
+//	KEYS[6] count
+//	ARGV[1] prefix (s:<id> and t:<id> of claimed ids; ha:, hb:, s:, t: of gc members)
 //	ARGV[2] now ms          ARGV[3] n        ARGV[4] replica    ARGV[5] channel
 //	ARGV[6] gc batch size (0 = forget nothing)
 //	ARGV[7] lease expiry ms (0 = leave the lease alone)
+//	ARGV[8] k, the number of starts, then k triples: node, callee leg, and the
+//	        attempt's timeline entry without its attempt number (JSON whose
+//	        first character is '{'; the script inserts "a":<attempt>)
+//
+// A started session is stored as dialing_callee with attempts + 1, the node
+// and callee leg, no caller leg, and the entry on its timeline; one that is
+// only claimed stays waiting. Both get a new fence and version and the owner.
 //
 // Returns {next, gc, id1, fields1, id2, fields2, ...}; next is the earliest
 // due score still waiting, or -1 when none; gc is the earliest end of
@@ -253,24 +264,31 @@ if #head == 2 * (k + 1) and i >= #head then
   local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
   if first[2] then out[1] = first[2] end
 end
+local starts, started = tonumber(ARGV[8]), 0
 for _, id in ipairs(ids) do
   local key = p .. 's:' .. id
   -- The reply is the hash as read, with the claim's fields changed in
   -- place, rather than turned into a table of fields and back.
   local flat = redis.call('HGETALL', key)
-  local st, at = nil, {}
-  for j = 1, #flat, 2 do
-    local f = flat[j]
-    if f == 'st' then
-      st = flat[j + 1]
-    elseif f == 'f' or f == 'v' or f == 'w' or f == 'tu' then
-      at[f] = j + 1
-    end
-  end
-  if st == 'waiting' then
-    local fence = tostring(tonumber(at.f and flat[at.f] or '0') + 1)
+  local at = {}
+  for j = 1, #flat, 2 do at[flat[j]] = j + 1 end
+  if at.st and flat[at.st] == 'waiting' then
     local v = tostring(tonumber(at.v and flat[at.v] or '0') + 1)
-    for f, val in pairs({f = fence, v = v, w = replica, tu = now}) do
+    local set = {f = tostring(tonumber(at.f and flat[at.f] or '0') + 1), v = v, w = replica, tu = now}
+    local nst, entries = 'waiting', {}
+    local deadline = tonumber(at.tx and flat[at.tx] or '0')
+    if started < starts and (deadline == 0 or deadline > tonumber(now)) then
+      local b = 9 + 3 * started
+      started = started + 1
+      local n = tostring(tonumber(at.n and flat[at.n] or '0') + 1)
+      nst = 'dialing_callee'
+      set.st, set.n, set.nd, set.lb = nst, n, ARGV[b], ARGV[b + 1]
+      entries = {'{"a":' .. n .. ',' .. string.sub(ARGV[b + 2], 2)}
+    end
+    local hset = {}
+    for f, val in pairs(set) do
+      hset[#hset + 1] = f
+      hset[#hset + 1] = val
       if at[f] then
         flat[at[f]] = val
       else
@@ -278,9 +296,18 @@ for _, id in ipairs(ids) do
         flat[#flat + 1] = val
       end
     end
-    redis.call('HSET', key, 'f', fence, 'v', v, 'w', replica, 'tu', now)
+    redis.call('HSET', key, unpack(hset))
+    if nst ~= 'waiting' then
+      if at.la then
+        redis.call('HDEL', key, 'la')
+        table.remove(flat, at.la)
+        table.remove(flat, at.la - 1)
+      end
+      redis.call('RPUSH', p .. 't:' .. id, unpack(entries))
+      redis.call('HINCRBY', KEYS[6], 'waiting>' .. nst, 1)
+    end
     redis.call('SADD', KEYS[2], id)
-    publish(ARGV[5], id, v, 'waiting', '', {})
+    publish(ARGV[5], id, v, nst, '', entries)
     out[#out + 1] = id
     out[#out + 1] = flat
   end
