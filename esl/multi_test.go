@@ -31,11 +31,18 @@ func TestPoolOfTwoNodes(t *testing.T) {
 		t.Error("simulator a does not have the leg")
 	}
 
-	// Pick prefers the node with fewer live channels: b, every time.
-	for i := 0; i < 5; i++ {
-		if n, err := h.p.Pick(); err != nil || n != "b" {
-			t.Fatalf("Pick = %q, %v; want b (a has a call)", n, err)
-		}
+	// Pick prefers the node with fewer live channels, counting its recent
+	// picks as channels on their way: b first, then both in turn.
+	if n, err := h.p.Pick(); err != nil || n != "b" {
+		t.Fatalf("Pick = %q, %v; want b (a has a call)", n, err)
+	}
+	burst := map[string]int{"b": 1}
+	for i := 0; i < 9; i++ {
+		n, _ := h.p.Pick()
+		burst[n]++
+	}
+	if burst["b"] < burst["a"] || burst["b"] > burst["a"]+2 {
+		t.Errorf("a burst of picks with a call on a: %v; want b one ahead", burst)
 	}
 	// With equal load it spreads picks over both.
 	legB := h.park("b", "1003")

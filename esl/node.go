@@ -24,6 +24,7 @@ type node struct {
 	log   *slog.Logger
 	queue *eventQueue
 	jobs  jobTable
+	picks pickCount // Pool.Pick's recent choices of this node
 
 	gen  atomic.Uint64
 	cmds []*cmdSlot // command connections (see command.go)

@@ -193,26 +193,67 @@ func (p *Pool) target(node, cmd string) (*node, *conn, error) {
 	return n, c, nil
 }
 
-// Pick returns the connected node with the fewest live channels, rotating
-// between equals so that a burst of new calls spreads out. A node none of
-// whose command connections is up is not picked.
+// Pick returns the connected node with the fewest live channels, counting
+// as channels the picks of the last second or so: a channel shows up only
+// once its originate has gone out and FreeSWITCH reported it, so a burst of
+// picks judged on channels alone would all land on the same node. Equals
+// are rotated. A node none of whose command connections is up is not
+// picked.
 func (p *Pool) Pick() (string, error) {
+	now := time.Now()
 	start := int(p.pick.Add(1))
-	best, bestLoad := "", 0
+	var best *node
+	bestLoad := 0
 	for i := range p.nodes {
 		n := p.nodes[(start+i)%len(p.nodes)]
 		h := n.health()
 		if !n.usable(h) {
 			continue
 		}
-		if best == "" || h.Channels < bestLoad {
-			best, bestLoad = h.Name, h.Channels
+		if load := h.Channels + n.picks.recent(now); best == nil || load < bestLoad {
+			best, bestLoad = n, load
 		}
 	}
-	if best == "" {
+	if best == nil {
 		return "", fmt.Errorf("%w: none of %d nodes is connected", ErrNoNode, len(p.nodes))
 	}
-	return best, nil
+	best.picks.add(now)
+	return best.cfg.Name, nil
+}
+
+// pickCount counts a node's recent picks in two half-second windows.
+type pickCount struct {
+	mu        sync.Mutex
+	window    int64 // start of the current window, in half seconds
+	cur, prev int
+}
+
+const pickWindow = 500 * time.Millisecond
+
+func (c *pickCount) roll(now time.Time) {
+	w := now.UnixNano() / int64(pickWindow)
+	switch {
+	case w == c.window:
+	case w == c.window+1:
+		c.window, c.prev, c.cur = w, c.cur, 0
+	default:
+		c.window, c.prev, c.cur = w, 0, 0
+	}
+}
+
+func (c *pickCount) add(now time.Time) {
+	c.mu.Lock()
+	c.roll(now)
+	c.cur++
+	c.mu.Unlock()
+}
+
+// recent is how many picks the current and the previous window had.
+func (c *pickCount) recent(now time.Time) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.roll(now)
+	return c.cur + c.prev
 }
 
 // Health reports every node, in configuration order.

@@ -143,3 +143,25 @@ func TestNewPoolRefusesBadConfiguration(t *testing.T) {
 		t.Errorf("Pick before Run = %v, want ErrNoNode", err)
 	}
 }
+
+// TestPickCountWindows: picks count for between half a second and a
+// second, then no more.
+func TestPickCountWindows(t *testing.T) {
+	var c pickCount
+	t0 := time.Unix(1000, 0) // the start of a window
+	c.add(t0)
+	c.add(t0.Add(100 * time.Millisecond))
+	if n := c.recent(t0.Add(200 * time.Millisecond)); n != 2 {
+		t.Errorf("in the same window: %d, want 2", n)
+	}
+	c.add(t0.Add(600 * time.Millisecond))
+	if n := c.recent(t0.Add(900 * time.Millisecond)); n != 3 {
+		t.Errorf("in the next window: %d, want 3", n)
+	}
+	if n := c.recent(t0.Add(1100 * time.Millisecond)); n != 1 {
+		t.Errorf("two windows on: %d, want 1 (only the pick of the previous window)", n)
+	}
+	if n := c.recent(t0.Add(5 * time.Second)); n != 0 {
+		t.Errorf("long after: %d, want 0", n)
+	}
+}
