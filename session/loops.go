@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"bgcall/freeswitch"
+	"bgcall/store"
 )
 
 // dispatch hands every FreeSWITCH event to whoever follows its leg: a
@@ -45,6 +46,7 @@ func (e *Engine) dispatch(ctx context.Context) {
 func (e *Engine) schedule(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	var ready readyStarts
 	for {
 		wait := e.opt.PollInterval
 		switch {
@@ -56,16 +58,23 @@ func (e *Engine) schedule(ctx context.Context) {
 			wait = min(wait, backedUpRecheck)
 		default:
 			now := e.now()
-			claimed, next, err := e.opt.Store.ClaimDue(ctx, e.opt.Replica, now, e.opt.ClaimBatch)
+			starts := ready.fill(e, now)
+			claimed, next, err := e.opt.Store.ClaimAndStart(ctx, e.opt.Replica, now, e.opt.ClaimBatch, starts)
 			if err != nil {
 				if ctx.Err() != nil {
 					return
 				}
+				// The script may have run: its legs must never be offered
+				// to another session.
+				ready.discard()
 				e.opt.Metrics.RedisError("claim")
 				e.log.Error("claim due sessions", "err", err)
 			}
 			for _, s := range claimed {
 				e.opt.Metrics.SchedulerLag(now.Sub(s.DueAt))
+				if s.State == store.DialingCallee {
+					ready.used(s.CalleeLeg)
+				}
 				e.route(s.ID, job{kind: jobClaimed, sess: s})
 			}
 			if len(claimed) == e.opt.ClaimBatch {
@@ -120,6 +129,51 @@ func (e *Engine) lease(ctx context.Context) {
 		for _, s := range taken {
 			e.log.Warn("took over session from a lost replica", "session", s.ID, "state", s.State, "node", s.Node)
 			e.route(s.ID, job{kind: jobAdopt, sess: s})
+		}
+	}
+}
+
+// readyStarts are callee attempts prepared for the scheduler's next claim,
+// which begins as many as it claims sessions (store.ClaimAndStart): a node
+// each, picked as for any attempt, and a fresh leg. Those a claim does not
+// use are kept for the next one, so a claim of one session costs one pick;
+// they are picked afresh once they are older than startsFresh, so that a
+// node's health is never judged on old news.
+type readyStarts struct {
+	starts []store.Start
+	at     time.Time
+}
+
+// Per claim at most claimStarts attempts begin in the claim itself; under a
+// backlog the rest of a batch is claimed and started by the worker.
+const (
+	claimStarts = 8
+	startsFresh = 250 * time.Millisecond
+)
+
+func (r *readyStarts) fill(e *Engine, now time.Time) []store.Start {
+	if now.Sub(r.at) > startsFresh {
+		r.starts = r.starts[:0]
+		r.at = now
+	}
+	for len(r.starts) < min(claimStarts, e.opt.ClaimBatch) {
+		node, err := e.opt.Pool.Pick()
+		if err != nil {
+			break // no node: the worker defers what is claimed
+		}
+		r.starts = append(r.starts, store.Start{Node: node, CalleeLeg: newUUID()})
+	}
+	return r.starts
+}
+
+func (r *readyStarts) discard() { r.starts = r.starts[:0] }
+
+// used drops the start a claim began with leg.
+func (r *readyStarts) used(leg string) {
+	for i, st := range r.starts {
+		if st.CalleeLeg == leg {
+			r.starts = append(r.starts[:i], r.starts[i+1:]...)
+			return
 		}
 	}
 }

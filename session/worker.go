@@ -268,6 +268,10 @@ func (w *worker) apply(ctx context.Context, t *tracked, next store.Session, entr
 // start begins the next callee attempt of a claimed session.
 func (w *worker) start(ctx context.Context, t *tracked) {
 	e, s, now := w.e, t.s, w.e.now()
+	if s.State == store.DialingCallee {
+		w.begun(ctx, t)
+		return
+	}
 	if !s.DeadlineAt.IsZero() && !now.Before(s.DeadlineAt) {
 		w.finish(ctx, t, store.Expired, "", fmt.Sprintf("max_total %v reached", t.policy.MaxTotal))
 		return
@@ -292,6 +296,22 @@ func (w *worker) start(ctx context.Context, t *tracked) {
 		return
 	}
 	w.originate(s.ID, &notSent{leg: leg, node: node, window: t.policy.RingTime}, cmd)
+	w.setTimer(t, t.policy.RingTime+e.opt.LegGrace)
+}
+
+// begun sends the callee attempt the claim itself began and stored
+// (store.ClaimAndStart): the session arrives in DialingCallee with its node
+// and leg.
+func (w *worker) begun(ctx context.Context, t *tracked) {
+	e, s := w.e, t.s
+	cmd, err := e.originateCallee(s, t.policy, s.CalleeLeg)
+	if err != nil {
+		w.finish(ctx, t, store.Failed, "", "cannot build the callee dial string: "+err.Error())
+		return
+	}
+	e.log.Info("transition", "session", s.ID, "from", store.Waiting, "to", s.State, "event", "attempt",
+		"attempt", s.Attempts, "node", s.Node, "callee_leg", s.CalleeLeg)
+	w.originate(s.ID, &notSent{leg: s.CalleeLeg, node: s.Node, window: t.policy.RingTime}, cmd)
 	w.setTimer(t, t.policy.RingTime+e.opt.LegGrace)
 }
 
