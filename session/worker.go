@@ -310,7 +310,8 @@ func (w *worker) begun(ctx context.Context, t *tracked) {
 		return
 	}
 	e.log.Info("transition", "session", s.ID, "from", store.Waiting, "to", s.State, "event", "attempt",
-		"attempt", s.Attempts, "node", s.Node, "callee_leg", s.CalleeLeg)
+		"attempt", s.Attempts, "node", s.Node, "callee_leg", s.CalleeLeg, "caller_leg", s.CallerLeg,
+		"cause", "", "outcome", s.Outcome)
 	w.originate(s.ID, &notSent{leg: s.CalleeLeg, node: s.Node, window: t.policy.RingTime}, cmd)
 	w.setTimer(t, t.policy.RingTime+e.opt.LegGrace)
 }
