@@ -274,10 +274,26 @@ func (c *conn) pumpDown(up io.Reader, down io.Writer) {
 	}
 }
 
-// pumpUp copies eslgo's commands to FreeSWITCH as they are.
+// pumpUp copies eslgo's commands to FreeSWITCH as they are. A read and a
+// write per command: io.Copy would splice from the Unix socket to TCP
+// through a pipe, three system calls for a hundred bytes.
 func (c *conn) pumpUp(down io.Reader, up io.Writer) {
-	_, err := io.Copy(up, down)
-	if err == nil {
+	buf := make([]byte, 16<<10)
+	var err error
+	for {
+		var n int
+		n, err = down.Read(buf)
+		if n > 0 {
+			if _, werr := up.Write(buf[:n]); werr != nil {
+				err = werr
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	if err == io.EOF {
 		err = errors.New("eslgo closed its side")
 	}
 	c.fail(fmt.Errorf("relay to FreeSWITCH: %w", err))
