@@ -45,8 +45,9 @@ type Options struct {
 	Workers      int
 	ClaimBatch   int
 	// Events, when set, replace the FreeSWITCH events the replicas
-	// subscribe to (esl.Options.Events), and GOGC, when set, is the
-	// replicas' GOGC: for measuring what each costs.
+	// subscribe to (esl.Options.Events), and GOGC is the replicas' GOGC;
+	// default 400, as deploy/systemd/bgcall.service runs bgcall (negative:
+	// the GOGC environment variable, or Go's own default).
 	Events []string
 	GOGC   int
 	// SimSecond is how long one FreeSWITCH second lasts in the simulator;
@@ -82,6 +83,9 @@ func (o *Options) fill() {
 	}
 	if o.LogLevel == 0 {
 		o.LogLevel = slog.LevelWarn
+	}
+	if o.GOGC == 0 {
+		o.GOGC = 400
 	}
 	poll := o.PollInterval
 	if poll <= 0 {

@@ -299,7 +299,7 @@ func startReplica(o *Options, cfg replicaConfig) (*replica, error) {
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), replicaEnv+"="+string(b))
-	if o.GOGC != 0 {
+	if o.GOGC > 0 {
 		cmd.Env = append(cmd.Env, fmt.Sprintf("GOGC=%d", o.GOGC))
 	}
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr

@@ -31,6 +31,7 @@ func runBench(ctx context.Context, env Env, args []string) error {
 	fs.StringVar(&asynqIv, "asynq-intervals", "", "comma-separated asynq check intervals, 0 = asynq's default (default 0,<poll>)")
 	fs.DurationVar(&o.PollInterval, "poll", 0, "engine poll interval (default the engine's)")
 	fs.IntVar(&o.Workers, "workers", 0, "engine workers (default the engine's)")
+	fs.IntVar(&o.GOGC, "replica-gogc", 0, "GOGC of the replicas (default 400, as the systemd unit runs bgcall; negative: the GOGC environment variable)")
 	fs.StringVar(&o.ProfileDir, "profile", "", "directory for replica CPU and heap profiles")
 	if _, err := parse(fs, args, 0, ""); err != nil {
 		return err
