@@ -160,8 +160,7 @@ func lifecycle(t testing.TB, c redis.UniversalClient, ns string, n int) []step {
 	}, t0))
 	// The engine claims and starts the attempt in one script.
 	measure("start2", func(i int) {
-		leg := fmt.Sprintf("0e5bd3a2-5a4c-4c6e-8a53-3f0b5d3f%04d", i)
-		got, _, err := st.ClaimAndStart(ctx, "r1", t1.Add(time.Duration(i)*time.Millisecond), 256, []Start{{Node: "fs1", CalleeLeg: leg}})
+		got, _, err := st.ClaimAndStart(ctx, "r1", t1.Add(time.Duration(i)*time.Millisecond), 256, []string{"fs1"})
 		if err != nil || len(got) != 1 || got[0].State != DialingCallee || got[0].Attempts != 2 {
 			t.Fatal(got, err)
 		}

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"strconv"
 	"sync"
@@ -69,26 +71,24 @@ func (s *Store) ClaimDue(ctx context.Context, replica string, now time.Time, n i
 	return s.ClaimAndStart(ctx, replica, now, n, nil)
 }
 
-// A Start is a callee attempt ClaimAndStart may begin: the node to dial on
-// and the callee leg's UUID, chosen before anyone knows which session gets
-// them.
-type Start struct{ Node, CalleeLeg string }
-
 // ClaimAndStart is ClaimDue that also begins the next callee attempt of the
-// first len(starts) sessions it claims whose DeadlineAt has not passed, in
+// first len(nodes) sessions it claims whose DeadlineAt has not passed, in
 // the same script: the i-th such session is returned (and stored) as
-// DialingCallee with Attempts+1, starts[i].Node, starts[i].CalleeLeg and no
-// caller leg, with an "attempt" entry on its timeline, as if the owner had
+// DialingCallee with Attempts+1, on nodes[i], with a new callee leg and no
+// caller leg, and an "attempt" entry on its timeline, as if the owner had
 // applied that step. That saves a retry a round trip and a script. The
-// others are returned Waiting, as ClaimDue returns them; starts left over
-// are unused.
-func (s *Store) ClaimAndStart(ctx context.Context, replica string, now time.Time, n int, starts []Start) ([]Session, time.Time, error) {
+// others are returned Waiting, as ClaimDue returns them.
+//
+// The callee leg's UUID is derived in the script from a random seed, the
+// session and the attempt number, so that a script run again by a client
+// retrying after a lost reply never hands the same leg to two sessions.
+func (s *Store) ClaimAndStart(ctx context.Context, replica string, now time.Time, n int, nodes []string) ([]Session, time.Time, error) {
 	if err := checkName("replica", replica, true); err != nil {
 		return nil, time.Time{}, fmt.Errorf("claim due sessions: %w", err)
 	}
-	for _, st := range starts {
-		if st.Node == "" || st.CalleeLeg == "" {
-			return nil, time.Time{}, fmt.Errorf("claim due sessions: %w: a start needs a node and a callee leg", ErrInvalid)
+	for _, node := range nodes {
+		if node == "" {
+			return nil, time.Time{}, fmt.Errorf("claim due sessions: %w: a callee attempt needs a node", ErrInvalid)
 		}
 	}
 	n = min(max(n, 0), maxClaim)
@@ -101,11 +101,16 @@ func (s *Store) ClaimAndStart(ctx context.Context, replica string, now time.Time
 		lease = ms(now.Add(s.opts.LeaseTTL))
 	}
 	keys := []string{s.dueKey(), s.ownKey(replica), s.gcKey(), s.indexKey(), s.replicasKey(), s.countKey()}
-	args := make([]any, 0, 8+3*len(starts))
-	args = append(args, s.p, ms(now), n, replica, s.channel(), batch, lease, len(starts))
-	for _, st := range starts {
-		args = append(args, st.Node, st.CalleeLeg,
-			encodeEntry(Entry{At: now, Kind: "attempt", State: DialingCallee, Leg: "callee", Node: st.Node, UUID: st.CalleeLeg}))
+	seed := ""
+	if len(nodes) > 0 {
+		var b [12]byte
+		rand.Read(b[:])
+		seed = hex.EncodeToString(b[:])
+	}
+	args := make([]any, 0, 9+2*len(nodes))
+	args = append(args, s.p, ms(now), n, replica, s.channel(), batch, lease, seed, len(nodes))
+	for _, node := range nodes {
+		args = append(args, node, encodeEntry(Entry{At: now, Kind: "attempt", State: DialingCallee, Leg: "callee", Node: node}))
 	}
 	res, err := claimScript.Run(ctx, s.rdb, keys, args...).Slice()
 	if err != nil {

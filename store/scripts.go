@@ -227,18 +227,16 @@ return 1
 //	ARGV[2] now ms          ARGV[3] n        ARGV[4] replica    ARGV[5] channel
 //	ARGV[6] gc batch size (0 = forget nothing)
 //	ARGV[7] lease expiry ms (0 = leave the lease alone)
-//	ARGV[8] k, the number of starts, then k triples: node, callee leg, and the
-//	        attempt's timeline entry without its attempt number (JSON whose
-//	        first character is '{'; the script inserts "a":<attempt>)
+//	ARGV[8] seed ("" = begin no attempt), ARGV[9] k, the number of starts,
+//	then k pairs: node, and the attempt's timeline entry without its attempt
+//	number and leg (JSON whose first character is '{')
 //
-// A started session is stored as dialing_callee with attempts + 1, the node
-// and callee leg, no caller leg, and the entry on its timeline; one that is
-// only claimed stays waiting. Both get a new fence and version and the owner.
-//
-// Returns {next, gc, id1, fields1, id2, fields2, ...}; next is the earliest
-// due score still waiting, or -1 when none; gc is the earliest end of
-// retention still to forget (now when a full batch was forgotten), or -1
-// when none or when the gc batch size was 0.
+// A started session is stored as dialing_callee with attempts + 1, the node,
+// a callee leg named after the seed, the session and the attempt number, no
+// caller leg, and the entry on its timeline; one that is only claimed stays
+// waiting. Both get a new fence and version and the owner. The leg is
+// derived, not passed, so that a script run twice (a client retrying after a
+// lost reply) can never give two sessions the same leg.
 var claimScript = redis.NewScript(luaPublish + `
 local p, now, replica = ARGV[1], ARGV[2], ARGV[4]
 if tonumber(ARGV[7]) > 0 then redis.call('ZADD', KEYS[5], 'GT', ARGV[7], replica) end
@@ -264,7 +262,14 @@ if #head == 2 * (k + 1) and i >= #head then
   local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
   if first[2] then out[1] = first[2] end
 end
-local starts, started = tonumber(ARGV[8]), 0
+local seed, starts, started = ARGV[8], tonumber(ARGV[9]), 0
+-- A leg's UUID: 8-4-4-4-12 hex from SHA-1, version 5, RFC 4122 variant.
+local function legOf(id, n)
+  local h = redis.sha1hex(seed .. '|' .. id .. '|' .. n)
+  local variant = string.sub('89ab', tonumber(string.sub(h, 17, 17), 16) % 4 + 1, tonumber(string.sub(h, 17, 17), 16) % 4 + 1)
+  return string.sub(h, 1, 8) .. '-' .. string.sub(h, 9, 12) .. '-5' .. string.sub(h, 14, 16) .. '-' ..
+    variant .. string.sub(h, 18, 20) .. '-' .. string.sub(h, 21, 32)
+end
 for _, id in ipairs(ids) do
   local key = p .. 's:' .. id
   -- The reply is the hash as read, with the claim's fields changed in
@@ -278,12 +283,13 @@ for _, id in ipairs(ids) do
     local nst, entries = 'waiting', {}
     local deadline = tonumber(at.tx and flat[at.tx] or '0')
     if started < starts and (deadline == 0 or deadline > tonumber(now)) then
-      local b = 9 + 3 * started
+      local b = 10 + 2 * started
       started = started + 1
       local n = tostring(tonumber(at.n and flat[at.n] or '0') + 1)
+      local leg = legOf(id, n)
       nst = 'dialing_callee'
-      set.st, set.n, set.nd, set.lb = nst, n, ARGV[b], ARGV[b + 1]
-      entries = {'{"a":' .. n .. ',' .. string.sub(ARGV[b + 2], 2)}
+      set.st, set.n, set.nd, set.lb = nst, n, ARGV[b], leg
+      entries = {'{"a":' .. n .. ',"u":"' .. leg .. '",' .. string.sub(ARGV[b + 1], 2)}
     end
     local hset = {}
     for f, val in pairs(set) do

@@ -3,9 +3,12 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
+
+	"bgcall/freeswitch"
 )
 
 // TestClaimAndStart: the first sessions claimed get the starts, in due
@@ -30,8 +33,7 @@ func TestClaimAndStart(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	starts := []Start{{Node: "fs1", CalleeLeg: "leg-1"}, {Node: "fs2", CalleeLeg: "leg-2"}}
-	got, _, err := st.ClaimAndStart(ctx, "r1", now, 10, starts)
+	got, _, err := st.ClaimAndStart(ctx, "r1", now, 10, []string{"fs1", "fs2"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,20 +42,29 @@ func TestClaimAndStart(t *testing.T) {
 	}
 	want := map[string]struct {
 		state      State
-		node, leg  string
+		node       string
 		attempts   int
 		startEntry bool
 	}{
-		ids[0]: {DialingCallee, "fs1", "leg-1", 1, true},
-		ids[1]: {Waiting, "", "", 0, false}, // deadline passed: claimed, not started
-		ids[2]: {DialingCallee, "fs2", "leg-2", 1, true},
-		ids[3]: {Waiting, "", "", 0, false}, // no start left
+		ids[0]: {DialingCallee, "fs1", 1, true},
+		ids[1]: {Waiting, "", 0, false}, // deadline passed: claimed, not started
+		ids[2]: {DialingCallee, "fs2", 1, true},
+		ids[3]: {Waiting, "", 0, false}, // no start left
 	}
+	legs := map[string]bool{}
 	for _, s := range got {
 		w := want[s.ID]
-		if s.State != w.state || s.Node != w.node || s.CalleeLeg != w.leg || s.Attempts != w.attempts ||
+		if s.State != w.state || s.Node != w.node || s.Attempts != w.attempts ||
 			s.CallerLeg != "" || s.Owner != "r1" || s.Fence != 1 || s.Version != 2 || !s.UpdatedAt.Equal(now) {
 			t.Errorf("session %s: %+v, want %+v", s.ID, s, w)
+		}
+		if w.startEntry {
+			if err := freeswitch.ValidUUID(s.CalleeLeg); err != nil || legs[s.CalleeLeg] {
+				t.Errorf("session %s: callee leg %q (%v), seen before: %v", s.ID, s.CalleeLeg, err, legs[s.CalleeLeg])
+			}
+			legs[s.CalleeLeg] = true
+		} else if s.CalleeLeg != "" {
+			t.Errorf("session %s: not started but has callee leg %q", s.ID, s.CalleeLeg)
 		}
 		stored, err := st.Get(ctx, s.ID)
 		if err != nil {
@@ -71,7 +82,7 @@ func TestClaimAndStart(t *testing.T) {
 		if started != w.startEntry {
 			t.Errorf("session %s: timeline %+v", s.ID, tl)
 		}
-		if started && (last.Attempt != 1 || last.Node != w.node || last.UUID != w.leg || last.Leg != "callee" ||
+		if started && (last.Attempt != 1 || last.Node != w.node || last.UUID != s.CalleeLeg || last.Leg != "callee" ||
 			last.State != DialingCallee || !last.At.Equal(now)) {
 			t.Errorf("session %s: attempt entry %+v", s.ID, last)
 		}
@@ -98,7 +109,42 @@ func TestClaimAndStart(t *testing.T) {
 		t.Fatalf("apply after a started claim: %v", err)
 	}
 
-	if _, _, err := st.ClaimAndStart(ctx, "r1", now, 1, []Start{{Node: "fs1"}}); !errors.Is(err, ErrInvalid) {
-		t.Errorf("start without a leg: %v, want ErrInvalid", err)
+	if _, _, err := st.ClaimAndStart(ctx, "r1", now, 1, []string{""}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("start without a node: %v, want ErrInvalid", err)
+	}
+}
+
+// TestClaimAndStartTwiceNeverSharesALeg runs the claim script a second
+// time with the same arguments, as a client retrying after a lost reply
+// does: the sessions the second run claims must get legs of their own.
+func TestClaimAndStartTwiceNeverSharesALeg(t *testing.T) {
+	ctx := context.Background()
+	st, c := newStore(t, Options{})
+	for i := range 4 {
+		s := newSession(fmt.Sprintf("10%02d", i), fmt.Sprintf("20%02d", i))
+		s.DueAt = t0.Add(time.Duration(i) * time.Second)
+		mustCreate(t, st, s, t0)
+	}
+	now := t0.Add(time.Minute)
+	keys := []string{st.dueKey(), st.ownKey("r1"), st.gcKey(), st.indexKey(), st.replicasKey(), st.countKey()}
+	args := []any{st.p, ms(now), 2, "r1", st.channel(), 0, 0, "seed", 2,
+		"fs1", encodeEntry(Entry{At: now, Kind: "attempt", State: DialingCallee, Leg: "callee", Node: "fs1"}),
+		"fs1", encodeEntry(Entry{At: now, Kind: "attempt", State: DialingCallee, Leg: "callee", Node: "fs1"})}
+	legs := map[string]string{}
+	for run := range 2 {
+		res, err := claimScript.Run(ctx, c, keys, args...).Slice()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sessions, err := decodePairs(res[2:])
+		if err != nil || len(sessions) != 2 {
+			t.Fatalf("run %d: %v, %v", run, sessions, err)
+		}
+		for _, s := range sessions {
+			if other, dup := legs[s.CalleeLeg]; dup || s.State != DialingCallee {
+				t.Errorf("run %d: session %s got leg %q, already session %s's", run, s.ID, s.CalleeLeg, other)
+			}
+			legs[s.CalleeLeg] = s.ID
+		}
 	}
 }
