@@ -211,12 +211,8 @@ func (e *Engine) Run(ctx context.Context) error {
 		run(w.run)
 	}
 	// Sessions this replica id owned before a restart resume first.
-	if owned, err := e.opt.Store.Owned(ctx, e.opt.Replica); err != nil {
+	if err := e.adoptOwned(ctx); err != nil {
 		e.log.Error("load owned sessions", "err", err)
-	} else {
-		for _, s := range owned {
-			e.route(s.ID, job{kind: jobAdopt, sess: s})
-		}
 	}
 	run(e.dispatch)
 	run(e.schedule)
@@ -227,6 +223,19 @@ func (e *Engine) Run(ctx context.Context) error {
 	<-ctx.Done()
 	close(e.stopped) // timers firing from now on must not wait for a worker
 	wg.Wait()
+	return nil
+}
+
+// adoptOwned hands every session this replica owns to its worker, which
+// ignores those it steers already.
+func (e *Engine) adoptOwned(ctx context.Context) error {
+	owned, err := e.opt.Store.Owned(ctx, e.opt.Replica)
+	if err != nil {
+		return err
+	}
+	for _, s := range owned {
+		e.route(s.ID, job{kind: jobAdopt, sess: s})
+	}
 	return nil
 }
 

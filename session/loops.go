@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"bgcall/freeswitch"
-	"bgcall/store"
 )
 
 // dispatch hands every FreeSWITCH event to whoever follows its leg: a
@@ -46,7 +45,7 @@ func (e *Engine) dispatch(ctx context.Context) {
 func (e *Engine) schedule(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
-	var ready readyStarts
+	lastClaimed, lostClaim := 0, false
 	for {
 		wait := e.opt.PollInterval
 		switch {
@@ -56,25 +55,29 @@ func (e *Engine) schedule(ctx context.Context) {
 			// waits for FreeSWITCH: look again soon (asking nothing of
 			// Redis) rather than leave due sessions a whole poll late.
 			wait = min(wait, backedUpRecheck)
+		case lostClaim:
+			// A claim whose reply was lost may have claimed sessions that
+			// are now owned here and known to no worker.
+			if err := e.adoptOwned(ctx); err != nil {
+				e.log.Error("look for sessions a failed claim may have taken", "err", err)
+			} else {
+				lostClaim = false
+			}
 		default:
 			now := e.now()
-			starts := ready.fill(e, now)
-			claimed, next, err := e.opt.Store.ClaimAndStart(ctx, e.opt.Replica, now, e.opt.ClaimBatch, starts)
+			nodes := e.pickNodes(min(lastClaimed+1, claimStarts, e.opt.ClaimBatch))
+			claimed, next, err := e.opt.Store.ClaimAndStart(ctx, e.opt.Replica, now, e.opt.ClaimBatch, nodes)
+			lastClaimed = len(claimed)
 			if err != nil {
 				if ctx.Err() != nil {
 					return
 				}
-				// The script may have run: its legs must never be offered
-				// to another session.
-				ready.discard()
 				e.opt.Metrics.RedisError("claim")
 				e.log.Error("claim due sessions", "err", err)
+				lostClaim = true
 			}
 			for _, s := range claimed {
 				e.opt.Metrics.SchedulerLag(now.Sub(s.DueAt))
-				if s.State == store.DialingCallee {
-					ready.used(s.CalleeLeg)
-				}
 				e.route(s.ID, job{kind: jobClaimed, sess: s})
 			}
 			if len(claimed) == e.opt.ClaimBatch {
@@ -133,50 +136,26 @@ func (e *Engine) lease(ctx context.Context) {
 	}
 }
 
-// readyStarts are callee attempts prepared for the scheduler's next claim,
-// which begins as many as it claims sessions (store.ClaimAndStart): a node
-// each, picked as for any attempt, and a fresh leg. Those a claim does not
-// use are kept for the next one, so a claim of one session costs one pick;
-// they are picked afresh once they are older than startsFresh, so that a
-// node's health is never judged on old news.
-type readyStarts struct {
-	starts []store.Start
-	at     time.Time
+// pickNodes chooses the nodes of up to k callee attempts that the next claim
+// begins itself (store.ClaimAndStart), as many as the last claim found work
+// plus one: every pick counts as load on its node for a moment (see
+// esl.Pool.Pick), so an idle replica does not pick eight nodes per poll.
+// Fewer when no node is connected: the worker defers what is claimed.
+func (e *Engine) pickNodes(k int) []string {
+	nodes := make([]string, 0, k)
+	for range k {
+		node, err := e.opt.Pool.Pick()
+		if err != nil {
+			break
+		}
+		nodes = append(nodes, node)
+	}
+	return nodes
 }
 
 // Per claim at most claimStarts attempts begin in the claim itself; under a
 // backlog the rest of a batch is claimed and started by the worker.
-const (
-	claimStarts = 8
-	startsFresh = 250 * time.Millisecond
-)
-
-func (r *readyStarts) fill(e *Engine, now time.Time) []store.Start {
-	if now.Sub(r.at) > startsFresh {
-		r.starts = r.starts[:0]
-		r.at = now
-	}
-	for len(r.starts) < min(claimStarts, e.opt.ClaimBatch) {
-		node, err := e.opt.Pool.Pick()
-		if err != nil {
-			break // no node: the worker defers what is claimed
-		}
-		r.starts = append(r.starts, store.Start{Node: node, CalleeLeg: newUUID()})
-	}
-	return r.starts
-}
-
-func (r *readyStarts) discard() { r.starts = r.starts[:0] }
-
-// used drops the start a claim began with leg.
-func (r *readyStarts) used(leg string) {
-	for i, st := range r.starts {
-		if st.CalleeLeg == leg {
-			r.starts = append(r.starts[:i], r.starts[i+1:]...)
-			return
-		}
-	}
-}
+const claimStarts = 8
 
 // backedUpRecheck is how soon a backed-up scheduler looks again.
 const backedUpRecheck = 2 * time.Millisecond

@@ -66,8 +66,9 @@ type tracked struct {
 // worker steers a fixed share of the sessions, one job at a time, so the
 // events of one session are handled in order without locks.
 //
-// A worker never waits for FreeSWITCH: its commands go to the engine's
-// senders, and an originate that fails comes back as a job. Reports come on
+// A worker does not wait for FreeSWITCH's replies: its commands go to the
+// engine's senders (it waits only while a node's queue of 4096 commands is
+// full), and an originate that fails comes back as a job. Reports come on
 // a list of their own rather than the inbox, because the sender reporting
 // must not wait for a worker that may itself be waiting for room in that
 // sender's queue.
@@ -132,8 +133,13 @@ func (w *worker) report(j job) {
 func (w *worker) handle(ctx context.Context, j job) {
 	switch j.kind {
 	case jobClaimed:
-		if _, busy := w.live[j.id]; busy {
-			return
+		if t, busy := w.live[j.id]; busy {
+			if j.sess.Fence <= t.s.Fence {
+				return
+			}
+			// Still tracked after a step whose reply was lost but which
+			// landed (back to waiting, due soon): the claim is newer.
+			w.forget(t)
 		}
 		w.start(ctx, w.track(j.sess))
 	case jobAdopt:
