@@ -16,9 +16,11 @@ import (
 // that no worker waits on them and none overtakes a command sent before it
 // for the same session.
 type closer struct {
-	e    *Engine
-	mu   sync.Mutex
-	legs map[string]*closing
+	e       *Engine
+	mu      sync.Mutex
+	legs    map[string]*closing
+	pending []closerCmd   // from observe, for run to send (bounded by legs)
+	wake    chan struct{} // pending has commands
 }
 
 type closing struct {
@@ -34,7 +36,7 @@ type closerCmd struct {
 }
 
 func newCloser(e *Engine) *closer {
-	return &closer{e: e, legs: make(map[string]*closing)}
+	return &closer{e: e, legs: make(map[string]*closing), wake: make(chan struct{}, 1)}
 }
 
 // doom hangs up leg of session id now, and again if it is created within
@@ -97,26 +99,43 @@ func (c *closer) observe(ev *esl.Event) bool {
 	case freeswitch.EventChannelCreate, freeswitch.EventChannelAnswer, freeswitch.EventChannelPark:
 		kill = cl.prompt == ""
 	}
-	id, node := cl.id, cl.node
-	c.mu.Unlock()
 	if kill {
-		c.send(closerCmd{id: id, node: node, uuid: ev.UniqueID})
+		c.later(closerCmd{id: cl.id, node: cl.node, uuid: ev.UniqueID})
 	}
+	c.mu.Unlock()
 	return true
 }
 
 // retryNode hangs up again the doomed legs of a node that came back: a
 // hangup sent while its connection was down never reached it.
 func (c *closer) retryNode(node string) {
-	var again []closerCmd
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	for leg, cl := range c.legs {
 		if cl.node == node && cl.prompt == "" {
-			again = append(again, closerCmd{id: cl.id, node: node, uuid: leg})
+			c.later(closerCmd{id: cl.id, node: node, uuid: leg})
 		}
 	}
+}
+
+// later queues cmd for run to send; c.mu is held. observe and retryNode
+// run on the dispatcher, which must never wait for a node's sender: one
+// slow node would hold up the events of every session.
+func (c *closer) later(cmd closerCmd) {
+	c.pending = append(c.pending, cmd)
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// flush sends what later queued.
+func (c *closer) flush() {
+	c.mu.Lock()
+	cmds := c.pending
+	c.pending = nil
 	c.mu.Unlock()
-	for _, cmd := range again {
+	for _, cmd := range cmds {
 		c.send(cmd)
 	}
 }
@@ -132,6 +151,8 @@ func (c *closer) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-c.wake:
+			c.flush()
 		case <-tick.C:
 			c.expire()
 		}
