@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -291,5 +292,34 @@ func testAbandonedCaller(t *testing.T, commandConns int) {
 	v, err = h.p.API(context.Background(), "fs1", "uuid_exists "+newUUID())
 	if err != nil || v != "false" {
 		t.Fatalf("after reconnect got %q, %v; want \"false\"", v, err)
+	}
+}
+
+// TestStuckConsumerFailsTheConnection: when nobody takes events, the event
+// queue fills, the relay stops reading (backpressure) and, after
+// CommandTimeout, fails the connection with a reason that names the
+// consumer; once events are taken again the node reconnects.
+func TestStuckConsumerFailsTheConnection(t *testing.T) {
+	sim := fssim.StartT(t, fssim.Options{Heartbeat: time.Millisecond, RecordLimit: -1})
+	release := make(chan struct{})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	opts := fastOptions()
+	opts.EventBuffer = 4
+	h := start(t, []Node{simNode("fs1", sim)}, opts, false, func(Event) { <-release })
+	t.Cleanup(unblock) // before the pool stops, which waits for the consumer
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(h.p.Health()[0].LastError, "event buffer full") {
+		if time.Now().After(deadline) {
+			t.Fatalf("connection not failed for a stuck consumer: %+v", h.p.Health()[0])
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	unblock()
+	for hl := h.p.Health()[0]; !hl.Connected || hl.Reconnects == 0; hl = h.p.Health()[0] {
+		if time.Now().After(deadline) {
+			t.Fatalf("node not back once events were taken: %+v", hl)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
