@@ -84,6 +84,23 @@ func (n *node) commandConn() *conn {
 	return best
 }
 
+// backlog is how many commands wait for a reply from the node, queued or
+// in flight, on its command connections and its event connection.
+func (n *node) backlog() int {
+	total := int32(0)
+	for _, s := range n.cmds {
+		if c := s.cur.Load(); c != nil {
+			total += c.load.Load()
+		}
+	}
+	n.mu.Lock()
+	if n.cur != nil {
+		total += n.cur.load.Load()
+	}
+	n.mu.Unlock()
+	return int(total)
+}
+
 // liveCommandConns counts the command connections up now.
 func (n *node) liveCommandConns() int {
 	live := 0

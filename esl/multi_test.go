@@ -84,3 +84,36 @@ func TestPoolOfTwoNodes(t *testing.T) {
 	}
 	hangupAll(t, h, "a")
 }
+
+// TestPickAvoidsASlowNode: commands waiting for a node's replies count as
+// load, so a node that answers slowly gets no new calls while the other
+// has room.
+func TestPickAvoidsASlowNode(t *testing.T) {
+	simA := fssim.StartT(t, fssim.Options{Second: 10 * time.Millisecond})
+	simB := fssim.StartT(t, fssim.Options{Second: 10 * time.Millisecond})
+	h := start(t, []Node{simNode("a", simA), simNode("b", simB)}, fastOptions(), false, nil)
+	h.waitUp(2)
+	simA.SetAPIDelay(300 * time.Millisecond)
+	done := make(chan struct{})
+	for range 8 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			h.p.API(context.Background(), "a", "status")
+		}()
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for h.p.byName["a"].backlog() < 8 {
+		if time.Now().After(deadline) {
+			t.Fatalf("backlog on a: %d, want 8", h.p.byName["a"].backlog())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	for i := range 5 {
+		if n, err := h.p.Pick(); err != nil || n != "b" {
+			t.Fatalf("pick %d = %q, %v; want b while a has 8 commands waiting", i, n, err)
+		}
+	}
+	for range 8 {
+		<-done
+	}
+}

@@ -193,12 +193,13 @@ func (p *Pool) target(node, cmd string) (*node, *conn, error) {
 	return n, c, nil
 }
 
-// Pick returns the connected node with the fewest live channels, counting
-// as channels the picks of the last second or so: a channel shows up only
-// once its originate has gone out and FreeSWITCH reported it, so a burst of
-// picks judged on channels alone would all land on the same node. Equals
-// are rotated. A node none of whose command connections is up is not
-// picked.
+// Pick returns the connected node with the least load: its live channels,
+// its picks of the last second or so (a channel shows up only once its
+// originate has gone out and FreeSWITCH reported it, so a burst of picks
+// judged on channels alone would all land on the same node), and the
+// commands waiting for its replies (a node that answers slowly gets fewer
+// new calls). Equals are rotated. A node none of whose command connections
+// is up is not picked.
 func (p *Pool) Pick() (string, error) {
 	now := time.Now()
 	start := int(p.pick.Add(1))
@@ -210,7 +211,7 @@ func (p *Pool) Pick() (string, error) {
 		if !n.usable(h) {
 			continue
 		}
-		if load := h.Channels + n.picks.recent(now); best == nil || load < bestLoad {
+		if load := h.Channels + n.picks.recent(now) + n.backlog(); best == nil || load < bestLoad {
 			best, bestLoad = n, load
 		}
 	}
