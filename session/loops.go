@@ -164,11 +164,18 @@ const backedUpRecheck = 2 * time.Millisecond
 // commands for FreeSWITCH, in such numbers that claiming more would only
 // make every session late: under overload the scheduler stops taking work
 // (it stays due in the store, for this replica or another) instead of
-// letting queues grow until everything times out.
+// letting queues grow until everything times out. Commands count per
+// node, and only the least backed-up node's: new attempts go to the node
+// with the least load (esl.Pool.Pick), so one slow node must not stop the
+// claims that the others can serve.
 func (e *Engine) backedUp() bool {
 	queued := 0
 	for _, w := range e.workers {
 		queued += len(w.inbox)
 	}
-	return queued > e.opt.ClaimBatch || e.senders.backlog() > 1024
+	return queued > e.opt.ClaimBatch || e.senders.leastBacklog() > maxNodeBacklog
 }
+
+// maxNodeBacklog is how many commands may wait for the least backed-up
+// node before the scheduler stops claiming.
+const maxNodeBacklog = 1024

@@ -157,11 +157,14 @@ func (ss *senders) all() []*sender {
 	return out
 }
 
-// backlog is how many commands are queued or running on all nodes.
-func (ss *senders) backlog() int {
-	n := 0
-	for _, s := range ss.all() {
-		n += s.backlog()
+// leastBacklog is how many commands are queued or running on the node that
+// has fewest.
+func (ss *senders) leastBacklog() int {
+	least := -1
+	for _, s := range ss.byNode {
+		if b := s.backlog(); least < 0 || b < least {
+			least = b
+		}
 	}
-	return n
+	return max(least, 0)
 }

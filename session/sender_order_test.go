@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -113,5 +114,27 @@ func TestSenderPushesBack(t *testing.T) {
 	<-returned
 	if b := s.backlog(); b != 2 {
 		t.Errorf("backlog %d, want the 2 commands queued before the stop", b)
+	}
+}
+
+// TestOneSlowNodeDoesNotStopClaims: the scheduler stops claiming only when
+// every node's commands are backed up, since new attempts go to the least
+// loaded node.
+func TestOneSlowNodeDoesNotStopClaims(t *testing.T) {
+	stopped := make(chan struct{})
+	defer close(stopped)
+	slow, fast := newSender(1, 2*maxNodeBacklog, stopped), newSender(1, 2*maxNodeBacklog, stopped) // not running
+	e := &Engine{opt: Options{ClaimBatch: 256}, senders: &senders{byNode: map[string]*sender{"fs1": slow, "fs2": fast}}}
+	for i := range maxNodeBacklog + 1 {
+		slow.send(strconv.Itoa(i), func(context.Context) {})
+	}
+	if e.backedUp() {
+		t.Fatal("backed up with one node's queue full and the other's empty")
+	}
+	for i := range maxNodeBacklog + 1 {
+		fast.send(strconv.Itoa(i), func(context.Context) {})
+	}
+	if !e.backedUp() {
+		t.Fatal("not backed up with every node's queue full")
 	}
 }
