@@ -120,54 +120,41 @@ func (h *harness) waitChannel(uuid string, up bool) {
 	}
 }
 
-// TestRestartWhileBridged stops the only replica while A and B talk and
-// starts it again: the new run finds both legs bridged (uuid_dump), leaves
-// the call alone, and records it completed when A hangs up, without
-// dialling anyone again.
-func TestRestartWhileBridged(t *testing.T) {
-	h := newHarness(t, withOptions(func(o *session.Options) { o.Replica = "first" }))
-	h.nodes[0].SetSubscriber("1512", answer)
-	h.nodes[0].SetSubscriber("1511", fssim.Behavior{Action: fssim.Answer, Ring: simSecond, Talk: 2 * time.Second})
-	opts := h.opts
-	opts.Replica = "steady"
-	_, stop := h.startStoppable(opts)
-	h.eng.Drain()
-	s := h.create("1511", "1512")
-	h.waitState(s.ID, store.Bridged)
-	stop()
-	time.Sleep(200 * time.Millisecond)
-	h.startStoppable(opts)
-	got := h.waitOutcome(s.ID)
-	if got.Outcome != store.Completed || got.Attempts != 1 {
-		t.Fatalf("outcome %s after %d attempts, want completed after 1\n%s", got.Outcome, got.Attempts, formatTimeline(h.timeline(s.ID)))
+// TestRestartWhileLive stops the only replica while B holds and A's
+// phone rings, or while A and B talk, and starts it again: the new run
+// finds the legs (uuid_dump) and carries on from there (bridges A, or
+// leaves the call alone) until A hangs up, without dialling anyone again.
+func TestRestartWhileLive(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		caller fssim.Behavior
+		stopIn store.State
+		down   time.Duration // how long nobody steers
+	}{
+		{"B holds, A rings", fssim.Behavior{Action: fssim.Answer, Ring: 4 * simSecond, Talk: 300 * time.Millisecond}, store.CalleeHold, 0},
+		{"A and B talk", fssim.Behavior{Action: fssim.Answer, Ring: simSecond, Talk: 2 * time.Second}, store.Bridged, 200 * time.Millisecond},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t, withOptions(func(o *session.Options) { o.Replica = "first" }))
+			h.nodes[0].SetSubscriber("1512", answer)
+			h.nodes[0].SetSubscriber("1511", c.caller)
+			opts := h.opts
+			opts.Replica = "steady"
+			_, stop := h.startStoppable(opts)
+			h.eng.Drain()
+			s := h.create("1511", "1512")
+			h.waitState(s.ID, c.stopIn)
+			stop()
+			time.Sleep(c.down)
+			h.startStoppable(opts)
+			got := h.waitOutcome(s.ID)
+			if got.Outcome != store.Completed || got.Attempts != 1 {
+				t.Fatalf("outcome %s after %d attempts, want completed after 1\n%s", got.Outcome, got.Attempts, formatTimeline(h.timeline(s.ID)))
+			}
+			if a, b := len(h.originates("1511")), len(h.originates("1512")); a != 1 || b != 1 {
+				t.Errorf("A dialled %d times and B %d, want once each", a, b)
+			}
+			h.waitIdle()
+		})
 	}
-	if a, b := len(h.originates("1511")), len(h.originates("1512")); a != 1 || b != 1 {
-		t.Errorf("A dialled %d times and B %d, want once each", a, b)
-	}
-	h.waitIdle()
-}
-
-// TestRestartWhileBHolds stops the only replica while B holds and A's
-// phone rings, and starts it again: the new run finds A's leg (ringing or
-// answered meanwhile) and bridges it, without dialling anyone again.
-func TestRestartWhileBHolds(t *testing.T) {
-	h := newHarness(t, withOptions(func(o *session.Options) { o.Replica = "first" }))
-	h.nodes[0].SetSubscriber("1522", answer)
-	h.nodes[0].SetSubscriber("1521", fssim.Behavior{Action: fssim.Answer, Ring: 4 * simSecond, Talk: 300 * time.Millisecond})
-	opts := h.opts
-	opts.Replica = "steady"
-	_, stop := h.startStoppable(opts)
-	h.eng.Drain()
-	s := h.create("1521", "1522")
-	h.waitState(s.ID, store.CalleeHold)
-	stop()
-	h.startStoppable(opts)
-	got := h.waitOutcome(s.ID)
-	if got.Outcome != store.Completed || got.Attempts != 1 {
-		t.Fatalf("outcome %s after %d attempts, want completed after 1\n%s", got.Outcome, got.Attempts, formatTimeline(h.timeline(s.ID)))
-	}
-	if a, b := len(h.originates("1521")), len(h.originates("1522")); a != 1 || b != 1 {
-		t.Errorf("A dialled %d times and B %d, want once each", a, b)
-	}
-	h.waitIdle()
 }
