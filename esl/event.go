@@ -45,21 +45,17 @@ type field struct{ name, value string }
 // Header returns a header by name, in any letter case ("Unique-ID",
 // "unique-id"). Values are URL-decoded; FreeSWITCH's "_undef_" reads as "".
 // Should a name repeat, the first wins.
-func (e *Event) Header(name string) string {
-	for _, f := range e.fields {
-		if len(f.name) == len(name) && strings.EqualFold(f.name, name) {
-			return decodeValue(f.value)
-		}
-	}
-	return ""
-}
+func (e *Event) Header(name string) string { return e.lookup("", name) }
 
 // Var returns the channel variable name (header "variable_<name>").
-func (e *Event) Var(name string) string {
-	n := len(freeswitch.VariablePrefix) + len(name)
+func (e *Event) Var(name string) string { return e.lookup(freeswitch.VariablePrefix, name) }
+
+// lookup finds the header prefix+name in any letter case without building
+// the name: Var runs on every event the engine reads.
+func (e *Event) lookup(prefix, name string) string {
+	n := len(prefix) + len(name)
 	for _, f := range e.fields {
-		if len(f.name) == n && strings.EqualFold(f.name[:len(freeswitch.VariablePrefix)], freeswitch.VariablePrefix) &&
-			strings.EqualFold(f.name[len(freeswitch.VariablePrefix):], name) {
+		if len(f.name) == n && strings.EqualFold(f.name[:len(prefix)], prefix) && strings.EqualFold(f.name[len(prefix):], name) {
 			return decodeValue(f.value)
 		}
 	}
