@@ -28,36 +28,6 @@ func (h *harness) startStoppable(opts session.Options) (*session.Engine, func())
 	return eng, stop
 }
 
-// TestRestartResumes stops the only replica while B's phone rings and
-// starts it again: the session carries on from what FreeSWITCH says is
-// live, without dialling B a second time.
-func TestRestartResumes(t *testing.T) {
-	h := newHarness(t, withOptions(func(o *session.Options) { o.Replica = "first" }))
-	h.nodes[0].SetSubscriber("1502", fssim.Behavior{Action: fssim.Answer, Ring: 3 * simSecond})
-	h.nodes[0].SetSubscriber("1501", talkShort)
-	opts := h.opts
-	opts.Replica = "steady"
-	_, stop := h.startStoppable(opts)
-	// Only "steady" may steer this session: "first" is drained.
-	h.eng.Drain()
-	s := h.create("1501", "1502")
-	h.waitState(s.ID, store.DialingCallee)
-	stop()
-	if got, _ := h.st.Get(context.Background(), s.ID); got.Owner != "steady" {
-		t.Fatalf("after the stop the session is owned by %q, want it kept for steady's restart", got.Owner)
-	}
-	time.Sleep(5 * simSecond) // B answers while nobody steers
-	h.startStoppable(opts)
-	got := h.waitOutcome(s.ID)
-	if got.Outcome != store.Completed || got.Attempts != 1 {
-		t.Fatalf("outcome %s after %d attempts, want completed after 1\n%s", got.Outcome, got.Attempts, formatTimeline(h.timeline(s.ID)))
-	}
-	if n := len(h.originates("1502")); n != 1 {
-		t.Errorf("B was dialled %d times, want once", n)
-	}
-	h.waitIdle()
-}
-
 // TestSweeper hangs up legs tagged with a session that does not exist or
 // is finished, and leaves untagged channels alone.
 func TestSweeper(t *testing.T) {
@@ -120,31 +90,40 @@ func (h *harness) waitChannel(uuid string, up bool) {
 	}
 }
 
-// TestRestartWhileLive stops the only replica while B holds and A's
-// phone rings, or while A and B talk, and starts it again: the new run
-// finds the legs (uuid_dump) and carries on from there (bridges A, or
-// leaves the call alone) until A hangs up, without dialling anyone again.
-func TestRestartWhileLive(t *testing.T) {
+// TestRestartResumes stops the only replica while B's phone rings, while B
+// holds and A's rings, or while A and B talk, and starts it again: the new
+// run finds the legs (uuid_dump) and carries on from there (waits for B,
+// bridges A, or leaves the call alone) until A hangs up, without dialling
+// anyone again.
+func TestRestartResumes(t *testing.T) {
 	for _, c := range []struct {
-		name   string
-		caller fssim.Behavior
-		stopIn store.State
-		down   time.Duration // how long nobody steers
+		name           string
+		callee, caller fssim.Behavior
+		stopIn         store.State
+		down           time.Duration // how long nobody steers
 	}{
-		{"B holds, A rings", fssim.Behavior{Action: fssim.Answer, Ring: 4 * simSecond, Talk: 300 * time.Millisecond}, store.CalleeHold, 0},
-		{"A and B talk", fssim.Behavior{Action: fssim.Answer, Ring: simSecond, Talk: 2 * time.Second}, store.Bridged, 200 * time.Millisecond},
+		{"B rings", fssim.Behavior{Action: fssim.Answer, Ring: 3 * simSecond}, talkShort, store.DialingCallee,
+			5 * simSecond}, // B answers meanwhile
+		{"B holds, A rings", answer, fssim.Behavior{Action: fssim.Answer, Ring: 4 * simSecond, Talk: 300 * time.Millisecond},
+			store.CalleeHold, 0},
+		{"A and B talk", answer, fssim.Behavior{Action: fssim.Answer, Ring: simSecond, Talk: 2 * time.Second},
+			store.Bridged, 200 * time.Millisecond},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			h := newHarness(t, withOptions(func(o *session.Options) { o.Replica = "first" }))
-			h.nodes[0].SetSubscriber("1512", answer)
+			h.nodes[0].SetSubscriber("1512", c.callee)
 			h.nodes[0].SetSubscriber("1511", c.caller)
 			opts := h.opts
 			opts.Replica = "steady"
 			_, stop := h.startStoppable(opts)
+			// Only "steady" may steer this session: "first" is drained.
 			h.eng.Drain()
 			s := h.create("1511", "1512")
 			h.waitState(s.ID, c.stopIn)
 			stop()
+			if got, _ := h.st.Get(context.Background(), s.ID); got.Owner != "steady" {
+				t.Fatalf("after the stop the session is owned by %q, want it kept for steady's restart", got.Owner)
+			}
 			time.Sleep(c.down)
 			h.startStoppable(opts)
 			got := h.waitOutcome(s.ID)
