@@ -43,6 +43,9 @@ type conn struct {
 	ctx          context.Context // cancelled when the connection fails
 	cancel       context.CancelFunc
 	cmds         chan *request
+	// tracing is the trace of the command eslgo is writing, if it has one;
+	// pumpUp reports the write. One command is in flight at a time.
+	tracing atomic.Pointer[CommandTrace]
 
 	failOnce sync.Once
 	dead     chan struct{} // closed when the connection fails
@@ -191,6 +194,10 @@ func (c *conn) send(r *request) result {
 	}
 	ctx, cancel := context.WithTimeout(c.ctx, timeout)
 	defer cancel()
+	if t := commandTrace(r.ctx); t != nil {
+		c.tracing.Store(t)
+		defer c.tracing.Store(nil) // not written: nobody is told
+	}
 	raw, err := c.esl.SendCommand(ctx, rawCommand(r.line))
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
@@ -204,7 +211,11 @@ func (c *conn) send(r *request) result {
 	return result{raw: raw}
 }
 
-func (c *conn) touch() { c.lastActivity.Store(time.Now().UnixNano()) }
+func (c *conn) touch() time.Time {
+	now := time.Now()
+	c.lastActivity.Store(now.UnixNano())
+	return now
+}
 
 // do queues a command and waits for its reply or the caller's context.
 func (c *conn) do(ctx context.Context, kind, line string) (*eslgo.RawResponse, error) {

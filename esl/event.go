@@ -21,12 +21,16 @@ const (
 
 // Event is one FreeSWITCH event, or one of the synthetic events above.
 type Event struct {
-	Node                                 string // the node's Name
-	Name                                 string // Event-Name, or a synthetic name
-	Subclass                             string
-	CoreUUID                             string
-	Sequence                             uint64
-	Time                                 time.Time // Event-Date-Timestamp
+	Node     string // the node's Name
+	Name     string // Event-Name, or a synthetic name
+	Subclass string
+	CoreUUID string
+	Sequence uint64
+	Time     time.Time // Event-Date-Timestamp
+	// Received is when this replica read the event off the socket (or made
+	// it, for a synthetic one): the start of any reaction time, on this
+	// machine's clock rather than FreeSWITCH's.
+	Received                             time.Time
 	UniqueID, OtherLegUniqueID           string
 	ChannelState, CallState, AnswerState string
 	HangupCause                          freeswitch.Cause

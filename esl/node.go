@@ -130,7 +130,7 @@ func (n *node) connect(ctx context.Context) (*conn, error) {
 	n.everUp = true
 	core := n.coreUUID
 	n.mu.Unlock()
-	n.queue.synthetic(gen, Event{Node: n.cfg.Name, Name: EventNodeUp, CoreUUID: core, Time: time.Now()})
+	n.queue.synthetic(gen, syntheticEvent(Event{Node: n.cfg.Name, Name: EventNodeUp, CoreUUID: core}))
 	if o := n.opts.Observer; o != nil {
 		o.Connected(n.cfg.Name, true)
 		if reconnected {
@@ -193,7 +193,7 @@ func (n *node) down(c *conn) {
 	}
 	n.mu.Unlock()
 	if wasUp {
-		n.queue.synthetic(c.gen, Event{Node: n.cfg.Name, Name: EventNodeDown, CoreUUID: n.core(), Time: time.Now()})
+		n.queue.synthetic(c.gen, syntheticEvent(Event{Node: n.cfg.Name, Name: EventNodeDown, CoreUUID: n.core()}))
 	}
 	n.queue.closeGen(c.gen)
 	if !wasUp {
@@ -319,7 +319,7 @@ func (n *node) gone(gen uint64, id string) {
 	}
 	n.mu.Unlock()
 	if ok && st.gen < gen {
-		n.queue.synthetic(gen, Event{Node: n.cfg.Name, Name: EventChannelGone, UniqueID: id, CoreUUID: n.core(), Time: time.Now()})
+		n.queue.synthetic(gen, syntheticEvent(Event{Node: n.cfg.Name, Name: EventChannelGone, UniqueID: id, CoreUUID: n.core()}))
 	}
 }
 
@@ -508,4 +508,12 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// syntheticEvent stamps an event this package makes up with the time it was
+// made, which stands for both FreeSWITCH's time and the time received.
+func syntheticEvent(ev Event) Event {
+	ev.Time = time.Now()
+	ev.Received = ev.Time
+	return ev
 }

@@ -220,7 +220,7 @@ func (c *conn) pumpDown(up io.Reader, down io.Writer) {
 			}
 			return
 		}
-		c.touch()
+		read := c.touch()
 		switch f.contentType {
 		case "auth/request":
 			if authSeen {
@@ -248,6 +248,7 @@ func (c *conn) pumpDown(up io.Reader, down io.Writer) {
 				c.n.log.Warn("esl: dropping an event that does not parse", "err", err)
 				continue
 			}
+			ev.Received = read
 			if !c.n.received(c, ev) {
 				if c.failed() == nil {
 					c.fail(fmt.Errorf("event buffer full (%d events) for %v: the consumer of Events is too slow", c.n.opts.EventBuffer, c.n.opts.CommandTimeout))
@@ -287,6 +288,9 @@ func (c *conn) pumpUp(down io.Reader, up io.Writer) {
 			if _, werr := up.Write(buf[:n]); werr != nil {
 				err = werr
 				break
+			}
+			if t := c.tracing.Swap(nil); t != nil {
+				t.Written()
 			}
 		}
 		if err != nil {
