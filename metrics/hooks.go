@@ -84,6 +84,15 @@ func (m *Metrics) SchedulerLag(d time.Duration) {
 	m.schedulerLag.Observe(seconds(d))
 }
 
+// Reaction records how long step, one of ReactionSteps, took from the
+// answer event read to its command written.
+func (m *Metrics) Reaction(step string, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.reaction.WithLabelValues(bounded(step, ReactionSteps)).Observe(seconds(d))
+}
+
 // RedisError counts a failed store operation; op is one of RedisOps.
 func (m *Metrics) RedisError(op string) {
 	if m == nil {

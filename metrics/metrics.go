@@ -44,6 +44,9 @@ var (
 	Channels = []string{"chat", "webhook", other}
 	// NotificationResults are the results of one notification try.
 	NotificationResults = []string{"sent", "failed", "retried", other}
+	// ReactionSteps are the commands bgcall sends as soon as a leg answers:
+	// A's originate once B answered, uuid_bridge once A answered.
+	ReactionSteps = []string{"caller_originate", "bridge", other}
 	// CommandKinds are the ways a command reaches FreeSWITCH.
 	CommandKinds = []string{"api", "bgapi", other}
 	// RedisOps are the store operations a Redis error is counted against,
@@ -68,6 +71,10 @@ var (
 	// How late the scheduler starts a due attempt: milliseconds when
 	// healthy, seconds when Redis or the replica is struggling.
 	schedulerLagBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
+	// From an answer event read to the command it calls for written: a
+	// fraction of a millisecond when the replica keeps up; A and B hear the
+	// tail as silence.
+	reactionBuckets = []float64{.00025, .0005, .001, .002, .003, .005, .0075, .01, .025, .05, .1, .25, .5, 1}
 	// ESL command round trip: sub-millisecond on a LAN, up to the command
 	// timeout when a node hangs.
 	commandBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
@@ -93,6 +100,7 @@ type Metrics struct {
 	bridgeDuration   prometheus.Histogram
 	notifications    *prometheus.CounterVec
 	schedulerLag     prometheus.Histogram
+	reaction         *prometheus.HistogramVec
 	redisErrors      *prometheus.CounterVec
 	eslConnected     *prometheus.GaugeVec
 	eslReconnects    *prometheus.CounterVec
@@ -163,6 +171,12 @@ func New(reg prometheus.Registerer, build BuildInfo) *Metrics {
 			Help:    "How late the scheduler claimed a due attempt, measured from its due time.",
 			Buckets: schedulerLagBuckets,
 		}),
+		reaction: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: namespace, Name: "reaction_seconds",
+			Help: "From an answer event read off FreeSWITCH's socket to the command it calls for written to it: " +
+				"B's answer to A's originate (caller_originate), A's answer to uuid_bridge (bridge).",
+			Buckets: reactionBuckets,
+		}, []string{"step"}),
 		redisErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "redis_errors_total",
 			Help: "Failed Redis operations of the session store, by operation.",
@@ -194,7 +208,7 @@ func New(reg prometheus.Registerer, build BuildInfo) *Metrics {
 	m.collectors = []prometheus.Collector{
 		m.sessionsCreated, m.sessionsFinished, m.sessionDuration, m.sessionAttempts,
 		m.dialAttempts, m.retries, m.calleeAnswer, m.bridge, m.bridgeDuration,
-		m.notifications, m.schedulerLag, m.redisErrors, m.eslConnected,
+		m.notifications, m.schedulerLag, m.reaction, m.redisErrors, m.eslConnected,
 		m.eslReconnects, m.eslCommand, m.eslCommandErrors, m.buildInfo, m.live,
 	}
 
@@ -214,6 +228,9 @@ func New(reg prometheus.Registerer, build BuildInfo) *Metrics {
 		for _, r := range NotificationResults {
 			m.notifications.WithLabelValues(ch, r)
 		}
+	}
+	for _, s := range ReactionSteps {
+		m.reaction.WithLabelValues(s)
 	}
 	for _, op := range RedisOps {
 		m.redisErrors.WithLabelValues(op)

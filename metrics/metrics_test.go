@@ -73,6 +73,7 @@ func TestNamesFollowContract(t *testing.T) {
 		"bgcall_esl_command_duration_seconds": dto.MetricType_HISTOGRAM,
 		"bgcall_esl_command_errors_total":     dto.MetricType_COUNTER,
 		"bgcall_scheduler_lag_seconds":        dto.MetricType_HISTOGRAM,
+		"bgcall_reaction_seconds":             dto.MetricType_HISTOGRAM,
 		"bgcall_redis_errors_total":           dto.MetricType_COUNTER,
 		"bgcall_build_info":                   dto.MetricType_GAUGE,
 	}
@@ -135,6 +136,9 @@ func TestEverySeriesAtZero(t *testing.T) {
 	for _, op := range []string{"create", "apply", "cancel", "claim", "heartbeat", "takeover", "lookup", "timeline", "live_counts"} {
 		expect("bgcall_redis_errors_total", "op", op)
 	}
+	for _, s := range []string{"caller_originate", "bridge"} {
+		expect("bgcall_reaction_seconds", "step", s)
+	}
 	for _, node := range []string{"fs1", "fs2"} {
 		expect("bgcall_esl_connected", "node", node)
 		expect("bgcall_esl_reconnects_total", "node", node)
@@ -182,6 +186,9 @@ func TestHooksMoveTheirSeries(t *testing.T) {
 	m.Notification("chat", "sent")
 	m.Notification("webhook", "failed")
 	m.SchedulerLag(3 * time.Millisecond)
+	m.Reaction("bridge", 700*time.Microsecond)
+	m.Reaction("bridge", 2*time.Millisecond)
+	m.Reaction("not_a_step", time.Millisecond)
 	m.RedisError("claim")
 	m.SetLiveFunc(func() map[string]int64 {
 		return map[string]int64{"waiting": 4, "bridged": 1, "finished": 99}
@@ -218,6 +225,9 @@ func TestHooksMoveTheirSeries(t *testing.T) {
 		{"bgcall_notifications_total", []string{"channel", "webhook", "result", "failed"}, 1},
 		{"bgcall_notifications_total", []string{"channel", "webhook", "result", "sent"}, 0},
 		{"bgcall_scheduler_lag_seconds", nil, 1},
+		{"bgcall_reaction_seconds", []string{"step", "bridge"}, 2},
+		{"bgcall_reaction_seconds", []string{"step", "caller_originate"}, 0},
+		{"bgcall_reaction_seconds", []string{"step", "other"}, 1},
 		{"bgcall_redis_errors_total", []string{"op", "claim"}, 1},
 		{"bgcall_redis_errors_total", []string{"op", "apply"}, 0},
 		{"bgcall_sessions_live", []string{"state", "waiting"}, 4},
@@ -346,6 +356,7 @@ func TestNilMetricsIsSafe(t *testing.T) {
 	m.BridgeEnded(time.Second)
 	m.Notification("chat", "sent")
 	m.SchedulerLag(time.Second)
+	m.Reaction("bridge", time.Second)
 	m.RedisError("get")
 	m.SetLiveFunc(func() map[string]int64 { return nil })
 	m.AddNode("fs1")
