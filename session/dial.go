@@ -1,9 +1,11 @@
 package session
 
 import (
+	"context"
 	"fmt"
 	"time"
 
+	"bgcall/esl"
 	"bgcall/freeswitch"
 	"bgcall/metrics"
 	"bgcall/store"
@@ -57,3 +59,16 @@ func (e *Engine) originate(endpoint, leg, cid string, ring time.Duration, id, ro
 }
 
 func metricsCauseClass(cause string) string { return metrics.CauseClass(cause) }
+
+// reacting returns ctx for the command a leg's answer, read at heard, calls
+// for: when the command is written to FreeSWITCH, the time since heard is
+// recorded as the reaction time of step. That is the silence A or B hears
+// on our account. A zero heard (the answer was learnt by asking, after a
+// takeover) records nothing.
+func (e *Engine) reacting(ctx context.Context, step string, heard time.Time) context.Context {
+	if heard.IsZero() {
+		return ctx
+	}
+	m := e.opt.Metrics
+	return esl.WithCommandTrace(ctx, &esl.CommandTrace{Written: func() { m.Reaction(step, time.Since(heard)) }})
+}

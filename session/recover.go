@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"bgcall/freeswitch"
 	"bgcall/store"
@@ -97,7 +98,7 @@ func (w *worker) decide(ctx context.Context, t *tracked, r *probed) {
 			e.closer.doom(s.ID, s.CalleeLeg, s.Node, t.policy.RingTime)
 			w.calleeAttemptEnded(ctx, t, freeswitch.Cause(""), "leg gone when the session was taken over")
 		case b.answered:
-			w.calleeAnswered(ctx, t)
+			w.calleeAnswered(ctx, t, time.Time{})
 		default:
 			w.setTimer(t, t.policy.RingTime+e.opt.LegGrace)
 		}
@@ -114,12 +115,12 @@ func (w *worker) decide(ctx context.Context, t *tracked, r *probed) {
 			// originate is still on its way).
 			e.closer.doom(s.ID, s.CallerLeg, s.Node, t.policy.CallerRingTime)
 			e.legs.remove(s.CallerLeg)
-			w.dialCaller(ctx, t, s, store.Entry{Kind: "caller_redial", Leg: "caller", Node: s.Node, UUID: s.CallerLeg,
+			w.dialCaller(ctx, t, time.Time{}, s, store.Entry{Kind: "caller_redial", Leg: "caller", Node: s.Node, UUID: s.CallerLeg,
 				Note: "A's leg was not up when the session was taken over"})
 		case a.bridged && b.bridged:
 			w.bridged(ctx, t) // bridged before the step was stored
 		case a.answered:
-			w.bridge(ctx, t)
+			w.bridge(ctx, t, time.Time{})
 		default:
 			w.playHold(ctx, t)
 			w.setTimer(t, t.policy.CallerRingTime+e.opt.LegGrace)

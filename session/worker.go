@@ -301,7 +301,7 @@ func (w *worker) start(ctx context.Context, t *tracked) {
 	if !w.apply(ctx, t, next, store.Entry{Kind: "attempt", Leg: "callee", Attempt: next.Attempts, Node: node, UUID: leg}) {
 		return
 	}
-	w.originate(s.ID, &notSent{leg: leg, node: node, window: t.policy.RingTime}, cmd)
+	w.originate(s.ID, &notSent{leg: leg, node: node, window: t.policy.RingTime}, cmd, time.Time{})
 	w.setTimer(t, t.policy.RingTime+e.opt.LegGrace)
 }
 
@@ -318,18 +318,22 @@ func (w *worker) begun(ctx context.Context, t *tracked) {
 	e.log.Info("transition", "session", s.ID, "from", store.Waiting, "to", s.State, "event", "attempt",
 		"attempt", s.Attempts, "node", s.Node, "callee_leg", s.CalleeLeg, "caller_leg", s.CallerLeg,
 		"cause", "", "outcome", s.Outcome)
-	w.originate(s.ID, &notSent{leg: s.CalleeLeg, node: s.Node, window: t.policy.RingTime}, cmd)
+	w.originate(s.ID, &notSent{leg: s.CalleeLeg, node: s.Node, window: t.policy.RingTime}, cmd, time.Time{})
 	w.setTimer(t, t.policy.RingTime+e.opt.LegGrace)
 }
 
 // originate has cmd sent as a bgapi whose job is named after the leg, and
 // reports back if it does not reach FreeSWITCH. The leg is known to the
 // dispatcher before the command leaves, so none of its events can miss the
-// session.
-func (w *worker) originate(id string, leg *notSent, cmd string) {
+// session. For A's leg, heard is when B's answer was read (zero if the
+// originate reacts to no event).
+func (w *worker) originate(id string, leg *notSent, cmd string, heard time.Time) {
 	e := w.e
 	e.legs.add(leg.leg, id)
 	e.senders.send(leg.node, id, func(ctx context.Context) {
+		if leg.caller {
+			ctx = e.reacting(ctx, "caller_originate", heard)
+		}
 		if err := e.opt.Pool.BGAPI(ctx, leg.node, cmd, leg.leg); err != nil {
 			if ctx.Err() != nil {
 				return // stopping: whoever takes the session over asks FreeSWITCH
@@ -396,7 +400,7 @@ func (w *worker) onEvent(ctx context.Context, t *tracked, ev *esl.Event) {
 		case ended:
 			w.calleeAttemptEnded(ctx, t, cause, "")
 		case ev.Name == freeswitch.EventChannelAnswer, ev.Name == freeswitch.EventBackgroundJob:
-			w.calleeAnswered(ctx, t)
+			w.calleeAnswered(ctx, t, ev.Received)
 		}
 	case store.CalleeHold:
 		switch {
@@ -411,7 +415,7 @@ func (w *worker) onEvent(ctx context.Context, t *tracked, ev *esl.Event) {
 		case caller && ended:
 			w.callerMissed(ctx, t, cause)
 		case caller && (ev.Name == freeswitch.EventChannelAnswer || ev.Name == freeswitch.EventBackgroundJob):
-			w.bridge(ctx, t)
+			w.bridge(ctx, t, ev.Received)
 		case callee && ev.Name == freeswitch.EventPlaybackStop && !t.bridging:
 			w.playHold(ctx, t)
 		}
@@ -504,12 +508,13 @@ func (w *worker) countEnded(ctx context.Context, id string, cause freeswitch.Cau
 	return n
 }
 
-// calleeAnswered holds B and dials A on B's node.
-func (w *worker) calleeAnswered(ctx context.Context, t *tracked) {
+// calleeAnswered holds B and dials A on B's node. heard is when B's answer
+// was read, zero if it was learnt otherwise.
+func (w *worker) calleeAnswered(ctx context.Context, t *tracked, heard time.Time) {
 	s, now := t.s, w.e.now()
 	next := s
 	next.State, next.AnsweredAt = store.CalleeHold, now
-	w.dialCaller(ctx, t, next,
+	w.dialCaller(ctx, t, heard, next,
 		store.Entry{Kind: "callee_answered", Leg: "callee", Attempt: s.Attempts, Node: s.Node, UUID: s.CalleeLeg})
 	if t.s.State == store.CalleeHold {
 		w.e.opt.Metrics.DialAttempt("callee", "answered")
@@ -520,7 +525,7 @@ func (w *worker) calleeAnswered(ctx context.Context, t *tracked) {
 // dialCaller stores a new caller leg in next and dials it, B holding. The
 // leg is named and stored before it is dialled, so whoever steers the
 // session next knows which leg to look for.
-func (w *worker) dialCaller(ctx context.Context, t *tracked, next store.Session, before ...store.Entry) {
+func (w *worker) dialCaller(ctx context.Context, t *tracked, heard time.Time, next store.Session, before ...store.Entry) {
 	e, s := w.e, t.s
 	leg := newUUID()
 	cmd, err := e.originateCaller(s, t.policy, leg)
@@ -536,7 +541,7 @@ func (w *worker) dialCaller(ctx context.Context, t *tracked, next store.Session,
 		w.callerMissed(ctx, t, "", "cannot build the caller dial string: "+err.Error())
 		return
 	}
-	w.originate(s.ID, &notSent{leg: leg, node: s.Node, caller: true, window: t.policy.CallerRingTime}, cmd)
+	w.originate(s.ID, &notSent{leg: leg, node: s.Node, caller: true, window: t.policy.CallerRingTime}, cmd, heard)
 	w.playHold(ctx, t)
 	w.setTimer(t, t.policy.CallerRingTime+e.opt.LegGrace)
 }
@@ -558,9 +563,10 @@ func (w *worker) playHold(_ context.Context, t *tracked) {
 	})
 }
 
-// bridge joins A to B once A answered. CHANNEL_BRIDGE, not the reply,
-// proves it; the bridge deadline covers a bridge that never happens.
-func (w *worker) bridge(_ context.Context, t *tracked) {
+// bridge joins A to B once A answered (heard: when A's answer was read,
+// zero if it was learnt otherwise). CHANNEL_BRIDGE, not the reply, proves
+// it; the bridge deadline covers a bridge that never happens.
+func (w *worker) bridge(_ context.Context, t *tracked, heard time.Time) {
 	if t.bridging {
 		return
 	}
@@ -572,7 +578,7 @@ func (w *worker) bridge(_ context.Context, t *tracked) {
 		e.log.Warn("uuid_bridge", "session", s.ID, "err", err)
 	} else {
 		e.senders.send(s.Node, s.ID, func(ctx context.Context) {
-			if _, err := e.opt.Pool.API(ctx, s.Node, cmd); err != nil {
+			if _, err := e.opt.Pool.API(e.reacting(ctx, "bridge", heard), s.Node, cmd); err != nil {
 				// A leg went away between the answer and the bridge; its
 				// hangup event decides the outcome, the deadline below if
 				// none comes.
