@@ -70,6 +70,9 @@ func TestShortRun(t *testing.T) {
 	if tr.CalleeReaction.P50 <= 0 || tr.CallerReaction.P50 <= 0 {
 		t.Errorf("reaction p50: %v, %v; want > 0", tr.CalleeReaction.P50, tr.CallerReaction.P50)
 	}
+	if tr.CalleeEndToEnd.N == 0 || tr.CallerEndToEnd.N == 0 {
+		t.Errorf("end-to-end samples: callee %d, caller %d; want both > 0", tr.CalleeEndToEnd.N, tr.CallerEndToEnd.N)
+	}
 	if tr.Outcomes["completed"] == 0 || tr.Outcomes["expired"] == 0 {
 		t.Errorf("outcomes %v: the mix must complete some sessions and expire others", tr.Outcomes)
 	}

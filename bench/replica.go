@@ -74,6 +74,8 @@ type reply struct {
 	RoundTrips int64  `json:",omitempty"`
 	Commands   counts `json:",omitempty"`
 	Lag        hist   `json:",omitempty"`
+	// bgcall_reaction_seconds by step.
+	CallerOriginate, Bridge hist
 	// ESL command round trips since the previous stats, by kind.
 	API, BGAPI quantiles
 }
@@ -188,6 +190,12 @@ func runReplica(ctx context.Context) error {
 			rep.Goroutines = runtime.NumGoroutine()
 			rep.RoundTrips, rep.Commands = counter.snapshot()
 			rep.Lag, err = gatherHist(reg, "bgcall_scheduler_lag_seconds")
+			if err == nil {
+				rep.CallerOriginate, err = gatherHist(reg, "bgcall_reaction_seconds", "step", "caller_originate")
+			}
+			if err == nil {
+				rep.Bridge, err = gatherHist(reg, "bgcall_reaction_seconds", "step", "bridge")
+			}
 			rep.API, rep.BGAPI = times.take()
 		case "create":
 			rep.Created, rep.Failed = create(ctx, eng, req)

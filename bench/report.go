@@ -131,8 +131,10 @@ func printTable(w io.Writer, r Result) {
 		row("  Redis round trips per session / transition", fmt.Sprintf("%.2f / %.2f", t.RoundTripsPerSession, t.RoundTripsPerTrans))
 		row("  Redis CPU ms per session", fmt.Sprintf("%.3f", t.RedisCPUmsPerSession))
 		row("  esl api / bgapi command round trip p50/p99/max ms", q(t.ESLAPI)+"  |  "+q(t.ESLBGAPI))
-		row("  reaction B answer -> caller originate p50/p99/max ms", q(t.CalleeReaction))
-		row("  reaction A answer -> uuid_bridge p50/p99/max ms", q(t.CallerReaction))
+		row("  reaction B answer read -> caller originate written (histogram) p50/p99/max ms", q(t.CalleeReaction))
+		row("  reaction A answer read -> uuid_bridge written (histogram) p50/p99/max ms", q(t.CallerReaction))
+		row("  at the simulator, B answers -> caller originate handled p50/p99/max ms", q(t.CalleeEndToEnd))
+		row("  at the simulator, A answers -> uuid_bridge handled p50/p99/max ms", q(t.CallerEndToEnd))
 		row("  outcomes", outcomes(t.Outcomes))
 	}
 	if len(r.Waiting) > 0 {

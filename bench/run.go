@@ -173,9 +173,11 @@ type snapshot struct {
 	replicas   counts
 	cpu        time.Duration
 	lag        hist
-	heap       uint64
-	redisCPU   time.Duration
-	api, bgapi quantiles // the first replica's, since the previous snapshot
+	// Reaction times as the replicas measure them (bgcall_reaction_seconds).
+	callerOriginate, bridge hist
+	heap                    uint64
+	redisCPU                time.Duration
+	api, bgapi              quantiles // the first replica's, since the previous snapshot
 }
 
 func (b *bench) snap(ctx context.Context, rs []*replica) (snapshot, error) {
@@ -194,15 +196,9 @@ func (b *bench) snap(ctx context.Context, rs []*replica) (snapshot, error) {
 		if r == rs[0] {
 			s.api, s.bgapi = rep.API, rep.BGAPI
 		}
-		if s.lag.Bounds == nil {
-			s.lag = rep.Lag
-		} else {
-			for i := range s.lag.Counts {
-				s.lag.Counts[i] += rep.Lag.Counts[i]
-			}
-			s.lag.Count += rep.Lag.Count
-			s.lag.Sum += rep.Lag.Sum
-		}
+		s.lag = s.lag.add(rep.Lag)
+		s.callerOriginate = s.callerOriginate.add(rep.CallerOriginate)
+		s.bridge = s.bridge.add(rep.Bridge)
 	}
 	_, s.own = b.own.snapshot()
 	var err error

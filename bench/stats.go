@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // quantiles summarises durations, in milliseconds.
@@ -39,16 +40,26 @@ type hist struct {
 	Sum    float64
 }
 
-func gatherHist(reg *prometheus.Registry, name string) (hist, error) {
+// gatherHist reads the histogram name from reg; with label, a name and a
+// value, the series of the vector that carries it.
+func gatherHist(reg *prometheus.Registry, name string, label ...string) (hist, error) {
 	mfs, err := reg.Gather()
 	if err != nil {
 		return hist{}, err
 	}
 	for _, mf := range mfs {
-		if mf.GetName() != name || len(mf.GetMetric()) == 0 {
+		if mf.GetName() != name {
 			continue
 		}
-		h := mf.GetMetric()[0].GetHistogram()
+		i := slices.IndexFunc(mf.GetMetric(), func(m *dto.Metric) bool {
+			return len(label) < 2 || slices.ContainsFunc(m.GetLabel(), func(l *dto.LabelPair) bool {
+				return l.GetName() == label[0] && l.GetValue() == label[1]
+			})
+		})
+		if i < 0 {
+			break
+		}
+		h := mf.GetMetric()[i].GetHistogram()
 		var out hist
 		for _, b := range h.GetBucket() {
 			out.Bounds = append(out.Bounds, b.GetUpperBound())
@@ -57,7 +68,20 @@ func gatherHist(reg *prometheus.Registry, name string) (hist, error) {
 		out.Count, out.Sum = h.GetSampleCount(), h.GetSampleSum()
 		return out, nil
 	}
-	return hist{}, fmt.Errorf("metric %s not found", name)
+	return hist{}, fmt.Errorf("metric %s%v not found", name, label)
+}
+
+// add merges the observations of o, a histogram with the same buckets.
+func (h hist) add(o hist) hist {
+	if h.Bounds == nil {
+		return hist{Bounds: o.Bounds, Counts: slices.Clone(o.Counts), Count: o.Count, Sum: o.Sum}
+	}
+	for i := range h.Counts {
+		h.Counts[i] += o.Counts[i]
+	}
+	h.Count += o.Count
+	h.Sum += o.Sum
+	return h
 }
 
 func (h hist) sub(old hist) hist {

@@ -135,7 +135,9 @@ func (b *bench) throughput(ctx context.Context, run, rate int) (ThroughputRun, e
 	tr.CPUSecPer1000 = per((after.cpu-before.cpu).Seconds()*1000, n)
 	tr.RedisCPUmsPerSession = per(float64(after.redisCPU-before.redisCPU)/1e6, n)
 	tr.ESLAPI, tr.ESLBGAPI = after.api, after.bgapi
-	tr.CalleeReaction, tr.CallerReaction = reactions(b.nodes, ids)
+	tr.CalleeEndToEnd, tr.CallerEndToEnd = reactions(b.nodes, ids)
+	tr.CalleeReaction = after.callerOriginate.sub(before.callerOriginate).summary()
+	tr.CallerReaction = after.bridge.sub(before.bridge).summary()
 	return tr, nil
 }
 
