@@ -44,7 +44,8 @@ type conn struct {
 	cancel       context.CancelFunc
 	cmds         chan *request
 	// tracing is the trace of the command eslgo is writing, if it has one;
-	// pumpUp reports the write. One command is in flight at a time.
+	// pumpUp takes it when it reads the command and reports the write. One
+	// command is in flight at a time.
 	tracing atomic.Pointer[CommandTrace]
 
 	failOnce sync.Once

@@ -285,11 +285,15 @@ func (c *conn) pumpUp(down io.Reader, up io.Writer) {
 		var n int
 		n, err = down.Read(buf)
 		if n > 0 {
+			// Taken before the write: once written, the reply may come
+			// back and end the command, trace and all, before this
+			// goroutine runs again.
+			t := c.tracing.Swap(nil)
 			if _, werr := up.Write(buf[:n]); werr != nil {
 				err = werr
 				break
 			}
-			if t := c.tracing.Swap(nil); t != nil {
+			if t != nil {
 				t.Written()
 			}
 		}

@@ -91,6 +91,45 @@ func TestCommandTrace(t *testing.T) {
 	h.p.API(context.Background(), "fs1", kill)
 }
 
+// TestCommandTraceUnderLoad: every traced command that got its reply has
+// reported its write, however soon the reply came back, with commands
+// racing on every connection.
+func TestCommandTraceUnderLoad(t *testing.T) {
+	sim := fssim.StartT(t, fssim.Options{Second: 10 * time.Millisecond})
+	h := start(t, []Node{simNode("fs1", sim)}, fastOptions(), false, nil)
+	h.waitUp(1)
+	const senders, each = 16, 100
+	var w writes
+	var wg sync.WaitGroup
+	errs := make(chan error, senders)
+	for range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range each {
+				if _, err := h.p.API(WithCommandTrace(context.Background(), w.trace()), "fs1", "status"); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	// A report may trail its reply by a hair (see TestCommandTrace), never
+	// go missing.
+	deadline := time.Now().Add(2 * time.Second)
+	for len(w.times()) < senders*each && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if got := len(w.times()); got != senders*each {
+		t.Fatalf("%d of %d traced commands reported their write", got, senders*each)
+	}
+}
+
 // TestEventReceived: every event carries the time this replica read it,
 // synthetic ones the time they were made.
 func TestEventReceived(t *testing.T) {
