@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"bgcall/esl"
+	"bgcall/freeswitch"
 	"bgcall/fssim"
 	"bgcall/session"
 	"bgcall/store"
@@ -71,9 +72,12 @@ func replicaOptions(st *store.Store, pool *esl.Pool, replica string) session.Opt
 	return session.Options{
 		Store: st, Pool: pool, Replica: replica, Policy: p,
 		LegGrace: 2 * time.Second, PromptTimeout: 2 * time.Second,
-		// 3 s of simulator time: longer than a takeover (lease 1 s + a renewal tick),
-		// so legs of a killed replica are still up when the survivor adopts them.
-		ParkTimeout:  150 * time.Second,
+		// 10 s of simulator time bounds B's hold. It must outlast a takeover
+		// (lease 1 s + a renewal tick) and the survivor then probing and
+		// bridging the hundred sessions it adopts at once: on a loaded
+		// 2-core machine under -race that took up to 2 s more, so 3 s let
+		// B's park time out first now and then.
+		ParkTimeout:  500 * time.Second,
 		PollInterval: 10 * time.Millisecond, LeaseTTL: time.Second, OrphanGrace: time.Second,
 	}
 }
@@ -119,8 +123,10 @@ func TestReplicas(t *testing.T) {
 			for i := range sessions {
 				a, b := fmt.Sprintf("2%03d", i), fmt.Sprintf("3%03d", i)
 				for _, n := range h.nodes {
-					// B stays on the line; A ends the call after talking, so a
-					// slow machine delays the bridge but never changes the outcome.
+					// A and B stay on the line: the test hangs A up once the
+					// call is bridged. A far end that hung up on a timer of
+					// its own would race the bridge, which a slow machine or
+					// a takeover delays.
 					up := fssim.Behavior{Action: fssim.Answer, Ring: simSecond}
 					switch i % 4 {
 					case 0:
@@ -132,7 +138,7 @@ func TestReplicas(t *testing.T) {
 					case 3:
 						n.SetSubscriber(b, fssim.Behavior{Action: fssim.Answer, Ring: 5 * simSecond})
 					}
-					n.SetSubscriber(a, fssim.Behavior{Action: fssim.Answer, Ring: 2 * simSecond, Talk: 2 * time.Second})
+					n.SetSubscriber(a, fssim.Behavior{Action: fssim.Answer, Ring: 2 * simSecond})
 				}
 			}
 			child := startChild(t, h, "r2")
@@ -156,6 +162,18 @@ func TestReplicas(t *testing.T) {
 				child.Wait()
 			}
 			for _, id := range ids {
+				bridged := h.waitFor(id, "bridged or finished", func(s store.Session) bool {
+					return s.State == store.Bridged || s.State == store.Finished
+				})
+				if bridged.State == store.Bridged {
+					kill, err := freeswitch.UUIDKill(bridged.CallerLeg, freeswitch.NormalClearing)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if _, err := h.pool.API(context.Background(), bridged.Node, kill); err != nil {
+						t.Fatalf("session %s: hang up A: %v", id, err)
+					}
+				}
 				got := h.waitOutcome(id)
 				if got.Outcome != store.Completed {
 					t.Errorf("session %s: outcome %s\n%s", id, got.Outcome, formatTimeline(h.timeline(id)))
