@@ -95,6 +95,10 @@ func (b *bench) throughput(ctx context.Context, run, rate int) (ThroughputRun, e
 		if _, err := rs[0].call(request{Op: "cpuprofile_stop"}); err != nil {
 			return tr, err
 		}
+		// Its alloc_space covers the whole run: what feeds the GC.
+		if _, err := rs[0].call(request{Op: "heapprofile", Path: profilePath(o, fmt.Sprintf("throughput-%d.heap.pprof", run))}); err != nil {
+			return tr, err
+		}
 	}
 	tr.DrainSeconds = round2(after.at.Sub(before.at).Seconds() - o.Duration.Seconds())
 
