@@ -123,6 +123,7 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 		DialTimeout:    cfg.FreeSWITCH.DialTimeout,
 		AuthTimeout:    cfg.FreeSWITCH.DialTimeout,
 		CommandTimeout: cfg.FreeSWITCH.CommandTimeout,
+		CommandConns:   cfg.FreeSWITCH.CommandConnections,
 		SilenceTimeout: cfg.FreeSWITCH.SilenceTimeout,
 		Logger:         log.With("component", "esl"),
 		Observer:       m,

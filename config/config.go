@@ -38,6 +38,8 @@ type FreeSWITCH struct {
 	DialTimeout    time.Duration
 	CommandTimeout time.Duration
 	SilenceTimeout time.Duration
+	// CommandConnections per node, besides the event connection.
+	CommandConnections int
 }
 
 // Node is one FreeSWITCH event socket.

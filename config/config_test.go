@@ -177,6 +177,8 @@ func TestValidateNamesSettingAndFix(t *testing.T) {
 		{"freeswitch.nodes", func(c *Config) { c.FreeSWITCH.Nodes = []Node{{Name: "a", Addr: "nohost"}} }},
 		{"freeswitch.nodes", func(c *Config) { c.FreeSWITCH.Nodes = []Node{{Name: "a", Addr: "h:1"}, {Name: "a", Addr: "h:2"}} }},
 		{"freeswitch.password", func(c *Config) { c.FreeSWITCH.Password = "" }},
+		{"freeswitch.command_connections", func(c *Config) { c.FreeSWITCH.CommandConnections = 0 }},
+		{"freeswitch.command_connections", func(c *Config) { c.FreeSWITCH.CommandConnections = 65 }},
 		{"dial.callee_template", func(c *Config) { c.Dial.CalleeTemplate = "user/1000" }},
 		{"dial.caller_template", func(c *Config) { c.Dial.CallerTemplate = "user/{number},x" }},
 		{"dial.caller_template", func(c *Config) { c.Dial.CallerTemplate = "user/{number}@{host}" }},

@@ -32,11 +32,12 @@ func (s setting) flag() string {
 func Defaults() Config {
 	return Config{
 		FreeSWITCH: FreeSWITCH{
-			Nodes:          []Node{{Name: "fs1", Addr: "127.0.0.1:8021"}},
-			Password:       "ClueCon",
-			DialTimeout:    5 * time.Second,
-			CommandTimeout: 5 * time.Second,
-			SilenceTimeout: time.Minute,
+			Nodes:              []Node{{Name: "fs1", Addr: "127.0.0.1:8021"}},
+			Password:           "ClueCon",
+			DialTimeout:        5 * time.Second,
+			CommandTimeout:     5 * time.Second,
+			CommandConnections: 16,
+			SilenceTimeout:     time.Minute,
 		},
 		Dial: Dial{
 			// FreeSWITCH's user endpoint falls back to its default domain,
@@ -120,6 +121,7 @@ var settings = []setting{
 	secretSetting(str("freeswitch.password", "event socket password for nodes whose entry names none", func(c *Config) *string { return &c.FreeSWITCH.Password })),
 	dur("freeswitch.dial_timeout", "TCP connect and auth bound per event socket connection", func(c *Config) *time.Duration { return &c.FreeSWITCH.DialTimeout }),
 	dur("freeswitch.command_timeout", "bound on one api/bgapi command reply", func(c *Config) *time.Duration { return &c.FreeSWITCH.CommandTimeout }),
+	integer("freeswitch.command_connections", "event socket connections per node for api/bgapi commands, besides the one for events; each carries one command at a time and costs FreeSWITCH a thread", func(c *Config) *int { return &c.FreeSWITCH.CommandConnections }),
 	dur("freeswitch.silence_timeout", "a node that sends nothing (not even its HEARTBEAT, every 20s by default) for this long is reconnected", func(c *Config) *time.Duration { return &c.FreeSWITCH.SilenceTimeout }),
 
 	str("dial.callee_template", "dial string for B; `{number}` and `{domain}` are replaced (e.g. `user/{number}@{domain}`, `sofia/gateway/gw1/{number}`)", func(c *Config) *string { return &c.Dial.CalleeTemplate }),
