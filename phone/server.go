@@ -111,7 +111,12 @@ func (s *Server) startInner(ctx context.Context) (string, error) {
 		addr := probe.Addr().String()
 		probe.Close()
 		opts := eslgo.OutboundOptions{
-			Options:         eslgo.Options{Context: ctx, Logger: nil, ExitTimeout: s.opt.CommandTimeout},
+			// Not ctx: cancelling eslgo's context makes it close a
+			// connection from a goroutine other than its disconnect
+			// watcher, which reads the reply table unlocked (a data race).
+			// On shutdown Run closes the relayed sockets instead, and eslgo
+			// ends each connection on the EOF, through that watcher.
+			Options:         eslgo.Options{Context: context.WithoutCancel(ctx), Logger: nil, ExitTimeout: s.opt.CommandTimeout},
 			Network:         "tcp",
 			ConnectTimeout:  s.opt.CommandTimeout,
 			ConnectionDelay: 25 * time.Millisecond,
