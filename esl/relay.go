@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // The relay sits between eslgo and FreeSWITCH. eslgo dials a private Unix
@@ -289,12 +290,16 @@ func (c *conn) pumpUp(down io.Reader, up io.Writer) {
 			// back and end the command, trace and all, before this
 			// goroutine runs again.
 			t := c.tracing.Swap(nil)
+			var at time.Time
+			if t != nil {
+				at = time.Now()
+			}
 			if _, werr := up.Write(buf[:n]); werr != nil {
 				err = werr
 				break
 			}
 			if t != nil {
-				t.Written()
+				t.Written(at)
 			}
 		}
 		if err != nil {

@@ -1,6 +1,9 @@
 package esl
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // A CommandTrace, attached to a command's context with WithCommandTrace,
 // hears when the command is written to FreeSWITCH's socket: after it waited
@@ -9,9 +12,10 @@ import "context"
 // FreeSWITCH's work.
 type CommandTrace struct {
 	// Written is called at most once, on the goroutine writing to the
-	// socket, as the command's bytes go out; it must not block. It is not
-	// called for a command that never left.
-	Written func()
+	// socket, once the command's bytes went out; at is when they were
+	// handed to the socket, which FreeSWITCH may have read before the call.
+	// It must not block. It is not called for a command that never left.
+	Written func(at time.Time)
 }
 
 type traceKey struct{}

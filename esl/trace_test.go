@@ -17,9 +17,9 @@ type writes struct {
 }
 
 func (w *writes) trace() *CommandTrace {
-	return &CommandTrace{Written: func() {
+	return &CommandTrace{Written: func(at time.Time) {
 		w.mu.Lock()
-		w.at = append(w.at, time.Now())
+		w.at = append(w.at, at)
 		w.mu.Unlock()
 	}}
 }
@@ -43,15 +43,16 @@ func TestCommandTrace(t *testing.T) {
 	if _, err := h.p.API(WithCommandTrace(context.Background(), w.trace()), "fs1", "status"); err != nil {
 		t.Fatal(err)
 	}
-	// Written runs on the relay's goroutine as the bytes go out; the reply
-	// may overtake the call by a hair, so wait for it briefly.
+	replied := time.Now()
+	// Written runs on the relay's goroutine after the bytes went out; the
+	// reply may overtake the call by a hair, so wait for it briefly.
 	deadline := time.Now().Add(2 * time.Second)
 	for len(w.times()) == 0 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
 	got := w.times()
-	if len(got) != 1 || got[0].Before(before) {
-		t.Fatalf("traced api status: Written at %v (command sent after %v), want once", got, before)
+	if len(got) != 1 || got[0].Before(before) || got[0].After(replied) {
+		t.Fatalf("traced api status: written at %v, want once, between the call at %v and its reply at %v", got, before, replied)
 	}
 
 	// Commands without a trace, on every connection, tell nobody.

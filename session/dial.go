@@ -70,5 +70,5 @@ func (e *Engine) reacting(ctx context.Context, step string, heard time.Time) con
 		return ctx
 	}
 	m := e.opt.Metrics
-	return esl.WithCommandTrace(ctx, &esl.CommandTrace{Written: func() { m.Reaction(step, time.Since(heard)) }})
+	return esl.WithCommandTrace(ctx, &esl.CommandTrace{Written: func(at time.Time) { m.Reaction(step, at.Sub(heard)) }})
 }
