@@ -64,6 +64,7 @@ type harness struct {
 	eng          *session.Engine
 	opts         session.Options
 	via          func(addr string) string // the address the pool dials for a node's; nil: the node's own
+	noEngine     bool                     // start no engine: the test runs its own
 }
 
 type harnessOpt func(*harness)
@@ -74,6 +75,13 @@ func withNodes(n int) harnessOpt {
 			h.nodes = append(h.nodes, startNode(h.t, len(h.nodes)))
 		}
 	}
+}
+
+// withoutEngine leaves h.eng nil, for a test whose engines must be the
+// only replicas (any other replica running takes over what a stopped one
+// releases).
+func withoutEngine() harnessOpt {
+	return func(h *harness) { h.noEngine = true }
 }
 
 func withOptions(f func(*session.Options)) harnessOpt {
@@ -123,7 +131,9 @@ func newHarness(t testing.TB, opts ...harnessOpt) *harness {
 	h.st = store.New(h.client, store.Options{Namespace: h.ns, LeaseTTL: h.opts.LeaseTTL})
 	h.pool = startPoolVia(t, h.via, h.nodes...)
 	h.opts.Store, h.opts.Pool = h.st, h.pool
-	h.eng = h.start(h.opts)
+	if !h.noEngine {
+		h.eng = h.start(h.opts)
+	}
 	return h
 }
 

@@ -76,6 +76,18 @@ func TestSweeper(t *testing.T) {
 	h.waitIdle()
 }
 
+// waitSteered waits until eng steers a session.
+func (h *harness) waitSteered(eng *session.Engine) {
+	h.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for eng.Live() == 0 {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("the engine took up no session")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // waitChannel waits until the channel uuid is up (or gone) on the first node.
 func (h *harness) waitChannel(uuid string, up bool) {
 	h.t.Helper()
@@ -103,22 +115,21 @@ func TestRestartResumes(t *testing.T) {
 		stopIn         store.State
 		down           time.Duration // how long nobody steers
 	}{
-		{"B rings", fssim.Behavior{Action: fssim.Answer, Ring: 3 * simSecond}, talkShort, store.DialingCallee,
+		{"B rings", fssim.Behavior{Action: fssim.Answer, Ring: 3 * simSecond}, answer, store.DialingCallee,
 			5 * simSecond}, // B answers meanwhile
-		{"B holds, A rings", answer, fssim.Behavior{Action: fssim.Answer, Ring: 4 * simSecond, Talk: 300 * time.Millisecond},
+		{"B holds, A rings", answer, fssim.Behavior{Action: fssim.Answer, Ring: 4 * simSecond},
 			store.CalleeHold, 0},
-		{"A and B talk", answer, fssim.Behavior{Action: fssim.Answer, Ring: simSecond, Talk: 2 * time.Second},
+		{"A and B talk", answer, answer,
 			store.Bridged, 200 * time.Millisecond},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			h := newHarness(t, withOptions(func(o *session.Options) { o.Replica = "first" }))
+			// "steady" is the only replica: any other, even a drained one,
+			// would take over the live session "steady" releases on its stop.
+			h := newHarness(t, withoutEngine(), withOptions(func(o *session.Options) { o.Replica = "steady" }))
 			h.nodes[0].SetSubscriber("1512", c.callee)
 			h.nodes[0].SetSubscriber("1511", c.caller)
-			opts := h.opts
-			opts.Replica = "steady"
-			_, stop := h.startStoppable(opts)
-			// Only "steady" may steer this session: "first" is drained.
-			h.eng.Drain()
+			var stop func()
+			h.eng, stop = h.startStoppable(h.opts)
 			s := h.create("1511", "1512")
 			// Stop once the newest leg is up on the node: a stop between
 			// storing a leg and sending its originate is a different case,
@@ -132,7 +143,19 @@ func TestRestartResumes(t *testing.T) {
 				t.Fatalf("after the stop the session is owned by %q, want it kept for steady's restart", got.Owner)
 			}
 			time.Sleep(c.down)
-			h.startStoppable(opts)
+			h.eng, _ = h.startStoppable(h.opts)
+			// A hangs up once the new run steers the bridged call: a far end
+			// hanging up on a timer of its own would race the restart.
+			bridged := h.waitFor(s.ID, "bridged after the restart", func(s store.Session) bool {
+				return s.State == store.Bridged || s.State == store.Finished
+			})
+			if bridged.State == store.Bridged {
+				h.waitSteered(h.eng)
+				kill, _ := freeswitch.UUIDKill(bridged.CallerLeg, freeswitch.NormalClearing)
+				if _, err := h.pool.API(context.Background(), bridged.Node, kill); err != nil {
+					t.Fatalf("hang up A: %v", err)
+				}
+			}
 			got := h.waitOutcome(s.ID)
 			if got.Outcome != store.Completed || got.Attempts != 1 {
 				t.Fatalf("outcome %s after %d attempts, want completed after 1 (B dialled %d)\n%s", got.Outcome, got.Attempts, len(h.originates("1512")), formatTimeline(h.timeline(s.ID)))
