@@ -239,7 +239,8 @@ func (e *Engine) adoptOwned(ctx context.Context) error {
 	return nil
 }
 
-// Drain stops claiming new attempts; sessions already live go on.
+// Drain stops claiming new attempts and taking over the sessions of lost
+// replicas; sessions already live here go on.
 func (e *Engine) Drain() {
 	e.mu.Lock()
 	e.draining = true

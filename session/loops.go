@@ -100,8 +100,8 @@ func (e *Engine) schedule(ctx context.Context) {
 	}
 }
 
-// lease renews this replica's lease and takes over the sessions of
-// replicas whose lease ran out. On the way out it hands its own sessions
+// lease renews this replica's lease and, unless draining, takes over the
+// sessions of replicas whose lease ran out. On the way out it hands its own sessions
 // over at once rather than making the others wait for the lease to lapse.
 func (e *Engine) lease(ctx context.Context) {
 	tick := time.NewTicker(e.opt.LeaseTTL / 3)
@@ -121,6 +121,11 @@ func (e *Engine) lease(ctx context.Context) {
 		if err := e.opt.Store.Heartbeat(ctx, e.opt.Replica, now); err != nil {
 			e.opt.Metrics.RedisError("heartbeat")
 			e.log.Error("renew replica lease", "err", err)
+			continue
+		}
+		if e.isDraining() {
+			// Going away: sessions of lost replicas are for one that
+			// stays, or they would be handed over twice.
 			continue
 		}
 		taken, err := e.opt.Store.TakeOver(ctx, e.opt.Replica, now)
