@@ -36,7 +36,7 @@ func Defaults() Config {
 			Password:           "ClueCon",
 			DialTimeout:        5 * time.Second,
 			CommandTimeout:     5 * time.Second,
-			CommandConnections: 16,
+			CommandConnections: 4,
 			SilenceTimeout:     time.Minute,
 		},
 		Dial: Dial{

@@ -71,7 +71,7 @@ func (c *Config) Validate() error {
 		bad("freeswitch.dial_timeout", "must be positive, e.g. 5s")
 	}
 	if n := c.FreeSWITCH.CommandConnections; n < 1 || n > 64 {
-		bad("freeswitch.command_connections", "must be 1 to 64, got %d; 16 keeps commands from waiting for a connection at a few hundred new sessions a second", n)
+		bad("freeswitch.command_connections", "must be 1 to 64, got %d; 4 serves a few hundred new sessions a second per node", n)
 	}
 	if c.FreeSWITCH.CommandTimeout <= 0 {
 		bad("freeswitch.command_timeout", "must be positive, e.g. 5s")
