@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -72,5 +74,56 @@ func TestResetMissedForgetsTheRunButNotTheCall(t *testing.T) {
 	}
 	if _, err := s.Missed(ctx, "", "1002", "c1", time.Hour, now); err == nil {
 		t.Error("a missed call without caller was accepted")
+	}
+}
+
+// TestMissedCallsReportedTwiceInterleaved: each call is reported twice, by
+// the dialplan and by its hangup event, and the reports of calls close
+// together interleave; each call still counts once.
+func TestMissedCallsReportedTwiceInterleaved(t *testing.T) {
+	s, c := newStore(t, Options{})
+	ctx := context.Background()
+	now := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	seen := map[string]bool{}
+	for i, id := range []string{"c1", "c2", "c1", "c3", "c2", "c3"} {
+		n, err := s.Missed(ctx, "1001", "1002", id, time.Hour, now.Add(time.Duration(i)*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen[id] = true
+		if n != len(seen) {
+			t.Errorf("report %d (%s): count %d, want %d", i, id, n, len(seen))
+		}
+	}
+	// Only the last 8 calls are remembered: the oldest report falls out.
+	for i := 4; i <= 11; i++ {
+		s.Missed(ctx, "1001", "1002", fmt.Sprintf("c%d", i), time.Hour, now)
+	}
+	if n, _ := s.Missed(ctx, "1001", "1002", "c11", time.Hour, now); n != 11 {
+		t.Errorf("a recent call reported again: count %d, want 11", n)
+	}
+	if n, _ := s.Missed(ctx, "1001", "1002", "c1", time.Hour, now); n != 12 {
+		t.Errorf("a call 11 calls back reported again: count %d, want 12 (forgotten)", n)
+	}
+	ids, err := c.HGet(ctx, s.missedKey("1001", "1002"), "ids").Result()
+	if err != nil || len(strings.Fields(ids)) != 8 {
+		t.Errorf("ids kept: %q, %v; want 8", ids, err)
+	}
+
+	// A key from before ids existed: its one "id" still counts as known.
+	old := s.missedKey("2001", "2002")
+	c.HSet(ctx, old, "n", 1, "first", now.UnixMilli(), "id", "c1")
+	if n, _ := s.Missed(ctx, "2001", "2002", "c1", time.Hour, now); n != 1 {
+		t.Errorf("the old key's call reported again: count %d, want 1", n)
+	}
+	if n, _ := s.Missed(ctx, "2001", "2002", "c2", time.Hour, now); n != 2 {
+		t.Errorf("next call on the old key: count %d, want 2", n)
+	}
+	if n, _ := s.Missed(ctx, "2001", "2002", "c1", time.Hour, now); n != 2 {
+		t.Errorf("the old key's call after the upgrade: count %d, want 2", n)
+	}
+
+	if _, err := s.Missed(ctx, "1001", "1002", "c 1", time.Hour, now); err == nil {
+		t.Error("a call id with a space was accepted")
 	}
 }
