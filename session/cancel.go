@@ -9,8 +9,10 @@ import (
 	"bgcall/store"
 )
 
-// Cancel switches a session off (claim 6): no leg is dialled after it
+// Cancel switches a session off (claim 6): no new attempt starts after it
 // returns, a ringing leg is hung up, B on hold hears a short prompt first.
+// An originate already on its way when the cancel lands may still reach
+// FreeSWITCH; its leg is hung up as soon as it shows up.
 // A bridged call is left alone (ErrBridged) unless endBridged is set.
 //
 // Any replica may cancel any session: the cancel is one version-checked
