@@ -78,7 +78,7 @@ type channel struct {
 
 	behavior Behavior
 	orig     *originateJob // until the originate returns
-	timers   []*time.Timer
+	timers   []*timer
 	gone     bool // hangup started: no longer counts as existing
 	record   *OriginateRecord
 

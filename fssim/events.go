@@ -10,18 +10,10 @@ func (n *Node) scheduleHeartbeat() {
 	if n.opts.Heartbeat < 0 {
 		return
 	}
-	gen := n.gen
-	var t *time.Timer
-	t = time.AfterFunc(n.opts.Heartbeat, func() {
-		n.mu.Lock()
-		defer n.mu.Unlock()
-		if n.closed || n.gen != gen || n.hb != t {
-			return
-		}
+	n.after(n.opts.Heartbeat, func() {
 		n.fireHeartbeat()
 		n.scheduleHeartbeat()
 	})
-	n.hb = t
 }
 
 func (n *Node) fireHeartbeat() {

@@ -114,10 +114,12 @@ type Node struct {
 	peak     int
 	sessID   int
 	attempts map[string]int
-	timers   map[*time.Timer]struct{}
+	timers   timerQueue  // pending timers, earliest deadline first
+	timerSeq uint64      // timers armed so far
+	wake     *time.Timer // serves the timers at the earliest deadline
+	wakeAt   time.Time   // when wake fires; zero if it is not armed
 	rec      record
 	faults   faults
-	hb       *time.Timer
 	subs     map[string][]Behavior
 	def      Behavior
 	prompts  map[string]time.Duration
@@ -155,7 +157,6 @@ func Start(opts Options) (*Node, error) {
 		conns:    make(map[*conn]struct{}),
 		channels: make(map[string]*channel),
 		attempts: make(map[string]int),
-		timers:   make(map[*time.Timer]struct{}),
 		subs:     make(map[string][]Behavior),
 		prompts:  make(map[string]time.Duration),
 		def:      opts.Default,
@@ -293,20 +294,6 @@ func (n *Node) takeConnsLocked() []*conn {
 	return conns
 }
 
-func (n *Node) stopTimersLocked() {
-	for t := range n.timers {
-		t.Stop()
-	}
-	n.timers = make(map[*time.Timer]struct{})
-	if n.hb != nil {
-		n.hb.Stop()
-		n.hb = nil
-	}
-	for _, ch := range n.channels {
-		ch.timers = nil
-	}
-}
-
 func (n *Node) acceptLoop() {
 	defer n.wg.Done()
 	for {
@@ -330,47 +317,6 @@ func (n *Node) acceptLoop() {
 		n.mu.Unlock()
 		c.start()
 	}
-}
-
-// after runs fn under the node lock after d, unless the node closed or
-// restarted meanwhile. The timer is stopped by Close and Restart.
-func (n *Node) after(d time.Duration, fn func()) *time.Timer {
-	gen := n.gen
-	var t *time.Timer
-	t = time.AfterFunc(d, func() {
-		n.mu.Lock()
-		defer n.mu.Unlock()
-		if _, ok := n.timers[t]; !ok {
-			return
-		}
-		delete(n.timers, t)
-		if n.closed || n.gen != gen {
-			return
-		}
-		fn()
-	})
-	n.timers[t] = struct{}{}
-	return t
-}
-
-// chanAfter is after for work on one channel; it is cancelled when the
-// channel hangs up.
-func (n *Node) chanAfter(ch *channel, d time.Duration, fn func()) {
-	t := n.after(d, func() {
-		if ch.gone {
-			return
-		}
-		fn()
-	})
-	ch.timers = append(ch.timers, t)
-}
-
-func (n *Node) cancelChanTimers(ch *channel) {
-	for _, t := range ch.timers {
-		t.Stop()
-		delete(n.timers, t)
-	}
-	ch.timers = nil
 }
 
 func (n *Node) removeConn(c *conn) {
