@@ -79,6 +79,10 @@ type Options struct {
 	// that bgcall stopped repeating.
 	ParkTimeout time.Duration
 	// Workers steer sessions in parallel; one session always on one worker.
+	// A worker waits for Redis on every step it stores, so an answer can
+	// wait behind other sessions' steps on its worker: more workers make
+	// that rarer. Default 48 (at 500 new sessions a second, 16 left B's
+	// answer to A's originate at 6.4-7.3 ms p99, 48 at 4.4-5.0).
 	Workers int
 	// ClaimBatch and PollInterval tune the scheduler: how many due
 	// sessions one claim takes, and the longest it sleeps.
@@ -132,7 +136,7 @@ func (o *Options) fill() error {
 	setDefault(&o.LeaseTTL, 10*time.Second)
 	setDefault(&o.OrphanGrace, time.Minute)
 	if o.Workers <= 0 {
-		o.Workers = 16
+		o.Workers = 48
 	}
 	if o.ClaimBatch <= 0 {
 		o.ClaimBatch = 256

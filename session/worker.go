@@ -84,8 +84,13 @@ type worker struct {
 	probes   uint64        // adoptions that asked FreeSWITCH, numbering their answers
 }
 
+// workerInbox is the jobs a worker holds before the dispatcher waits for
+// it. A job carries a whole session, and the GC scans every inbox whole:
+// 256 per worker keeps all of them near 7 MiB.
+const workerInbox = 256
+
 func newWorker(e *Engine) *worker {
-	return &worker{e: e, inbox: make(chan job, 1024), live: make(map[string]*tracked), reported: make(chan struct{}, 1)}
+	return &worker{e: e, inbox: make(chan job, workerInbox), live: make(map[string]*tracked), reported: make(chan struct{}, 1)}
 }
 
 func (w *worker) run(ctx context.Context) {
