@@ -130,7 +130,7 @@ func (n *node) connect(ctx context.Context) (*conn, error) {
 	n.everUp = true
 	core := n.coreUUID
 	n.mu.Unlock()
-	n.queue.synthetic(gen, syntheticEvent(Event{Node: n.cfg.Name, Name: EventNodeUp, CoreUUID: core}))
+	n.synthesize(gen, Event{Name: EventNodeUp, CoreUUID: core})
 	if o := n.opts.Observer; o != nil {
 		o.Connected(n.cfg.Name, true)
 		if reconnected {
@@ -193,7 +193,7 @@ func (n *node) down(c *conn) {
 	}
 	n.mu.Unlock()
 	if wasUp {
-		n.queue.synthetic(c.gen, syntheticEvent(Event{Node: n.cfg.Name, Name: EventNodeDown, CoreUUID: n.core()}))
+		n.synthesize(c.gen, Event{Name: EventNodeDown, CoreUUID: n.core()})
 	}
 	n.queue.closeGen(c.gen)
 	if !wasUp {
@@ -319,7 +319,7 @@ func (n *node) gone(gen uint64, id string) {
 	}
 	n.mu.Unlock()
 	if ok && st.gen < gen {
-		n.queue.synthetic(gen, syntheticEvent(Event{Node: n.cfg.Name, Name: EventChannelGone, UniqueID: id, CoreUUID: n.core()}))
+		n.synthesize(gen, Event{Name: EventChannelGone, UniqueID: id, CoreUUID: n.core()})
 	}
 }
 
@@ -510,10 +510,12 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// syntheticEvent stamps an event this package makes up with the time it was
-// made, which stands for both FreeSWITCH's time and the time received.
-func syntheticEvent(ev Event) Event {
+// synthesize queues an event this package makes up, as connection gen's,
+// stamped with this node and the time it was made, which stands for both
+// FreeSWITCH's time and the time received.
+func (n *node) synthesize(gen uint64, ev Event) {
+	ev.Node = n.cfg.Name
 	ev.Time = time.Now()
 	ev.Received = ev.Time
-	return ev
+	n.queue.synthetic(gen, ev)
 }
