@@ -58,7 +58,7 @@ if n == 0 or now - first > window then
 end
 n = n + 1
 redis.call('HSET', KEYS[1], 'n', n, 'first', first, 'ids', remember(ids, ARGV[1]))
-redis.call('HDEL', KEYS[1], 'id')
+if h[4] then redis.call('HDEL', KEYS[1], 'id') end
 local ttl = first + window - now
 if ttl < 1 then ttl = 1 end
 redis.call('PEXPIRE', KEYS[1], ttl)
@@ -81,7 +81,7 @@ if ARGV[1] ~= '' then
   local ids = h[1] or h[2] or ''
   if not known(ids, ARGV[1]) then ids = remember(ids, ARGV[1]) end
   redis.call('HSET', KEYS[1], 'ids', ids)
-  redis.call('HDEL', KEYS[1], 'id')
+  if h[2] then redis.call('HDEL', KEYS[1], 'id') end
   if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], 86400000) end
 end
 return 1

@@ -122,6 +122,9 @@ func TestMissedCallsReportedTwiceInterleaved(t *testing.T) {
 	if n, _ := s.Missed(ctx, "2001", "2002", "c1", time.Hour, now); n != 2 {
 		t.Errorf("the old key's call after the upgrade: count %d, want 2", n)
 	}
+	if has, _ := c.HExists(ctx, old, "id").Result(); has {
+		t.Error("the old single id is still stored beside ids")
+	}
 
 	if _, err := s.Missed(ctx, "1001", "1002", "c 1", time.Hour, now); err == nil {
 		t.Error("a call id with a space was accepted")
