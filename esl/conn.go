@@ -66,10 +66,13 @@ type result struct {
 	err error
 }
 
-// rawCommand is a command line passed to eslgo as is.
+// rawCommand is a command passed to eslgo, its lines separated by "\n".
 type rawCommand string
 
-func (c rawCommand) BuildMessage() string { return string(c) }
+// BuildMessage ends every line in CRLF, the line end eslgo puts after the
+// last one: FreeSWITCH splits a command by the line end of its first line,
+// so a mix of LF and CRLF loses every header after the first line.
+func (c rawCommand) BuildMessage() string { return strings.ReplaceAll(string(c), "\n", "\r\n") }
 
 // eslLogger forwards eslgo's messages to slog at debug level: eslgo logs
 // every disconnect as a warning, and this package reports those itself.
