@@ -1,0 +1,424 @@
+// Package fsreal starts a private, real FreeSWITCH for a test.
+//
+// Each Start runs /usr/local/freeswitch/bin/freeswitch (BGCALL_FREESWITCH_BIN
+// overrides it) with the project's own minimal configuration, embedded here
+// (conf/: event socket, loopback endpoint, XML dialplan, chat), on a free
+// loopback port with a password of its own, and every file it writes under a
+// temporary directory. Several can run side by side. Calls are placed with
+// the loopback endpoint, loopback/<number>/default, into the test dialplan
+// of conf/dialplan/default/00_bgcall.xml (answer-<ms>, noanswer, early, busy,
+// reject, ...) plus whatever a test adds through Options.Dialplan.
+//
+// # Which tests need FreeSWITCH
+//
+// A test that needs the real FreeSWITCH has "RealFreeSWITCH" in its
+// top-level name (TestOriginateRealFreeSWITCH; a scenario table run on both
+// backends has TestScenariosSimulator and TestScenariosRealFreeSWITCH), and
+// starts with Require or Start. So:
+//
+//	go test -run RealFreeSWITCH ./...        only the real-FreeSWITCH tests
+//	go test -list RealFreeSWITCH ./...       which they are
+//
+// Without FreeSWITCH they skip, naming how to install it; with
+// BGCALL_REQUIRE_FREESWITCH=1 (set by `make test-freeswitch` and by CI) they
+// fail instead, so a machine that should run them can never skip them
+// quietly.
+package fsreal
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"bgcall/internal/callrec"
+)
+
+//go:embed conf
+var conf embed.FS
+
+// DefaultBin is where ../shared/freeswitch/install (and a default source
+// build) puts FreeSWITCH.
+const DefaultBin = "/usr/local/freeswitch/bin/freeswitch"
+
+// Environment variables that steer these tests.
+const (
+	EnvBin     = "BGCALL_FREESWITCH_BIN"     // the freeswitch binary, if not DefaultBin
+	EnvRequire = "BGCALL_REQUIRE_FREESWITCH" // "1": a missing FreeSWITCH fails the test instead of skipping it
+)
+
+// HowToInstall is what a skipped or failed test prints.
+const HowToInstall = "install it with `sudo ../shared/freeswitch/install` (or set " + EnvBin +
+	"), then run `make test-freeswitch`"
+
+// Installed returns the FreeSWITCH binary and whether it is there.
+func Installed() (bin string, ok bool) {
+	bin = DefaultBin
+	if b := os.Getenv(EnvBin); b != "" {
+		bin = b
+	}
+	st, err := os.Stat(bin)
+	return bin, err == nil && !st.IsDir() && st.Mode()&0o111 != 0
+}
+
+// Require returns the FreeSWITCH binary, or skips the test when there is
+// none; with BGCALL_REQUIRE_FREESWITCH=1 it fails the test instead.
+func Require(t testing.TB) string {
+	t.Helper()
+	bin, ok := Installed()
+	if ok {
+		return bin
+	}
+	msg := fmt.Sprintf("real FreeSWITCH: not installed (%s not found): %s", bin, HowToInstall)
+	if os.Getenv(EnvRequire) == "1" {
+		t.Fatalf("%s (%s=1: required here)", msg, EnvRequire)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// Options shape one FreeSWITCH.
+type Options struct {
+	// Dialplan adds files to the context "default" (dialplan/default/<name>.xml),
+	// after the test dialplan and in name order. Each is an <include> of
+	// <extension> elements; the first extension that matches a number runs.
+	Dialplan map[string]string
+	// Chatplan adds files to the chatplan (chatplan/<name>.xml), each an
+	// <include> of <context> elements.
+	Chatplan map[string]string
+	// Password is the event socket's; default a random one.
+	Password string
+}
+
+// Server is one running FreeSWITCH.
+type Server struct {
+	Addr     string // the event socket, 127.0.0.1:port
+	Password string
+
+	bin     string
+	confDir string
+	runDir  string
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	exit chan struct{} // closed when cmd has been waited for
+	api  *callrec.Conn // cached connection for API
+}
+
+// startTimeout bounds FreeSWITCH's start-up (about 3 s when the machine is
+// quiet).
+const startTimeout = 30 * time.Second
+
+// stopGrace is how long Stop lets FreeSWITCH shut down before SIGKILL. A
+// clean exit takes about 6 s, most of it pauses while modules unload; calls
+// are hung up (and their events sent) well within this.
+const stopGrace = 1500 * time.Millisecond
+
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+
+// Start starts a FreeSWITCH for t (skipping t as Require does when there is
+// none) and stops it when t ends. When t fails, the tail of FreeSWITCH's
+// log is printed.
+func Start(t testing.TB, opt Options) *Server {
+	t.Helper()
+	bin := Require(t)
+	s, err := newServer(bin, t.TempDir(), opt)
+	if err != nil {
+		t.Fatalf("real FreeSWITCH: %v", err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("real FreeSWITCH %s: last lines of %s:\n%s", s.Addr, s.Log(), s.LogTail(60))
+		}
+		s.Stop()
+	})
+	if err := s.start(); err != nil {
+		t.Fatalf("real FreeSWITCH: %v", err)
+	}
+	return s
+}
+
+// newServer writes the configuration under dir; start runs it.
+func newServer(bin, dir string, opt Options) (*Server, error) {
+	pw := opt.Password
+	if pw == "" {
+		var b [12]byte
+		rand.Read(b[:])
+		pw = hex.EncodeToString(b[:])
+	}
+	if !namePattern.MatchString(pw) {
+		return nil, fmt.Errorf("password %q: use letters, digits, '.', '_' or '-'", pw)
+	}
+	s := &Server{Password: pw, bin: bin, confDir: filepath.Join(dir, "conf"), runDir: filepath.Join(dir, "run")}
+	if err := writeConf(s.confDir, opt); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// writeConf copies the embedded configuration to dir and adds the
+// options' files.
+func writeConf(dir string, opt Options) error {
+	sub, err := fs.Sub(conf, "conf")
+	if err != nil {
+		return err
+	}
+	if err := os.CopyFS(dir, sub); err != nil {
+		return fmt.Errorf("write configuration: %w", err)
+	}
+	for _, add := range []struct {
+		dir   string
+		files map[string]string
+	}{{"dialplan/default", opt.Dialplan}, {"chatplan", opt.Chatplan}} {
+		for name, text := range add.files {
+			if !namePattern.MatchString(name) || strings.HasPrefix(name, ".") {
+				return fmt.Errorf("%s file name %q: use letters, digits, '.', '_' or '-'", add.dir, name)
+			}
+			// After the embedded files, which start with "00_".
+			path := filepath.Join(dir, add.dir, "50_"+name+".xml")
+			if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+				return fmt.Errorf("write configuration: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// writeVars sets the event socket's port and password for the next run.
+func (s *Server) writeVars(port int) error {
+	vars := fmt.Sprintf("<include>\n  <X-PRE-PROCESS cmd=\"set\" data=\"bgcall_esl_port=%d\"/>\n"+
+		"  <X-PRE-PROCESS cmd=\"set\" data=\"bgcall_esl_password=%s\"/>\n</include>\n", port, s.Password)
+	return os.WriteFile(filepath.Join(s.confDir, "vars.xml"), []byte(vars), 0o644)
+}
+
+// start runs FreeSWITCH on a free port (on s.Addr's when set) and waits
+// until it is up. A port taken between choosing and binding makes
+// FreeSWITCH exit (stop-on-bind-error), and another port is tried.
+func (s *Server) start() error {
+	var err error
+	for range 3 {
+		addr := s.Addr
+		if addr == "" {
+			if addr, err = freeAddr(); err != nil {
+				return err
+			}
+		}
+		if err = s.run(addr); err == nil {
+			s.Addr = addr
+			return nil
+		}
+		if s.Addr != "" || !errors.Is(err, errExited) {
+			return err
+		}
+	}
+	return err
+}
+
+var errExited = errors.New("FreeSWITCH exited during start-up")
+
+func (s *Server) run(addr string) error {
+	_, portText, _ := net.SplitHostPort(addr)
+	var port int
+	fmt.Sscan(portText, &port)
+	if err := s.writeVars(port); err != nil {
+		return fmt.Errorf("write configuration: %w", err)
+	}
+	r := s.runDir
+	for _, d := range []string{"log", "db", "run", "tmp", "storage", "cache", "recordings", "sounds", "scripts", "htdocs", "grammar", "certs"} {
+		if err := os.MkdirAll(filepath.Join(r, d), 0o755); err != nil {
+			return err
+		}
+	}
+	console, err := os.OpenFile(filepath.Join(r, "log", "console.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer console.Close()
+	// -nc -nf: no console, and no fork, so that this process owns it and
+	// the kernel kills it should the test binary die first.
+	cmd := exec.Command(s.bin, "-nc", "-nf", "-nonat", "-base", r,
+		"-conf", s.confDir, "-mod", filepath.Join(filepath.Dir(filepath.Dir(s.bin)), "lib", "freeswitch", "mod"),
+		"-log", filepath.Join(r, "log"), "-db", filepath.Join(r, "db"), "-run", filepath.Join(r, "run"),
+		"-temp", filepath.Join(r, "tmp"), "-storage", filepath.Join(r, "storage"), "-cache", filepath.Join(r, "cache"),
+		"-recordings", filepath.Join(r, "recordings"), "-sounds", filepath.Join(r, "sounds"),
+		"-scripts", filepath.Join(r, "scripts"), "-htdocs", filepath.Join(r, "htdocs"),
+		"-grammar", filepath.Join(r, "grammar"), "-certs", filepath.Join(r, "certs"))
+	cmd.Dir = r
+	cmd.Stdout, cmd.Stderr = console, console
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", s.bin, err)
+	}
+	exit := make(chan struct{})
+	go func() { cmd.Wait(); close(exit) }()
+	s.mu.Lock()
+	s.cmd, s.exit = cmd, exit
+	s.mu.Unlock()
+	if err := s.waitUp(addr, exit); err != nil {
+		s.Stop()
+		return fmt.Errorf("%w\n%s", err, s.LogTail(30))
+	}
+	return nil
+}
+
+// waitUp polls "api status" until FreeSWITCH says UP.
+func (s *Server) waitUp(addr string, exit <-chan struct{}) error {
+	deadline := time.Now().Add(startTimeout)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		status, err := s.status(ctx, addr)
+		cancel()
+		if err == nil && strings.HasPrefix(status, "UP") {
+			return nil
+		}
+		if errors.Is(err, callrec.ErrPassword) {
+			return err
+		}
+		select {
+		case <-exit:
+			return fmt.Errorf("%w (event socket %s, log %s)", errExited, addr, s.Log())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not up on %s within %v: %v", addr, startTimeout, err)
+		}
+	}
+}
+
+func (s *Server) status(ctx context.Context, addr string) (string, error) {
+	c, err := callrec.Dial(ctx, addr, s.Password)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	return c.API(ctx, "status")
+}
+
+// Stop stops FreeSWITCH: SIGTERM (FreeSWITCH hangs every call up, and
+// sends those events), then SIGKILL after a short grace. Safe to call
+// twice, or when it already exited.
+func (s *Server) Stop() {
+	s.mu.Lock()
+	cmd, exit, api := s.cmd, s.exit, s.api
+	s.cmd, s.api = nil, nil
+	s.mu.Unlock()
+	if api != nil {
+		api.Close()
+	}
+	if cmd == nil {
+		return
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exit:
+		return
+	case <-time.After(stopGrace):
+	}
+	cmd.Process.Kill()
+	<-exit
+}
+
+// Restart stops FreeSWITCH and starts it again on the same port, with the
+// same configuration and password: a new process, so a new Core-UUID and
+// no calls.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	s.Stop()
+	if err := s.start(); err != nil {
+		t.Fatalf("real FreeSWITCH: restart: %v", err)
+	}
+}
+
+// API runs one api command (e.g. "status", "uuid_dump <uuid>") and returns
+// FreeSWITCH's reply as it is, "-ERR ..." included: only a failure to get a
+// reply is an error. It uses one cached connection, dialled again after
+// a Restart or a failure.
+func (s *Server) API(ctx context.Context, cmd string) (string, error) {
+	c, err := s.apiConn(ctx)
+	if err != nil {
+		return "", err
+	}
+	reply, err := c.API(ctx, cmd)
+	if err != nil {
+		s.mu.Lock()
+		if s.api == c {
+			s.api = nil
+		}
+		s.mu.Unlock()
+		c.Close()
+	}
+	return reply, err
+}
+
+func (s *Server) apiConn(ctx context.Context) (*callrec.Conn, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.api != nil && s.api.Err() == nil {
+		return s.api, nil
+	}
+	c, err := callrec.Dial(ctx, s.Addr, s.Password)
+	if err != nil {
+		return nil, err
+	}
+	s.api = c
+	return c, nil
+}
+
+// Log is the path of freeswitch.log.
+func (s *Server) Log() string { return filepath.Join(s.runDir, "log", "freeswitch.log") }
+
+// LogTail returns the last n lines of freeswitch.log and of the console
+// output (where start-up errors go).
+func (s *Server) LogTail(n int) string {
+	var b strings.Builder
+	for _, path := range []string{s.Log(), filepath.Join(s.runDir, "log", "console.log")} {
+		lines := tail(path, n)
+		if len(lines) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "==> %s <==\n%s\n", path, strings.Join(lines, "\n"))
+	}
+	return b.String()
+}
+
+func tail(path string, n int) []string {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var lines []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+		if len(lines) > 2*n {
+			lines = slices.Clone(lines[len(lines)-n:])
+		}
+	}
+	return lines[max(0, len(lines)-n):]
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
