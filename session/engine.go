@@ -282,16 +282,19 @@ func (e *Engine) Create(ctx context.Context, r Request) (store.Session, bool, er
 	}
 	p := r.Policy.apply(e.opt.Policy)
 	now := e.now()
+	// max_total counts from the first attempt quiet hours allow, not from
+	// the request: one made at night must not expire before the morning.
+	first := p.First(now)
 	s := store.Session{
 		ID: newID(now), Caller: r.Caller, Callee: r.Callee, Source: r.Source,
 		IdempotencyKey: r.IdempotencyKey, State: store.Waiting, Policy: policyJSON,
-		CreatedAt: now, UpdatedAt: now, DueAt: p.First(now), DeadlineAt: now.Add(p.MaxTotal),
+		CreatedAt: now, UpdatedAt: now, DueAt: first, DeadlineAt: first.Add(p.MaxTotal),
 	}
-	first := store.Entry{At: now, Kind: "created", State: store.Waiting, Note: "source " + r.Source}
+	entry := store.Entry{At: now, Kind: "created", State: store.Waiting, Note: "source " + r.Source}
 	if !s.DueAt.Equal(now) {
-		first.Note += "; quiet hours: first attempt at " + s.DueAt.Format(time.RFC3339)
+		entry.Note += "; quiet hours: first attempt at " + s.DueAt.Format(time.RFC3339)
 	}
-	got, created, err := e.opt.Store.Create(ctx, s, first, e.opt.Limits, now)
+	got, created, err := e.opt.Store.Create(ctx, s, entry, e.opt.Limits, now)
 	switch {
 	case errors.Is(err, store.ErrLimitCaller):
 		return store.Session{}, false, fmt.Errorf("%w: caller %s has %d live sessions", ErrLimit, r.Caller, e.opt.Limits.PerCaller)

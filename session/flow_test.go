@@ -541,3 +541,32 @@ func TestQuietHoursInCalleeZone(t *testing.T) {
 		t.Errorf("B in Tokyo: due %v, want %v", tokyo.DueAt, want)
 	}
 }
+
+// TestQuietHoursDeadlineCountsFromFirstAllowedAttempt: a request made at
+// night gets its whole max_total once dialling may begin, rather than
+// expiring before its first attempt.
+func TestQuietHoursDeadlineCountsFromFirstAllowedAttempt(t *testing.T) {
+	var offset atomic.Int64
+	set := func(t time.Time) { offset.Store(int64(time.Until(t))) }
+	set(time.Date(2026, 3, 2, 5, 28, 0, 0, time.UTC)) // inside 21:00-08:00
+	h := newHarness(t, withOptions(func(o *session.Options) {
+		o.Clock = func() time.Time { return time.Now().Add(time.Duration(offset.Load())).UTC() }
+		o.Policy.Quiet = session.QuietHours{Start: 21 * time.Hour, End: 8 * time.Hour}
+		o.Policy.MaxTotal = 2 * time.Hour
+	}))
+	h.nodes[0].SetSubscriber("9012", answer)
+	h.nodes[0].SetSubscriber("9011", talkShort)
+	s := h.create("9011", "9012")
+	morning := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	if !s.DueAt.Equal(morning) {
+		t.Fatalf("due %v, want the end of quiet hours %v", s.DueAt, morning)
+	}
+	if want := morning.Add(2 * time.Hour); !s.DeadlineAt.Equal(want) {
+		t.Errorf("deadline %v, want max_total counted from the first allowed attempt: %v", s.DeadlineAt, want)
+	}
+	set(morning.Add(time.Second))
+	got := h.waitOutcome(s.ID)
+	if got.Outcome != store.Completed || got.Attempts == 0 {
+		t.Fatalf("outcome %s after %d attempts, want completed\n%s", got.Outcome, got.Attempts, formatTimeline(h.timeline(s.ID)))
+	}
+}

@@ -145,7 +145,9 @@ type Decision struct {
 // After decides what follows a callee attempt that ended with cause.
 // attempts counts the attempts made so far (including this one), sameCause
 // how many of them ended with this cause, created and now bound the total
-// time; rnd draws the jitter (nil: the global source).
+// time; rnd draws the jitter (nil: the global source). The total time counts
+// from the first moment dialling was allowed (see First), so a request made
+// in quiet hours gets its whole max_total once they end.
 func (p Policy) After(cause freeswitch.Cause, attempts, sameCause int, created, now time.Time, rnd *rand.Rand) Decision {
 	rule := p.Rule(cause)
 	if rule.Verdict == Fail {
@@ -163,7 +165,7 @@ func (p Policy) After(cause freeswitch.Cause, attempts, sameCause int, created, 
 	}
 	interval = jitter(interval, p.Jitter, rnd)
 	due := p.Quiet.Defer(now.Add(interval))
-	if due.Sub(created) >= p.MaxTotal {
+	if due.Sub(p.First(created)) >= p.MaxTotal {
 		return Decision{Outcome: "expired", Reason: fmt.Sprintf("next attempt would pass max_total %v", p.MaxTotal)}
 	}
 	return Decision{Due: due, Reason: fmt.Sprintf("retry in %v", due.Sub(now).Round(time.Millisecond))}

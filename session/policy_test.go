@@ -143,3 +143,19 @@ func TestPolicyValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxTotalCountsFromFirstAllowedAttempt: retries after a request made
+// in quiet hours get the whole max_total from the morning on.
+func TestMaxTotalCountsFromFirstAllowedAttempt(t *testing.T) {
+	p := DefaultPolicy()
+	p.Jitter = 0
+	created := time.Date(2026, 3, 2, 5, 28, 0, 0, time.UTC)
+	d := p.After(freeswitch.NoAnswer, 1, 1, created, time.Date(2026, 3, 2, 8, 0, 30, 0, time.UTC), nil)
+	if d.Outcome != "" {
+		t.Fatalf("after the first morning attempt: %+v, want a retry", d)
+	}
+	d = p.After(freeswitch.NoAnswer, 2, 2, created, time.Date(2026, 3, 2, 9, 59, 30, 0, time.UTC), nil)
+	if d.Outcome != "expired" {
+		t.Fatalf("a retry past 10:00: %+v, want expired", d)
+	}
+}
