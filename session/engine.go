@@ -374,6 +374,13 @@ func (e *Engine) policyOf(s store.Session) Policy {
 	return o.apply(e.opt.Policy)
 }
 
+// QuietHours returns the quiet hours that apply to s: the operator's, in
+// the callee's time zone when the session names one.
+func (e *Engine) QuietHours(s store.Session) QuietHours { return e.policyOf(s).Quiet }
+
+// DefaultQuietHours returns the operator's quiet hours.
+func (e *Engine) DefaultQuietHours() QuietHours { return e.opt.Policy.Quiet }
+
 func (e *Engine) liveCounts() map[string]int64 {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()

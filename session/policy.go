@@ -194,6 +194,26 @@ func jitter(d time.Duration, frac float64, rnd *rand.Rand) time.Duration {
 	return time.Duration(float64(d) * (1 + frac*(2*f()-1)))
 }
 
+// String reads "21:00-08:00 Europe/Berlin", or "" when there are no quiet
+// hours.
+func (q QuietHours) String() string {
+	if q.Start == q.End {
+		return ""
+	}
+	loc := q.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	clock := func(d time.Duration) string { return fmt.Sprintf("%02d:%02d", int(d/time.Hour), int(d%time.Hour/time.Minute)) }
+	return clock(q.Start) + "-" + clock(q.End) + " " + loc.String()
+}
+
+// Deferred reports whether due is the end of a quiet window, that is,
+// whether an attempt due then was held back by quiet hours.
+func (q QuietHours) Deferred(due time.Time) bool {
+	return q.Start != q.End && !due.IsZero() && q.Defer(due.Add(-time.Millisecond)).Equal(due)
+}
+
 // Defer returns t, or the end of the quiet window t falls in.
 func (q QuietHours) Defer(t time.Time) time.Time {
 	if q.Start == q.End {

@@ -159,3 +159,24 @@ func TestMaxTotalCountsFromFirstAllowedAttempt(t *testing.T) {
 		t.Fatalf("a retry past 10:00: %+v, want expired", d)
 	}
 }
+
+func TestQuietHoursDescribed(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := QuietHours{Start: 21 * time.Hour, End: 8*time.Hour + 30*time.Minute, Location: berlin}
+	if got := q.String(); got != "21:00-08:30 Europe/Berlin" {
+		t.Errorf("String() = %q", got)
+	}
+	if got := (QuietHours{}).String(); got != "" {
+		t.Errorf("no quiet hours read %q", got)
+	}
+	end := time.Date(2026, 3, 2, 8, 30, 0, 0, berlin)
+	if !q.Deferred(end) {
+		t.Errorf("%v is the end of quiet hours: not reported deferred", end)
+	}
+	if q.Deferred(end.Add(time.Minute)) || q.Deferred(time.Date(2026, 3, 2, 20, 0, 0, 0, berlin)) {
+		t.Error("a time outside quiet hours reported deferred")
+	}
+}
