@@ -39,6 +39,7 @@ type envOptions struct {
 	ready   func(context.Context) error
 	metrics http.Handler
 	maxBody int64
+	engine  func(*session.Options) // changes the engine's options
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -61,8 +62,12 @@ func newEnv(t *testing.T, o envOptions) *env {
 	policy := session.DefaultPolicy()
 	policy.Quiet = session.QuietHours{}
 	policy.RingTime = 60 * time.Second
-	eng, err := session.New(session.Options{Store: st, Pool: pool, Replica: "api-test", Policy: policy, Limits: o.limits, Logger: log,
-		DialVars: map[string]string{"domain": "example.com"}, CalleeDial: "user/{number}@{domain}"})
+	eopts := session.Options{Store: st, Pool: pool, Replica: "api-test", Policy: policy, Limits: o.limits, Logger: log,
+		DialVars: map[string]string{"domain": "example.com"}, CalleeDial: "user/{number}@{domain}"}
+	if o.engine != nil {
+		o.engine(&eopts)
+	}
+	eng, err := session.New(eopts)
 	if err != nil {
 		t.Fatal(err)
 	}

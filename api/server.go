@@ -24,6 +24,7 @@ type Engine interface {
 	List(ctx context.Context, f store.Filter) ([]store.Session, string, error)
 	Watch(ctx context.Context) (<-chan store.Change, func())
 	DryRun(r session.Request) ([]string, error)
+	QuietHours(s store.Session) session.QuietHours
 }
 
 // Options configure a Handler.

@@ -79,9 +79,13 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, h.session(s, nil))
 }
 
-// session is s as the API shows it, with its effective attempt cap.
+// session is s as the API shows it, with its effective attempt cap and
+// quiet hours.
 func (h *Handler) session(s store.Session, tl []store.Entry) Session {
 	out := fromStore(s, tl)
+	q := h.opt.Engine.QuietHours(s)
+	out.QuietHours = q.String()
+	out.HeldByQuietHours = s.State == store.Waiting && q.Deferred(s.DueAt)
 	out.MaxAttempts = h.opt.MaxAttempts
 	if s.Policy != "" {
 		var o session.PolicyOverrides

@@ -49,11 +49,16 @@ type Session struct {
 	CreatedAt      time.Time  `json:"created_at"`
 	UpdatedAt      time.Time  `json:"updated_at"`
 	DueAt          *time.Time `json:"due_at,omitempty"`
-	DeadlineAt     *time.Time `json:"deadline_at,omitempty"`
-	AnsweredAt     *time.Time `json:"answered_at,omitempty"`
-	BridgedAt      *time.Time `json:"bridged_at,omitempty"`
-	FinishedAt     *time.Time `json:"finished_at,omitempty"`
-	Timeline       []Entry    `json:"timeline,omitempty"`
+	// QuietHours are the hours no attempt starts in, in B's time zone
+	// ("21:00-08:00 Europe/Berlin"); empty when there are none.
+	QuietHours string `json:"quiet_hours,omitempty"`
+	// HeldByQuietHours: the session waits for the end of quiet hours.
+	HeldByQuietHours bool       `json:"held_by_quiet_hours,omitempty"`
+	DeadlineAt       *time.Time `json:"deadline_at,omitempty"`
+	AnsweredAt       *time.Time `json:"answered_at,omitempty"`
+	BridgedAt        *time.Time `json:"bridged_at,omitempty"`
+	FinishedAt       *time.Time `json:"finished_at,omitempty"`
+	Timeline         []Entry    `json:"timeline,omitempty"`
 }
 
 // Entry is one line of a session's timeline.

@@ -213,8 +213,13 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 	}
 
 	go d.run(ctx, ln, handler, notifs)
+	quiet := engine.DefaultQuietHours().String()
+	if quiet == "" {
+		quiet = "none"
+	}
 	log.Info("bgcall started", "version", buildinfo.Version, "replica", engine.Replica(),
-		"api", d.apiAddr.String(), "nodes", len(nodes), "store", storeKind(cfg.Redis), "namespace", cfg.Namespace)
+		"api", d.apiAddr.String(), "nodes", len(nodes), "store", storeKind(cfg.Redis), "namespace", cfg.Namespace,
+		"quiet_hours", quiet)
 	return d, nil
 }
 

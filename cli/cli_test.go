@@ -432,7 +432,7 @@ func TestServe(t *testing.T) {
 			t.Errorf("log line is not JSON: %q", line)
 		}
 	}
-	mustContain(t, "serve log", errOut.String(), `"msg":"bgcall started"`, `"msg":"bgcall stopped"`)
+	mustContain(t, "serve log", errOut.String(), `"msg":"bgcall started"`, `"quiet_hours":"21:00-08:00 UTC"`, `"msg":"bgcall stopped"`)
 }
 
 func TestServeRefusesBadConfiguration(t *testing.T) {
@@ -605,4 +605,25 @@ func TestWatchSurvivesADaemonRestart(t *testing.T) {
 	if code := <-done; code != 0 {
 		t.Errorf("watch: exit %d %s", code, errOut.String())
 	}
+}
+
+// TestQuietHoursShown: a request made in quiet hours says when its first
+// attempt comes, and status and list show that quiet hours hold it.
+func TestQuietHoursShown(t *testing.T) {
+	now := time.Now().UTC()
+	minute := config.Clock(now.Hour()*60 + now.Minute())
+	d := startDaemon(t, fssim.Options{}, func(c *config.Config) {
+		c.Retry.QuietStart = (minute + 24*60 - 60) % (24 * 60)
+		c.Retry.QuietEnd = (minute + 60) % (24 * 60)
+	})
+	r := d.run("call", "1001", "1002")
+	if r.code != 0 {
+		t.Fatalf("call: exit %d %s", r.code, r.stderr)
+	}
+	mustContain(t, "call in quiet hours", r.stdout, "quiet hours", "first attempt at")
+	id := sessionID(t, d.run("status", "--json", strings.Fields(r.stdout)[1]))
+	r = d.run("status", id)
+	mustContain(t, "status", r.stdout, "quiet hours", " UTC", "held by quiet hours")
+	r = d.run("list")
+	mustContain(t, "list", r.stdout, "NEXT", "quiet hours")
 }

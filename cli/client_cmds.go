@@ -81,6 +81,7 @@ func runCall(ctx context.Context, env Env, args []string) error {
 		} else {
 			fmt.Fprintf(env.Stdout, "session %s already exists for %s → %s (state %s)\n", s.ID, s.Caller, s.Callee, s.State)
 		}
+		printHeld(env.Stdout, s)
 		return nil
 	}
 	if !cf.json {
@@ -89,6 +90,7 @@ func runCall(ctx context.Context, env Env, args []string) error {
 			verb = "already exists"
 		}
 		fmt.Fprintf(env.Stdout, "session %s %s: %s calls %s in the background\n", s.ID, verb, s.Caller, s.Callee)
+		printHeld(env.Stdout, s)
 	}
 	final, err := follow(ctx, c, s.ID, env.Stdout, env.Stderr, cf.json)
 	if err != nil {

@@ -113,7 +113,17 @@ func printSession(w io.Writer, s api.Session) {
 	}
 	fmt.Fprintf(tw, "created\t%s\n", s.CreatedAt.Local().Format(time.RFC3339))
 	if s.DueAt != nil && s.State == "waiting" {
-		fmt.Fprintf(tw, "next attempt\t%s\n", s.DueAt.Local().Format(time.RFC3339))
+		next := s.DueAt.Local().Format(time.RFC3339)
+		if s.HeldByQuietHours {
+			next += " (held by quiet hours)"
+		}
+		fmt.Fprintf(tw, "next attempt\t%s\n", next)
+	}
+	if s.DeadlineAt != nil && s.State != "finished" {
+		fmt.Fprintf(tw, "gives up at\t%s\n", s.DeadlineAt.Local().Format(time.RFC3339))
+	}
+	if s.QuietHours != "" {
+		fmt.Fprintf(tw, "quiet hours\t%s\n", s.QuietHours)
 	}
 	if s.FinishedAt != nil {
 		fmt.Fprintf(tw, "finished\t%s\n", s.FinishedAt.Local().Format(time.RFC3339))
@@ -129,15 +139,43 @@ func printSession(w io.Writer, s api.Session) {
 
 func printList(w io.Writer, sessions []api.Session) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tCALLER\tCALLEE\tSTATE\tOUTCOME\tATTEMPTS\tCREATED")
+	fmt.Fprintln(tw, "ID\tCALLER\tCALLEE\tSTATE\tOUTCOME\tATTEMPTS\tNEXT\tCREATED")
 	for _, s := range sessions {
 		out := s.Outcome
 		if out == "" {
 			out = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Caller, s.Callee, s.State, out, attempts(s), s.CreatedAt.Local().Format("2006-01-02 15:04:05"))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Caller, s.Callee, s.State, out, attempts(s), nextAttempt(s), s.CreatedAt.Local().Format("2006-01-02 15:04:05"))
 	}
 	tw.Flush()
+}
+
+// nextAttempt reads when a waiting session dials B next, and whether quiet
+// hours hold it.
+func nextAttempt(s api.Session) string {
+	if s.State != "waiting" || s.DueAt == nil {
+		return "-"
+	}
+	at := s.DueAt.Local().Format("15:04:05")
+	if s.DueAt.Local().YearDay() != time.Now().YearDay() {
+		at = s.DueAt.Local().Format("Jan 2 15:04")
+	}
+	if s.HeldByQuietHours {
+		at += " (quiet hours)"
+	}
+	return at
+}
+
+// printHeld says when a session held by quiet hours makes its first attempt.
+func printHeld(w io.Writer, s api.Session) {
+	if !s.HeldByQuietHours || s.DueAt == nil {
+		return
+	}
+	fmt.Fprintf(w, "quiet hours (%s): first attempt at %s", s.QuietHours, s.DueAt.Local().Format(time.RFC3339))
+	if s.DeadlineAt != nil {
+		fmt.Fprintf(w, "; gives up at %s", s.DeadlineAt.Local().Format(time.RFC3339))
+	}
+	fmt.Fprintln(w)
 }
 
 // attempts reads "2 of 10", or "2" when the session retries until answered.

@@ -148,7 +148,7 @@ var settings = []setting{
 	float("retry.jitter", "random spread of each wait, as a fraction (0..1)", func(c *Config) *float64 { return &c.Retry.Jitter }),
 	dur("retry.max_interval", "longest wait between attempts", func(c *Config) *time.Duration { return &c.Retry.MaxInterval }),
 	integer("retry.max_attempts", "callee attempts before the session expires; 0 = until B answers", func(c *Config) *int { return &c.Retry.MaxAttempts }),
-	dur("retry.max_total", "time from request after which the session expires (always applies)", func(c *Config) *time.Duration { return &c.Retry.MaxTotal }),
+	dur("retry.max_total", "time after which the session expires (always applies), counted from the request or, for a request made in quiet hours, from their end", func(c *Config) *time.Duration { return &c.Retry.MaxTotal }),
 	clock("retry.quiet_start", "start of quiet hours (`HH:MM`), when no attempt is made; empty = none", func(c *Config) *Clock { return &c.Retry.QuietStart }),
 	clock("retry.quiet_end", "end of quiet hours (`HH:MM`)", func(c *Config) *Clock { return &c.Retry.QuietEnd }),
 	str("retry.timezone", "IANA time zone of the quiet hours", func(c *Config) *string { return &c.Retry.Timezone }),
