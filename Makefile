@@ -1,13 +1,15 @@
 # bgcall: a background-call controller for FreeSWITCH.
 #   make demo   build bgcall and run a demo on the simulator and the embedded store
-#   make test   install what the tests need (redis-server, promtool), lint, run every test under -race
+#   make test   install what the tests need (redis-server, promtool), lint, run every test under -race;
+#               the real-FreeSWITCH tests run when FreeSWITCH is installed, and are reported skipped when not
+#   make test-freeswitch   only the real-FreeSWITCH tests; fails when FreeSWITCH is missing
 GO        ?= go
 BIN       := bin/bgcall
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X bgcall/internal/buildinfo.Version=$(VERSION)
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: all build demo test deps lint fuzz bench clean
+.PHONY: all build demo test test-freeswitch freeswitch-summary deps lint fuzz bench clean
 
 all: build
 
@@ -28,8 +30,26 @@ lint: $(STATICCHECK)
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 
+# Tests that need a real FreeSWITCH have this in their top-level name (see internal/fsreal).
+REALFS_TESTS := RealFreeSWITCH
+REALFS_BIN   := $(or $(BGCALL_FREESWITCH_BIN),/usr/local/freeswitch/bin/freeswitch)
+
+# One package at a time: the end-to-end tests run real servers and time real calls.
 test: deps lint
-	$(GO) test -race -count=1 -p 1 -timeout 30m ./...  # one package at a time: the end-to-end tests run real servers and time real calls
+	$(GO) test -race -count=1 -p 1 -timeout 30m ./...
+	@$(MAKE) --no-print-directory freeswitch-summary
+
+# Says plainly whether the real-FreeSWITCH tests ran.
+freeswitch-summary:
+	@n=$$(grep -rhE --include='*_test.go' '^func Test\w*$(REALFS_TESTS)\w*\(' . | wc -l); \
+	if [ -x '$(REALFS_BIN)' ]; then \
+		echo "real FreeSWITCH: $(REALFS_BIN), its $$n tests ran"; \
+	else \
+		echo "real FreeSWITCH: not installed, $$n tests skipped; run \`make test-freeswitch\` after \`sudo ../shared/freeswitch/install\`"; \
+	fi
+
+test-freeswitch: deps
+	BGCALL_REQUIRE_FREESWITCH=1 $(GO) test -race -count=1 -p 1 -timeout 20m -run '$(REALFS_TESTS)' ./...
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzReadFrame -fuzztime 60s ./fssim
