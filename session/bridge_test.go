@@ -11,15 +11,16 @@ import (
 
 // TestBridgeNeverConfirmed: A answered and uuid_bridge went out, but no
 // CHANNEL_BRIDGE came within the leg grace (here the node answers every
-// api command late, the hold prompt's included, and the bridge waits
-// behind it). The session fails with that reason, and both legs, which
-// would otherwise sit parked, are hung up.
+// api command and every originate's job late: uuid_bridge goes out a grace
+// after A's answer, without the jobs, and waits behind the hold prompt,
+// whose reply takes two graces more). The session fails with that reason,
+// and both legs, which would otherwise sit parked, are hung up.
 func TestBridgeNeverConfirmed(t *testing.T) {
 	const grace = 300 * time.Millisecond
 	h := newHarness(t, withOptions(func(o *session.Options) { o.LegGrace = grace }))
 	h.nodes[0].SetSubscriber("1802", answer)
 	h.nodes[0].SetSubscriber("1801", answer)
-	h.nodes[0].SetAPIDelay(2 * grace)
+	h.nodes[0].SetAPIDelay(4 * grace)
 	s := h.create("1801", "1802")
 	got := h.waitOutcome(s.ID)
 	tl := h.timeline(s.ID)

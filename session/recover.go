@@ -87,6 +87,9 @@ func (w *worker) decide(ctx context.Context, t *tracked, r *probed) {
 	}
 	t.probe = 0
 	e, s, b, a := w.e, t.s, r.callee, r.caller
+	// B's originate returned long ago if B answered, and its job may have
+	// gone to the replica that steered the session then.
+	t.calleeParked = b.answered
 	switch s.State {
 	case store.DialingCallee:
 		switch {

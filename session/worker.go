@@ -56,6 +56,12 @@ type tracked struct {
 	timer    *time.Timer
 	timerGen uint64
 	bridging bool // uuid_bridge sent: the hold prompt must not be replayed
+	// Each leg's originate returned +OK: FreeSWITCH handed the answered leg
+	// to park. uuid_bridge waits for both, since a bridge that takes a leg
+	// out of an originate still running makes FreeSWITCH end that
+	// originate with ORIGINATOR_CANCEL (the channel lives on).
+	calleeParked, callerParked bool
+	callerHeard                time.Time // when A's answer was read; zero: not yet
 	// recheck: a store step failed; when the timer fires, read the session
 	// again and ask FreeSWITCH what is live instead of acting on a state
 	// that may not be the stored one.
@@ -396,18 +402,26 @@ func (w *worker) onEvent(ctx context.Context, t *tracked, ev *esl.Event) {
 		return // the stored state is being looked up again
 	}
 	ended, cause := legEnded(ev)
+	parked := ev.Name == freeswitch.EventBackgroundJob && !ended
 	switch t.s.State {
 	case store.DialingCallee:
 		if !callee {
 			return
 		}
+		t.calleeParked = t.calleeParked || parked
 		switch {
 		case ended:
 			w.calleeAttemptEnded(ctx, t, cause, "")
-		case ev.Name == freeswitch.EventChannelAnswer, ev.Name == freeswitch.EventBackgroundJob:
+		case ev.Name == freeswitch.EventChannelAnswer, parked:
 			w.calleeAnswered(ctx, t, ev.Received)
 		}
 	case store.CalleeHold:
+		if ended && ev.Name == freeswitch.EventBackgroundJob && (callee || !t.callerHeard.IsZero()) {
+			// The originate of a leg that answered failed afterwards
+			// (ORIGINATOR_CANCEL when something took the leg out of it):
+			// the channel lives on, and only its own hangup ends it.
+			return
+		}
 		switch {
 		case ended && (cause == causeNodeLost || cause == freeswitch.SystemShutdown):
 			// The node went away under both legs, whichever is reported
@@ -419,8 +433,24 @@ func (w *worker) onEvent(ctx context.Context, t *tracked, ev *esl.Event) {
 			w.bridged(ctx, t)
 		case caller && ended:
 			w.callerMissed(ctx, t, cause)
-		case caller && (ev.Name == freeswitch.EventChannelAnswer || ev.Name == freeswitch.EventBackgroundJob):
-			w.bridge(ctx, t, ev.Received)
+		case caller && ev.Name == freeswitch.EventChannelAnswer:
+			t.callerHeard = ev.Received
+			w.bridgeWhenParked(ctx, t)
+			if !t.bridging {
+				// The jobs come within milliseconds; should one never
+				// reach this replica, the deadline bridges A anyway.
+				w.setTimer(t, w.e.opt.LegGrace)
+			}
+		case parked:
+			if caller {
+				t.callerParked = true
+				if t.callerHeard.IsZero() {
+					t.callerHeard = ev.Received
+				}
+			} else {
+				t.calleeParked = true
+			}
+			w.bridgeWhenParked(ctx, t)
 		case callee && ev.Name == freeswitch.EventPlaybackStop && !t.bridging:
 			w.playHold(ctx, t)
 		}
@@ -459,6 +489,10 @@ func (w *worker) onTimeout(ctx context.Context, t *tracked) {
 		e.closer.doom(s.ID, s.CalleeLeg, s.Node, t.policy.RingTime)
 		w.calleeAttemptEnded(ctx, t, freeswitch.RecoveryOnTimerExpire, "FreeSWITCH reported nothing within the ring time")
 	case store.CalleeHold:
+		if !t.bridging && !t.callerHeard.IsZero() {
+			w.bridge(ctx, t, t.callerHeard) // A answered; an originate's job is late or lost
+			return
+		}
 		if t.bridging {
 			e.closer.doom(s.ID, s.CallerLeg, s.Node, 0)
 			e.closer.doom(s.ID, s.CalleeLeg, s.Node, 0)
@@ -533,6 +567,7 @@ func (w *worker) calleeAnswered(ctx context.Context, t *tracked, heard time.Time
 func (w *worker) dialCaller(ctx context.Context, t *tracked, heard time.Time, next store.Session, before ...store.Entry) {
 	e, s := w.e, t.s
 	leg := newUUID()
+	t.callerParked, t.callerHeard = false, time.Time{}
 	cmd, err := e.originateCaller(s, t.policy, leg)
 	next.CallerLeg = leg
 	if err != nil {
@@ -566,6 +601,14 @@ func (w *worker) playHold(_ context.Context, t *tracked) {
 			e.log.Warn("hold prompt", "session", s.ID, "callee_leg", s.CalleeLeg, "err", err)
 		}
 	})
+}
+
+// bridgeWhenParked bridges A and B once both originates have handed their
+// answered legs to park.
+func (w *worker) bridgeWhenParked(ctx context.Context, t *tracked) {
+	if t.calleeParked && t.callerParked {
+		w.bridge(ctx, t, t.callerHeard)
+	}
 }
 
 // bridge joins A to B once A answered (heard: when A's answer was read,
