@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -626,4 +627,53 @@ func TestQuietHoursShown(t *testing.T) {
 	mustContain(t, "status", r.stdout, "quiet hours", " UTC", "held by quiet hours")
 	r = d.run("list")
 	mustContain(t, "list", r.stdout, "NEXT", "quiet hours")
+}
+
+// TestHealthyCallCountsNoCommandError: a call that completes normally
+// leaves bgcall_esl_command_errors_total at zero. The far end's leg is
+// often gone by the time bgcall hangs it up; FreeSWITCH's "-ERR No such
+// channel!" then is the expected answer, not an error.
+func TestHealthyCallCountsNoCommandError(t *testing.T) {
+	d := startDaemon(t, fssim.Options{Subscribers: map[string][]fssim.Behavior{
+		"1001": {{Action: fssim.Answer, Ring: 50 * time.Millisecond}},
+		"1002": {{Action: fssim.Answer, Ring: 50 * time.Millisecond, Talk: 500 * time.Millisecond}},
+	}}, nil)
+	for _, pair := range [][2]string{{"1001", "1002"}, {"1001", "1002"}} {
+		if r := d.run("call", "--wait", pair[0], pair[1]); r.code != 0 {
+			t.Fatalf("call --wait: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+		}
+	}
+	// The closing commands go out after the outcome is stored: wait until
+	// the node has no channel left.
+	waitFor(t, "every leg to be gone", func() bool { return len(d.sim.Channels()) == 0 })
+	metrics := d.scrape()
+	var errs float64
+	for _, line := range strings.Split(metrics, "\n") {
+		if strings.HasPrefix(line, "bgcall_esl_command_errors_total{") {
+			var v float64
+			fmt.Sscan(line[strings.LastIndexByte(line, ' ')+1:], &v)
+			errs += v
+		}
+	}
+	if !strings.Contains(metrics, "bgcall_esl_command_duration_seconds_count") {
+		t.Fatalf("no ESL command metrics scraped:\n%s", metrics)
+	}
+	if errs != 0 {
+		t.Errorf("healthy calls counted %v ESL command errors", errs)
+	}
+}
+
+// scrape returns the daemon's /metrics text.
+func (d *daemon) scrape() string {
+	d.t.Helper()
+	resp, err := http.Get(d.api + "/metrics")
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	return string(data)
 }

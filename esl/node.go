@@ -400,6 +400,9 @@ func (n *node) command(ctx context.Context, c *conn, kind, line string) (string,
 	if o := n.opts.Observer; o != nil && (kind == "api" || kind == "bgapi") {
 		o.CommandDone(n.cfg.Name, kind, time.Since(start), err)
 	}
+	if err != nil {
+		n.log.Debug("esl: command failed", "command", line, "err", err)
+	}
 	return v, err
 }
 

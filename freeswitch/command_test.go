@@ -1,6 +1,8 @@
 package freeswitch
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -341,5 +343,23 @@ func TestDialTemplate(t *testing.T) {
 	// A template variable cannot smuggle a destination either.
 	if _, err := DialTemplate("user/{number}@{domain}").Endpoint("1002", map[string]string{"domain": "x.com,user/666"}); err == nil {
 		t.Error("template variable with a comma accepted")
+	}
+}
+
+func TestNoSuchChannel(t *testing.T) {
+	for body, want := range map[string]bool{
+		"-ERR No such channel!\n": true,
+		"-ERR no such channel\n":  true,
+		"-ERR Invalid uuid\n":     false,
+		"-ERR NO_ANSWER\n":        false,
+		"+OK\n":                   false,
+	} {
+		_, err := ParseResult(body)
+		if got := NoSuchChannel(fmt.Errorf("fs1: api uuid_kill: %w", err)); got != want {
+			t.Errorf("%q: NoSuchChannel = %v, want %v", body, got, want)
+		}
+	}
+	if NoSuchChannel(errors.New("connection lost")) {
+		t.Error("a transport error read as no such channel")
 	}
 }

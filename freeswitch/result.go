@@ -1,6 +1,9 @@
 package freeswitch
 
-import "strings"
+import (
+	"errors"
+	"strings"
+)
 
 // Error is a failed FreeSWITCH command: "-ERR <text>" or "-USAGE: <text>".
 // When the text after -ERR is a single cause name, Cause holds it, so callers can
@@ -51,4 +54,14 @@ func isCauseToken(s string) bool {
 		}
 	}
 	return s[0] >= 'A' && s[0] <= 'Z'
+}
+
+// NoSuchChannel reports whether err carries FreeSWITCH's answer that the
+// channel a command names is not there: "-ERR No such channel!" to
+// uuid_kill, uuid_break and uuid_dump, for a leg that never existed or has
+// already hung up. To a command that ends or looks up a leg that may have
+// gone by itself, it is an expected answer rather than a failure.
+func NoSuchChannel(err error) bool {
+	var fe *Error
+	return errors.As(err, &fe) && strings.EqualFold(strings.TrimRight(strings.TrimSpace(strings.TrimPrefix(fe.Text, "-ERR")), "!"), "No such channel")
 }

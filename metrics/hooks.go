@@ -1,6 +1,10 @@
 package metrics
 
-import "time"
+import (
+	"time"
+
+	"bgcall/freeswitch"
+)
 
 // SessionCreated counts a new session. source is one of Sources.
 func (m *Metrics) SessionCreated(source string) {
@@ -116,7 +120,9 @@ func (m *Metrics) SetLiveFunc(f func() map[string]int64) {
 }
 
 // CommandDone records one event-socket command to node; kind is "api" or
-// "bgapi". It implements part of esl.Observer.
+// "bgapi". It implements part of esl.Observer. FreeSWITCH's "-ERR No such
+// channel!" is not counted as an error: bgcall hangs up legs that may have
+// gone by themselves, and a healthy system answers that on most calls.
 func (m *Metrics) CommandDone(node, kind string, d time.Duration, err error) {
 	if m == nil {
 		return
@@ -124,7 +130,7 @@ func (m *Metrics) CommandDone(node, kind string, d time.Duration, err error) {
 	m.addNode(node)
 	kind = bounded(kind, CommandKinds)
 	m.eslCommand.WithLabelValues(node, kind).Observe(seconds(d))
-	if err != nil {
+	if err != nil && !freeswitch.NoSuchChannel(err) {
 		m.eslCommandErrors.WithLabelValues(node, kind).Inc()
 	}
 }

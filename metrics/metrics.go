@@ -196,7 +196,7 @@ func New(reg prometheus.Registerer, build BuildInfo) *Metrics {
 		}, []string{"node", "kind"}),
 		eslCommandErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "esl_command_errors_total",
-			Help: "Event-socket commands that failed: transport errors, timeouts and -ERR replies.",
+			Help: "Event-socket commands that failed: transport errors, timeouts and -ERR replies, except \"No such channel\" for a leg already gone.",
 		}, []string{"node", "kind"}),
 		buildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "build_info",
