@@ -204,7 +204,9 @@ func (q QuietHours) String() string {
 	if loc == nil {
 		loc = time.UTC
 	}
-	clock := func(d time.Duration) string { return fmt.Sprintf("%02d:%02d", int(d/time.Hour), int(d%time.Hour/time.Minute)) }
+	clock := func(d time.Duration) string {
+		return fmt.Sprintf("%02d:%02d", int(d/time.Hour), int(d%time.Hour/time.Minute))
+	}
 	return clock(q.Start) + "-" + clock(q.End) + " " + loc.String()
 }
 
