@@ -15,10 +15,13 @@ import (
 // backend is an event socket the recorder is tested on.
 type backend struct{ addr, password string }
 
+// answers is a number that answers after 200 ms on both backends.
+var answers = fsreal.AnswerAfter(200*time.Millisecond, "7")
+
 func simulator(t *testing.T) backend {
 	n := fssim.StartT(t, fssim.Options{
 		Second:      100 * time.Millisecond,
-		Subscribers: map[string][]fssim.Behavior{"answer-200": {{Ring: 200 * time.Millisecond}}},
+		Subscribers: map[string][]fssim.Behavior{answers: {{Ring: 200 * time.Millisecond}}},
 	})
 	return backend{n.Addr(), "ClueCon"}
 }
@@ -46,7 +49,7 @@ func testRecorder(t *testing.T, b backend) {
 	legs := []string{callrec.NewUUID(), callrec.NewUUID()}
 	for i, id := range legs {
 		job, err := c.BGAPI(ctx, "originate {origination_uuid="+id+",origination_caller_id_number=10"+string(rune('0'+i))+
-			",bgcall_session=s-"+id+",originate_timeout=10}loopback/answer-200/default &park()")
+			",bgcall_session=s-"+id+",originate_timeout=10}loopback/"+answers+"/default &park()")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -65,7 +68,7 @@ func testRecorder(t *testing.T, b backend) {
 	if !ok {
 		t.Fatalf("channel %s not recorded", legs[0])
 	}
-	if a.Direction != "outbound" || a.CallerNumber != "100" || a.DestinationNumber != "answer-200" ||
+	if a.Direction != "outbound" || a.CallerNumber != "100" || a.DestinationNumber != answers ||
 		a.Var("bgcall_session") != "s-"+legs[0] {
 		t.Errorf("leg A: direction %q, caller %q, destination %q, bgcall_session %q",
 			a.Direction, a.CallerNumber, a.DestinationNumber, a.Var("bgcall_session"))

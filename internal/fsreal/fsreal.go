@@ -4,10 +4,16 @@
 // overrides it) with the project's own minimal configuration, embedded here
 // (conf/: event socket, loopback endpoint, XML dialplan, chat), on a free
 // loopback port with a password of its own, and every file it writes under a
-// temporary directory. Several can run side by side. Calls are placed with
-// the loopback endpoint, loopback/<number>/default, into the test dialplan
-// of conf/dialplan/default/00_bgcall.xml (answer-<ms>, noanswer, early, busy,
-// reject, ...) plus whatever a test adds through Options.Dialplan.
+// temporary directory. Several can run side by side.
+//
+// There is no SIP: calls are placed with the loopback endpoint,
+// loopback/<number>/default (DialTemplate), into the test dialplan of
+// conf/dialplan/default/00_bgcall.xml plus whatever a test adds through
+// Options.Dialplan. Its numbers are digits, as bgcall accepts them, and say
+// what the far end does; AnswerAfter, NoAnswer, EarlyMedia, Busy, Reject and
+// AnswerThenHangup build them. A loopback call is two channels: the
+// outbound "-a" leg, whose Unique-ID is the origination_uuid, and an inbound
+// "-b" leg that runs the dialplan.
 //
 // # Which tests need FreeSWITCH
 //
@@ -30,6 +36,7 @@ import (
 	"context"
 	"crypto/rand"
 	"embed"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -101,6 +108,11 @@ type Options struct {
 	// Chatplan adds files to the chatplan (chatplan/<name>.xml), each an
 	// <include> of <context> elements.
 	Chatplan map[string]string
+	// Sounds are files to play, by path relative to the sounds directory
+	// (e.g. "ivr/ivr-hold_connect_call.wav", as uuid_broadcast names them),
+	// each a WAV of silence that lasts the given time. This FreeSWITCH has
+	// no stock sounds; tone_stream:// and silence_stream:// need no file.
+	Sounds map[string]time.Duration
 	// Password is the event socket's; default a random one.
 	Password string
 }
@@ -168,6 +180,9 @@ func newServer(bin, dir string, opt Options) (*Server, error) {
 	if err := writeConf(s.confDir, opt); err != nil {
 		return nil, err
 	}
+	if err := writeSounds(filepath.Join(s.runDir, "sounds"), opt.Sounds); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -197,6 +212,43 @@ func writeConf(dir string, opt Options) error {
 		}
 	}
 	return nil
+}
+
+// writeSounds writes each sound as a WAV of silence under dir.
+func writeSounds(dir string, sounds map[string]time.Duration) error {
+	for name, d := range sounds {
+		if !filepath.IsLocal(name) || !strings.HasSuffix(name, ".wav") {
+			return fmt.Errorf("sound %q: want a relative path ending in .wav", name)
+		}
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return fmt.Errorf("write sounds: %w", err)
+		}
+		if err := os.WriteFile(path, silence(d), 0o644); err != nil {
+			return fmt.Errorf("write sounds: %w", err)
+		}
+	}
+	return nil
+}
+
+// silence is a WAV file (PCM, 8 kHz, 16 bits, mono) of d of silence.
+func silence(d time.Duration) []byte {
+	const rate = 8000
+	n := int(d.Seconds()*rate) * 2
+	b := make([]byte, 0, 44+n)
+	b = append(b, "RIFF"...)
+	b = binary.LittleEndian.AppendUint32(b, uint32(36+n))
+	b = append(b, "WAVEfmt "...)
+	b = binary.LittleEndian.AppendUint32(b, 16)     // fmt chunk size
+	b = binary.LittleEndian.AppendUint16(b, 1)      // PCM
+	b = binary.LittleEndian.AppendUint16(b, 1)      // mono
+	b = binary.LittleEndian.AppendUint32(b, rate)   // samples per second
+	b = binary.LittleEndian.AppendUint32(b, rate*2) // bytes per second
+	b = binary.LittleEndian.AppendUint16(b, 2)      // bytes per frame
+	b = binary.LittleEndian.AppendUint16(b, 16)     // bits per sample
+	b = append(b, "data"...)
+	b = binary.LittleEndian.AppendUint32(b, uint32(n))
+	return append(b, make([]byte, n)...)
 }
 
 // writeVars sets the event socket's port and password for the next run.

@@ -53,23 +53,58 @@ func TestDialplanRealFreeSWITCH(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	s := fsreal.Start(t, fsreal.Options{Dialplan: map[string]string{"extra": `<include>
-  <extension name="extra"><condition field="destination_number" expression="^extra$">
+  <extension name="extra"><condition field="destination_number" expression="^999$">
     <action application="hangup" data="NUMBER_CHANGED"/>
   </condition></extension>
 </include>`}})
-	for number, want := range map[string]string{
-		"busy":   "-ERR USER_BUSY",
-		"reject": "-ERR CALL_REJECTED",
-		"extra":  "-ERR NUMBER_CHANGED",
-		"nobody": "-ERR NO_ROUTE_DESTINATION",
+	for _, c := range []struct{ number, want string }{
+		{fsreal.Busy("1"), "-ERR USER_BUSY"},
+		{fsreal.Reject("1"), "-ERR CALL_REJECTED"},
+		{fsreal.NoAnswer("1"), "-ERR NO_ANSWER"},
+		{fsreal.EarlyMedia("1"), "-ERR NO_ANSWER"}, // ignore_early_media: early media is no answer
+		{"999", "-ERR NUMBER_CHANGED"},
+		{"12345", "-ERR NO_ROUTE_DESTINATION"},
 	} {
-		got, err := s.API(ctx, "originate loopback/"+number+"/default &park()")
+		got, err := s.API(ctx, "originate {originate_timeout=1,ignore_early_media=true}loopback/"+c.number+"/default &park()")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.TrimSpace(got) != want {
-			t.Errorf("originate %s: %q, want %q", number, got, want)
+		if strings.TrimSpace(got) != c.want {
+			t.Errorf("originate %s: %q, want %q", c.number, got, c.want)
 		}
+	}
+	// An answering far end: the leg is up, and answered, until killed.
+	id := callrec.NewUUID()
+	start := time.Now()
+	got, err := s.API(ctx, "originate {origination_uuid="+id+"}loopback/"+fsreal.AnswerAfter(300*time.Millisecond, "1")+"/default &park()")
+	if err != nil || strings.TrimSpace(got) != "+OK "+id {
+		t.Fatalf("originate to a far end that answers: %q, %v", got, err)
+	}
+	if took := time.Since(start); took < 300*time.Millisecond {
+		t.Errorf("answered after %v, before the 300 ms the number asks for", took)
+	}
+	if dump, err := s.API(ctx, "uuid_dump "+id); err != nil || !strings.Contains(dump, "Answer-State: answered") {
+		t.Errorf("uuid_dump of the answered leg: %q, %v", dump, err)
+	}
+	if got, err := s.API(ctx, "uuid_kill "+id); err != nil || !strings.HasPrefix(got, "+OK") {
+		t.Errorf("uuid_kill: %q, %v", got, err)
+	}
+
+	// A far end that answers, then hangs up by itself.
+	rec := callrec.Start(t, s.Addr, s.Password)
+	id = callrec.NewUUID()
+	const talk = 400 * time.Millisecond
+	got, err = s.API(ctx, "originate {origination_uuid="+id+"}loopback/"+fsreal.AnswerThenHangup(100*time.Millisecond, talk, "1")+"/default &park()")
+	if err != nil || strings.TrimSpace(got) != "+OK "+id {
+		t.Fatalf("originate to a far end that answers and hangs up: %q, %v", got, err)
+	}
+	if _, err := rec.WaitEvent(ctx, id, "CHANNEL_HANGUP"); err != nil {
+		t.Fatal(err)
+	}
+	leg, _ := rec.Channel(id)
+	if leg.HangupCause != "NORMAL_CLEARING" || leg.HungUp.Sub(leg.Answered) < talk-50*time.Millisecond {
+		t.Errorf("far end hung up %v after answer with %s, want about %v with NORMAL_CLEARING",
+			leg.HungUp.Sub(leg.Answered), leg.HangupCause, talk)
 	}
 }
 
