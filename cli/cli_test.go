@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -676,4 +677,46 @@ func (d *daemon) scrape() string {
 		d.t.Fatal(err)
 	}
 	return string(data)
+}
+
+// TestPrintedConfigLoadsBack: what serve --print-config prints is a file
+// serve --config reads. A secret it does not print is a placeholder that
+// stops the daemon with the fix, never a password sent to FreeSWITCH.
+func TestPrintedConfigLoadsBack(t *testing.T) {
+	environ := []string{"BGCALL_API_TOKEN=0123456789abcdef0123", "BGCALL_LIMITS_PER_CALLER=7",
+		"BGCALL_FREESWITCH_NODES=fs1=s3cret@10.0.0.11:8021,fs2=10.0.0.12:8021", "BGCALL_REPLICA_ID=r1"}
+	var out, errOut bytes.Buffer
+	if code := cli.Main(context.Background(), []string{"serve", "--print-config"}, cli.Env{Stdout: &out, Stderr: &errOut, Environ: environ}); code != 0 {
+		t.Fatalf("print-config: exit %d: %s", code, errOut.String())
+	}
+	printed := out.String()
+	for _, secret := range []string{"0123456789abcdef0123", "s3cret"} {
+		if strings.Contains(printed, secret) {
+			t.Errorf("printed the secret %q:\n%s", secret, printed)
+		}
+	}
+	file := filepath.Join(t.TempDir(), "bgcall.conf")
+	if err := os.WriteFile(file, out.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	out.Reset()
+	errOut.Reset()
+	code := cli.Main(context.Background(), []string{"serve", "--config", file}, cli.Env{Stdout: &out, Stderr: &errOut})
+	if code != cli.ExitUsage {
+		t.Fatalf("serve --config with placeholders: exit %d, want %d\n%s", code, cli.ExitUsage, errOut.String())
+	}
+	mustContain(t, "placeholder refusal", errOut.String(), "api.token", "BGCALL_API_TOKEN", "freeswitch.nodes", "fs1")
+
+	// With the secrets given again, the file loads to what was printed.
+	out.Reset()
+	errOut.Reset()
+	code = cli.Main(context.Background(), []string{"serve", "--config", file, "--print-config"}, cli.Env{Stdout: &out, Stderr: &errOut,
+		Environ: []string{"BGCALL_API_TOKEN=0123456789abcdef0123", "BGCALL_FREESWITCH_NODES=fs1=s3cret@10.0.0.11:8021,fs2=10.0.0.12:8021"}})
+	if code != 0 {
+		t.Fatalf("serve --config with the secrets: exit %d: %s", code, errOut.String())
+	}
+	if out.String() != printed {
+		t.Errorf("loaded back differently:\n%s\nwant:\n%s", out.String(), printed)
+	}
 }

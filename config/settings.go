@@ -361,7 +361,7 @@ func nodesSetting(key, help string, field func(*Config) *[]Node) setting {
 			for _, n := range *field(c) {
 				p := n.Name + "="
 				if n.Password != "" {
-					p += "<redacted>@"
+					p += Redacted + "@"
 				}
 				parts = append(parts, p+n.Addr)
 			}

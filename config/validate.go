@@ -63,6 +63,9 @@ func (c *Config) Validate() error {
 		if _, port, err := net.SplitHostPort(n.Addr); err != nil || port == "" {
 			bad("freeswitch.nodes", "node %s address %q is not host:port (the event socket listens on 8021 by default)", n.Name, n.Addr)
 		}
+		if n.Password == Redacted {
+			bad("freeswitch.nodes", "node %s's password is the placeholder %s that --print-config writes; write %s=PASSWORD@%s", n.Name, Redacted, n.Name, n.Addr)
+		}
 		if n.Password == "" && c.FreeSWITCH.Password == "" {
 			bad("freeswitch.password", "node %s has no password; set freeswitch.password or write the node as name=password@host:port", n.Name)
 		}
@@ -276,7 +279,7 @@ func (c *Config) Validate() error {
 	} else if c.API.Token == "" && !isLoopback(host) {
 		bad("api.token", "is empty while api.listen %s is reachable from other hosts; set a token of 16+ random characters (e.g. `openssl rand -hex 32`) or listen on 127.0.0.1", c.API.Listen)
 	}
-	if c.API.Token != "" && len(c.API.Token) < 16 {
+	if c.API.Token != "" && c.API.Token != Redacted && len(c.API.Token) < 16 {
 		bad("api.token", "is %d characters; use at least 16 random characters (e.g. `openssl rand -hex 32`)", len(c.API.Token))
 	}
 	if c.API.MaxBody < 1024 {
@@ -304,6 +307,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Drain < 0 {
 		bad("drain.timeout", "must be 0 (exit at once) or more")
+	}
+
+	for _, s := range settings {
+		if s.secret && s.get(c) == Redacted {
+			bad(s.key, "holds the placeholder %s that --print-config writes instead of the secret; write the real value", Redacted)
+		}
 	}
 
 	if len(ps) > 0 {
