@@ -346,7 +346,7 @@ func TestList(t *testing.T) {
 		}
 		seen[s.ID] = true
 	}
-	for _, q := range []string{"?state=ringing", "?limit=0", "?limit=1001", "?limit=x", "?calller=1001"} {
+	for _, q := range []string{"?state=ringing", "?limit=0", "?limit=1001", "?limit=x", "?calller=1001", "?cursor=garbage", "?caller=1001&cursor=garbage"} {
 		a := e.call("GET", "/v1/sessions"+q, "")
 		if a.status != http.StatusBadRequest || len(a.err(t).Fields) != 1 {
 			t.Errorf("list %s: %d %s, want 400 with a field", q, a.status, a.body)

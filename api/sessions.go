@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -194,6 +195,9 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sessions, next, err := h.opt.Engine.List(r.Context(), f)
+	if errors.Is(err, store.ErrInvalid) && f.Cursor != "" {
+		err = invalid("cursor", strconv.Quote(f.Cursor)+" is not a next_cursor a previous page returned; leave it out for the first page")
+	}
 	if err != nil {
 		h.writeErr(w, r, err)
 		return
