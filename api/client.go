@@ -72,7 +72,7 @@ func (c *Client) request(ctx context.Context, method, path string, body any) (*h
 	}
 	resp, err := c.http().Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("bgcall daemon at %s: %w (is `bgcall serve` running? set --api or BGCALL_API)", c.Base, err)
+		return nil, fmt.Errorf("bgcall daemon at %s: %w (is `bgcall serve` running? set --api or BGCALL_API_LISTEN)", c.Base, err)
 	}
 	if resp.StatusCode >= 300 {
 		defer resp.Body.Close()

@@ -9,10 +9,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"strings"
 	"time"
 
 	"bgcall/api"
+	"bgcall/config"
 )
 
 // Exit codes.
@@ -94,7 +97,7 @@ func usage(w io.Writer) {
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintf(w, "\nClient commands reach the daemon at --api (env BGCALL_API, default %s)\nwith --token (env BGCALL_TOKEN). Run bgcall COMMAND -h for its flags.\n", defaultAPI)
+	fmt.Fprintf(w, "\nClient commands reach the daemon at --api (env BGCALL_API_LISTEN, default %s)\nwith --token (env BGCALL_API_TOKEN), the daemon's own settings, or read both from\nthe daemon's file with --config (env BGCALL_CONFIG). Run bgcall COMMAND -h for its flags.\n", defaultAPI)
 }
 
 // exitError ends a command with a given exit code.
@@ -109,14 +112,14 @@ func usageError(format string, args ...any) error {
 	return exitError{code: ExitUsage, msg: fmt.Sprintf(format, args...)}
 }
 
-const defaultAPI = "http://127.0.0.1:8080"
+const defaultAPI = "127.0.0.1:8080"
 
 // clientFlags are the flags every client command takes.
 type clientFlags struct {
-	api, token string
-	envToken   string
-	timeout    time.Duration
-	json       bool
+	api, token, config string
+	getenv             func(string) string
+	timeout            time.Duration
+	json               bool
 }
 
 func newFlagSet(env Env, name, args, summary string) *flag.FlagSet {
@@ -129,27 +132,93 @@ func newFlagSet(env Env, name, args, summary string) *flag.FlagSet {
 	return fs
 }
 
+// register adds the client flags. Their defaults come from the same
+// environment variables the daemon reads (BGCALL_API_LISTEN,
+// BGCALL_API_TOKEN), or from the daemon's configuration file; they are
+// resolved in client, so that -h never prints a token.
 func (cf *clientFlags) register(fs *flag.FlagSet, env Env, withJSON bool) {
-	def := env.Getenv("BGCALL_API")
-	if def == "" {
-		def = defaultAPI
-	}
-	fs.StringVar(&cf.api, "api", def, "daemon API base URL (env BGCALL_API)")
-	// The token's default stays out of the flag so that -h never prints it.
-	fs.StringVar(&cf.token, "token", "", "API bearer token (default: env BGCALL_TOKEN)")
-	cf.envToken = env.Getenv("BGCALL_TOKEN")
+	cf.getenv = env.Getenv
+	fs.StringVar(&cf.api, "api", "", "the daemon's API, as host:port (its api.listen) or a URL (default: env BGCALL_API_LISTEN, else api.listen in --config, else "+defaultAPI+")")
+	fs.StringVar(&cf.token, "token", "", "API bearer token (default: env BGCALL_API_TOKEN, else api.token in --config)")
+	fs.StringVar(&cf.config, "config", "", "the daemon's configuration `file`, read for api.listen and api.token (env BGCALL_CONFIG)")
 	fs.DurationVar(&cf.timeout, "timeout", 10*time.Second, "bound on each API request")
 	if withJSON {
 		fs.BoolVar(&cf.json, "json", false, "print JSON instead of text")
 	}
 }
 
-func (cf *clientFlags) client() *api.Client {
-	token := cf.token
-	if token == "" {
-		token = cf.envToken
+// client returns the API client the flags, the environment and the
+// configuration file name, in that order. BGCALL_API and BGCALL_TOKEN, the
+// names the client used to read, still work.
+func (cf *clientFlags) client() (*api.Client, error) {
+	first := func(vs ...string) string {
+		for _, v := range vs {
+			if v != "" {
+				return v
+			}
+		}
+		return ""
 	}
-	return &api.Client{Base: cf.api, Token: token}
+	addr := first(cf.api, cf.getenv("BGCALL_API_LISTEN"), cf.getenv("BGCALL_API"))
+	token := first(cf.token, cf.getenv("BGCALL_API_TOKEN"), cf.getenv("BGCALL_TOKEN"))
+	if file := first(cf.config, cf.getenv("BGCALL_CONFIG")); file != "" && (addr == "" || token == "") {
+		listen, fileToken, err := readAPISettings(file)
+		if err != nil {
+			return nil, err
+		}
+		if token == "" && fileToken == config.Redacted {
+			return nil, usageError("%s: api.token is the placeholder %s that serve --print-config writes; pass --token or set BGCALL_API_TOKEN", file, config.Redacted)
+		}
+		addr, token = first(addr, listen), first(token, fileToken)
+	}
+	base, err := baseURL(first(addr, defaultAPI))
+	if err != nil {
+		return nil, err
+	}
+	cf.api = base
+	return &api.Client{Base: base, Token: token}, nil
+}
+
+// readAPISettings reads api.listen and api.token from a daemon
+// configuration file.
+func readAPISettings(file string) (listen, token string, err error) {
+	kvs, err := config.ReadFile(file)
+	if err != nil {
+		return "", "", usageError("--config: %v", err)
+	}
+	for _, kv := range kvs {
+		switch kv.Key {
+		case "api.listen":
+			listen = kv.Value
+		case "api.token":
+			token = kv.Value
+		}
+	}
+	return listen, token, nil
+}
+
+// baseURL turns the daemon's address, as its api.listen (host:port; an
+// empty or unspecified host means this machine) or as a URL, into the
+// API's base URL.
+func baseURL(addr string) (string, error) {
+	if strings.Contains(addr, "://") {
+		u, err := url.Parse(addr)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return "", usageError("--api %q: want host:port (e.g. 127.0.0.1:8080, the daemon's api.listen) or an http(s) URL", addr)
+		}
+		return strings.TrimRight(addr, "/"), nil
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" || strings.ContainsAny(addr, " /") {
+		return "", usageError("--api %q: want host:port (e.g. 127.0.0.1:8080, the daemon's api.listen) or an http(s) URL", addr)
+	}
+	switch host {
+	case "", "0.0.0.0":
+		host = "127.0.0.1"
+	case "::":
+		host = "::1"
+	}
+	return "http://" + net.JoinHostPort(host, port), nil
 }
 
 // parse parses args with fs and checks the number of positional arguments.

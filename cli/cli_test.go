@@ -132,7 +132,7 @@ type result struct {
 }
 
 // run runs bgcall with args against the daemon, as a shell would with
-// BGCALL_API and BGCALL_TOKEN set.
+// BGCALL_API_LISTEN and BGCALL_API_TOKEN set.
 func (d *daemon) run(args ...string) result {
 	d.t.Helper()
 	return d.runCtx(context.Background(), args...)
@@ -146,9 +146,9 @@ func (d *daemon) runCtx(ctx context.Context, args ...string) result {
 
 func (d *daemon) getenv(k string) string {
 	switch k {
-	case "BGCALL_API":
+	case "BGCALL_API_LISTEN":
 		return d.api
-	case "BGCALL_TOKEN":
+	case "BGCALL_API_TOKEN":
 		return token
 	}
 	return ""
@@ -718,5 +718,58 @@ func TestPrintedConfigLoadsBack(t *testing.T) {
 	}
 	if out.String() != printed {
 		t.Errorf("loaded back differently:\n%s\nwant:\n%s", out.String(), printed)
+	}
+}
+
+// TestClientFindsTheDaemonLikeTheDaemon: the client reads the daemon's own
+// names: BGCALL_API_LISTEN (a host:port as the daemon takes it, or a URL)
+// and BGCALL_API_TOKEN, or the daemon's configuration file.
+func TestClientFindsTheDaemonLikeTheDaemon(t *testing.T) {
+	d := startDaemon(t, fssim.Options{}, nil)
+	hostPort := strings.TrimPrefix(d.api, "http://")
+	_, port, _ := net.SplitHostPort(hostPort)
+	run := func(env map[string]string, args ...string) result {
+		t.Helper()
+		var out, errOut syncBuffer
+		code := cli.Main(context.Background(), args, cli.Env{Stdout: &out, Stderr: &errOut, Getenv: func(k string) string { return env[k] }})
+		return result{code: code, stdout: out.String(), stderr: errOut.String()}
+	}
+	for name, env := range map[string]map[string]string{
+		"host:port":       {"BGCALL_API_LISTEN": hostPort, "BGCALL_API_TOKEN": token},
+		"every address":   {"BGCALL_API_LISTEN": "0.0.0.0:" + port, "BGCALL_API_TOKEN": token},
+		"URL":             {"BGCALL_API_LISTEN": d.api, "BGCALL_API_TOKEN": token},
+		"older names":     {"BGCALL_API": d.api, "BGCALL_TOKEN": token},
+		"older host:port": {"BGCALL_API": hostPort, "BGCALL_TOKEN": token},
+	} {
+		if r := run(env, "list"); r.code != 0 {
+			t.Errorf("%s: list: exit %d %s", name, r.code, r.stderr)
+		}
+	}
+	if r := run(nil, "list", "--api", hostPort, "--token", token); r.code != 0 {
+		t.Errorf("--api host:port: exit %d %s", r.code, r.stderr)
+	}
+
+	file := filepath.Join(t.TempDir(), "bgcall.conf")
+	conf := "[api]\nlisten = \":" + port + "\"\ntoken = \"" + token + "\"\n"
+	if err := os.WriteFile(file, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := run(nil, "list", "--config", file); r.code != 0 {
+		t.Errorf("--config: exit %d %s", r.code, r.stderr)
+	}
+	if r := run(map[string]string{"BGCALL_CONFIG": file}, "list"); r.code != 0 {
+		t.Errorf("BGCALL_CONFIG: exit %d %s", r.code, r.stderr)
+	}
+	// A printed configuration has no token in it: say so.
+	if err := os.WriteFile(file, []byte("api.listen = \"127.0.0.1:"+port+"\"\napi.token = \"<redacted>\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := run(nil, "list", "--config", file)
+	if r.code != cli.ExitUsage {
+		t.Errorf("--config with a redacted token: exit %d %s", r.code, r.stderr)
+	}
+	mustContain(t, "redacted token", r.stderr, "api.token", "BGCALL_API_TOKEN")
+	if r := run(nil, "list", "--api", "not a place"); r.code != cli.ExitUsage || !strings.Contains(r.stderr, "host:port") {
+		t.Errorf("--api with garbage: exit %d %s", r.code, r.stderr)
 	}
 }

@@ -48,7 +48,10 @@ func runCall(ctx context.Context, env Env, args []string) error {
 	if p != (api.PolicyOverride{}) {
 		req.Policy = &p
 	}
-	c := cf.client()
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
 
 	if *dry {
 		rctx, cancel := context.WithTimeout(ctx, cf.timeout)
@@ -211,7 +214,11 @@ func runCancel(ctx context.Context, env Env, args []string) error {
 	}
 	rctx, cancel := context.WithTimeout(ctx, cf.timeout)
 	defer cancel()
-	s, err := cf.client().Cancel(rctx, pos[0], *endBridged)
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
+	s, err := c.Cancel(rctx, pos[0], *endBridged)
 	if err != nil {
 		return err
 	}
@@ -236,7 +243,11 @@ func runStatus(ctx context.Context, env Env, args []string) error {
 	}
 	rctx, cancel := context.WithTimeout(ctx, cf.timeout)
 	defer cancel()
-	s, err := cf.client().Get(rctx, pos[0])
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
+	s, err := c.Get(rctx, pos[0])
 	if err != nil {
 		return err
 	}
@@ -261,7 +272,10 @@ func runList(ctx context.Context, env Env, args []string) error {
 	if _, err := parse(fs, args, 0, ""); err != nil {
 		return err
 	}
-	c := cf.client()
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
 	var sessions []api.Session
 	next := ""
 	for {
@@ -299,7 +313,10 @@ func runWatch(ctx context.Context, env Env, args []string) error {
 	if _, err := parse(fs, args, 0, ""); err != nil {
 		return err
 	}
-	c := cf.client()
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
 	backoff := 500 * time.Millisecond
 	for connected := false; ; {
 		opened, err := watchOnce(ctx, c, f, env, cf, !connected)
