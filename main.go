@@ -19,7 +19,15 @@ func main() {
 	code := cli.Main(ctx, os.Args[1:], cli.Env{
 		Stdout: os.Stdout, Stderr: os.Stderr,
 		Getenv: os.Getenv, Environ: os.Environ(),
+		Terminal: isTerminal(os.Stdout),
 	})
 	stop()
 	os.Exit(code)
+}
+
+// isTerminal reports whether f is a terminal (a character device), where a
+// line may be redrawn in place.
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Client talks to a bgcall daemon's API.
@@ -159,8 +160,10 @@ type WatchFilter struct {
 
 // Stream is an open watch stream.
 type Stream struct {
-	body io.ReadCloser
-	sc   *bufio.Scanner
+	body      io.ReadCloser
+	sc        *bufio.Scanner
+	closeOnce sync.Once
+	done      chan struct{}
 }
 
 // Watch opens a watch stream. When it returns, the daemon is subscribed:
@@ -182,7 +185,7 @@ func (c *Client) Watch(ctx context.Context, f WatchFilter) (*Stream, error) {
 	}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 4<<20)
-	return &Stream{body: resp.Body, sc: sc}, nil
+	return &Stream{body: resp.Body, sc: sc, done: make(chan struct{})}, nil
 }
 
 // Next returns the next change; io.EOF when the daemon closed the stream.
@@ -204,8 +207,19 @@ func (s *Stream) Next() (Change, error) {
 	return Change{}, io.EOF
 }
 
-// Close ends the stream.
-func (s *Stream) Close() error { return s.body.Close() }
+// Close ends the stream; it may be called more than once, from any
+// goroutine.
+func (s *Stream) Close() error {
+	var err error
+	s.closeOnce.Do(func() {
+		err = s.body.Close()
+		close(s.done)
+	})
+	return err
+}
+
+// Done is closed when the stream is closed.
+func (s *Stream) Done() <-chan struct{} { return s.done }
 
 // Ready returns nil when the daemon's /readyz says ready, else why not.
 func (c *Client) Ready(ctx context.Context) error {

@@ -31,6 +31,10 @@ type Env struct {
 	Stdout, Stderr io.Writer
 	Getenv         func(string) string
 	Environ        []string // for serve: BGCALL_* settings
+	// Terminal says Stdout is a terminal: commands that follow a session
+	// keep a live line there, redrawn in place; otherwise they print
+	// plain lines.
+	Terminal bool
 }
 
 type command struct {

@@ -773,3 +773,50 @@ func TestClientFindsTheDaemonLikeTheDaemon(t *testing.T) {
 		t.Errorf("--api with garbage: exit %d %s", r.code, r.stderr)
 	}
 }
+
+// TestCallWaitLiveLine: between steps, call --wait keeps a live line on a
+// terminal (the next attempt's countdown, how long B has rung) and prints
+// plain lines when its output is piped.
+func TestCallWaitLiveLine(t *testing.T) {
+	d := startDaemon(t, fssim.Options{Default: fssim.Behavior{Action: fssim.NoAnswer}}, func(c *config.Config) {
+		c.Retry.MaxAttempts = 2
+		c.Retry.FirstInterval = 1500 * time.Millisecond
+		c.Retry.MaxInterval = 1500 * time.Millisecond
+	})
+	var out, errOut syncBuffer
+	code := cli.Main(context.Background(), []string{"call", "--wait", "1001", "1002"},
+		cli.Env{Stdout: &out, Stderr: &errOut, Getenv: d.getenv, Terminal: true})
+	if code != cli.ExitOutcome {
+		t.Fatalf("call --wait: exit %d\n%s\n%s", code, out.String(), errOut.String())
+	}
+	text := out.String()
+	mustContain(t, "terminal output", text, "\r\x1b[K", "next attempt in 00:0", "ringing B (1002) for ", "outcome: expired")
+	if strings.Contains(text, "next attempt at") {
+		t.Errorf("terminal output has the plain line too:\n%q", text)
+	}
+
+	r := d.run("call", "--wait", "1003", "1004")
+	if r.code != cli.ExitOutcome {
+		t.Fatalf("piped call --wait: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	mustContain(t, "piped output", r.stdout, "next attempt at ", "(in 1.5s)")
+	if strings.Contains(r.stdout, "\r") || strings.Contains(r.stdout, "\x1b") {
+		t.Errorf("piped output redraws a line:\n%q", r.stdout)
+	}
+}
+
+// TestWatchUnknownSession: watch --session with an id no session has says
+// so instead of waiting forever; with a finished one it says that.
+func TestWatchUnknownSession(t *testing.T) {
+	d := startDaemon(t, fssim.Options{Default: fssim.Behavior{Action: fssim.NoAnswer}}, nil)
+	r := d.run("watch", "--session", "0000000000000000000a")
+	if r.code != cli.ExitError || !strings.Contains(r.stderr, "no session 0000000000000000000a") {
+		t.Errorf("watch an unknown session: exit %d %q", r.code, r.stderr)
+	}
+	id := sessionID(t, d.run("call", "--json", "1001", "1002"))
+	d.run("cancel", id)
+	r = d.run("watch", "--session", id)
+	if r.code != 0 || !strings.Contains(r.stdout+r.stderr, "already finished") {
+		t.Errorf("watch a finished session: exit %d %q %q", r.code, r.stdout, r.stderr)
+	}
+}

@@ -95,7 +95,7 @@ func runCall(ctx context.Context, env Env, args []string) error {
 		fmt.Fprintf(env.Stdout, "session %s %s: %s calls %s in the background\n", s.ID, verb, s.Caller, s.Callee)
 		printHeld(env.Stdout, s)
 	}
-	final, err := follow(ctx, c, s.ID, env.Stdout, env.Stderr, cf.json)
+	final, err := follow(ctx, c, s.ID, env, cf.json)
 	if err != nil {
 		return err
 	}
@@ -110,9 +110,13 @@ func runCall(ctx context.Context, env Env, args []string) error {
 // between the two. A step can reach it twice (in the read and again on the
 // stream, or again after a reconnect); each is printed once. A lost stream
 // (a daemon restarting or draining behind the same address) is reopened.
-func follow(ctx context.Context, c *api.Client, id string, w, errw io.Writer, asJSON bool) (api.Session, error) {
+// Between steps it says what happens next: a live line on a terminal, a
+// plain line per wait when piped.
+func follow(ctx context.Context, c *api.Client, id string, env Env, asJSON bool) (api.Session, error) {
 	var s api.Session
 	seen := map[entryKey]bool{}
+	live := &liveLine{w: env.Stdout, on: env.Terminal && !asJSON}
+	var announced time.Time // the due time of the last plain "next attempt" line
 	emit := func(sess api.Session, entries []api.Entry) {
 		var fresh []api.Entry
 		for _, e := range entries {
@@ -123,20 +127,27 @@ func follow(ctx context.Context, c *api.Client, id string, w, errw io.Writer, as
 		}
 		if asJSON {
 			if len(fresh) > 0 || len(entries) == 0 {
-				printJSON(w, api.Change{Session: sess, Entries: fresh})
+				printJSON(env.Stdout, api.Change{Session: sess, Entries: fresh})
 			}
 			return
 		}
+		live.clear()
 		for _, e := range fresh {
-			fmt.Fprintf(w, "%s  %s\n", clock(e.At), describe(sess, e))
+			fmt.Fprintf(env.Stdout, "%s  %s\n", clock(e.At), describe(sess, e))
 		}
+		if !live.on && sess.State == "waiting" && sess.DueAt != nil && !sess.DueAt.Equal(announced) {
+			announced = *sess.DueAt
+			fmt.Fprintf(env.Stdout, "%s  next attempt at %s (in %s)\n", clock(time.Now()), clock(*sess.DueAt), roundWait(time.Until(*sess.DueAt)))
+		}
+		live.show(progress(sess, time.Now()))
 	}
+	defer live.clear()
 	interrupted := func() error {
 		return exitError{code: ExitError, msg: fmt.Sprintf("stopped following; session %s goes on (bgcall status %s)", id, id)}
 	}
 	backoff := 500 * time.Millisecond
 	for {
-		err := followOnce(ctx, c, id, &s, emit)
+		err := followOnce(ctx, c, id, &s, emit, func() { live.show(progress(s, time.Now())) })
 		if err == nil {
 			return s, nil
 		}
@@ -147,7 +158,8 @@ func follow(ctx context.Context, c *api.Client, id string, w, errw io.Writer, as
 		if errors.As(err, &apiErr) {
 			return s, err // the daemon answered: no session, wrong token, ...
 		}
-		fmt.Fprintf(errw, "lost the daemon (%v); following again in %s\n", err, backoff)
+		live.clear()
+		fmt.Fprintf(env.Stderr, "lost the daemon (%v); following again in %s\n", err, backoff)
 		select {
 		case <-ctx.Done():
 			return s, interrupted()
@@ -169,9 +181,12 @@ func keyOf(e api.Entry) entryKey {
 	return entryKey{at: e.At.UTC(), kind: e.Kind, leg: e.Leg, uuid: e.UUID, attempt: e.Attempt, state: e.State, cause: e.Cause, note: e.Note}
 }
 
+// liveRefresh is how often the live line is redrawn.
+const liveRefresh = time.Second
+
 // followOnce follows over one watch stream until the session finishes
-// (nil) or the stream fails.
-func followOnce(ctx context.Context, c *api.Client, id string, s *api.Session, emit func(api.Session, []api.Entry)) error {
+// (nil) or the stream fails; tick runs every liveRefresh meanwhile.
+func followOnce(ctx context.Context, c *api.Client, id string, s *api.Session, emit func(api.Session, []api.Entry), tick func()) error {
 	stream, err := c.Watch(ctx, api.WatchFilter{Session: id})
 	if err != nil {
 		return err
@@ -186,21 +201,54 @@ func followOnce(ctx context.Context, c *api.Client, id string, s *api.Session, e
 	}
 	*s = got
 	emit(got, got.Timeline)
-	for s.State != "finished" {
-		ch, err := stream.Next()
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return errors.New("the daemon closed the stream")
-			}
-			return err
-		}
-		if ch.Session.Version <= s.Version {
-			continue
-		}
-		*s = ch.Session
-		emit(*s, ch.Entries)
+	if s.State == "finished" {
+		return nil
 	}
-	return nil
+	changes, errc := readStream(stream)
+	ticker := time.NewTicker(liveRefresh)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ticker.C:
+			tick()
+		case err := <-errc:
+			return err
+		case ch := <-changes:
+			if ch.Session.Version <= s.Version {
+				continue
+			}
+			*s = ch.Session
+			emit(*s, ch.Entries)
+			if s.State == "finished" {
+				return nil
+			}
+		}
+	}
+}
+
+// readStream reads stream on a goroutine of its own until it fails; the
+// goroutine ends when the stream is closed. Changes come on the first
+// channel, the error that ended the stream on the second.
+func readStream(stream *api.Stream) (<-chan api.Change, <-chan error) {
+	changes, errc := make(chan api.Change), make(chan error, 1)
+	go func() {
+		for {
+			ch, err := stream.Next()
+			if err != nil {
+				if errors.Is(err, io.EOF) {
+					err = errors.New("the daemon closed the stream")
+				}
+				errc <- err
+				return
+			}
+			select {
+			case changes <- ch:
+			case <-stream.Done():
+				return
+			}
+		}
+	}()
+	return changes, errc
 }
 
 func runCancel(ctx context.Context, env Env, args []string) error {
@@ -316,6 +364,22 @@ func runWatch(ctx context.Context, env Env, args []string) error {
 	c, err := cf.client()
 	if err != nil {
 		return err
+	}
+	if f.Session != "" {
+		// A session that does not exist, or has finished, never changes:
+		// say so rather than wait for nothing.
+		rctx, cancel := context.WithTimeout(ctx, cf.timeout)
+		s, err := c.Get(rctx, f.Session)
+		cancel()
+		switch {
+		case api.IsNotFound(err):
+			return fmt.Errorf("no session %s (finished sessions are kept for the daemon's retention; bgcall list shows the others)", f.Session)
+		case err != nil:
+			return err
+		case s.State == "finished":
+			fmt.Fprintf(env.Stderr, "session %s has already finished (%s); nothing more will happen (bgcall status %s shows its timeline)\n", s.ID, s.Outcome, s.ID)
+			return nil
+		}
 	}
 	backoff := 500 * time.Millisecond
 	for connected := false; ; {

@@ -185,3 +185,75 @@ func attempts(s api.Session) string {
 	}
 	return fmt.Sprint(s.Attempts)
 }
+
+// liveLine is one line at the bottom of a terminal, redrawn in place; off
+// a terminal it shows nothing.
+type liveLine struct {
+	w     io.Writer
+	on    bool
+	shown bool
+}
+
+// show replaces the line with text ("" clears it).
+func (l *liveLine) show(text string) {
+	if !l.on {
+		return
+	}
+	l.clear()
+	if text != "" {
+		fmt.Fprint(l.w, "          "+text)
+		l.shown = true
+	}
+}
+
+// clear removes the line, so that a line printed next starts clean.
+func (l *liveLine) clear() {
+	if l.shown {
+		fmt.Fprint(l.w, "\r\x1b[K")
+		l.shown = false
+	}
+}
+
+// progress says what a session is doing at now, for the live line.
+func progress(s api.Session, now time.Time) string {
+	switch s.State {
+	case "waiting":
+		if s.DueAt == nil {
+			return ""
+		}
+		line := "next attempt in " + countdown(s.DueAt.Sub(now))
+		if s.HeldByQuietHours {
+			line += " (quiet hours " + s.QuietHours + ")"
+		}
+		return line
+	case "dialing_callee":
+		return fmt.Sprintf("ringing B (%s) for %d s", s.Callee, int(now.Sub(s.UpdatedAt).Seconds()))
+	case "callee_hold":
+		return fmt.Sprintf("B on hold, ringing A (%s) for %d s", s.Caller, int(now.Sub(s.UpdatedAt).Seconds()))
+	case "bridged":
+		if s.BridgedAt != nil {
+			return "A and B talking for " + countdown(now.Sub(*s.BridgedAt))
+		}
+	}
+	return ""
+}
+
+// countdown reads d as mm:ss, or h:mm:ss from an hour on.
+func countdown(d time.Duration) string {
+	sec := int(max(d, 0).Round(time.Second) / time.Second)
+	if sec >= 3600 {
+		return fmt.Sprintf("%d:%02d:%02d", sec/3600, sec/60%60, sec%60)
+	}
+	return fmt.Sprintf("%02d:%02d", sec/60, sec%60)
+}
+
+// roundWait reads a wait to a precision that suits its length.
+func roundWait(d time.Duration) time.Duration {
+	switch {
+	case d <= 0:
+		return 0
+	case d < time.Minute:
+		return d.Round(100 * time.Millisecond)
+	}
+	return d.Round(time.Second)
+}
