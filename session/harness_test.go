@@ -88,10 +88,18 @@ func withOptions(f func(*session.Options)) harnessOpt {
 	return func(h *harness) { f(&h.opts) }
 }
 
-func startNode(t testing.TB, i int) *fssim.Node {
+// withRealTimeNode makes the first node keep FreeSWITCH's own time, for a
+// test whose ring times bgcall's timers and the node must both honour.
+func withRealTimeNode() harnessOpt {
+	return func(h *harness) { h.nodes = append(h.nodes, startNodeTimed(h.t, len(h.nodes), time.Second)) }
+}
+
+func startNode(t testing.TB, i int) *fssim.Node { return startNodeTimed(t, i, simSecond) }
+
+func startNodeTimed(t testing.TB, i int, second time.Duration) *fssim.Node {
 	t.Helper()
 	n, err := fssim.Start(fssim.Options{
-		Hostname: fmt.Sprintf("fs%d", i+1), Second: simSecond, Heartbeat: -1,
+		Hostname: fmt.Sprintf("fs%d", i+1), Second: second, Heartbeat: -1,
 		PromptDuration: 25 * simSecond, // 500 ms: prompts are seconds long in life
 	})
 	if err != nil {

@@ -3,6 +3,7 @@ package session_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -85,6 +86,12 @@ func replicaOptions(st *store.Store, pool *esl.Pool, replica string) session.Opt
 // startChild starts a replica in a child process.
 func startChild(t *testing.T, h *harness, replica string) *exec.Cmd {
 	t.Helper()
+	return startChildLogging(t, h, replica, nil)
+}
+
+// startChildLogging starts a replica whose log goes to logs, if not nil.
+func startChildLogging(t *testing.T, h *harness, replica string, logs io.Writer) *exec.Cmd {
+	t.Helper()
 	var addrs []string
 	for _, n := range h.nodes {
 		addrs = append(addrs, n.Addr())
@@ -97,6 +104,10 @@ func startChild(t *testing.T, h *harness, replica string) *exec.Cmd {
 		t.Fatal(err)
 	}
 	cmd.Stderr = os.Stderr
+	if logs != nil {
+		cmd.Stderr = logs
+		cmd.Env = append(cmd.Env, "BGCALL_TEST_LOG=1")
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
