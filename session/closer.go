@@ -185,6 +185,9 @@ func (c *closer) expire() {
 }
 
 func (c *closer) exec(ctx context.Context, cmd closerCmd) {
+	if !c.e.mayAct("hang up", cmd.id) {
+		return // the sweeper ends the leg if its session is over
+	}
 	api := c.e.opt.Pool.API
 	if cmd.prompt != "" {
 		// Stop the hold music first: a broadcast queues behind it otherwise.

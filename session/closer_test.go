@@ -29,6 +29,7 @@ func TestCloserNeverHoldsUpTheDispatcher(t *testing.T) {
 		now:     time.Now,
 		log:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 		senders: &senders{byNode: map[string]*sender{"fs1": full}, other: newSender(1, 1, stopped)},
+		fence:   &leaseFence{until: time.Now().Add(time.Hour)}, // held: this test is about the sender, not the lease
 	}
 	c := newCloser(e)
 	ran := make(chan string, 4)

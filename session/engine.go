@@ -160,6 +160,7 @@ type Engine struct {
 	legs    legIndex
 	closer  *closer
 	orphans *sweeper
+	fence   *leaseFence
 	senders *senders
 	wake    chan struct{} // a session became due now: claim without waiting
 	stopped chan struct{} // closed when Run returns: nothing routes any more
@@ -183,6 +184,7 @@ func New(opts Options) (*Engine, error) {
 	}
 	e.senders = newSenders(opts.Pool.Nodes(), e.stopped)
 	e.closer = newCloser(e)
+	e.fence = newLeaseFence(opts.LeaseTTL)
 	e.orphans = newSweeper(e)
 	for i := 0; i < opts.Workers; i++ {
 		e.workers = append(e.workers, newWorker(e))
@@ -203,7 +205,7 @@ func (e *Engine) Replica() string { return e.opt.Replica }
 func (e *Engine) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if err := e.opt.Store.Heartbeat(ctx, e.opt.Replica, e.now()); err != nil {
+	if err := e.renew(ctx); err != nil {
 		return fmt.Errorf("register replica %s: %w", e.opt.Replica, err)
 	}
 	var wg sync.WaitGroup

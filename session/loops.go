@@ -117,8 +117,10 @@ func (e *Engine) lease(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		now := e.now()
-		if err := e.opt.Store.Heartbeat(ctx, e.opt.Replica, now); err != nil {
+		if err := e.renew(ctx); err != nil {
+			if ctx.Err() != nil {
+				continue
+			}
 			e.opt.Metrics.RedisError("heartbeat")
 			e.log.Error("renew replica lease", "err", err)
 			continue
@@ -128,7 +130,7 @@ func (e *Engine) lease(ctx context.Context) {
 			// stays, or they would be handed over twice.
 			continue
 		}
-		taken, err := e.opt.Store.TakeOver(ctx, e.opt.Replica, now)
+		taken, err := e.opt.Store.TakeOver(ctx, e.opt.Replica, e.now())
 		if err != nil {
 			e.opt.Metrics.RedisError("takeover")
 			e.log.Error("take over sessions of lost replicas", "err", err)

@@ -17,15 +17,20 @@ import (
 // lost connection, seen on resync): FreeSWITCH never reported its hangup.
 const causeNodeLost freeswitch.Cause = "NODE_LOST"
 
+// errLeaseNotHeld withholds an originate: this replica is not sure it still
+// steers the session (see leaseFence).
+var errLeaseNotHeld = errors.New("withheld: this replica's lease is not known to be held")
+
 type jobKind int
 
 const (
-	jobClaimed jobKind = iota // the scheduler claimed a due session
-	jobAdopt                  // a session taken over or resumed after restart
-	jobEvent                  // a FreeSWITCH event for one of the session's legs
-	jobTimer                  // a deadline of the session's current state
-	jobNotSent                // an originate of the session did not reach FreeSWITCH
-	jobProbed                 // FreeSWITCH's answer about an adopted session's legs
+	jobClaimed    jobKind = iota // the scheduler claimed a due session
+	jobAdopt                     // a session taken over or resumed after restart
+	jobEvent                     // a FreeSWITCH event for one of the session's legs
+	jobTimer                     // a deadline of the session's current state
+	jobNotSent                   // an originate of the session did not reach FreeSWITCH
+	jobProbed                    // FreeSWITCH's answer about an adopted session's legs
+	jobRecheckAll                // the lease lapsed: ask the store about every session here
 )
 
 type job struct {
@@ -36,6 +41,7 @@ type job struct {
 	gen     uint64 // timer generation; an older one is ignored
 	notSent *notSent
 	probed  *probed
+	done    chan struct{} // closed once handled (jobRecheckAll)
 }
 
 // notSent reports an originate that failed on its way to FreeSWITCH, to
@@ -175,6 +181,15 @@ func (w *worker) handle(ctx context.Context, j job) {
 		w.originateNotSent(ctx, w.live[j.id], j.id, j.notSent)
 	case jobProbed:
 		w.decide(ctx, w.live[j.id], j.probed)
+	case jobRecheckAll:
+		all := make([]*tracked, 0, len(w.live))
+		for _, t := range w.live {
+			all = append(all, t)
+		}
+		for _, t := range all {
+			w.recheck(ctx, t)
+		}
+		close(j.done)
 	}
 }
 
@@ -345,7 +360,11 @@ func (w *worker) originate(id string, leg *notSent, cmd string, heard time.Time)
 		if leg.caller {
 			ctx = e.reacting(ctx, "caller_originate", heard)
 		}
-		if err := e.opt.Pool.BGAPI(ctx, leg.node, cmd, leg.leg); err != nil {
+		err := errLeaseNotHeld
+		if e.mayAct("originate", id) {
+			err = e.opt.Pool.BGAPI(ctx, leg.node, cmd, leg.leg)
+		}
+		if err != nil {
 			if ctx.Err() != nil {
 				return // stopping: whoever takes the session over asks FreeSWITCH
 			}
@@ -597,6 +616,9 @@ func (w *worker) playHold(_ context.Context, t *tracked) {
 		return
 	}
 	e.senders.send(s.Node, s.ID, func(ctx context.Context) {
+		if !e.mayAct("hold prompt", s.ID) {
+			return
+		}
 		if _, err := e.opt.Pool.API(ctx, s.Node, cmd); err != nil {
 			e.log.Warn("hold prompt", "session", s.ID, "callee_leg", s.CalleeLeg, "err", err)
 		}
@@ -626,6 +648,9 @@ func (w *worker) bridge(_ context.Context, t *tracked, heard time.Time) {
 		e.log.Warn("uuid_bridge", "session", s.ID, "err", err)
 	} else {
 		e.senders.send(s.Node, s.ID, func(ctx context.Context) {
+			if !e.mayAct("uuid_bridge", s.ID) {
+				return
+			}
 			if _, err := e.opt.Pool.API(e.reacting(ctx, "bridge", heard), s.Node, cmd); err != nil {
 				// A leg went away between the answer and the bridge; its
 				// hangup event decides the outcome, the deadline below if
