@@ -165,6 +165,26 @@ func Start(t testing.TB, opt Options) *Server {
 	return s
 }
 
+// StartServer starts a FreeSWITCH that belongs to no one test, for the tests
+// of a package to share (started from TestMain, or once on first use): its
+// files go under dir, and whoever starts it stops it with Stop. The tests
+// that use it still begin with Require, so that they skip or fail as the
+// others do when FreeSWITCH is missing.
+func StartServer(dir string, opt Options) (*Server, error) {
+	bin, ok := Installed()
+	if !ok {
+		return nil, fmt.Errorf("real FreeSWITCH: not installed (%s not found): %s", bin, HowToInstall)
+	}
+	s, err := newServer(bin, dir, opt)
+	if err != nil {
+		return nil, fmt.Errorf("real FreeSWITCH: %w", err)
+	}
+	if err := s.start(); err != nil {
+		return nil, fmt.Errorf("real FreeSWITCH: %w", err)
+	}
+	return s, nil
+}
+
 // newServer writes the configuration under dir; start runs it.
 func newServer(bin, dir string, opt Options) (*Server, error) {
 	pw := opt.Password

@@ -121,3 +121,20 @@ func TestRestartRealFreeSWITCH(t *testing.T) {
 		t.Fatalf("Core-UUID %s unchanged by a restart", after)
 	}
 }
+
+func TestSharedRealFreeSWITCH(t *testing.T) {
+	fsreal.Require(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := fsreal.StartServer(t.TempDir(), fsreal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, err := s.API(ctx, "status"); err != nil || !strings.HasPrefix(status, "UP") {
+		t.Fatalf("status %q, %v", status, err)
+	}
+	s.Stop()
+	if _, err := callrec.Dial(ctx, s.Addr, s.Password); err == nil {
+		t.Fatalf("event socket %s still answers after Stop", s.Addr)
+	}
+}
