@@ -33,7 +33,10 @@ func (e *Engine) Cancel(ctx context.Context, id string, endBridged bool) (store.
 		now := e.now()
 		next := s
 		next.State, next.Outcome, next.Cause, next.FinishedAt, next.UpdatedAt, next.Owner =
-			store.Finished, store.Cancelled, string(freeswitch.OriginatorCancel), now, now, ""
+			store.Finished, store.Cancelled, "", now, now, ""
+		if s.State != store.Waiting { // a leg was live: it is cancelled
+			next.Cause = string(freeswitch.OriginatorCancel)
+		}
 		entries := []store.Entry{{At: now, Kind: "cancelled", State: store.Finished, Node: s.Node, Note: "cancelled while " + string(s.State)},
 			{At: now, Kind: "finished", State: store.Finished, Note: "cancelled", Cause: next.Cause}}
 		got, err := e.opt.Store.Apply(ctx, next, s.Version, entries, now)

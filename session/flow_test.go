@@ -311,6 +311,10 @@ func TestCancel(t *testing.T) {
 			if final.Outcome != store.Cancelled {
 				t.Errorf("final outcome %s, want cancelled", final.Outcome)
 			}
+			// A hangup cause belongs to a leg: with none live, there is none.
+			if wantCause := m.state != store.Waiting; (final.Cause != "") != wantCause {
+				t.Errorf("cancelled while %s: cause %q", m.state, final.Cause)
+			}
 		})
 	}
 }
