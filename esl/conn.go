@@ -19,8 +19,10 @@ var (
 	ErrNoNode       = errors.New("esl: no such node or no healthy node")
 	ErrNotConnected = errors.New("esl: node not connected")
 	// ErrAuth is a refused password: fix the node's Password (FreeSWITCH's
-	// event_socket.conf.xml) — retrying alone will not help.
-	ErrAuth = errors.New("esl: authentication refused; check the node's password (event_socket.conf.xml)")
+	// event_socket.conf.xml) — retrying alone will not help. The message
+	// names bgcall's settings, since that is where an operator fixes it.
+	ErrAuth = errors.New("esl: authentication refused: set the password of FreeSWITCH's event_socket.conf.xml " +
+		"in freeswitch.password, or as password@ in the node's freeswitch.nodes entry")
 	// ErrConnectionLost: the connection failed while the command was in
 	// flight; FreeSWITCH may or may not have run it.
 	ErrConnectionLost = errors.New("esl: connection lost while the command was in flight")

@@ -416,6 +416,20 @@ func (s *Server) Restart(t testing.TB) {
 	}
 }
 
+// Crash kills FreeSWITCH at once (SIGKILL: calls vanish without a hangup
+// or any event, as in a crash) and starts it again as Restart does.
+func (s *Server) Crash(t testing.TB) {
+	t.Helper()
+	s.mu.Lock()
+	cmd, exit := s.cmd, s.exit
+	s.mu.Unlock()
+	if cmd != nil {
+		cmd.Process.Kill()
+		<-exit
+	}
+	s.Restart(t)
+}
+
 // API runs one api command (e.g. "status", "uuid_dump <uuid>") and returns
 // FreeSWITCH's reply as it is, "-ERR ..." included: only a failure to get a
 // reply is an error. It uses one cached connection, dialled again after
