@@ -293,6 +293,11 @@ func TestGet(t *testing.T) {
 	if got.ID != s.ID || len(got.Timeline) == 0 || got.Timeline[0].Kind != "created" {
 		t.Errorf("get %+v, want the session with a timeline starting at created", got)
 	}
+	for _, en := range got.Timeline {
+		if en.Text != api.Describe(got, en) || en.Text == "" {
+			t.Errorf("entry %+v: text %q, want %q", en, en.Text, api.Describe(got, en))
+		}
+	}
 	for _, id := range []string{"0000000000000000000a", "NOT-AN-ID", "..%2f..%2fetc"} {
 		a := e.call("GET", "/v1/sessions/"+id, "")
 		if a.status != http.StatusNotFound || a.err(t).Code != "not_found" {

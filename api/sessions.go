@@ -94,6 +94,7 @@ func (h *Handler) session(s store.Session, tl []store.Entry) Session {
 			out.MaxAttempts = *o.MaxAttempts
 		}
 	}
+	describeAll(out, out.Timeline)
 	return out
 }
 
@@ -285,7 +286,10 @@ func (h *Handler) watch(w http.ResponseWriter, r *http.Request) {
 			if (id != "" && s.ID != id) || (caller != "" && s.Caller != caller) || (callee != "" && s.Callee != callee) {
 				continue
 			}
-			if err := enc.Encode(Change{Session: h.session(s, nil), Entries: fromEntries(c.Entries)}); err != nil {
+			sess := h.session(s, nil)
+			entries := fromEntries(c.Entries)
+			describeAll(sess, entries)
+			if err := enc.Encode(Change{Session: sess, Entries: entries}); err != nil {
 				return
 			}
 		}

@@ -72,6 +72,8 @@ type Entry struct {
 	UUID    string    `json:"uuid,omitempty"`
 	Cause   string    `json:"cause,omitempty"`
 	Note    string    `json:"note,omitempty"`
+	// Text is the entry in words, as bgcall status prints it (Describe).
+	Text string `json:"text,omitempty"`
 }
 
 // ListResponse is a page of GET /v1/sessions.

@@ -791,15 +791,15 @@ func TestCallWaitLiveLine(t *testing.T) {
 	}
 	text := out.String()
 	mustContain(t, "terminal output", text, "\r\x1b[K", "next attempt in 00:0", "ringing B (1002) for ", "outcome: expired")
-	if strings.Contains(text, "next attempt at") {
-		t.Errorf("terminal output has the plain line too:\n%q", text)
+	if strings.Count(text, "next attempt in") < 1 {
+		t.Errorf("no countdown on the terminal:\n%q", text)
 	}
 
 	r := d.run("call", "--wait", "1003", "1004")
 	if r.code != cli.ExitOutcome {
 		t.Fatalf("piped call --wait: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	mustContain(t, "piped output", r.stdout, "next attempt at ", "(in 1.5s)")
+	mustContain(t, "piped output", r.stdout, "attempt 2 scheduled: retry in 1.5s (at ")
 	if strings.Contains(r.stdout, "\r") || strings.Contains(r.stdout, "\x1b") {
 		t.Errorf("piped output redraws a line:\n%q", r.stdout)
 	}
@@ -818,5 +818,47 @@ func TestWatchUnknownSession(t *testing.T) {
 	r = d.run("watch", "--session", id)
 	if r.code != 0 || !strings.Contains(r.stdout+r.stderr, "already finished") {
 		t.Errorf("watch a finished session: exit %d %q %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestCausesReadAsTheyMean: each attempt's end says what FreeSWITCH's
+// cause means (busy, rejected, not registered, does not exist), and a
+// cancel before any leg names no cause.
+func TestCausesReadAsTheyMean(t *testing.T) {
+	d := startDaemon(t, fssim.Options{Subscribers: map[string][]fssim.Behavior{
+		"1002": {{Action: fssim.Busy, Ring: 50 * time.Millisecond}, {Action: fssim.Reject, Ring: 50 * time.Millisecond},
+			{Action: fssim.NotRegistered}, {Action: fssim.Unallocated, Ring: 50 * time.Millisecond}},
+		"1004": {{Action: fssim.NoAnswer}},
+	}}, func(c *config.Config) {
+		c.Retry.Causes = []config.CauseRule{
+			{Cause: "USER_BUSY", Action: config.ActionRetry},
+			{Cause: "UNALLOCATED_NUMBER", Action: config.ActionFail},
+		}
+	})
+	r := d.run("call", "--wait", "1001", "1002")
+	if r.code != cli.ExitOutcome {
+		t.Fatalf("call --wait: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	mustContain(t, "causes", r.stdout,
+		"attempt 1: B was busy (USER_BUSY)",
+		"attempt 2: B rejected the call (CALL_REJECTED)",
+		"attempt 3: B's phone is not registered (USER_NOT_REGISTERED)",
+		"attempt 4: B's number does not exist (UNALLOCATED_NUMBER)",
+		"outcome: failed")
+	if strings.Contains(r.stdout, "did not answer") {
+		t.Errorf("an attempt that was not left unanswered reads as one:\n%s", r.stdout)
+	}
+
+	id := sessionID(t, d.run("call", "--json", "--first-interval", "1h", "1003", "1004"))
+	waitFor(t, "the first attempt to end", func() bool {
+		var s api.Session
+		json.Unmarshal([]byte(d.run("status", "--json", id).stdout), &s)
+		return s.State == "waiting" && s.Attempts == 1
+	})
+	d.run("cancel", id)
+	r = d.run("status", id)
+	mustContain(t, "status of a cancelled session", r.stdout, "outcome: cancelled")
+	if strings.Contains(r.stdout, "ORIGINATOR_CANCEL") {
+		t.Errorf("a session cancelled before any leg names a hangup cause:\n%s", r.stdout)
 	}
 }

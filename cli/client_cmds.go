@@ -132,10 +132,16 @@ func follow(ctx context.Context, c *api.Client, id string, env Env, asJSON bool)
 			return
 		}
 		live.clear()
+		waiting := sess.State == "waiting" && sess.DueAt != nil
 		for _, e := range fresh {
-			fmt.Fprintf(env.Stdout, "%s  %s\n", clock(e.At), describe(sess, e))
+			line := describe(sess, e)
+			if e.Kind == "scheduled" && waiting {
+				line += " (at " + clock(*sess.DueAt) + ")"
+				announced = *sess.DueAt
+			}
+			fmt.Fprintf(env.Stdout, "%s  %s\n", clock(e.At), line)
 		}
-		if !live.on && sess.State == "waiting" && sess.DueAt != nil && !sess.DueAt.Equal(announced) {
+		if !live.on && waiting && !sess.DueAt.Equal(announced) {
 			announced = *sess.DueAt
 			fmt.Fprintf(env.Stdout, "%s  next attempt at %s (in %s)\n", clock(time.Now()), clock(*sess.DueAt), roundWait(time.Until(*sess.DueAt)))
 		}

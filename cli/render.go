@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -18,71 +17,7 @@ func printJSON(w io.Writer, v any) error {
 }
 
 // describe turns one timeline entry into the words an operator reads.
-// Unknown kinds still print, so a newer daemon never hides a step.
-func describe(s api.Session, e api.Entry) string {
-	cause := ""
-	if e.Cause != "" {
-		cause = " (" + e.Cause + ")"
-	}
-	on := ""
-	if e.Node != "" {
-		on = " on " + e.Node
-	}
-	note := ""
-	if e.Note != "" {
-		note = ": " + e.Note
-	}
-	switch e.Kind {
-	case "created":
-		line := fmt.Sprintf("requested: %s calls %s in the background", s.Caller, s.Callee)
-		if e.Note != "" {
-			line += " (" + e.Note + ")"
-		}
-		return line
-	case "attempt":
-		of := ""
-		if s.MaxAttempts > 0 {
-			of = fmt.Sprintf(" of %d", s.MaxAttempts)
-		}
-		return fmt.Sprintf("attempt %d%s: ringing B (%s)%s", e.Attempt, of, s.Callee, on)
-	case "attempt_ended":
-		return fmt.Sprintf("attempt %d: B did not answer%s%s", e.Attempt, cause, note)
-	case "scheduled":
-		return fmt.Sprintf("attempt %d scheduled%s", e.Attempt, note)
-	case "deferred":
-		return "deferred" + note
-	case "callee_answered":
-		return fmt.Sprintf("B answered; B on hold%s", on)
-	case "caller_dialing":
-		return fmt.Sprintf("ringing A (%s)%s", s.Caller, on)
-	case "bridged":
-		return "bridged: A and B are talking" + on
-	case "callee_hung_up":
-		return "B hung up" + cause + note
-	case "caller_ended":
-		return "A's call ended" + cause + note
-	case "cancelled":
-		return "cancelled" + note
-	case "finished":
-		out := s.Outcome
-		if out == "" {
-			out, _, _ = strings.Cut(e.Note, ":")
-		}
-		reason := strings.TrimSpace(strings.TrimPrefix(e.Note, out+":"))
-		if reason == out {
-			reason = ""
-		}
-		line := "outcome: " + out
-		if reason != "" {
-			line += " (" + reason + ")"
-		}
-		if e.Cause != "" && !strings.Contains(reason, e.Cause) {
-			line += " [" + e.Cause + "]"
-		}
-		return line
-	}
-	return e.Kind + cause + note
-}
+func describe(s api.Session, e api.Entry) string { return api.Describe(s, e) }
 
 func clock(t time.Time) string {
 	return t.Local().Format("15:04:05")
