@@ -166,7 +166,7 @@ func (s *Server) switchOff(ctx context.Context, caller, callee string) string {
 	}
 	cancelled := 0
 	for _, ss := range live {
-		_, err := s.opt.Engine.Cancel(ctx, ss.ID, false)
+		_, err := s.opt.Engine.CancelBy(ctx, ss.ID, false, "phone (feature code from A)")
 		switch {
 		case err == nil:
 			cancelled++

@@ -19,6 +19,12 @@ import (
 // step in the store, so the replica steering the session finds its next
 // step refused and lets go, and the legs are torn down from here.
 func (e *Engine) Cancel(ctx context.Context, id string, endBridged bool) (store.Session, error) {
+	return e.CancelBy(ctx, id, endBridged, "")
+}
+
+// CancelBy is Cancel that records who asked for it (by: "cli:alice",
+// "phone", "web", ...) on the session's timeline and in the log.
+func (e *Engine) CancelBy(ctx context.Context, id string, endBridged bool, by string) (store.Session, error) {
 	for range 8 {
 		s, err := e.opt.Store.Get(ctx, id)
 		if err != nil {
@@ -37,7 +43,11 @@ func (e *Engine) Cancel(ctx context.Context, id string, endBridged bool) (store.
 		if s.State != store.Waiting { // a leg was live: it is cancelled
 			next.Cause = string(freeswitch.OriginatorCancel)
 		}
-		entries := []store.Entry{{At: now, Kind: "cancelled", State: store.Finished, Node: s.Node, Note: "cancelled while " + string(s.State)},
+		note := "cancelled while " + string(s.State)
+		if by != "" {
+			note += " by " + by
+		}
+		entries := []store.Entry{{At: now, Kind: "cancelled", State: store.Finished, Node: s.Node, Note: note},
 			{At: now, Kind: "finished", State: store.Finished, Note: "cancelled", Cause: next.Cause}}
 		got, err := e.opt.Store.Apply(ctx, next, s.Version, entries, now)
 		if errors.Is(err, store.ErrStale) || errors.Is(err, store.ErrFenced) {
@@ -49,8 +59,8 @@ func (e *Engine) Cancel(ctx context.Context, id string, endBridged bool) (store.
 		}
 		e.tearDown(s)
 		e.opt.Metrics.SessionFinished(string(store.Cancelled), s.Attempts, now.Sub(s.CreatedAt))
-		e.log.Info("transition", "session", id, "from", s.State, "to", got.State, "event", "cancelled",
-			"node", s.Node, "callee_leg", s.CalleeLeg, "caller_leg", s.CallerLeg, "outcome", got.Outcome)
+		e.logTransition(got, s.State, "cancelled", "attempt", s.Attempts, "node", s.Node, "callee_leg", s.CalleeLeg,
+			"caller_leg", s.CallerLeg, "outcome", got.Outcome, "by", by)
 		return got, nil
 	}
 	return store.Session{}, fmt.Errorf("cancel session %s: it kept changing; try again", id)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -248,7 +249,13 @@ func (w *worker) apply(ctx context.Context, t *tracked, next store.Session, entr
 	got, err := e.opt.Store.Apply(ctx, next, t.s.Version, entries, now)
 	if err != nil {
 		if errors.Is(err, store.ErrStale) || errors.Is(err, store.ErrFenced) || errors.Is(err, store.ErrNotFound) {
-			e.log.Info("session moved on; looking again", "session", t.s.ID, "state", t.s.State, "reason", err)
+			// A cancel makes the next step stale, which is no news; a
+			// session taken by another replica is.
+			level := slog.LevelInfo
+			if errors.Is(err, store.ErrStale) {
+				level = slog.LevelDebug
+			}
+			e.log.Log(ctx, level, "session moved on; looking again", "session", t.s.ID, "state", t.s.State, "reason", err)
 			w.recheck(ctx, t)
 			return false
 		}
@@ -278,9 +285,8 @@ func (w *worker) apply(ctx context.Context, t *tracked, next store.Session, entr
 	if got.State == store.Waiting { // the ended attempt's leg, not the cleared fields
 		node, callee, caller = prev.Node, prev.CalleeLeg, prev.CallerLeg
 	}
-	e.log.Info("transition", "session", got.ID, "from", prev.State, "to", got.State, "event", kind,
-		"attempt", got.Attempts, "node", node, "callee_leg", callee, "caller_leg", caller,
-		"cause", cause, "outcome", got.Outcome)
+	e.logTransition(got, prev.State, kind, "attempt", got.Attempts, "node", node, "callee_leg", callee,
+		"caller_leg", caller, "cause", cause, "outcome", got.Outcome, "reason", reasonOf(entries))
 	switch got.State {
 	case store.Finished:
 		e.opt.Metrics.SessionFinished(string(got.Outcome), got.Attempts, now.Sub(got.CreatedAt))
@@ -341,9 +347,7 @@ func (w *worker) begun(ctx context.Context, t *tracked) {
 		w.finish(ctx, t, store.Failed, "", "cannot build the callee dial string: "+err.Error())
 		return
 	}
-	e.log.Info("transition", "session", s.ID, "from", store.Waiting, "to", s.State, "event", "attempt",
-		"attempt", s.Attempts, "node", s.Node, "callee_leg", s.CalleeLeg, "caller_leg", s.CallerLeg,
-		"cause", "", "outcome", s.Outcome)
+	e.logTransition(s, store.Waiting, "attempt", "attempt", s.Attempts, "node", s.Node, "callee_leg", s.CalleeLeg)
 	w.originate(s.ID, &notSent{leg: s.CalleeLeg, node: s.Node, window: t.policy.RingTime}, cmd, time.Time{})
 	w.setTimer(t, t.policy.RingTime+e.opt.LegGrace)
 }

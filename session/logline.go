@@ -1,0 +1,42 @@
+package session
+
+import (
+	"reflect"
+	"strings"
+
+	"bgcall/store"
+)
+
+// logTransition writes the one log line of a transition of s (as stored
+// after it) from state from: the session, A and B, the move, and attrs,
+// further key-value pairs. A retry says when it is due. A pair whose value
+// is empty or zero is left out, so that a line shows only what is known.
+func (e *Engine) logTransition(s store.Session, from store.State, event string, attrs ...any) {
+	all := append([]any{"session", s.ID, "caller", s.Caller, "callee", s.Callee,
+		"from", from, "to", s.State, "event", event}, attrs...)
+	if s.State == store.Waiting {
+		all = append(all, "due", s.DueAt)
+	}
+	kept := make([]any, 0, len(all))
+	for i := 0; i+1 < len(all); i += 2 {
+		if v := reflect.ValueOf(all[i+1]); v.IsValid() && !v.IsZero() {
+			kept = append(kept, all[i], all[i+1])
+		}
+	}
+	e.log.Info("transition", kept...)
+}
+
+// reasonOf returns why a transition with entries happened, for its log
+// line: the reason an outcome was reached, or why an attempt was put off.
+func reasonOf(entries []store.Entry) string {
+	for _, en := range entries {
+		switch en.Kind {
+		case "finished":
+			_, reason, _ := strings.Cut(en.Note, ": ")
+			return reason
+		case "deferred":
+			return en.Note
+		}
+	}
+	return ""
+}
