@@ -388,6 +388,20 @@ func TestCancel(t *testing.T) {
 	if got := a.session(t); got.State != "finished" || got.Outcome != "cancelled" {
 		t.Errorf("after cancel: state %s outcome %s", got.State, got.Outcome)
 	}
+	// Who cancelled is on the timeline: the client's name for itself, or api.
+	if tl := e.call("GET", "/v1/sessions/"+s.ID, "").session(t).Timeline; !strings.Contains(tl[len(tl)-2].Note, "by api") {
+		t.Errorf("cancel without by: timeline %+v", tl)
+	}
+	other := e.call("POST", "/v1/sessions", `{"caller":"1003","callee":"1004"}`).session(t)
+	if a := e.call("POST", "/v1/sessions/"+other.ID+"/cancel", `{"by":"cli:bob"}`); a.status != http.StatusOK {
+		t.Fatalf("cancel by: %d %s", a.status, a.body)
+	}
+	if tl := e.call("GET", "/v1/sessions/"+other.ID, "").session(t).Timeline; !strings.Contains(tl[len(tl)-2].Note, "by cli:bob") {
+		t.Errorf("cancel by cli:bob: timeline %+v", tl)
+	}
+	if a := e.call("POST", "/v1/sessions/"+other.ID+"/cancel", `{"by":"a\nb"}`); a.status != http.StatusBadRequest {
+		t.Errorf("cancel by a name with a line break: %d %s", a.status, a.body)
+	}
 	again := e.call("POST", "/v1/sessions/"+s.ID+"/cancel", `{"end_bridged":true}`)
 	if again.status != http.StatusConflict || again.err(t).Code != "finished" {
 		t.Errorf("second cancel: %d %s, want 409 finished", again.status, again.body)

@@ -20,6 +20,9 @@ type Client struct {
 	Base  string // e.g. http://127.0.0.1:8080
 	Token string
 	HTTP  *http.Client // nil: http.DefaultClient
+	// Name says who acts through this client, on the timeline of what it
+	// cancels ("cli:alice"); empty: the daemon records "api".
+	Name string
 }
 
 // Error is an error answer of the API.
@@ -142,7 +145,7 @@ func (c *Client) List(ctx context.Context, f ListFilter) (ListResponse, error) {
 // Cancel switches a background call off.
 func (c *Client) Cancel(ctx context.Context, id string, endBridged bool) (Session, error) {
 	var s Session
-	_, err := c.do(ctx, http.MethodPost, "/v1/sessions/"+url.PathEscape(id)+"/cancel", CancelRequest{EndBridged: endBridged}, &s)
+	_, err := c.do(ctx, http.MethodPost, "/v1/sessions/"+url.PathEscape(id)+"/cancel", CancelRequest{EndBridged: endBridged, By: c.Name}, &s)
 	return s, err
 }
 

@@ -19,7 +19,7 @@ import (
 // Engine is what the API needs of the session engine.
 type Engine interface {
 	Create(ctx context.Context, r session.Request) (store.Session, bool, error)
-	Cancel(ctx context.Context, id string, endBridged bool) (store.Session, error)
+	CancelBy(ctx context.Context, id string, endBridged bool, by string) (store.Session, error)
 	Get(ctx context.Context, id string) (store.Session, []store.Entry, error)
 	List(ctx context.Context, f store.Filter) ([]store.Session, string, error)
 	Watch(ctx context.Context) (<-chan store.Change, func())

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"bgcall/session"
@@ -179,12 +180,28 @@ func (h *Handler) cancel(w http.ResponseWriter, r *http.Request) {
 		h.writeErr(w, r, store.ErrNotFound)
 		return
 	}
-	s, err := h.opt.Engine.Cancel(r.Context(), id, body.EndBridged)
+	by, err := cancelledBy(body.By)
+	if err != nil {
+		h.writeErr(w, r, err)
+		return
+	}
+	s, err := h.opt.Engine.CancelBy(r.Context(), id, body.EndBridged, by)
 	if err != nil {
 		h.writeErr(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, h.session(s, nil))
+}
+
+// cancelledBy checks the name a client gives itself for a cancel.
+func cancelledBy(by string) (string, error) {
+	if by == "" {
+		return "api", nil
+	}
+	if len(by) > 64 || strings.IndexFunc(by, func(r rune) bool { return r < ' ' || r == 0x7f }) >= 0 {
+		return "", invalid("by", "must be at most 64 characters, without control characters, e.g. \"cli:alice\"")
+	}
+	return by, nil
 }
 
 var listParams = map[string]bool{"caller": true, "callee": true, "state": true, "limit": true, "cursor": true}

@@ -27,6 +27,9 @@ type PolicyOverride struct {
 // CancelRequest is the optional body of POST /v1/sessions/{id}/cancel.
 type CancelRequest struct {
 	EndBridged bool `json:"end_bridged"`
+	// By names who asks, for the timeline and the log ("cli:alice",
+	// "web"); default "api".
+	By string `json:"by,omitempty"`
 }
 
 // Session is a session as the API shows it.

@@ -180,7 +180,11 @@ func (cf *clientFlags) client() (*api.Client, error) {
 		return nil, err
 	}
 	cf.api = base
-	return &api.Client{Base: base, Token: token}, nil
+	name := "cli"
+	if user := cf.getenv("USER"); user != "" {
+		name += ":" + user
+	}
+	return &api.Client{Base: base, Token: token, Name: name}, nil
 }
 
 // readAPISettings reads api.listen and api.token from a daemon

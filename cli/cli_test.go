@@ -857,7 +857,7 @@ func TestCausesReadAsTheyMean(t *testing.T) {
 	})
 	d.run("cancel", id)
 	r = d.run("status", id)
-	mustContain(t, "status of a cancelled session", r.stdout, "outcome: cancelled")
+	mustContain(t, "status of a cancelled session", r.stdout, "outcome: cancelled", "by cli")
 	if strings.Contains(r.stdout, "ORIGINATOR_CANCEL") {
 		t.Errorf("a session cancelled before any leg names a hangup cause:\n%s", r.stdout)
 	}
