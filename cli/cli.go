@@ -11,6 +11,8 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -230,20 +232,79 @@ func baseURL(addr string) (string, error) {
 }
 
 // parse parses args with fs and checks the number of positional arguments.
+// A bad flag value is one line naming the flag and the fix; only -h prints
+// the usage.
 func parse(fs *flag.FlagSet, args []string, want int, names string) ([]string, error) {
-	if err := fs.Parse(interleave(fs, args)); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, err
-		}
-		return nil, exitError{code: ExitUsage}
+	usage, out := fs.Usage, fs.Output()
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard)
+	fs.VisitAll(func(f *flag.Flag) { f.Value = plainValue{f.Value} })
+	err := fs.Parse(interleave(fs, args))
+	fs.Usage = usage
+	fs.SetOutput(out)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		usage()
+		return nil, err
+	case err != nil:
+		return nil, usageError("%s; see %s -h", flagProblem(err), fs.Name())
 	}
 	if fs.NArg() != want {
 		if want == 0 {
 			return nil, usageError("takes no arguments, got %q", strings.Join(fs.Args(), " "))
 		}
-		return nil, usageError("want %s, got %d argument(s); see -h", names, fs.NArg())
+		return nil, usageError("want %s, got %d argument(s); see %s -h", names, fs.NArg(), fs.Name())
 	}
 	return fs.Args(), nil
+}
+
+var invalidFlag = regexp.MustCompile(`^invalid value "(.*)" for flag -(\S+): (.*)$`)
+
+// flagProblem rewrites the flag package's error in the command line's
+// words: `--ring-time "90": needs a unit: write 90s (or 2m, 1h)`.
+func flagProblem(err error) string {
+	m := invalidFlag.FindStringSubmatch(err.Error())
+	if m == nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("--%s %q: %s", m[2], m[1], m[3])
+}
+
+// plainValue is a flag value whose errors say what a value should look
+// like, instead of the flag package's "parse error".
+type plainValue struct{ flag.Value }
+
+func (v plainValue) Set(s string) error {
+	err := v.Value.Set(s)
+	if err == nil {
+		return nil
+	}
+	getter, ok := v.Value.(flag.Getter)
+	if !ok {
+		return err
+	}
+	switch getter.Get().(type) {
+	case time.Duration:
+		if _, numErr := strconv.ParseFloat(s, 64); numErr == nil {
+			return fmt.Errorf("a duration needs its unit: write %ss (or 2m, 1h)", s)
+		}
+		return errors.New("not a duration; write e.g. 30s, 2m or 1h")
+	case int, int64, uint, uint64:
+		return errors.New("not a whole number")
+	case float64:
+		return errors.New("not a number")
+	}
+	return err
+}
+
+func (v plainValue) IsBoolFlag() bool { return isBool(&flag.Flag{Value: v.Value}) }
+
+// sessionArg checks a session id given on the command line.
+func sessionArg(id string) (string, error) {
+	if strings.TrimSpace(id) == "" {
+		return "", usageError("the session id is empty; give the id bgcall call printed (bgcall list shows them)")
+	}
+	return id, nil
 }
 
 // interleave moves flags after positional arguments to the front, so that

@@ -862,3 +862,37 @@ func TestCausesReadAsTheyMean(t *testing.T) {
 		t.Errorf("a session cancelled before any leg names a hangup cause:\n%s", r.stdout)
 	}
 }
+
+// TestErrorsSpeakCommandLine: errors name the command line's own flags and
+// arguments, not the HTTP request behind them, and a bad flag value gets
+// one line, not the whole usage.
+func TestErrorsSpeakCommandLine(t *testing.T) {
+	d := startDaemon(t, fssim.Options{Subscribers: map[string][]fssim.Behavior{
+		"1001": {{Action: fssim.Answer, Ring: 50 * time.Millisecond}},
+		"1002": {{Action: fssim.Answer, Ring: 50 * time.Millisecond}},
+	}}, nil)
+	id := sessionID(t, d.run("call", "--json", "1001", "1002"))
+	waitFor(t, "the bridge", func() bool {
+		var s api.Session
+		json.Unmarshal([]byte(d.run("status", "--json", id).stdout), &s)
+		return s.State == "bridged"
+	})
+	r := d.run("cancel", id)
+	if r.code != cli.ExitError || !strings.Contains(r.stderr, "--end-bridged") || strings.Contains(r.stderr, "{") {
+		t.Errorf("cancel of a bridged call: exit %d %q; want a hint at --end-bridged", r.code, r.stderr)
+	}
+	for _, args := range [][]string{{"cancel", ""}, {"status", ""}, {"cancel", " "}} {
+		r := d.run(args...)
+		if r.code != cli.ExitUsage || !strings.Contains(r.stderr, "session id") || strings.Contains(r.stderr, "POST") || strings.Contains(r.stderr, "GET") {
+			t.Errorf("%q: exit %d %q; want a usage error about the session id", args, r.code, r.stderr)
+		}
+	}
+	r = d.run("call", "--ring-time", "90", "1001", "1003")
+	if r.code != cli.ExitUsage || !strings.Contains(r.stderr, "90s") || strings.Contains(r.stderr, "Usage:") || strings.Count(r.stderr, "\n") > 2 {
+		t.Errorf("--ring-time 90: exit %d %q; want one line suggesting 90s", r.code, r.stderr)
+	}
+	r = d.run("list", "--limit", "many")
+	if r.code != cli.ExitUsage || strings.Contains(r.stderr, "Usage:") {
+		t.Errorf("--limit many: exit %d %q", r.code, r.stderr)
+	}
+}

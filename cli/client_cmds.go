@@ -268,11 +268,19 @@ func runCancel(ctx context.Context, env Env, args []string) error {
 	}
 	rctx, cancel := context.WithTimeout(ctx, cf.timeout)
 	defer cancel()
+	id, err := sessionArg(pos[0])
+	if err != nil {
+		return err
+	}
 	c, err := cf.client()
 	if err != nil {
 		return err
 	}
-	s, err := c.Cancel(rctx, pos[0], *endBridged)
+	s, err := c.Cancel(rctx, id, *endBridged)
+	var apiErr *api.Error
+	if errors.As(err, &apiErr) && apiErr.Code == "bridged" {
+		return fmt.Errorf("A and B are talking; bgcall cancel --end-bridged %s hangs up their call", id)
+	}
 	if err != nil {
 		return err
 	}
@@ -297,11 +305,15 @@ func runStatus(ctx context.Context, env Env, args []string) error {
 	}
 	rctx, cancel := context.WithTimeout(ctx, cf.timeout)
 	defer cancel()
+	id, err := sessionArg(pos[0])
+	if err != nil {
+		return err
+	}
 	c, err := cf.client()
 	if err != nil {
 		return err
 	}
-	s, err := c.Get(rctx, pos[0])
+	s, err := c.Get(rctx, id)
 	if err != nil {
 		return err
 	}
