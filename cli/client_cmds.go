@@ -279,7 +279,7 @@ func runCancel(ctx context.Context, env Env, args []string) error {
 	s, err := c.Cancel(rctx, id, *endBridged)
 	var apiErr *api.Error
 	if errors.As(err, &apiErr) && apiErr.Code == "bridged" {
-		return fmt.Errorf("A and B are talking; bgcall cancel --end-bridged %s hangs up their call", id)
+		return exitError{code: ExitError, msg: fmt.Sprintf("A and B are talking; bgcall cancel --end-bridged %s hangs up their call", id)}
 	}
 	if err != nil {
 		return err
