@@ -41,42 +41,49 @@ func (s *Store) Apply(ctx context.Context, next Session, expVersion int64, entri
 		dueAt = ms(next.DueAt)
 	}
 	base, diff := s.views.get(next.ID, expVersion)
+	token := newID() // one per call: the script may run twice, the call once
 	for {
-		code, err := s.apply(ctx, next, expVersion, entries, now, dueAt, base, diff)
-		if err != nil {
+		c, err := s.apply(ctx, next, expVersion, entries, now, dueAt, base, diff, token)
+		if s.done("apply", err) != nil {
 			s.views.drop(next.ID)
 			return Session{}, fmt.Errorf("apply to session %s: %w", next.ID, err)
 		}
-		if code == 1 {
+		if c == codeDone {
 			s.views.put(next)
 			return next, nil
 		}
 		s.views.drop(next.ID)
-		switch code {
-		case 0:
+		switch c {
+		case codeNotFound:
 			return Session{}, fmt.Errorf("apply to session %s: %w", next.ID, ErrNotFound)
-		case -1:
+		case codeFenced:
 			return Session{}, fmt.Errorf("apply to session %s with fence %d as %q: %w", next.ID, next.Fence, next.Owner, ErrFenced)
-		case -2:
+		case codeStale:
 			return Session{}, fmt.Errorf("apply to session %s at version %d: %w", next.ID, expVersion, ErrStale)
-		case -3:
+		case codeFinished:
 			return Session{}, fmt.Errorf("apply %s to session %s: %w", next.State, next.ID, ErrFinished)
-		case -4:
+		case codePartiesChanged:
 			return Session{}, fmt.Errorf("apply to session %s: %w: caller and callee cannot change", next.ID, ErrInvalid)
-		case -5:
+		case codeUndecodable:
+			why, err := s.setAside(ctx, next.ID)
+			if err != nil {
+				return Session{}, fmt.Errorf("apply to session %s: %w", next.ID, err)
+			}
+			return Session{}, fmt.Errorf("apply to session %s: %w (%s)", next.ID, ErrQuarantined, why)
+		case codeOtherBase:
 			if diff {
 				diff = false // another session under the same id: send it whole
 				continue
 			}
 		}
-		return Session{}, fmt.Errorf("apply to session %s: unexpected reply %d", next.ID, code)
+		return Session{}, fmt.Errorf("apply to session %s: unexpected reply %d", next.ID, c)
 	}
 }
 
 // apply runs the apply script once: with diff, it sends only what turns
 // base (the stored session at expVersion, as this Store last saw it) into
 // next; otherwise the whole of next.
-func (s *Store) apply(ctx context.Context, next Session, expVersion int64, entries []Entry, now time.Time, dueAt int64, base Session, diff bool) (int64, error) {
+func (s *Store) apply(ctx context.Context, next Session, expVersion int64, entries []Entry, now time.Time, dueAt int64, base Session, diff bool, token string) (code, error) {
 	retention := s.opts.Retention
 	keys := []string{
 		s.sessionKey(next.ID), s.timelineKey(next.ID), s.dueKey(),
@@ -92,11 +99,11 @@ func (s *Store) apply(ctx context.Context, next Session, expVersion int64, entri
 	} else {
 		set = next.fields()
 	}
-	args := make([]any, 0, 18+len(entries)+len(del)+len(set))
+	args := make([]any, 0, 19+len(entries)+len(del)+len(set))
 	args = append(args,
 		next.ID, s.p, expVersion, next.Fence, next.Owner, string(next.State), dueAt,
 		retention.Milliseconds(), ms(now.Add(retention)), next.ID+"|"+next.Caller+"|"+next.Callee,
-		next.Caller, next.Callee, s.channel(), next.Version, string(next.Outcome), baseCreated,
+		next.Caller, next.Callee, s.channel(), next.Version, string(next.Outcome), token, baseCreated,
 		len(entries))
 	for _, e := range entries {
 		if e.At.IsZero() {
@@ -107,7 +114,8 @@ func (s *Store) apply(ctx context.Context, next Session, expVersion int64, entri
 	args = append(args, len(del))
 	args = append(args, del...)
 	args = append(args, set...)
-	return applyScript.Run(ctx, s.rdb, keys, args...).Int64()
+	c, err := applyScript.Run(ctx, s.rdb, keys, args...).Int64()
+	return code(c), err
 }
 
 func validateNext(next *Session, now time.Time) error {

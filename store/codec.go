@@ -39,7 +39,24 @@ const (
 	// defaultFirst: Create keeps it in the hash rather than in a list of its
 	// own. It is not a Session field; Apply leaves it alone.
 	fFirst = "e0"
+
+	// fQuarantine is why the record was set aside as undecodable; see
+	// Session.Quarantine.
+	fQuarantine = "q"
+
+	// fRequest is the request token of the last Apply, which tells its
+	// replay from a new call (see applyScript). Not a Session field.
+	fRequest = "rq"
 )
+
+// numericFields are the session fields that hold integers. An integer is
+// stored as at most maxDigits decimal digits with an optional minus: Lua
+// reads numbers as doubles, exact only to 15 digits, and the scripts must
+// agree with decodeSession on what decodes.
+var numericFields = []string{fVersion, fFence, fAttempts, fCreatedAt, fUpdatedAt,
+	fDueAt, fDeadlineAt, fAnsweredAt, fBridgedAt, fFinishedAt}
+
+const maxDigits = 15
 
 // defaultFirst is the first timeline entry the engine writes for sess, which
 // Timeline rebuilds from the hash without storing it.
@@ -86,7 +103,12 @@ func (sess *Session) fields() []any {
 	return out
 }
 
-// decodeSession rebuilds a session from its hash fields.
+// decodeSession rebuilds a session from its hash fields. A record that
+// cannot be decoded (no caller or callee, an unknown state, a number that
+// does not parse) returns what could be decoded and why the rest could
+// not; the scripts apply the same rules (luaRecord's undecodable). A
+// quarantined record decodes as far as it can, with Quarantine set and no
+// error.
 func decodeSession(id string, h map[string]string) (Session, error) {
 	sess := Session{
 		ID:             id,
@@ -102,15 +124,21 @@ func decodeSession(id string, h map[string]string) (Session, error) {
 		CalleeLeg:      h[fCalleeLeg],
 		CallerLeg:      h[fCallerLeg],
 		Policy:         h[fPolicy],
+		Quarantine:     h[fQuarantine],
 	}
 	var err error
+	if sess.Caller == "" || sess.Callee == "" {
+		err = fmt.Errorf("session %s: no caller or callee", id)
+	} else if !sess.State.known() {
+		err = fmt.Errorf("session %s: field %s: unknown state %.32q", id, fState, sess.State)
+	}
 	num := func(f string) int64 {
 		v, ok := h[f]
-		if !ok || err != nil {
+		if !ok {
 			return 0
 		}
-		n, perr := strconv.ParseInt(v, 10, 64)
-		if perr != nil {
+		n, perr := parseStoredInt(v)
+		if perr != nil && err == nil {
 			err = fmt.Errorf("session %s: field %s: %w", id, f, perr)
 		}
 		return n
@@ -131,7 +159,20 @@ func decodeSession(id string, h map[string]string) (Session, error) {
 	sess.AnsweredAt = tm(fAnsweredAt)
 	sess.BridgedAt = tm(fBridgedAt)
 	sess.FinishedAt = tm(fFinishedAt)
+	if sess.Quarantine != "" {
+		return sess, nil
+	}
 	return sess, err
+}
+
+// parseStoredInt parses an integer field: an optional minus and 1 to
+// maxDigits decimal digits, nothing else.
+func parseStoredInt(v string) (int64, error) {
+	digits := strings.TrimPrefix(v, "-")
+	if digits == "" || len(digits) > maxDigits || strings.ContainsFunc(digits, func(r rune) bool { return r < '0' || r > '9' }) {
+		return 0, fmt.Errorf("not an integer of at most %d digits: %.32q", maxDigits, v)
+	}
+	return strconv.ParseInt(v, 10, 64)
 }
 
 // normalize returns sess as it reads back from Redis: times cut to the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base32"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -44,6 +45,18 @@ func (s *Store) Create(ctx context.Context, sess Session, first Entry, lim Limit
 	}
 	sess = normalize(sess)
 
+	got, created, err := s.create(ctx, sess, first, lim)
+	if errors.Is(err, ErrQuarantined) {
+		// The pair's live session could not be decoded and was set aside
+		// just now, which frees the pair. (One found by the idempotency
+		// key is found again.)
+		got, created, err = s.create(ctx, sess, first, lim)
+	}
+	return got, created, err
+}
+
+// create runs the create script once.
+func (s *Store) create(ctx context.Context, sess Session, first Entry, lim Limits) (Session, bool, error) {
 	keys := []string{
 		s.sessionKey(sess.ID), s.timelineKey(sess.ID), s.dueKey(),
 		s.callerLiveKey(sess.Caller), s.calleeLiveKey(sess.Callee),
@@ -59,14 +72,14 @@ func (s *Store) Create(ctx context.Context, sess Session, first Entry, lim Limit
 		args = append(args, fFirst, e)
 	}
 	res, err := createScript.Run(ctx, s.rdb, keys, args...).Slice()
-	if err != nil {
+	if s.done("create", err) != nil {
 		return Session{}, false, fmt.Errorf("create session %s: %w", sess.ID, err)
 	}
-	code, _ := res[0].(int64)
-	switch code {
-	case 1:
+	c, _ := res[0].(int64)
+	switch code(c) {
+	case codeDone:
 		return sess, true, nil
-	case 0:
+	case codeExisting:
 		if len(res) != 3 {
 			return Session{}, false, fmt.Errorf("create session %s: unexpected reply %v", sess.ID, res)
 		}
@@ -75,16 +88,19 @@ func (s *Store) Create(ctx context.Context, sess Session, first Entry, lim Limit
 		if err != nil {
 			return Session{}, false, fmt.Errorf("create session %s: existing %s: %w", sess.ID, id, err)
 		}
-		existing, err := decodeSession(id, h)
+		existing, err := s.decode(ctx, id, h)
 		if err != nil {
 			return Session{}, false, fmt.Errorf("create session %s: %w", sess.ID, err)
 		}
+		if existing.Quarantine != "" {
+			return existing, false, fmt.Errorf("create session %s: the equivalent session %s: %w (%s)", sess.ID, id, ErrQuarantined, existing.Quarantine)
+		}
 		return existing, false, nil
-	case -1:
+	case codeCallerCap:
 		return Session{}, false, fmt.Errorf("create session for caller %s: %w (limit %d)", sess.Caller, ErrLimitCaller, lim.PerCaller)
-	case -2:
+	case codeCalleeCap:
 		return Session{}, false, fmt.Errorf("create session for callee %s: %w (limit %d)", sess.Callee, ErrLimitCallee, lim.PerCallee)
-	case -3:
+	case codeIDInUse:
 		return Session{}, false, fmt.Errorf("create session %s: %w", sess.ID, ErrConflict)
 	}
 	return Session{}, false, fmt.Errorf("create session %s: unexpected reply %v", sess.ID, res)

@@ -12,16 +12,25 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Get returns the session id, or ErrNotFound.
+// Get returns the session id, or ErrNotFound. A session whose record cannot
+// be decoded is set aside if it was not yet, and returned as far as it
+// decodes, with Quarantine set and ErrQuarantined (also ErrNotFound).
 func (s *Store) Get(ctx context.Context, id string) (Session, error) {
 	h, err := s.rdb.HGetAll(ctx, s.sessionKey(id)).Result()
-	if err != nil {
+	if s.done("get", err) != nil {
 		return Session{}, fmt.Errorf("get session %s: %w", id, err)
 	}
 	if len(h) == 0 {
 		return Session{}, fmt.Errorf("get session %s: %w", id, ErrNotFound)
 	}
-	return decodeSession(id, h)
+	sess, err := s.decode(ctx, id, h)
+	if err != nil {
+		return Session{}, fmt.Errorf("get session %s: %w", id, err)
+	}
+	if sess.Quarantine != "" {
+		return sess, fmt.Errorf("get session %s: %w (%s)", id, ErrQuarantined, sess.Quarantine)
+	}
+	return sess, nil
 }
 
 // Timeline returns the session's timeline, oldest first, or ErrNotFound.
@@ -34,7 +43,7 @@ func (s *Store) Timeline(ctx context.Context, id string) ([]Entry, error) {
 	pipe := s.rdb.Pipeline()
 	head := pipe.HMGet(ctx, s.sessionKey(id), fState, fCreatedAt, fSource, fFirst)
 	lines := pipe.LRange(ctx, s.timelineKey(id), 0, -1)
-	if _, err := pipe.Exec(ctx); err != nil {
+	if _, err := pipe.Exec(ctx); s.done("timeline", err) != nil {
 		return nil, fmt.Errorf("timeline of session %s: %w", id, err)
 	}
 	h := head.Val()
@@ -51,11 +60,11 @@ func (s *Store) Timeline(ctx context.Context, id string) ([]Entry, error) {
 	}
 	var created Session
 	if v, ok := h[1].(string); ok {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("timeline of session %s: created at %q: %w", id, v, err)
+		// A creation time that does not parse (a quarantined record) leaves
+		// the first entry without one rather than the timeline unreadable.
+		if n, err := parseStoredInt(v); err == nil {
+			created.CreatedAt = time.UnixMilli(n).UTC()
 		}
-		created.CreatedAt = time.UnixMilli(n).UTC()
 	}
 	created.Source, _ = h[2].(string)
 	first := defaultFirst(created)
@@ -72,7 +81,8 @@ func (s *Store) Timeline(ctx context.Context, id string) ([]Entry, error) {
 }
 
 // getMany reads sessions in one round trip, in the order of ids, skipping ids
-// that no longer exist.
+// that no longer exist. A record that cannot be decoded is set aside and
+// returned with Quarantine set.
 func (s *Store) getMany(ctx context.Context, ids []string) ([]Session, error) {
 	if len(ids) == 0 {
 		return nil, nil
@@ -82,7 +92,7 @@ func (s *Store) getMany(ctx context.Context, ids []string) ([]Session, error) {
 	for i, id := range ids {
 		cmds[i] = pipe.HGetAll(ctx, s.sessionKey(id))
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
+	if _, err := pipe.Exec(ctx); s.done("get", err) != nil {
 		return nil, err
 	}
 	out := make([]Session, 0, len(ids))
@@ -90,7 +100,7 @@ func (s *Store) getMany(ctx context.Context, ids []string) ([]Session, error) {
 		if len(c.Val()) == 0 {
 			continue
 		}
-		sess, err := decodeSession(ids[i], c.Val())
+		sess, err := s.decode(ctx, ids[i], c.Val())
 		if err != nil {
 			return nil, err
 		}
@@ -112,8 +122,9 @@ func (s *Store) Lookup(ctx context.Context, ids []string) (map[string]State, err
 		cmds[i] = pipe.HGet(ctx, s.sessionKey(id), fState)
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("look up %d sessions: %w", len(ids), err)
+		return nil, fmt.Errorf("look up %d sessions: %w", len(ids), s.done("lookup", err))
 	}
+	s.done("lookup", nil)
 	for i, c := range cmds {
 		if c.Err() == nil {
 			out[ids[i]] = State(c.Val())
@@ -126,7 +137,7 @@ func (s *Store) Lookup(ctx context.Context, ids []string) (map[string]State, err
 // state of LiveStates is present.
 func (s *Store) LiveCounts(ctx context.Context) (map[State]int64, error) {
 	h, err := s.rdb.HGetAll(ctx, s.countKey()).Result()
-	if err != nil {
+	if s.done("live_counts", err) != nil {
 		return nil, fmt.Errorf("live counts: %w", err)
 	}
 	out := make(map[State]int64, len(LiveStates))
@@ -144,10 +155,12 @@ func (s *Store) LiveCounts(ctx context.Context) (map[State]int64, error) {
 		if !moved {
 			from, to = "", k
 		}
-		if from != "" && State(from).Live() {
+		// Only live states count: a move to "quarantined" takes a session
+		// out of its state like one to finished.
+		if _, ok := out[State(from)]; ok {
 			out[State(from)] -= n
 		}
-		if State(to).Live() {
+		if _, ok := out[State(to)]; ok {
 			out[State(to)] += n
 		}
 	}
@@ -186,7 +199,7 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Session, string, error) {
 	}
 	if f.Caller == "" && f.Callee == "" {
 		out, next, err := s.scanIndex(ctx, s.indexKey(), f, limit, after)
-		if err != nil {
+		if s.done("list", err) != nil {
 			return nil, "", fmt.Errorf("list sessions: %w", err)
 		}
 		return out, next.String(), nil
@@ -203,7 +216,7 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Session, string, error) {
 	var next position
 	if f.State != Finished {
 		ids, err := s.rdb.HVals(ctx, liveKey).Result()
-		if err != nil {
+		if s.done("list", err) != nil {
 			return nil, "", fmt.Errorf("list sessions: live sessions: %w", err)
 		}
 		if live, err = s.getMany(ctx, ids); err != nil {
@@ -213,7 +226,7 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Session, string, error) {
 	if f.State == "" || f.State == Finished {
 		var err error
 		history, next, err = s.scanIndex(ctx, historyKey, f, limit, after)
-		if err != nil {
+		if s.done("list", err) != nil {
 			return nil, "", fmt.Errorf("list sessions: %w", err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"sync"
 	"time"
@@ -100,26 +101,26 @@ func (s *Store) ClaimAndStart(ctx context.Context, replica string, now time.Time
 	if !s.leases.fresh(replica, now, s.opts.LeaseTTL) {
 		lease = ms(now.Add(s.opts.LeaseTTL))
 	}
-	keys := []string{s.dueKey(), s.ownKey(replica), s.gcKey(), s.indexKey(), s.replicasKey(), s.countKey()}
+	keys := []string{s.dueKey(), s.ownKey(replica), s.gcKey(), s.indexKey(), s.replicasKey(), s.countKey(), s.replayKey()}
 	seed := ""
 	if len(nodes) > 0 {
 		var b [12]byte
 		rand.Read(b[:])
 		seed = hex.EncodeToString(b[:])
 	}
-	args := make([]any, 0, 9+2*len(nodes))
-	args = append(args, s.p, ms(now), n, replica, s.channel(), batch, lease, seed, len(nodes))
+	args := make([]any, 0, 10+2*len(nodes))
+	args = append(args, s.p, ms(now), n, replica, s.channel(), batch, lease, s.opts.Retention.Milliseconds(), seed, len(nodes))
 	for _, node := range nodes {
 		args = append(args, node, encodeEntry(Entry{At: now, Kind: "attempt", State: DialingCallee, Leg: "callee", Node: node}))
 	}
 	res, err := claimScript.Run(ctx, s.rdb, keys, args...).Slice()
-	if err != nil {
+	if s.done("claim", err) != nil {
 		return nil, time.Time{}, fmt.Errorf("claim due sessions for %s: %w", replica, err)
 	}
 	if lease > 0 {
 		s.leases.renewed(replica, now)
 	}
-	if len(res) < 2 {
+	if len(res) < 3 {
 		return nil, time.Time{}, fmt.Errorf("claim due sessions for %s: unexpected reply %v", replica, res)
 	}
 	next, err := scoreTime(res[0])
@@ -139,12 +140,10 @@ func (s *Store) ClaimAndStart(ctx context.Context, replica string, now time.Time
 		}
 		s.gcAt.Store(at)
 	}
-	sessions, err := decodePairs(res[2:])
+	s.quarantinedIn(res[2])
+	sessions, err := s.decodePairs(ctx, res[3:])
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("claim due sessions: %w", err)
-	}
-	for _, sess := range sessions {
-		s.views.put(sess)
 	}
 	return sessions, next, nil
 }
@@ -155,7 +154,8 @@ func (s *Store) Heartbeat(ctx context.Context, replica string, now time.Time) er
 		return fmt.Errorf("heartbeat: %w", err)
 	}
 	exp := ms(now.Add(s.opts.LeaseTTL))
-	if err := s.rdb.ZAdd(ctx, s.replicasKey(), redis.Z{Score: float64(exp), Member: replica}).Err(); err != nil {
+	err := s.rdb.ZAdd(ctx, s.replicasKey(), redis.Z{Score: float64(exp), Member: replica}).Err()
+	if s.done("heartbeat", err) != nil {
 		return fmt.Errorf("heartbeat of %s: %w", replica, err)
 	}
 	s.leases.renewed(replica, now)
@@ -175,7 +175,7 @@ func (s *Store) TakeOver(ctx context.Context, replica string, now time.Time) ([]
 	dead, err := s.rdb.ZRangeByScore(ctx, s.replicasKey(), &redis.ZRangeBy{
 		Min: "-inf", Max: "(" + strconv.FormatInt(ms(now), 10),
 	}).Result()
-	if err != nil {
+	if s.done("takeover", err) != nil {
 		return nil, fmt.Errorf("take over: list expired leases: %w", err)
 	}
 	var taken []Session
@@ -183,17 +183,18 @@ func (s *Store) TakeOver(ctx context.Context, replica string, now time.Time) ([]
 		if d == replica {
 			continue
 		}
-		keys := []string{s.replicasKey(), s.ownKey(d), s.ownKey(replica)}
-		res, err := takeOverScript.Run(ctx, s.rdb, keys, s.p, ms(now), d, replica, s.channel()).Slice()
-		if err != nil {
+		keys := []string{s.replicasKey(), s.ownKey(d), s.ownKey(replica), s.replayKey()}
+		res, err := takeOverScript.Run(ctx, s.rdb, keys, s.p, ms(now), d, replica, s.channel(), s.opts.Retention.Milliseconds()).Slice()
+		if s.done("takeover", err) != nil {
 			return taken, fmt.Errorf("take over sessions of %s: %w", d, err)
 		}
-		sessions, err := decodePairs(res)
+		if len(res) == 0 {
+			return taken, fmt.Errorf("take over sessions of %s: empty reply", d)
+		}
+		s.quarantinedIn(res[0])
+		sessions, err := s.decodePairs(ctx, res[1:])
 		if err != nil {
 			return taken, fmt.Errorf("take over sessions of %s: %w", d, err)
-		}
-		for _, sess := range sessions {
-			s.views.put(sess)
 		}
 		taken = append(taken, sessions...)
 	}
@@ -214,8 +215,12 @@ func (s *Store) Release(ctx context.Context, replica string) error {
 	}
 	s.leases.forget(replica) // the script expires or removes the lease
 	keys := []string{s.replicasKey(), s.ownKey(replica), s.dueKey()}
-	if err := releaseScript.Run(ctx, s.rdb, keys, s.p, replica, s.channel()).Err(); err != nil {
+	res, err := releaseScript.Run(ctx, s.rdb, keys, s.p, replica, s.channel(), s.opts.Retention.Milliseconds()).Slice()
+	if s.done("release", err) != nil {
 		return fmt.Errorf("release sessions of %s: %w", replica, err)
+	}
+	if len(res) == 2 {
+		s.quarantinedIn(res[1])
 	}
 	return nil
 }
@@ -224,7 +229,7 @@ func (s *Store) Release(ctx context.Context, replica string) error {
 // replica id to resume them.
 func (s *Store) Owned(ctx context.Context, replica string) ([]Session, error) {
 	ids, err := s.rdb.SMembers(ctx, s.ownKey(replica)).Result()
-	if err != nil {
+	if s.done("owned", err) != nil {
 		return nil, fmt.Errorf("owned sessions of %s: %w", replica, err)
 	}
 	sessions, err := s.getMany(ctx, ids)
@@ -233,7 +238,7 @@ func (s *Store) Owned(ctx context.Context, replica string) ([]Session, error) {
 	}
 	out := sessions[:0]
 	for _, sess := range sessions {
-		if sess.State.Live() && sess.Owner == replica {
+		if sess.Quarantine == "" && sess.State.Live() && sess.Owner == replica {
 			s.views.put(sess)
 			out = append(out, sess)
 		}
@@ -259,8 +264,11 @@ func scoreTime(v any) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("unexpected score %v (%T)", v, v)
 }
 
-// decodePairs decodes a script's {id1, fields1, id2, fields2, ...} reply.
-func decodePairs(res []any) ([]Session, error) {
+// decodePairs decodes a script's {id1, fields1, id2, fields2, ...} reply
+// of sessions handed to this Store's caller, and remembers them for Apply.
+// A session that does not decode (the script checked, so only if the two
+// disagree) is set aside rather than returned.
+func (s *Store) decodePairs(ctx context.Context, res []any) ([]Session, error) {
 	if len(res)%2 != 0 {
 		return nil, fmt.Errorf("unexpected reply of %d elements", len(res))
 	}
@@ -271,10 +279,15 @@ func decodePairs(res []any) ([]Session, error) {
 		if err != nil {
 			return nil, fmt.Errorf("session %s: %w", id, err)
 		}
-		sess, err := decodeSession(id, h)
+		sess, err := s.decode(ctx, id, h)
 		if err != nil {
-			return nil, err
+			slog.Warn("store: a session handed over does not decode; left for a later look", "session", id, "err", err)
+			continue
 		}
+		if sess.Quarantine != "" {
+			continue
+		}
+		s.views.put(sess)
 		out = append(out, sess)
 	}
 	return out, nil

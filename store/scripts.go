@@ -1,16 +1,89 @@
 package store
 
-import "github.com/redis/go-redis/v9"
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
 
 // The scripts below are every multi-key change the store makes. Each states
 // its KEYS/ARGV contract. Keys are passed in KEYS except where the script
 // learns a name only while it runs (an id popped from the due set or read from
-// an idempotency key or a live hash, a stored owner, a gc member); those keys
-// are built from the prefix ARGV "{ns}:", so they share the hash tag and the
-// slot of the declared keys, which is what Redis Cluster requires of a script.
+// an idempotency key or a live hash, a stored owner, a gc member, the keys a
+// quarantine touches); those keys are built from the prefix ARGV "{ns}:", so
+// they share the hash tag and the slot of the declared keys, which is what
+// Redis Cluster requires of a script.
 //
 // go-redis runs each with EVALSHA and falls back to EVAL once per server, so a
 // transition costs one round trip.
+//
+// Every script is safe to run twice with the same arguments, which is what
+// a client does when a reply is lost and it sends the command again: the
+// scripts that change state take a request token, made once per call of
+// the Store (KEYS r:<token>), store their first result under it for
+// replayTTL and answer a second run with it; the others change nothing
+// the second time by their nature (Release, Missed, ResetMissed, the
+// quarantine).
+
+// code is a script's reply code, named alike in Go and in Lua (luaPrelude).
+// A script answers codeDone when it did what was asked; every other code
+// but codeExisting is a refusal, and a refusal writes nothing.
+type code int64
+
+const (
+	codeDone           code = 1  // applied, created
+	codeExisting       code = 2  // create: an equivalent session exists; the reply carries it
+	codeNotFound       code = 0  // apply: no such session
+	codeFenced         code = -1 // apply: a claim or takeover moved the fence, or another replica owns it
+	codeStale          code = -2 // apply: the version moved
+	codeFinished       code = -3 // apply: a finished session cannot come back
+	codePartiesChanged code = -4 // apply: caller or callee differ from the stored ones
+	codeOtherBase      code = -5 // apply: the stored session is not the base's; send it whole
+	codeUndecodable    code = -6 // apply: the stored record cannot be decoded, or is quarantined
+	codeCallerCap      code = -7 // create: the caller has too many live sessions
+	codeCalleeCap      code = -8 // create: the callee has too many live sessions
+	codeIDInUse        code = -9 // create: another session has this id
+)
+
+// replayTTL is how long a script's first result answers a second run with
+// the same request token. It covers a client's whole retry of one call:
+// go-redis by default tries 4 times, 3 s read timeout each, with backoff
+// under a second, about 13 s.
+const replayTTL = time.Minute
+
+// luaPrelude gives the scripts the reply codes, the replay time and the
+// rules of a decodable record, from their Go definitions.
+var luaPrelude = fmt.Sprintf(`
+local DONE, EXISTING, NOT_FOUND, FENCED, STALE, FINISHED = %d, %d, %d, %d, %d, %d
+local PARTIES_CHANGED, OTHER_BASE, UNDECODABLE = %d, %d, %d
+local CALLER_CAP, CALLEE_CAP, ID_IN_USE = %d, %d, %d
+local REPLAY_TTL = %d
+local NUMERIC = {%s}
+local STATES = {%s}
+local MAX_DIGITS = %d
+`, codeDone, codeExisting, codeNotFound, codeFenced, codeStale, codeFinished,
+	codePartiesChanged, codeOtherBase, codeUndecodable,
+	codeCallerCap, codeCalleeCap, codeIDInUse,
+	replayTTL.Milliseconds(), luaList(numericFields, "'%s'"), luaList(statesList(), "['%s'] = true"), maxDigits)
+
+func luaList(items []string, format string) string {
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = fmt.Sprintf(format, it)
+	}
+	return strings.Join(out, ", ")
+}
+
+func statesList() []string {
+	var out []string
+	for _, s := range slices.Concat(LiveStates, []State{Finished}) {
+		out = append(out, string(s))
+	}
+	return out
+}
 
 // luaPublish publishes a change for Subscribe: the id, the new version, state
 // and outcome, then the encoded timeline entries, one per line (entries are
@@ -43,6 +116,83 @@ local function flatten(h)
 end
 `
 
+// luaRecord knows which session records can be decoded and sets the others
+// aside.
+//
+// undecodable returns why the session hash h (a table of its fields) cannot
+// be decoded, by the rules decodeSession applies, or nil when it can. A
+// quarantined record counts as undecodable.
+//
+// quarantine sets the undecodable session id (hash h) aside, once: its hash
+// gets the reason in field q and stays where it is, for Get, List and
+// Lookup to show (a leg of it is never taken for one whose session is
+// gone); it leaves the due set, its owner's set and its pair's live hashes
+// (so it holds no cap slot and a new request for the pair makes a new
+// session), joins p quarantine (score: when, now or else by Redis's
+// clock), moves from its state to "quarantined" in the counts, and is
+// forgotten after the retention like a finished session. Returns true if
+// it was not quarantined before.
+//
+// A replay record keeps what a first run of a claim or takeover returned:
+// the sessions as {id, version, ...}, and the ids quarantined as {id, why,
+// ...}. unchanged returns {id, fields, ...} of those sessions whose version
+// has not moved since, which is what the first run returned of them; one
+// that moved (a cancel meanwhile) is no longer the caller's to act on.
+const luaRecord = `
+local function undecodable(h)
+  if h.q then return h.q end
+  if not h.c or h.c == '' or not h.b or h.b == '' then return 'no caller or callee' end
+  if not STATES[h.st or ''] then return 'field st: unknown state "' .. string.sub(h.st or '', 1, 32) .. '"' end
+  for _, f in ipairs(NUMERIC) do
+    local v = h[f]
+    if v then
+      local digits = string.match(v, '^%-?(%d+)$')
+      if not digits or #digits > MAX_DIGITS then
+        return 'field ' .. f .. ': not an integer: "' .. string.sub(v, 1, 32) .. '"'
+      end
+    end
+  end
+  return nil
+end
+local function quarantine(p, id, h, why, now, retention)
+  if not now then
+    local t = redis.call('TIME')
+    now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  end
+  if redis.call('ZADD', p .. 'quarantine', 'NX', now, id) == 0 then return false end
+  redis.call('HSET', p .. 's:' .. id, 'q', why)
+  redis.call('ZREM', p .. 'due', id)
+  if h.w then redis.call('SREM', p .. 'own:' .. h.w, id) end
+  local a, b = h.c or '', h.b or ''
+  if redis.call('HGET', p .. 'a:' .. a, b) == id then redis.call('HDEL', p .. 'a:' .. a, b) end
+  if redis.call('HGET', p .. 'b:' .. b, a) == id then redis.call('HDEL', p .. 'b:' .. b, a) end
+  if STATES[h.st or ''] and h.st ~= 'finished' then
+    redis.call('HINCRBY', p .. 'count', h.st .. '>quarantined', 1)
+  end
+  redis.call('ZADD', p .. 'gc', tonumber(now) + tonumber(retention), id .. '|' .. a .. '|' .. b)
+  return true
+end
+local function remember(key, record)
+  redis.call('SET', key, cjson.encode(record), 'PX', REPLAY_TTL)
+end
+local function unchanged(p, list)
+  local out = {}
+  for i = 1, #list, 2 do
+    local flat = redis.call('HGETALL', p .. 's:' .. list[i])
+    for j = 1, #flat, 2 do
+      if flat[j] == 'v' then
+        if flat[j + 1] == list[i + 1] then
+          out[#out + 1] = list[i]
+          out[#out + 1] = flat
+        end
+        break
+      end
+    end
+  end
+  return out
+end
+`
+
 // createScript stores a new waiting session unless an equivalent one exists.
 //
 //	KEYS[1] s:<id>        KEYS[2] t:<id>        KEYS[3] due         KEYS[4] a:<caller>
@@ -57,46 +207,82 @@ end
 // Timeline rebuilds it from the hash (ARGV[13..] carry it as field e0 when
 // it is not the default one), which saves a key per waiting session.
 //
-// Returns {1} created, {0, id, fields} an existing session (idempotency key or
-// live pair), {-1} caller cap, {-2} callee cap, {-3} id in use. Refusals write
-// nothing.
-var createScript = redis.NewScript(luaPublish + `
+// A cap counts only the live hash's sessions that still exist: one that
+// is gone (evicted, deleted by hand) holds no slot, and its field is
+// dropped when the session is created.
+//
+// The new session's id is the request token: Create makes one per call
+// (or is given one), so a second run that finds the session it would
+// create, with its pair and creation time, is a replay and answers DONE.
+//
+// Returns {DONE} created, {EXISTING, id, fields} an existing session
+// (idempotency key or live pair), {CALLER_CAP}, {CALLEE_CAP}, {ID_IN_USE}.
+// Refusals write nothing.
+var createScript = redis.NewScript(luaPrelude + luaPublish + `
 local function existing(id)
   local flat = redis.call('HGETALL', ARGV[2] .. 's:' .. id)
   if #flat == 0 then return nil end
   return flat
 end
+local function live(flat)
+  local n, gone = 0, {}
+  for i = 1, #flat, 2 do
+    if redis.call('EXISTS', ARGV[2] .. 's:' .. flat[i + 1]) == 1 then
+      n = n + 1
+    else
+      gone[#gone + 1] = flat[i]
+    end
+  end
+  return n, gone
+end
 if ARGV[3] ~= '' then
   local id = redis.call('GET', KEYS[6])
+  if id == ARGV[1] then return {DONE} end
   if id then
     local flat = existing(id)
-    if flat then return {0, id, flat} end
+    if flat then return {EXISTING, id, flat} end
   end
 end
 -- The caller's live hash answers both whether the pair is live and, when
 -- the caller is capped, how many live sessions the caller has: a capped
 -- caller's hash is small enough to read whole in one command.
 local capA, capB = tonumber(ARGV[5]), tonumber(ARGV[6])
-local id, liveA
+local id, flatA
 if capA > 0 and capA <= 16 then
-  local flat = redis.call('HGETALL', KEYS[4])
-  liveA = #flat / 2
-  for i = 1, #flat, 2 do
-    if flat[i] == ARGV[12] then id = flat[i + 1] end
+  flatA = redis.call('HGETALL', KEYS[4])
+  for i = 1, #flatA, 2 do
+    if flatA[i] == ARGV[12] then id = flatA[i + 1] end
   end
 else
   id = redis.call('HGET', KEYS[4], ARGV[12])
 end
+if id == ARGV[1] then return {DONE} end
 if id then
   local flat = existing(id)
   if flat then
     if ARGV[3] ~= '' then redis.call('SET', KEYS[6], id, 'PX', ARGV[4]) end
-    return {0, id, flat}
+    return {EXISTING, id, flat}
   end
 end
-if redis.call('EXISTS', KEYS[1]) == 1 then return {-3} end
-if capA > 0 and (liveA or redis.call('HLEN', KEYS[4])) >= capA then return {-1} end
-if capB > 0 and redis.call('HLEN', KEYS[5]) >= capB then return {-2} end
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  local h = redis.call('HMGET', KEYS[1], 'c', 'b', 'tc')
+  if h[1] == ARGV[11] and h[2] == ARGV[12] and h[3] == ARGV[7] then return {DONE} end
+  return {ID_IN_USE}
+end
+-- Only a hash at its cap is checked for sessions that are gone.
+local goneA, goneB = {}, {}
+if capA > 0 and (flatA and #flatA / 2 or redis.call('HLEN', KEYS[4])) >= capA then
+  local n
+  n, goneA = live(flatA or redis.call('HGETALL', KEYS[4]))
+  if n >= capA then return {CALLER_CAP} end
+end
+if capB > 0 and redis.call('HLEN', KEYS[5]) >= capB then
+  local n
+  n, goneB = live(redis.call('HGETALL', KEYS[5]))
+  if n >= capB then return {CALLEE_CAP} end
+end
+if #goneA > 0 then redis.call('HDEL', KEYS[4], unpack(goneA)) end
+if #goneB > 0 then redis.call('HDEL', KEYS[5], unpack(goneB)) end
 id = ARGV[1]
 redis.call('HSET', KEYS[1], unpack(ARGV, 13))
 redis.call('ZADD', KEYS[3], ARGV[8], id)
@@ -106,7 +292,7 @@ if ARGV[3] ~= '' then redis.call('SET', KEYS[6], id, 'PX', ARGV[4]) end
 redis.call('ZADD', KEYS[7], ARGV[7], id)
 redis.call('HINCRBY', KEYS[8], 'waiting', 1)
 publish(ARGV[10], id, 1, 'waiting', '', {ARGV[9]})
-return {1}
+return {DONE}
 `)
 
 // applyScript writes one transition if the caller's view is current.
@@ -121,47 +307,60 @@ return {1}
 //	ARGV[9]  gc score: end of retention ms      ARGV[10] gc member "id|caller|callee"
 //	ARGV[11] caller       ARGV[12] callee       ARGV[13] channel
 //	ARGV[14] new version  ARGV[15] new outcome ("" = none)
-//	ARGV[16] base: "" when the pairs below are the whole session (the script
+//	ARGV[16] request token
+//	ARGV[17] base: "" when the pairs below are the whole session (the script
 //	         reads the hash and writes what differs); else the created ms of
 //	         the stored version the caller took the differences from (the
 //	         pairs are the fields that change, and D fields are deleted)
-//	ARGV[17] N, the number of timeline entries  ARGV[18 .. 17+N] entries
-//	ARGV[18+N] D, the number of fields to delete (0 without a base)
-//	ARGV[19+N .. 18+N+D] fields to delete       ARGV[19+N+D ..] session field/value pairs
+//	ARGV[18] N, the number of timeline entries  ARGV[19 .. 18+N] entries
+//	ARGV[19+N] D, the number of fields to delete (0 without a base)
+//	ARGV[20+N .. 19+N+D] fields to delete       ARGV[20+N+D ..] session field/value pairs
 //
-// Returns 1 applied, 0 not found, -1 fenced (a claim or takeover moved the
-// fence, or the presented owner is not the stored one), -2 stale version, -3
-// finished (it cannot come back), -4 caller or callee changed, -5 the stored
-// session is not the base's (another session under the same id: send the
-// whole session). Anything but 1 writes nothing. The fence is checked before
-// the version: when both moved the caller has lost the session, which is the
+// The request token is written with the transition (field rq), which
+// costs no command: a second run that finds it there is a replay and
+// answers DONE. (Should another transition land in between, the replay
+// answers STALE, which is what the caller would learn next anyway.)
+//
+// Returns DONE, NOT_FOUND, FENCED (a claim or takeover moved the fence, or
+// the presented owner is not the stored one), STALE (version), FINISHED (it
+// cannot come back), PARTIES_CHANGED, OTHER_BASE (the stored session is not
+// the base's: another session under the same id; send the whole session),
+// UNDECODABLE (the fields the script read cannot be decoded, or the record
+// is quarantined).
+// Anything but DONE writes nothing. The fence is checked before the
+// version: when both moved the caller has lost the session, which is the
 // more useful answer.
-var applyScript = redis.NewScript(luaPublish + luaHash + `
-local base, n = ARGV[16], tonumber(ARGV[17])
-local d = tonumber(ARGV[18 + n])
-local pairs0 = 19 + n + d
+var applyScript = redis.NewScript(luaPrelude + luaPublish + luaHash + luaRecord + `
+local token, base, n = ARGV[16], ARGV[17], tonumber(ARGV[18])
+local d = tonumber(ARGV[19 + n])
+local pairs0 = 20 + n + d
 local cur
 if base == '' then
   local found
   cur, found = hash(KEYS[1])
-  if not found then return 0 end
+  if not found then return NOT_FOUND end
+  if cur.rq == token then return DONE end
 else
-  -- With a base only the fields checked below are read.
-  local h = redis.call('HMGET', KEYS[1], 'st', 'w', 'f', 'v', 'c', 'b', 'tc')
-  if not h[1] then return 0 end
-  if h[7] ~= base then return -5 end
-  cur = {st = h[1], w = h[2], f = h[3], v = h[4], c = h[5], b = h[6], tc = h[7]}
+  -- With a base only the fields checked below are read; the base's
+  -- created time matching the stored one vouches for the rest.
+  local h = redis.call('HMGET', KEYS[1], 'st', 'w', 'f', 'v', 'c', 'b', 'tc', 'q', 'rq')
+  if not (h[1] or h[5] or h[8]) then return NOT_FOUND end
+  if h[9] == token then return DONE end
+  cur = {st = h[1], w = h[2], f = h[3], v = h[4], c = h[5], b = h[6], tc = h[7], q = h[8]}
 end
+if undecodable(cur) then return UNDECODABLE end
+if base ~= '' and cur.tc ~= base then return OTHER_BASE end
 local st, owner = cur.st, cur.w or ''
-if tonumber(ARGV[4]) ~= tonumber(cur.f or '0') then return -1 end
-if ARGV[5] ~= '' and ARGV[5] ~= owner then return -1 end
-if tonumber(ARGV[3]) ~= tonumber(cur.v or '0') then return -2 end
+if tonumber(ARGV[4]) ~= tonumber(cur.f or '0') then return FENCED end
+if ARGV[5] ~= '' and ARGV[5] ~= owner then return FENCED end
+if tonumber(ARGV[3]) ~= tonumber(cur.v or '0') then return STALE end
 local id, nst, caller, callee = ARGV[1], ARGV[6], ARGV[11], ARGV[12]
-if st == 'finished' and nst ~= 'finished' then return -3 end
-if caller ~= cur.c or callee ~= cur.b then return -4 end
+if st == 'finished' and nst ~= 'finished' then return FINISHED end
+if caller ~= cur.c or callee ~= cur.b then return PARTIES_CHANGED end
 if base == '' then
-  -- Write only what changed; e0 (the first timeline entry) is not a session field.
-  local set, del, want = {}, {}, {e0 = true}
+  -- Write only what changed; e0 (the first timeline entry) is not a
+  -- session field, rq is written below.
+  local set, del, want = {'rq', token}, {}, {e0 = true, rq = true}
   for i = pairs0, #ARGV, 2 do
     local f, v = ARGV[i], ARGV[i + 1]
     want[f] = v
@@ -173,15 +372,15 @@ if base == '' then
   for f in pairs(cur) do
     if not want[f] then del[#del + 1] = f end
   end
-  if #set > 0 then redis.call('HSET', KEYS[1], unpack(set)) end
+  redis.call('HSET', KEYS[1], unpack(set))
   if #del > 0 then redis.call('HDEL', KEYS[1], unpack(del)) end
 else
-  if #ARGV >= pairs0 then redis.call('HSET', KEYS[1], unpack(ARGV, pairs0)) end
-  if d > 0 then redis.call('HDEL', KEYS[1], unpack(ARGV, 19 + n, 18 + n + d)) end
+  redis.call('HSET', KEYS[1], 'rq', token, unpack(ARGV, pairs0))
+  if d > 0 then redis.call('HDEL', KEYS[1], unpack(ARGV, 20 + n, 19 + n + d)) end
 end
 local entries = {}
 if n > 0 then
-  entries = {unpack(ARGV, 18, 17 + n)}
+  entries = {unpack(ARGV, 19, 18 + n)}
   redis.call('RPUSH', KEYS[2], unpack(entries))
 end
 if owner ~= '' and (ARGV[5] == '' or nst == 'finished') then
@@ -211,7 +410,7 @@ if nst == 'finished' then
   redis.call('PEXPIRE', KEYS[2], ARGV[8])
 end
 publish(ARGV[13], id, ARGV[14], nst, ARGV[15], entries)
-return 1
+return DONE
 `)
 
 // claimScript gives up to n due waiting sessions to a replica, begins the
@@ -219,15 +418,18 @@ return 1
 // transition instead of a claim and then an Apply: a retry costs one round
 // trip and one script fewer), renews the replica's lease if asked, and
 // forgets a bounded batch of sessions whose retention ended (their index
-// entries, hash and timeline).
+// entries, hash and timeline). A due session whose record cannot be
+// decoded is quarantined instead of claimed, and the rest of the batch is
+// claimed as usual.
 //
 //	KEYS[1] due    KEYS[2] own:<replica>    KEYS[3] gc    KEYS[4] idx    KEYS[5] replicas
-//	KEYS[6] count
+//	KEYS[6] count  KEYS[7] r:<token>
 //	ARGV[1] prefix (s:<id> and t:<id> of claimed ids; ha:, hb:, s:, t: of gc members)
 //	ARGV[2] now ms          ARGV[3] n        ARGV[4] replica    ARGV[5] channel
 //	ARGV[6] gc batch size (0 = forget nothing)
 //	ARGV[7] lease expiry ms (0 = leave the lease alone)
-//	ARGV[8] seed ("" = begin no attempt), ARGV[9] k, the number of starts,
+//	ARGV[8] retention ms (of a record quarantined)
+//	ARGV[9] seed ("" = begin no attempt), ARGV[10] k, the number of starts,
 //	then k pairs: node, and the attempt's timeline entry without its attempt
 //	number and leg (JSON whose first character is '{')
 //
@@ -235,12 +437,22 @@ return 1
 // a callee leg named after the seed, the session and the attempt number, no
 // caller leg, and the entry on its timeline; one that is only claimed stays
 // waiting. Both get a new fence and version and the owner. The leg is
-// derived, not passed, so that a script run twice (a client retrying after a
-// lost reply) can never give two sessions the same leg.
-var claimScript = redis.NewScript(luaPublish + `
+// derived, not passed, so that the legs of two claims never collide.
+//
+// Returns {next due, next end of retention, {id, why, ...} quarantined now,
+// id1, fields1, ...}; a next is -1 when there is none. A second run with the
+// same token returns the first run's sessions (those not changed since).
+var claimScript = redis.NewScript(luaPrelude + luaPublish + luaRecord + `
 local p, now, replica = ARGV[1], ARGV[2], ARGV[4]
+local seen = redis.call('GET', KEYS[7])
+if seen then
+  local r = cjson.decode(seen)
+  local out = {r.next, r.gc, r.q}
+  for _, x in ipairs(unchanged(p, r.s)) do out[#out + 1] = x end
+  return out
+end
 if tonumber(ARGV[7]) > 0 then redis.call('ZADD', KEYS[5], 'GT', ARGV[7], replica) end
-local out = {-1, -1}
+local out = {-1, -1, {}}
 -- The first few members usually tell both what is due and when the next
 -- one is; only a backlog larger than that is claimed by score. Few: Redis
 -- spends about half a microsecond formatting each score it returns.
@@ -262,7 +474,7 @@ if #head == 2 * (k + 1) and i >= #head then
   local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
   if first[2] then out[1] = first[2] end
 end
-local seed, starts, started = ARGV[8], tonumber(ARGV[9]), 0
+local seed, starts, started = ARGV[9], tonumber(ARGV[10]), 0
 -- A leg's UUID: 8-4-4-4-12 hex from SHA-1, version 5, RFC 4122 variant.
 local function legOf(id, n)
   local h = redis.sha1hex(seed .. '|' .. id .. '|' .. n)
@@ -270,22 +482,32 @@ local function legOf(id, n)
   return string.sub(h, 1, 8) .. '-' .. string.sub(h, 9, 12) .. '-5' .. string.sub(h, 14, 16) .. '-' ..
     variant .. string.sub(h, 18, 20) .. '-' .. string.sub(h, 21, 32)
 end
+local claimed, quarantined = {}, {}
 for _, id in ipairs(ids) do
   local key = p .. 's:' .. id
   -- The reply is the hash as read, with the claim's fields changed in
   -- place, rather than turned into a table of fields and back.
   local flat = redis.call('HGETALL', key)
-  local at = {}
-  for j = 1, #flat, 2 do at[flat[j]] = j + 1 end
-  if at.st and flat[at.st] == 'waiting' then
-    local v = tostring(tonumber(at.v and flat[at.v] or '0') + 1)
-    local set = {f = tostring(tonumber(at.f and flat[at.f] or '0') + 1), v = v, w = replica, tu = now}
+  local at, h = {}, {}
+  for j = 1, #flat, 2 do
+    at[flat[j]] = j + 1
+    h[flat[j]] = flat[j + 1]
+  end
+  local why = #flat > 0 and undecodable(h)
+  if why then
+    if quarantine(p, id, h, why, now, ARGV[8]) then
+      quarantined[#quarantined + 1] = id
+      quarantined[#quarantined + 1] = why
+    end
+  elseif h.st == 'waiting' then
+    local v = tostring(tonumber(h.v or '0') + 1)
+    local set = {f = tostring(tonumber(h.f or '0') + 1), v = v, w = replica, tu = now}
     local nst, entries = 'waiting', {}
-    local deadline = tonumber(at.tx and flat[at.tx] or '0')
+    local deadline = tonumber(h.tx or '0')
     if started < starts and (deadline == 0 or deadline > tonumber(now)) then
-      local b = 10 + 2 * started
+      local b = 11 + 2 * started
       started = started + 1
-      local n = tostring(tonumber(at.n and flat[at.n] or '0') + 1)
+      local n = tostring(tonumber(h.n or '0') + 1)
       local leg = legOf(id, n)
       nst = 'dialing_callee'
       set.st, set.n, set.nd, set.lb = nst, n, ARGV[b], leg
@@ -314,10 +536,13 @@ for _, id in ipairs(ids) do
     end
     redis.call('SADD', KEYS[2], id)
     publish(ARGV[5], id, v, nst, '', entries)
+    claimed[#claimed + 1] = id
+    claimed[#claimed + 1] = v
     out[#out + 1] = id
     out[#out + 1] = flat
   end
 end
+out[3] = quarantined
 local batch = tonumber(ARGV[6])
 if batch > 0 then
   local gone = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, batch)
@@ -329,9 +554,11 @@ if batch > 0 then
         forgotten[#forgotten + 1] = id
         redis.call('ZREM', p .. 'ha:' .. a, id)
         redis.call('ZREM', p .. 'hb:' .. b, id)
-        if redis.call('HGET', p .. 's:' .. id, 'st') == 'finished' then
+        local h = redis.call('HMGET', p .. 's:' .. id, 'st', 'q')
+        if h[1] == 'finished' or h[2] then
           redis.call('DEL', p .. 's:' .. id, p .. 't:' .. id)
         end
+        if h[2] then redis.call('ZREM', p .. 'quarantine', id) end
       end
     end
     if #forgotten > 0 then redis.call('ZREM', KEYS[4], unpack(forgotten)) end
@@ -344,58 +571,95 @@ if batch > 0 then
     if first[2] then out[2] = first[2] end
   end
 end
+if #claimed > 0 or #quarantined > 0 then
+  remember(KEYS[7], {next = out[1], gc = out[2], q = quarantined, s = claimed})
+end
 return out
 `)
 
 // takeOverScript moves every live session of one replica whose lease expired
 // to another replica, bumping each fence so the old owner's late writes fail.
+// A session whose record cannot be decoded is quarantined instead.
 //
-//	KEYS[1] replicas    KEYS[2] own:<dead>    KEYS[3] own:<replica>
+//	KEYS[1] replicas    KEYS[2] own:<dead>    KEYS[3] own:<replica>    KEYS[4] r:<token>
 //	ARGV[1] prefix (s:<id> of the dead replica's sessions)
 //	ARGV[2] now ms      ARGV[3] dead replica  ARGV[4] replica    ARGV[5] channel
+//	ARGV[6] retention ms (of a record quarantined)
 //
-// Returns {id1, fields1, ...}; nothing when the lease was renewed meanwhile.
-var takeOverScript = redis.NewScript(luaPublish + luaHash + `
+// Returns {{id, why, ...} quarantined now, id1, fields1, ...}; no session
+// when the lease was renewed meanwhile. A second run with the same token
+// returns the first run's sessions (those not changed since).
+var takeOverScript = redis.NewScript(luaPrelude + luaPublish + luaHash + luaRecord + `
+local seen = redis.call('GET', KEYS[4])
+if seen then
+  local r = cjson.decode(seen)
+  local out = unchanged(ARGV[1], r.s)
+  table.insert(out, 1, r.q)
+  return out
+end
 local lease = redis.call('ZSCORE', KEYS[1], ARGV[3])
-if lease and tonumber(lease) >= tonumber(ARGV[2]) then return {} end
-local out = {}
+if lease and tonumber(lease) >= tonumber(ARGV[2]) then return {{}} end
+local out, moved, quarantined = {{}}, {}, {}
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
   local key = ARGV[1] .. 's:' .. id
-  local h = hash(key)
-  if h.st and h.st ~= 'finished' then
+  local h, found = hash(key)
+  local why = found and undecodable(h)
+  if why then
+    if quarantine(ARGV[1], id, h, why, ARGV[2], ARGV[6]) then
+      quarantined[#quarantined + 1] = id
+      quarantined[#quarantined + 1] = why
+    end
+  elseif found and h.st ~= 'finished' then
     h.f, h.v, h.w, h.tu = tostring(tonumber(h.f or '0') + 1), tostring(tonumber(h.v or '0') + 1), ARGV[4], ARGV[2]
     redis.call('HSET', key, 'f', h.f, 'v', h.v, 'w', h.w, 'tu', h.tu)
     redis.call('SADD', KEYS[3], id)
     publish(ARGV[5], id, h.v, h.st, '', {})
+    moved[#moved + 1] = id
+    moved[#moved + 1] = h.v
     out[#out + 1] = id
     out[#out + 1] = flatten(h)
   end
 end
 redis.call('DEL', KEYS[2])
 redis.call('ZREM', KEYS[1], ARGV[3])
+out[1] = quarantined
+if #moved > 0 or #quarantined > 0 then
+  remember(KEYS[4], {q = quarantined, s = moved})
+end
 return out
 `)
 
 // releaseScript hands a stopping replica's sessions on: claimed sessions that
 // are still waiting go back to the due set unowned; live ones stay owned and
 // the replica's lease is expired, so the next TakeOver by any replica moves
-// them at once.
+// them at once. A session whose record cannot be decoded is quarantined.
+// A second run finds only what the first left, and leaves it.
 //
 //	KEYS[1] replicas    KEYS[2] own:<replica>    KEYS[3] due
 //	ARGV[1] prefix (s:<id> of owned sessions)    ARGV[2] replica    ARGV[3] channel
+//	ARGV[4] retention ms (of a record quarantined)
 //
-// Returns the number of sessions left for takeover.
-var releaseScript = redis.NewScript(luaPublish + `
+// Returns {the number of sessions left for takeover, {id, why, ...}
+// quarantined now}.
+var releaseScript = redis.NewScript(luaPrelude + luaPublish + luaHash + luaRecord + `
+local quarantined = {}
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
   local key = ARGV[1] .. 's:' .. id
-  local st = redis.call('HGET', key, 'st')
-  if st == 'waiting' then
+  local h, found = hash(key)
+  local why = found and undecodable(h)
+  if why then
+    if quarantine(ARGV[1], id, h, why, nil, ARGV[4]) then
+      quarantined[#quarantined + 1] = id
+      quarantined[#quarantined + 1] = why
+    end
+    redis.call('SREM', KEYS[2], id)
+  elseif h.st == 'waiting' then
     redis.call('HDEL', key, 'w')
     local v = redis.call('HINCRBY', key, 'v', 1)
-    redis.call('ZADD', KEYS[3], redis.call('HGET', key, 'td') or 0, id)
+    redis.call('ZADD', KEYS[3], h.td or 0, id)
     redis.call('SREM', KEYS[2], id)
     publish(ARGV[3], id, v, 'waiting', '', {})
-  elseif not st or st == 'finished' then
+  elseif not found or h.st == 'finished' then
     redis.call('SREM', KEYS[2], id)
   end
 end
@@ -405,5 +669,22 @@ if left == 0 then
 else
   redis.call('ZADD', KEYS[1], 0, ARGV[2])
 end
-return left
+return {left, quarantined}
+`)
+
+// quarantineScript sets aside a session record the Store could not decode,
+// if the script finds it undecodable too. A second run changes nothing.
+//
+//	KEYS[1] s:<id>
+//	ARGV[1] prefix      ARGV[2] id     ARGV[3] retention ms
+//
+// Returns {why, 1} quarantined now, {why, 0} quarantined before, an empty
+// why when the record decodes, and {} when it is gone.
+var quarantineScript = redis.NewScript(luaPrelude + luaHash + luaRecord + `
+local h, found = hash(KEYS[1])
+if not found then return {} end
+local why = undecodable(h)
+if not why then return {''} end
+if quarantine(ARGV[1], ARGV[2], h, why, nil, ARGV[3]) then return {why, 1} end
+return {why, 0}
 `)

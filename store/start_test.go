@@ -116,7 +116,9 @@ func TestClaimAndStart(t *testing.T) {
 
 // TestClaimAndStartTwiceNeverSharesALeg runs the claim script a second
 // time with the same arguments, as a client retrying after a lost reply
-// does: the sessions the second run claims must get legs of their own.
+// does: the second run answers with what the first claimed, legs and all;
+// another claim (another token, the same seed) claims the next sessions
+// and gives them legs of their own.
 func TestClaimAndStartTwiceNeverSharesALeg(t *testing.T) {
 	ctx := context.Background()
 	st, c := newStore(t, Options{})
@@ -126,25 +128,35 @@ func TestClaimAndStartTwiceNeverSharesALeg(t *testing.T) {
 		mustCreate(t, st, s, t0)
 	}
 	now := t0.Add(time.Minute)
-	keys := []string{st.dueKey(), st.ownKey("r1"), st.gcKey(), st.indexKey(), st.replicasKey(), st.countKey()}
-	args := []any{st.p, ms(now), 2, "r1", st.channel(), 0, 0, "seed", 2,
+	args := []any{st.p, ms(now), 2, "r1", st.channel(), 0, 0, st.opts.Retention.Milliseconds(), "seed", 2,
 		"fs1", encodeEntry(Entry{At: now, Kind: "attempt", State: DialingCallee, Leg: "callee", Node: "fs1"}),
 		"fs1", encodeEntry(Entry{At: now, Kind: "attempt", State: DialingCallee, Leg: "callee", Node: "fs1"})}
-	legs := map[string]string{}
-	for run := range 2 {
+	run := func(token string) map[string]string {
+		keys := []string{st.dueKey(), st.ownKey("r1"), st.gcKey(), st.indexKey(), st.replicasKey(), st.countKey(), st.p + "r:" + token}
 		res, err := claimScript.Run(ctx, c, keys, args...).Slice()
 		if err != nil {
 			t.Fatal(err)
 		}
-		sessions, err := decodePairs(res[2:])
+		sessions, err := st.decodePairs(ctx, res[3:])
 		if err != nil || len(sessions) != 2 {
-			t.Fatalf("run %d: %v, %v", run, sessions, err)
+			t.Fatalf("token %s: %v, %v", token, sessions, err)
 		}
+		legs := map[string]string{}
 		for _, s := range sessions {
-			if other, dup := legs[s.CalleeLeg]; dup || s.State != DialingCallee {
-				t.Errorf("run %d: session %s got leg %q, already session %s's", run, s.ID, s.CalleeLeg, other)
+			if s.State != DialingCallee {
+				t.Errorf("token %s: session %s not started", token, s.ID)
 			}
 			legs[s.CalleeLeg] = s.ID
+		}
+		return legs
+	}
+	first, again, other := run("a"), run("a"), run("b")
+	if !reflect.DeepEqual(first, again) {
+		t.Errorf("the same claim sent twice answered %v, then %v", first, again)
+	}
+	for leg, id := range other {
+		if was, dup := first[leg]; dup {
+			t.Errorf("session %s got leg %s, already session %s's", id, leg, was)
 		}
 	}
 }

@@ -8,7 +8,9 @@
 // Key layout (p = "{<namespace>}:"):
 //
 //	p s:<id>        hash     the session; short field names, zero fields omitted;
-//	                         e0 holds the first timeline entry if not the default
+//	                         e0 holds the first timeline entry if not the default,
+//	                         rq the last Apply's request token, q why the record
+//	                         was quarantined
 //	p t:<id>        list     the timeline after its first entry, one compact JSON
 //	                         entry per element; written from the first Apply on
 //	p due           zset     waiting sessions, score = DueAt (unix ms)
@@ -24,7 +26,12 @@
 //	p count         hash     moves between states: field <state> counts the
 //	                         sessions created in it, field <from>><to> those
 //	                         that moved from one state to another
-//	p gc            zset     "id|caller|callee" of finished sessions, score = end of retention
+//	p gc            zset     "id|caller|callee" of finished and quarantined sessions,
+//	                         score = end of retention
+//	p quarantine    zset     sessions whose record cannot be decoded, set aside,
+//	                         score = when (unix ms)
+//	p r:<token>     string   what a claim or takeover returned, for a second run
+//	                         of the same call, with a short TTL
 //	p changes       channel  one message per change, for Subscribe: id, version,
 //	                         state, outcome and new entries, never the session
 //
@@ -55,6 +62,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -78,6 +86,8 @@ var LiveStates = []State{Waiting, DialingCallee, CalleeHold, Bridged}
 
 // Live reports whether a session in state s still needs steering.
 func (s State) Live() bool { return s != Finished && s != "" }
+
+func (s State) known() bool { return s == Finished || slices.Contains(LiveStates, s) }
 
 // Outcome is how a finished session ended.
 type Outcome string
@@ -108,6 +118,14 @@ type Session struct {
 	Node, CalleeLeg, CallerLeg string
 
 	Policy string // JSON of per-session policy overrides, "" = defaults
+
+	// Quarantine is why the stored record was set aside because it could
+	// not be decoded (a field Redis holds is not what the Store wrote);
+	// "" for a sound session. A quarantined session is steered by nobody:
+	// it is in no due or owner set, holds no cap slot, and Apply refuses
+	// it. Its fields are those that could be decoded. Get reports it with
+	// ErrQuarantined; List shows it; it is forgotten after the retention.
+	Quarantine string
 
 	CreatedAt, UpdatedAt, DueAt, DeadlineAt, AnsweredAt, BridgedAt, FinishedAt time.Time
 }
@@ -148,6 +166,11 @@ type Options struct {
 	Retention      time.Duration // how long finished sessions are kept; 72h
 	LeaseTTL       time.Duration // replica lease granted by Heartbeat; 15s
 	IdempotencyTTL time.Duration // how long an idempotency key maps to its session; 24h
+
+	// OnQuarantine is told, once per record, that the record of session id
+	// could not be decoded and was set aside (see Session.Quarantine); nil
+	// logs a warning with the default logger. It must not block.
+	OnQuarantine func(id, reason string)
 }
 
 // Errors, usable with errors.Is.
@@ -161,6 +184,9 @@ var (
 	ErrConflict    = errors.New("session id already in use")
 	// ErrFinished is also ErrStale: a finished session cannot come back to life.
 	ErrFinished = fmt.Errorf("%w: session already finished", ErrStale)
+	// ErrQuarantined is also ErrNotFound: a session whose record cannot be
+	// decoded is no session anyone can steer (see Session.Quarantine).
+	ErrQuarantined = fmt.Errorf("%w: its record cannot be decoded and was set aside (quarantined)", ErrNotFound)
 )
 
 // Store keeps sessions in Redis. It is safe for concurrent use.
@@ -171,6 +197,7 @@ type Store struct {
 	views  *views       // sessions as last written or claimed, for Apply to diff against
 	gcAt   atomic.Int64 // unix ms before which ClaimDue need not look for sessions to forget
 	leases leases       // when this Store last renewed each replica's lease
+	health health       // calls to Redis failing in a row
 }
 
 // New returns a Store on client. The client may be standalone, Sentinel or
@@ -212,6 +239,12 @@ func (s *Store) replicasKey() string          { return s.p + "replicas" }
 func (s *Store) countKey() string             { return s.p + "count" }
 func (s *Store) gcKey() string                { return s.p + "gc" }
 func (s *Store) channel() string              { return s.p + "changes" }
+
+// replayKey names a new request token's replay record. A Store method
+// makes one per call and sends it with every run of its script, so that a
+// second run of the same call (a client retrying after a lost reply) is
+// told apart from a new call.
+func (s *Store) replayKey() string { return s.p + "r:" + newID() }
 
 // checkName refuses identifiers that would make stored names ambiguous: '|'
 // separates the parts of a gc member.
