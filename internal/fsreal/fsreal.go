@@ -13,7 +13,13 @@
 // what the far end does; AnswerAfter, NoAnswer, EarlyMedia, Busy, Reject and
 // AnswerThenHangup build them. A loopback call is two channels: the
 // outbound "-a" leg, whose Unique-ID is the origination_uuid, and an inbound
-// "-b" leg that runs the dialplan.
+// "-b" leg that runs the dialplan and stands for the far end's phone. The
+// loopback endpoint copies the caller's channel variables to the "-b" leg
+// (bgcall_session included: judge legs by Unique-ID, or by Call-Direction
+// outbound); the dialplan drops park_timeout from it, as a phone has none.
+//
+// The same configuration runs by hand with `make freeswitch` (./run), on
+// bgcall's default event socket, 127.0.0.1:8021 with password ClueCon.
 //
 // # Which tests need FreeSWITCH
 //
@@ -113,6 +119,8 @@ type Options struct {
 	// each a WAV of silence that lasts the given time. This FreeSWITCH has
 	// no stock sounds; tone_stream:// and silence_stream:// need no file.
 	Sounds map[string]time.Duration
+	// Addr is the event socket's, 127.0.0.1:port; default a free port.
+	Addr string
 	// Password is the event socket's; default a random one.
 	Password string
 }
@@ -196,7 +204,12 @@ func newServer(bin, dir string, opt Options) (*Server, error) {
 	if !namePattern.MatchString(pw) {
 		return nil, fmt.Errorf("password %q: use letters, digits, '.', '_' or '-'", pw)
 	}
-	s := &Server{Password: pw, bin: bin, confDir: filepath.Join(dir, "conf"), runDir: filepath.Join(dir, "run")}
+	if opt.Addr != "" {
+		if host, _, err := net.SplitHostPort(opt.Addr); err != nil || host != "127.0.0.1" {
+			return nil, fmt.Errorf("address %q: want 127.0.0.1:port (the event socket listens on loopback only)", opt.Addr)
+		}
+	}
+	s := &Server{Addr: opt.Addr, Password: pw, bin: bin, confDir: filepath.Join(dir, "conf"), runDir: filepath.Join(dir, "run")}
 	if err := writeConf(s.confDir, opt); err != nil {
 		return nil, err
 	}
@@ -271,11 +284,27 @@ func silence(d time.Duration) []byte {
 	return append(b, make([]byte, n)...)
 }
 
-// writeVars sets the event socket's port and password for the next run.
-func (s *Server) writeVars(port int) error {
-	vars := fmt.Sprintf("<include>\n  <X-PRE-PROCESS cmd=\"set\" data=\"bgcall_esl_port=%d\"/>\n"+
-		"  <X-PRE-PROCESS cmd=\"set\" data=\"bgcall_esl_password=%s\"/>\n</include>\n", port, s.Password)
-	return os.WriteFile(filepath.Join(s.confDir, "vars.xml"), []byte(vars), 0o644)
+// eventSocketConf is the event socket's configuration file, whose port
+// and password each run sets.
+const eventSocketConf = "autoload_configs/event_socket.conf.xml"
+
+// writeEventSocket sets the event socket's port and password for the next run.
+func (s *Server) writeEventSocket(port int) error {
+	text, err := fs.ReadFile(conf, "conf/"+eventSocketConf)
+	if err != nil {
+		return err
+	}
+	out := string(text)
+	for _, p := range []struct{ from, to string }{
+		{`name="listen-port" value="8021"`, fmt.Sprintf(`name="listen-port" value="%d"`, port)},
+		{`name="password" value="ClueCon"`, fmt.Sprintf(`name="password" value="%s"`, s.Password)},
+	} {
+		if !strings.Contains(out, p.from) {
+			return fmt.Errorf("%s: no %s to replace", eventSocketConf, p.from)
+		}
+		out = strings.Replace(out, p.from, p.to, 1)
+	}
+	return os.WriteFile(filepath.Join(s.confDir, eventSocketConf), []byte(out), 0o644)
 }
 
 // start runs FreeSWITCH on a free port (on s.Addr's when set) and waits
@@ -307,7 +336,14 @@ func (s *Server) run(addr string) error {
 	_, portText, _ := net.SplitHostPort(addr)
 	var port int
 	fmt.Sscan(portText, &port)
-	if err := s.writeVars(port); err != nil {
+	// A FreeSWITCH already there would answer the status checks below in
+	// place of the one started here.
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("event socket %s is already in use: %w", addr, err)
+	}
+	l.Close()
+	if err := s.writeEventSocket(port); err != nil {
 		return fmt.Errorf("write configuration: %w", err)
 	}
 	r := s.runDir

@@ -74,6 +74,7 @@ func TestDialplanRealFreeSWITCH(t *testing.T) {
 		}
 	}
 	// An answering far end: the leg is up, and answered, until killed.
+	rec := callrec.Start(t, s.Addr, s.Password)
 	id := callrec.NewUUID()
 	start := time.Now()
 	got, err := s.API(ctx, "originate {origination_uuid="+id+"}loopback/"+fsreal.AnswerAfter(300*time.Millisecond, "1")+"/default &park()")
@@ -91,7 +92,6 @@ func TestDialplanRealFreeSWITCH(t *testing.T) {
 	}
 
 	// A far end that answers, then hangs up by itself.
-	rec := callrec.Start(t, s.Addr, s.Password)
 	id = callrec.NewUUID()
 	const talk = 400 * time.Millisecond
 	got, err = s.API(ctx, "originate {origination_uuid="+id+"}loopback/"+fsreal.AnswerThenHangup(100*time.Millisecond, talk, "1")+"/default &park()")
@@ -136,5 +136,58 @@ func TestSharedRealFreeSWITCH(t *testing.T) {
 	s.Stop()
 	if _, err := callrec.Dial(ctx, s.Addr, s.Password); err == nil {
 		t.Fatalf("event socket %s still answers after Stop", s.Addr)
+	}
+}
+
+// The far ends stand for phones: a call bridged out of park outlives the
+// park_timeout its legs were given, although the loopback endpoint copies
+// it to the far ends' legs.
+func TestFarEndsOutliveParkTimeoutRealFreeSWITCH(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s := fsreal.Start(t, fsreal.Options{})
+	rec := callrec.Start(t, s.Addr, s.Password)
+	a, b := callrec.NewUUID(), callrec.NewUUID()
+	for _, id := range []string{a, b} {
+		got, err := s.API(ctx, "originate {origination_uuid="+id+",park_timeout=1}loopback/"+fsreal.AnswerAfter(0, "1")+"/default &park()")
+		if err != nil || strings.TrimSpace(got) != "+OK "+id {
+			t.Fatalf("originate: %q, %v", got, err)
+		}
+	}
+	if got, err := s.API(ctx, "uuid_bridge "+a+" "+b); err != nil || !strings.HasPrefix(got, "+OK") {
+		t.Fatalf("uuid_bridge: %q, %v", got, err)
+	}
+	if err := rec.WaitFor(ctx, func(r *callrec.Recorder) bool { return r.Bridged(a, b) }); err != nil {
+		t.Fatal(err)
+	}
+	// A clock inside FreeSWITCH: a far end that hangs up 2.5 s after answering,
+	// past the whole second in which park_timeout=1 would have fired.
+	clock := callrec.NewUUID()
+	if got, err := s.API(ctx, "originate {origination_uuid="+clock+"}loopback/"+fsreal.AnswerThenHangup(0, 2500*time.Millisecond, "9")+"/default &park()"); err != nil || !strings.HasPrefix(got, "+OK") {
+		t.Fatalf("originate: %q, %v", got, err)
+	}
+	if _, err := rec.WaitEvent(ctx, clock, "CHANNEL_HANGUP"); err != nil {
+		t.Fatal(err)
+	}
+	if up := rec.UpAt(time.Now(), func(c callrec.Channel) bool { return c.UUID == a || c.UUID == b }); len(up) != 2 {
+		t.Errorf("the bridged call ended before its parties hung up:\n%s", rec.Timeline())
+	}
+	for _, id := range []string{a, b} {
+		s.API(ctx, "uuid_kill "+id)
+	}
+}
+
+// A FreeSWITCH cannot be started on an address in use: the one already
+// there would pass for it.
+func TestAddressInUseRealFreeSWITCH(t *testing.T) {
+	a := fsreal.Start(t, fsreal.Options{})
+	fsreal.Require(t)
+	s, err := fsreal.StartServer(t.TempDir(), fsreal.Options{Addr: a.Addr, Password: a.Password})
+	if err == nil {
+		s.Stop()
+		t.Fatalf("started a second FreeSWITCH on %s, where one runs", a.Addr)
+	}
+	if !strings.Contains(err.Error(), "already in use") {
+		t.Errorf("error %q does not say the address is in use", err)
 	}
 }
