@@ -3,13 +3,14 @@
 #   make test   install what the tests need (redis-server, promtool), lint, run every test under -race;
 #               the real-FreeSWITCH tests run when FreeSWITCH is installed, and are reported skipped when not
 #   make test-freeswitch   only the real-FreeSWITCH tests; fails when FreeSWITCH is missing
+#   make freeswitch        run a real FreeSWITCH with the test configuration on 127.0.0.1:8021, to try bgcall by hand
 GO        ?= go
 BIN       := bin/bgcall
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X bgcall/internal/buildinfo.Version=$(VERSION)
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: all build demo test test-freeswitch freeswitch-summary deps lint fuzz bench clean
+.PHONY: all build demo test test-freeswitch freeswitch-summary freeswitch deps lint fuzz bench clean
 
 all: build
 
@@ -50,6 +51,9 @@ freeswitch-summary:
 
 test-freeswitch: deps
 	BGCALL_REQUIRE_FREESWITCH=1 $(GO) test -race -count=1 -p 1 -timeout 20m -run '$(REALFS_TESTS)' ./...
+
+freeswitch:
+	$(GO) run ./internal/fsreal/run
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzReadFrame -fuzztime 60s ./fssim
