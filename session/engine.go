@@ -271,7 +271,7 @@ func (e *Engine) Live() int {
 // Create validates r and stores a new waiting session, or returns the live
 // session A already has for B (created false). Bad input changes nothing.
 func (e *Engine) Create(ctx context.Context, r Request) (store.Session, bool, error) {
-	if err := r.validate(); err != nil {
+	if err := r.Validate(); err != nil {
 		return store.Session{}, false, err
 	}
 	policyJSON := ""
@@ -347,7 +347,7 @@ func (e *Engine) Watch(ctx context.Context) (<-chan store.Change, func()) {
 // first callee attempt and for the caller leg, for pasting into fs_cli.
 // The leg UUIDs are fresh; nothing is stored or sent.
 func (e *Engine) DryRun(r Request) ([]string, error) {
-	if err := r.validate(); err != nil {
+	if err := r.Validate(); err != nil {
 		return nil, err
 	}
 	p := r.Policy.apply(e.opt.Policy)

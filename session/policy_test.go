@@ -1,6 +1,7 @@
 package session
 
 import (
+	"errors"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -178,5 +179,20 @@ func TestQuietHoursDescribed(t *testing.T) {
 	}
 	if q.Deferred(end.Add(time.Minute)) || q.Deferred(time.Date(2026, 3, 2, 20, 0, 0, 0, berlin)) {
 		t.Error("a time outside quiet hours reported deferred")
+	}
+}
+
+func TestValidateNamesEveryField(t *testing.T) {
+	bad := -1
+	r := Request{Caller: "10x1", Callee: "", Source: "fax", Policy: &PolicyOverrides{MaxAttempts: &bad, TimeZone: "Mars/Base"}}
+	err := r.Validate()
+	var first *ValidationError
+	if !errors.As(err, &first) || first.Field != "caller" {
+		t.Fatalf("Validate: %v; want the caller first", err)
+	}
+	for _, field := range []string{"caller:", "callee:", "source:", "policy.max_attempts:", "policy.time_zone:"} {
+		if !strings.Contains(err.Error(), field) {
+			t.Errorf("%s not named: %v", field, err)
+		}
 	}
 }

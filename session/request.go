@@ -81,46 +81,57 @@ var (
 // days would ring B long after A has forgotten it.
 const maxOverrideTotal = 7 * 24 * time.Hour
 
-func (r *Request) validate() error {
+// Validate checks r, setting the default source, and reports every bad
+// field: nil, one *ValidationError, or several joined (errors.Join), the
+// first of which errors.As finds. Create and DryRun call it; a caller may
+// call it first to report every problem of a request at once.
+func (r *Request) Validate() error {
+	var problems []error
+	bad := func(field, problem string) { problems = append(problems, &ValidationError{field, problem}) }
 	if err := freeswitch.ValidNumber(r.Caller); err != nil {
-		return &ValidationError{"caller", err.Error()}
+		bad("caller", err.Error())
 	}
 	if err := freeswitch.ValidNumber(r.Callee); err != nil {
-		return &ValidationError{"callee", err.Error()}
-	}
-	if r.Caller == r.Callee {
-		return &ValidationError{"callee", "is the caller's own number"}
+		bad("callee", err.Error())
+	} else if r.Caller == r.Callee {
+		bad("callee", "is the caller's own number")
 	}
 	switch r.Source {
 	case "":
 		r.Source = SourceAPI
 	case SourceAPI, SourceCLI, SourceFeatureCode, SourceOffer:
 	default:
-		return &ValidationError{"source", fmt.Sprintf("%q is not one of api, cli, feature_code, offer", r.Source)}
+		bad("source", fmt.Sprintf("%q is not one of api, cli, feature_code, offer", r.Source))
 	}
 	if len(r.IdempotencyKey) > 128 {
-		return &ValidationError{"idempotency_key", "is longer than 128 characters"}
+		bad("idempotency_key", "is longer than 128 characters")
 	}
 	if p := r.Policy; p != nil {
 		if p.RingTime != nil && (time.Duration(*p.RingTime) < time.Second || time.Duration(*p.RingTime) > 5*time.Minute) {
-			return &ValidationError{"policy.ring_time", "must be between 1s and 5m"}
+			bad("policy.ring_time", "must be between 1s and 5m")
 		}
 		if p.FirstInterval != nil && (time.Duration(*p.FirstInterval) < time.Second || time.Duration(*p.FirstInterval) > 24*time.Hour) {
-			return &ValidationError{"policy.first_interval", "must be between 1s and 24h"}
+			bad("policy.first_interval", "must be between 1s and 24h")
 		}
 		if p.MaxAttempts != nil && (*p.MaxAttempts < 0 || *p.MaxAttempts > 1000) {
-			return &ValidationError{"policy.max_attempts", "must be between 0 (until answered) and 1000"}
+			bad("policy.max_attempts", "must be between 0 (until answered) and 1000")
 		}
 		if p.MaxTotal != nil && (time.Duration(*p.MaxTotal) < time.Second || time.Duration(*p.MaxTotal) > maxOverrideTotal) {
-			return &ValidationError{"policy.max_total", "must be between 1s and 168h"}
+			bad("policy.max_total", "must be between 1s and 168h")
 		}
 		if p.TimeZone != "" {
 			if _, err := time.LoadLocation(p.TimeZone); err != nil {
-				return &ValidationError{"policy.time_zone", fmt.Sprintf("%q is not an IANA time zone such as Europe/Berlin", p.TimeZone)}
+				bad("policy.time_zone", fmt.Sprintf("%q is not an IANA time zone such as Europe/Berlin", p.TimeZone))
 			}
 		}
 	}
-	return nil
+	switch len(problems) {
+	case 0:
+		return nil
+	case 1:
+		return problems[0]
+	}
+	return errors.Join(problems...)
 }
 
 // apply returns base changed by o.
