@@ -512,3 +512,52 @@ func TestCancelBridged(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestCreateSaysWhatItDidNotDo: a request the existing session cannot
+// honour is a 409 that says why, never another session's 200.
+func TestCreateSaysWhatItDidNotDo(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	s := e.call("POST", "/v1/sessions", `{"caller":"1001","callee":"1002"}`).session(t)
+	a := e.call("POST", "/v1/sessions", `{"caller":"1001","callee":"1002","policy":{"max_attempts":2}}`)
+	if a.status != http.StatusConflict || !strings.Contains(a.err(t).Message, s.ID) || a.err(t).Code != "exists" {
+		t.Errorf("same pair with another policy: %d %s, want 409 exists naming %s", a.status, a.body, s.ID)
+	}
+	p := e.call("POST", "/v1/sessions", `{"caller":"1003","callee":"1004","policy":{"max_attempts":2}}`)
+	if p.status != http.StatusCreated {
+		t.Fatalf("with policy: %d %s", p.status, p.body)
+	}
+	if a := e.call("POST", "/v1/sessions", `{"caller":"1003","callee":"1004","policy":{"max_attempts":2}}`); a.status != http.StatusOK {
+		t.Errorf("the same request again: %d %s, want 200", a.status, a.body)
+	}
+	if a := e.call("POST", "/v1/sessions", `{"caller":"1003","callee":"1004"}`); a.status != http.StatusOK {
+		t.Errorf("the same pair without a policy: %d %s, want 200", a.status, a.body)
+	}
+
+	k := e.call("POST", "/v1/sessions", `{"caller":"1005","callee":"1006"}`, "Idempotency-Key", "req-9")
+	if k.status != http.StatusCreated {
+		t.Fatalf("keyed create: %d %s", k.status, k.body)
+	}
+	a = e.call("POST", "/v1/sessions", `{"caller":"1007","callee":"1008"}`, "Idempotency-Key", "req-9")
+	if a.status != http.StatusConflict || a.err(t).Code != "idempotency_key_reused" || !strings.Contains(a.err(t).Message, k.session(t).ID) {
+		t.Errorf("key reused for other parties: %d %s, want 409 idempotency_key_reused", a.status, a.body)
+	}
+}
+
+// TestCreateNamesEveryBadField: every bad field of a request is named at
+// once, not only the first.
+func TestCreateNamesEveryBadField(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	a := e.call("POST", "/v1/sessions", `{"caller":"10x1","callee":"","policy":{"ring_time":"90","max_attempts":-1,"time_zone":"Mars/Base"}}`)
+	if a.status != http.StatusBadRequest {
+		t.Fatalf("status %d %s", a.status, a.body)
+	}
+	got := map[string]bool{}
+	for _, f := range a.err(t).Fields {
+		got[f.Field] = true
+	}
+	for _, want := range []string{"caller", "callee", "policy.ring_time", "policy.max_attempts", "policy.time_zone"} {
+		if !got[want] {
+			t.Errorf("field %s not named: %s", want, a.body)
+		}
+	}
+}

@@ -41,6 +41,30 @@ func invalid(field, problem string) *requestError {
 		message: field + ": " + problem, fields: []FieldError{{Field: field, Problem: problem}}}
 }
 
+// fieldsError is the 400 naming every field in fields.
+func fieldsError(fields []FieldError) *requestError {
+	parts := make([]string, len(fields))
+	for i, f := range fields {
+		parts[i] = f.Field + ": " + f.Problem
+	}
+	return &requestError{status: http.StatusBadRequest, code: "invalid_request", message: strings.Join(parts, "; "), fields: fields}
+}
+
+// validationErrors lists the session.ValidationErrors in err, which may
+// join several.
+func validationErrors(err error) []*session.ValidationError {
+	var out []*session.ValidationError
+	var ve *session.ValidationError
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range joined.Unwrap() {
+			out = append(out, validationErrors(e)...)
+		}
+	} else if errors.As(err, &ve) {
+		out = append(out, ve)
+	}
+	return out
+}
+
 // decode reads a JSON body into v: one object, no unknown fields, no more
 // than limit bytes. An empty body is allowed when emptyOK.
 func decode(w http.ResponseWriter, r *http.Request, limit int64, v any, emptyOK bool) error {
@@ -123,7 +147,12 @@ func (h *Handler) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &re):
 		writeError(w, re.status, re.code, re.message, re.fields)
 	case errors.As(err, &ve):
-		writeError(w, http.StatusBadRequest, "invalid_request", ve.Error(), []FieldError{{Field: ve.Field, Problem: ve.Problem}})
+		var fields []FieldError
+		for _, ve := range validationErrors(err) {
+			fields = append(fields, FieldError{Field: ve.Field, Problem: ve.Problem})
+		}
+		fe := fieldsError(fields)
+		writeError(w, fe.status, fe.code, fe.message, fe.fields)
 	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, "not_found", "no session with this id (finished sessions are kept for the configured retention)", nil)
 	case errors.Is(err, session.ErrLimit), errors.Is(err, store.ErrLimitCaller), errors.Is(err, store.ErrLimitCallee):

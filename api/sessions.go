@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -69,6 +70,9 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s, created, err := h.opt.Engine.Create(r.Context(), req)
+	if err == nil && !created {
+		err = notHonoured(req, s)
+	}
 	if err != nil {
 		h.writeErr(w, r, err)
 		return
@@ -99,16 +103,25 @@ func (h *Handler) session(s store.Session, tl []store.Entry) Session {
 	return out
 }
 
+// toRequest reads b into a session request and checks it whole: the
+// error names every bad field, those the wire format gets wrong (a missing
+// number, a duration without its unit) and those the engine refuses.
 func toRequest(b CreateRequest, idemHeader string) (session.Request, error) {
 	req := session.Request{Caller: b.Caller, Callee: b.Callee, Source: b.Source, IdempotencyKey: b.IdempotencyKey}
 	if req.IdempotencyKey == "" {
 		req.IdempotencyKey = idemHeader
 	}
+	var fields []FieldError
+	reported := map[string]bool{}
+	bad := func(field, problem string) {
+		fields = append(fields, FieldError{Field: field, Problem: problem})
+		reported[field] = true
+	}
 	if b.Caller == "" {
-		return req, invalid("caller", "is required: A's number, e.g. \"1001\"")
+		bad("caller", "is required: A's number, e.g. \"1001\"")
 	}
 	if b.Callee == "" {
-		return req, invalid("callee", "is required: B's number, e.g. \"1002\"")
+		bad("callee", "is required: B's number, e.g. \"1002\"")
 	}
 	if p := b.Policy; p != nil {
 		o := &session.PolicyOverrides{MaxAttempts: p.MaxAttempts, TimeZone: p.TimeZone}
@@ -126,14 +139,42 @@ func toRequest(b CreateRequest, idemHeader string) (session.Request, error) {
 			}
 			v, err := time.ParseDuration(d.text)
 			if err != nil {
-				return req, invalid(d.field, strconv.Quote(d.text)+" is not a duration such as \"30s\" or \"2m\"")
+				bad(d.field, strconv.Quote(d.text)+" is not a duration such as \"30s\" or \"2m\"")
+				continue
 			}
 			sd := session.Duration(v)
 			*d.into = &sd
 		}
 		req.Policy = o
 	}
+	check := req
+	for _, ve := range validationErrors(check.Validate()) {
+		if !reported[ve.Field] {
+			bad(ve.Field, ve.Problem)
+		}
+	}
+	if len(fields) > 0 {
+		return req, fieldsError(fields)
+	}
 	return req, nil
+}
+
+// notHonoured says why an existing session returned for req does not do
+// what req asks: its idempotency key was used for other parties, or the
+// pair's live session runs with another policy. nil when it does.
+func notHonoured(req session.Request, s store.Session) error {
+	if req.IdempotencyKey != "" && s.IdempotencyKey == req.IdempotencyKey && (s.Caller != req.Caller || s.Callee != req.Callee) {
+		return &requestError{status: http.StatusConflict, code: "idempotency_key_reused",
+			message: fmt.Sprintf("idempotency key %q was used for session %s (%s calls %s); use another key for another call", req.IdempotencyKey, s.ID, s.Caller, s.Callee)}
+	}
+	if req.Policy != nil {
+		asked, err := json.Marshal(req.Policy)
+		if err == nil && string(asked) != s.Policy {
+			return &requestError{status: http.StatusConflict, code: "exists",
+				message: fmt.Sprintf("%s already has session %s for %s (%s) with its own policy, which stays; cancel it first to start one with this policy", s.Caller, s.ID, s.Callee, s.State)}
+		}
+	}
+	return nil
 }
 
 func (h *Handler) dryRun(w http.ResponseWriter, r *http.Request) {

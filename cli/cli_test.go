@@ -896,3 +896,14 @@ func TestErrorsSpeakCommandLine(t *testing.T) {
 		t.Errorf("--limit many: exit %d %q", r.code, r.stderr)
 	}
 }
+
+// TestCallOverrideOnExistingSession: an override that the pair's live
+// session would ignore is refused, naming that session.
+func TestCallOverrideOnExistingSession(t *testing.T) {
+	d := startDaemon(t, fssim.Options{Default: fssim.Behavior{Action: fssim.NoAnswer}}, nil)
+	id := sessionID(t, d.run("call", "--json", "1001", "1002"))
+	r := d.run("call", "--max-attempts", "2", "1001", "1002")
+	if r.code != cli.ExitError || !strings.Contains(r.stderr, id) || !strings.Contains(r.stderr, "policy") {
+		t.Errorf("override on an existing session: exit %d %q %q", r.code, r.stdout, r.stderr)
+	}
+}
