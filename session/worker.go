@@ -359,6 +359,18 @@ func (w *worker) begun(ctx context.Context, t *tracked) {
 // originate reacts to no event).
 func (w *worker) originate(id string, leg *notSent, cmd string, heard time.Time) {
 	e := w.e
+	if !leg.caller {
+		// A callee leg left over from an earlier attempt (Redis lost a
+		// step, or a replica died between a hangup and its store write)
+		// goes first: two callee legs are never up at once. On the same
+		// node the hangup is sent before the originate.
+		for old, node := range e.orphans.tagged(id) {
+			if old != leg.leg {
+				e.log.Warn("hanging up a leg of an earlier attempt before dialling B again", "session", id, "leg", old, "node", node)
+				e.closer.doom(id, old, node, 0)
+			}
+		}
+	}
 	e.legs.add(leg.leg, id)
 	e.senders.send(leg.node, id, func(ctx context.Context) {
 		if leg.caller {
