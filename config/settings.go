@@ -165,7 +165,7 @@ var settings = []setting{
 	str("notify.webhook_url", "SMS gateway URL; receives a JSON POST `{to,from,text,session_id,at}`", func(c *Config) *string { return &c.Notify.WebhookURL }),
 	dur("notify.timeout", "bound on one notification attempt", func(c *Config) *time.Duration { return &c.Notify.Timeout }),
 	integer("notify.retries", "further tries after a failed notification (backoff doubles from 1s)", func(c *Config) *int { return &c.Notify.Retries }),
-	str("notify.sms_template", "text sent to A; `{caller}`, `{callee}` and `{time}` replaced", func(c *Config) *string { return &c.Notify.SMSTemplate }),
+	str("notify.sms_template", "text sent to A; `{caller}`, `{callee}` and `{time}` (when B called, in the session's time zone: `retry.timezone` or the request's) replaced", func(c *Config) *string { return &c.Notify.SMSTemplate }),
 	str("notify.offer_template", "the automatic offer by message (`phone.offer_by_message`); `{caller}`, `{callee}`, `{missed}`, `{time}` and `{on_prefix}` replaced", func(c *Config) *string { return &c.Notify.OfferTemplate }),
 
 	integer("limits.per_caller", "live sessions one caller may have", func(c *Config) *int { return &c.Limits.PerCaller }),

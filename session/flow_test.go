@@ -574,3 +574,33 @@ func TestQuietHoursDeadlineCountsFromFirstAllowedAttempt(t *testing.T) {
 		t.Fatalf("outcome %s after %d attempts, want completed\n%s", got.Outcome, got.Attempts, formatTimeline(h.timeline(s.ID)))
 	}
 }
+
+// messages records what the engine asks a notifier to send.
+type messages chan session.Message
+
+func (m messages) Send(_ context.Context, msg session.Message) { m <- msg }
+
+// TestMissedCallMessageInCalleeZone: the time in the message to A is read
+// in the session's time zone (the one its quiet hours use), not the
+// daemon's.
+func TestMissedCallMessageInCalleeZone(t *testing.T) {
+	sent := make(messages, 1)
+	h := newHarness(t, withOptions(func(o *session.Options) { o.Notifier = sent }))
+	h.nodes[0].SetSubscriber("5012", answer)
+	h.nodes[0].SetSubscriber("5011", noAnswer)
+	s, _, err := h.eng.Create(context.Background(), session.Request{Caller: "5011", Callee: "5012", Policy: &session.PolicyOverrides{TimeZone: "Asia/Tokyo"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := h.waitOutcome(s.ID); got.Outcome != store.CallerMissed {
+		t.Fatalf("outcome %s, want caller_missed", got.Outcome)
+	}
+	select {
+	case m := <-sent:
+		if zone := m.At.Location().String(); zone != "Asia/Tokyo" {
+			t.Errorf("message time in %s, want the session's Asia/Tokyo", zone)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no message to A")
+	}
+}

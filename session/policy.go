@@ -194,16 +194,21 @@ func jitter(d time.Duration, frac float64, rnd *rand.Rand) time.Duration {
 	return time.Duration(float64(d) * (1 + frac*(2*f()-1)))
 }
 
+// location is the zone the quiet hours are read in.
+func (q QuietHours) location() *time.Location {
+	if q.Location == nil {
+		return time.UTC
+	}
+	return q.Location
+}
+
 // String reads "21:00-08:00 Europe/Berlin", or "" when there are no quiet
 // hours.
 func (q QuietHours) String() string {
 	if q.Start == q.End {
 		return ""
 	}
-	loc := q.Location
-	if loc == nil {
-		loc = time.UTC
-	}
+	loc := q.location()
 	clock := func(d time.Duration) string {
 		return fmt.Sprintf("%02d:%02d", int(d/time.Hour), int(d%time.Hour/time.Minute))
 	}

@@ -735,7 +735,8 @@ func (w *worker) callerMissed(ctx context.Context, t *tracked, cause freeswitch.
 	}
 	e.closer.prompt(s.ID, s.CalleeLeg, s.Node, e.opt.Prompts.CallerUnavailable)
 	if e.opt.Notifier != nil {
-		e.opt.Notifier.Send(ctx, Message{SessionID: s.ID, Caller: s.Caller, Callee: s.Callee, Node: s.Node, At: e.now()})
+		// A reads the time in the session's zone, the one its quiet hours use.
+		e.opt.Notifier.Send(ctx, Message{SessionID: s.ID, Caller: s.Caller, Callee: s.Callee, Node: s.Node, At: e.now().In(t.policy.Quiet.location())})
 	}
 }
 
