@@ -55,6 +55,7 @@ type Daemon struct {
 	pprofLn    net.Listener
 	redis      redis.UniversalClient
 	closeRedis func()
+	store      *store.Store
 	pool       *esl.Pool
 	engine     *session.Engine
 	phone      *phone.Server
@@ -141,7 +142,12 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 	if err != nil {
 		return fail(err)
 	}
-	eopts.Store = store.New(rdb, store.Options{Namespace: cfg.Namespace, Retention: cfg.Retention, LeaseTTL: cfg.LeaseTTL})
+	st, err := openStore(ctx, rdb, cfg, m, log)
+	if err != nil {
+		return fail(err)
+	}
+	d.store = st
+	eopts.Store = st
 	eopts.Pool = pool
 	eopts.Metrics = m
 	eopts.Logger = log
@@ -363,14 +369,18 @@ func (d *Daemon) drain() {
 	}
 }
 
-// ready is /readyz: Redis answers, a FreeSWITCH node is connected, and the
-// daemon is not draining.
+// ready is /readyz: Redis answers and takes writes, the store is not
+// failing call after call, a FreeSWITCH node is connected, and the daemon
+// is not draining.
 func (d *Daemon) ready(ctx context.Context) error {
 	if d.draining.Load() {
 		return errors.New("draining: shutting down")
 	}
 	if err := d.redis.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("redis does not answer: %v", err)
+	}
+	if err := d.store.Check(ctx); err != nil {
+		return err
 	}
 	for _, h := range d.pool.Health() {
 		if h.Connected {

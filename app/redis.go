@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"bgcall/config"
+	"bgcall/metrics"
 	"bgcall/store"
 )
 
@@ -72,6 +73,34 @@ func openRedis(ctx context.Context, cfg config.Config, log *slog.Logger) (redis.
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+}
+
+// openStore makes the session store on rdb. Unless it is the embedded one,
+// Redis's maxmemory-policy is checked first: a policy that may evict live
+// sessions stops start-up with the fix; one that may evict what expires, or
+// one that cannot be read, is warned of.
+func openStore(ctx context.Context, rdb redis.UniversalClient, cfg config.Config, m *metrics.Metrics, log *slog.Logger) (*store.Store, error) {
+	st := store.New(rdb, store.Options{
+		Namespace: cfg.Namespace, Retention: cfg.Retention, LeaseTTL: cfg.LeaseTTL,
+		OnQuarantine: func(id, reason string) {
+			m.RedisError("quarantine")
+			log.Warn("session record set aside (quarantined): it cannot be decoded; nobody steers it, and it is forgotten after the retention",
+				"session", id, "reason", reason)
+		},
+	})
+	if cfg.Redis.Embedded() {
+		return st, nil
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	warning, err := st.CheckMemoryPolicy(pctx)
+	if err != nil {
+		return nil, fmt.Errorf("redis %s: %w", strings.Join(cfg.Redis.Addrs, ","), err)
+	}
+	if warning != "" {
+		log.Warn("REDIS MAY EVICT BGCALL'S KEYS: " + warning)
+	}
+	return st, nil
 }
 
 func storeKind(r config.Redis) string {

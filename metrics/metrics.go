@@ -50,9 +50,11 @@ var (
 	// CommandKinds are the ways a command reaches FreeSWITCH.
 	CommandKinds = []string{"api", "bgapi", other}
 	// RedisOps are the store operations a Redis error is counted against,
-	// named after the store calls the session engine makes.
+	// named after the store calls the session engine makes; "quarantine"
+	// counts the session records the store set aside because they could
+	// not be decoded.
 	RedisOps = []string{"create", "apply", "cancel", "get", "timeline", "list", "claim",
-		"heartbeat", "takeover", "release", "owned", "lookup", "live_counts", "subscribe", other}
+		"heartbeat", "takeover", "release", "owned", "lookup", "live_counts", "subscribe", "quarantine", other}
 )
 
 // Histogram buckets, chosen for what each one measures.

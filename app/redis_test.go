@@ -1,0 +1,89 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"bgcall/app"
+	"bgcall/fssim"
+	"bgcall/internal/redistest"
+	"bgcall/store"
+)
+
+// TestNotReadyWhenRedisIsFull: a Redis out of memory (noeviction) answers
+// PING but refuses every script that writes; the daemon must not say it is
+// ready then, and must say why.
+func TestNotReadyWhenRedisIsFull(t *testing.T) {
+	srv := redistest.Start(t, "--maxmemory-policy", "noeviction")
+	sim, err := fssim.Start(fssim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	cfg := testConfig(sim)
+	cfg.Redis.Addrs = []string{srv.Addr}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	d, err := app.Start(ctx, app.Options{Config: cfg, LogOutput: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Wait()
+	defer stop()
+	waitFor(t, "ready", func() bool { code, _ := readyz(d.APIAddr()); return code == http.StatusOK })
+
+	// Full: Redis uses more than its maxmemory.
+	c := srv.Client(t)
+	if err := c.ConfigSet(ctx, "maxmemory", "1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "not ready", func() bool {
+		code, body := readyz(d.APIAddr())
+		return code == http.StatusServiceUnavailable && strings.Contains(body, "OOM")
+	})
+	if err := c.ConfigSet(ctx, "maxmemory", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "ready again", func() bool { code, _ := readyz(d.APIAddr()); return code == http.StatusOK })
+}
+
+// TestRedisMemoryPolicyAtStart: the daemon refuses a Redis that may evict
+// live sessions, naming the fix, and starts with a loud warning on one
+// that may evict only what expires.
+func TestRedisMemoryPolicyAtStart(t *testing.T) {
+	sim, err := fssim.Start(fssim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+
+	evicting := redistest.Start(t, "--maxmemory-policy", "allkeys-lru")
+	cfg := testConfig(sim)
+	cfg.Redis.Addrs = []string{evicting.Addr}
+	if d, err := app.Start(context.Background(), app.Options{Config: cfg, LogOutput: io.Discard}); !errors.Is(err, store.ErrEvictionPolicy) ||
+		!strings.Contains(err.Error(), "maxmemory-policy noeviction") {
+		if d != nil {
+			t.Error("started on an allkeys-lru Redis")
+		}
+		t.Fatalf("start on an allkeys-lru Redis: %v; want it refused, naming the fix", err)
+	}
+
+	volatile := redistest.Start(t, "--maxmemory-policy", "volatile-lru")
+	cfg = testConfig(sim)
+	cfg.Redis.Addrs = []string{volatile.Addr}
+	var log syncBuffer
+	ctx, stop := context.WithCancel(context.Background())
+	d, err := app.Start(ctx, app.Options{Config: cfg, LogOutput: &log})
+	if err != nil {
+		t.Fatalf("start on a volatile-lru Redis: %v", err)
+	}
+	stop()
+	d.Wait()
+	if !strings.Contains(log.String(), "REDIS MAY EVICT") || !strings.Contains(log.String(), "volatile-lru") {
+		t.Errorf("no warning of volatile-lru in the log:\n%s", log.String())
+	}
+}
