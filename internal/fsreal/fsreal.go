@@ -107,11 +107,11 @@ func Require(t testing.TB) string {
 
 // Options shape one FreeSWITCH.
 type Options struct {
-	// Dialplan adds files to the context "default" (dialplan/default/<name>.xml),
+	// Dialplan adds files to the context "default" (dialplan/default/50_<name>.xml),
 	// after the test dialplan and in name order. Each is an <include> of
 	// <extension> elements; the first extension that matches a number runs.
 	Dialplan map[string]string
-	// Chatplan adds files to the chatplan (chatplan/<name>.xml), each an
+	// Chatplan adds files to the chatplan (chatplan/50_<name>.xml), each an
 	// <include> of <context> elements.
 	Chatplan map[string]string
 	// Sounds are files to play, by path relative to the sounds directory
