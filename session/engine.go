@@ -94,6 +94,9 @@ type Options struct {
 	// OrphanGrace is how long a tagged leg with no live session may stay
 	// before the sweeper hangs it up.
 	OrphanGrace time.Duration
+	// ReconcileInterval is how often the sessions the store gives this
+	// replica are compared with those it steers (default: LeaseTTL).
+	ReconcileInterval time.Duration
 	// Observe, when set, sees every event that belongs to no session of
 	// this replica (ordinary calls, for the automatic offer). It runs on
 	// the dispatcher's goroutine: it must not block.
@@ -135,6 +138,7 @@ func (o *Options) fill() error {
 	setDefault(&o.PollInterval, 50*time.Millisecond)
 	setDefault(&o.LeaseTTL, 10*time.Second)
 	setDefault(&o.OrphanGrace, time.Minute)
+	setDefault(&o.ReconcileInterval, o.LeaseTTL)
 	if o.Workers <= 0 {
 		o.Workers = 48
 	}
@@ -161,6 +165,7 @@ type Engine struct {
 	closer  *closer
 	orphans *sweeper
 	fence   *leaseFence
+	steered steered
 	senders *senders
 	wake    chan struct{} // a session became due now: claim without waiting
 	stopped chan struct{} // closed when Run returns: nothing routes any more
@@ -179,6 +184,7 @@ func New(opts Options) (*Engine, error) {
 		log:     opts.Logger.With("replica", opts.Replica),
 		now:     opts.Clock,
 		legs:    legIndex{m: make(map[string]string)},
+		steered: steered{ids: make(map[string]struct{})},
 		wake:    make(chan struct{}, 1),
 		stopped: make(chan struct{}),
 	}
@@ -226,6 +232,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	run(e.senders.run)
 	run(e.closer.run)
 	run(e.orphans.run)
+	run(e.reconcile)
 	<-ctx.Done()
 	close(e.stopped) // timers firing from now on must not wait for a worker
 	wg.Wait()

@@ -32,6 +32,7 @@ const (
 	jobNotSent                   // an originate of the session did not reach FreeSWITCH
 	jobProbed                    // FreeSWITCH's answer about an adopted session's legs
 	jobRecheckAll                // the lease lapsed: ask the store about every session here
+	jobRecheck                   // the reconciler found the session not ours in the store
 )
 
 type job struct {
@@ -182,6 +183,10 @@ func (w *worker) handle(ctx context.Context, j job) {
 		w.originateNotSent(ctx, w.live[j.id], j.id, j.notSent)
 	case jobProbed:
 		w.decide(ctx, w.live[j.id], j.probed)
+	case jobRecheck:
+		if t, ok := w.live[j.id]; ok {
+			w.recheck(ctx, t)
+		}
 	case jobRecheckAll:
 		all := make([]*tracked, 0, len(w.live))
 		for _, t := range w.live {
@@ -198,6 +203,7 @@ func (w *worker) track(s store.Session) *tracked {
 	t := &tracked{s: s, policy: w.e.policyOf(s)}
 	w.live[s.ID] = t
 	w.count.Add(1)
+	w.e.steered.add(s.ID)
 	w.e.legs.add(s.CalleeLeg, s.ID)
 	w.e.legs.add(s.CallerLeg, s.ID)
 	return t
@@ -213,6 +219,7 @@ func (w *worker) forget(t *tracked) {
 	w.e.legs.remove(t.s.CallerLeg)
 	delete(w.live, t.s.ID)
 	w.count.Add(-1)
+	w.e.steered.remove(t.s.ID)
 }
 
 // setTimer arms the deadline of t's current state.

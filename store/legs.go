@@ -47,3 +47,14 @@ func (s *Store) LegsOf(ctx context.Context, ids []string) (map[string]Legs, erro
 	}
 	return out, nil
 }
+
+// OwnedIDs returns the ids of the sessions replica owns in the store, for a
+// replica to compare with the sessions it steers. Cheaper than Owned: it
+// reads no session.
+func (s *Store) OwnedIDs(ctx context.Context, replica string) ([]string, error) {
+	ids, err := s.rdb.SMembers(ctx, s.ownKey(replica)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("owned sessions of %s: %w", replica, err)
+	}
+	return ids, nil
+}
