@@ -36,6 +36,9 @@ type Options struct {
 	Token string
 	// Ready reports why the daemon cannot serve yet (nil: ready).
 	Ready func(ctx context.Context) error
+	// Nodes reports the FreeSWITCH nodes as this replica sees them; nil
+	// leaves them out.
+	Nodes func() []NodeStatus
 	// Metrics serves /metrics; nil leaves the route out.
 	Metrics http.Handler
 	// MaxAttempts is the configured retry.max_attempts, shown for sessions

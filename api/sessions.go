@@ -82,7 +82,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusCreated
 		w.Header().Set("Location", "/v1/sessions/"+s.ID)
 	}
-	writeJSON(w, status, h.session(s, nil))
+	writeJSON(w, status, h.withWarnings(h.session(s, nil)))
 }
 
 // session is s as the API shows it, with its effective attempt cap and
@@ -207,7 +207,22 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request) {
 		h.writeErr(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, h.session(s, tl))
+	writeJSON(w, http.StatusOK, h.withWarnings(h.session(s, tl)))
+}
+
+// withWarnings adds to a live session what keeps it from going on.
+func (h *Handler) withWarnings(s Session) Session {
+	if s.State == "finished" || h.opt.Nodes == nil {
+		return s
+	}
+	nodes := h.opt.Nodes()
+	for _, n := range nodes {
+		if n.Connected {
+			return s
+		}
+	}
+	s.Warnings = append(s.Warnings, fmt.Sprintf("no FreeSWITCH node is connected (of %d configured): no attempt is made until one is; bgcall top shows the nodes", len(nodes)))
+	return s
 }
 
 func (h *Handler) cancel(w http.ResponseWriter, r *http.Request) {

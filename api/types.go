@@ -62,6 +62,9 @@ type Session struct {
 	BridgedAt        *time.Time `json:"bridged_at,omitempty"`
 	FinishedAt       *time.Time `json:"finished_at,omitempty"`
 	Timeline         []Entry    `json:"timeline,omitempty"`
+	// Warnings say what keeps a live session from going on, such as no
+	// FreeSWITCH node connected (in the answers to create and get).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Entry is one line of a session's timeline.
@@ -77,6 +80,20 @@ type Entry struct {
 	Note    string    `json:"note,omitempty"`
 	// Text is the entry in words, as bgcall status prints it (Describe).
 	Text string `json:"text,omitempty"`
+}
+
+// NodeStatus is one FreeSWITCH node as this replica sees it.
+type NodeStatus struct {
+	Name      string `json:"name"`
+	Addr      string `json:"addr"`
+	Connected bool   `json:"connected"`
+	// Channels is the number of live channels on the node, every call's,
+	// not only bgcall's: the node's load.
+	Channels      int        `json:"channels"`
+	CommandConns  int        `json:"command_connections"`
+	LastHeartbeat *time.Time `json:"last_heartbeat,omitempty"`
+	Reconnects    uint64     `json:"reconnects"`
+	LastError     string     `json:"last_error,omitempty"`
 }
 
 // ListResponse is a page of GET /v1/sessions.

@@ -199,6 +199,7 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 		Engine:      engine,
 		Token:       cfg.API.Token,
 		Ready:       d.ready,
+		Nodes:       d.nodes,
 		Metrics:     metricsHandler,
 		MaxBody:     cfg.API.MaxBody,
 		MaxAttempts: cfg.Retry.MaxAttempts,
@@ -388,6 +389,20 @@ func (d *Daemon) ready(ctx context.Context) error {
 		}
 	}
 	return fmt.Errorf("no FreeSWITCH node connected (of %d configured)", len(d.pool.Health()))
+}
+
+// nodes is each FreeSWITCH node as this replica sees it, for the API.
+func (d *Daemon) nodes() []api.NodeStatus {
+	health := d.pool.Health()
+	out := make([]api.NodeStatus, len(health))
+	for i, h := range health {
+		out[i] = api.NodeStatus{Name: h.Name, Addr: h.Addr, Connected: h.Connected, Channels: h.Channels,
+			CommandConns: h.CommandConns, Reconnects: h.Reconnects, LastError: h.LastError}
+		if !h.LastHeartbeat.IsZero() {
+			out[i].LastHeartbeat = &h.LastHeartbeat
+		}
+	}
+	return out
 }
 
 func pprofMux() *http.ServeMux {

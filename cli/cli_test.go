@@ -907,3 +907,25 @@ func TestCallOverrideOnExistingSession(t *testing.T) {
 		t.Errorf("override on an existing session: exit %d %q %q", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestCallWithoutNode: with no FreeSWITCH node connected a request is
+// still accepted, and the reply and status say that nothing is dialled
+// until a node is back.
+func TestCallWithoutNode(t *testing.T) {
+	d := startDaemon(t, fssim.Options{}, nil)
+	d.sim.Close()
+	c := &api.Client{Base: d.api}
+	waitFor(t, "the daemon to lose its node", func() bool { return c.Ready(context.Background()) != nil })
+	r := d.run("call", "1001", "1002")
+	if r.code != 0 {
+		t.Fatalf("call: exit %d %s", r.code, r.stderr)
+	}
+	mustContain(t, "call without a node", r.stdout+r.stderr, "created", "no FreeSWITCH node is connected")
+	id := strings.Fields(r.stdout)[1]
+	mustContain(t, "status without a node", d.run("status", id).stdout, "no FreeSWITCH node is connected")
+	var s api.Session
+	json.Unmarshal([]byte(d.run("status", "--json", id).stdout), &s)
+	if len(s.Warnings) == 0 {
+		t.Errorf("status --json has no warning: %+v", s)
+	}
+}

@@ -64,6 +64,7 @@ func printSession(w io.Writer, s api.Session) {
 		fmt.Fprintf(tw, "finished\t%s\n", s.FinishedAt.Local().Format(time.RFC3339))
 	}
 	tw.Flush()
+	printWarnings(w, s)
 	if len(s.Timeline) > 0 {
 		fmt.Fprintln(w, "\ntimeline:")
 		for _, e := range s.Timeline {
@@ -103,6 +104,7 @@ func nextAttempt(s api.Session) string {
 
 // printHeld says when a session held by quiet hours makes its first attempt.
 func printHeld(w io.Writer, s api.Session) {
+	printWarnings(w, s)
 	if !s.HeldByQuietHours || s.DueAt == nil {
 		return
 	}
@@ -191,4 +193,11 @@ func roundWait(d time.Duration) time.Duration {
 		return d.Round(100 * time.Millisecond)
 	}
 	return d.Round(time.Second)
+}
+
+// printWarnings prints what keeps a session from going on.
+func printWarnings(w io.Writer, s api.Session) {
+	for _, warning := range s.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", warning)
+	}
 }
