@@ -148,17 +148,27 @@ func (s *Store) ClaimAndStart(ctx context.Context, replica string, now time.Time
 	return sessions, next, nil
 }
 
-// Heartbeat renews replica's lease until now + Options.LeaseTTL.
+// Heartbeat renews replica's lease until now + Options.LeaseTTL, and syncs
+// Now with Redis's clock.
 func (s *Store) Heartbeat(ctx context.Context, replica string, now time.Time) error {
 	if err := checkName("replica", replica, true); err != nil {
 		return fmt.Errorf("heartbeat: %w", err)
 	}
 	exp := ms(now.Add(s.opts.LeaseTTL))
-	err := s.rdb.ZAdd(ctx, s.replicasKey(), redis.Z{Score: float64(exp), Member: replica}).Err()
-	if s.done("heartbeat", err) != nil {
+	// Redis's clock comes with the lease, for Now.
+	pipe := s.rdb.Pipeline()
+	renew := pipe.ZAdd(ctx, s.replicasKey(), redis.Z{Score: float64(exp), Member: replica})
+	clock := pipe.Time(ctx)
+	sent := time.Now()
+	pipe.Exec(ctx)
+	got := time.Now()
+	if err := s.done("heartbeat", renew.Err()); err != nil {
 		return fmt.Errorf("heartbeat of %s: %w", replica, err)
 	}
 	s.leases.renewed(replica, now)
+	if t, err := clock.Result(); err == nil {
+		observe(&s.clock, t, sent, got)
+	}
 	return nil
 }
 

@@ -55,8 +55,10 @@
 // Redis must not evict keys (maxmemory-policy noeviction, the default): an
 // evicted session or index entry would break the invariants the scripts keep.
 //
-// Time always comes from the caller, never from Redis TIME, so tests can drive
-// the clock and replicas agree on what "due" means.
+// Time comes from the caller, never from Redis TIME inside a script, so tests
+// can drive the clock. For replicas to agree on what "due" and "expired"
+// mean, the caller takes its time from Now: Redis's clock, read at each
+// Heartbeat and carried forward on the monotonic clock.
 package store
 
 import (
@@ -197,7 +199,9 @@ type Store struct {
 	views  *views       // sessions as last written or claimed, for Apply to diff against
 	gcAt   atomic.Int64 // unix ms before which ClaimDue need not look for sessions to forget
 	leases leases       // when this Store last renewed each replica's lease
-	health health       // calls to Redis failing in a row
+	health health       // calls to Redis failing in a row, for Check
+	clock  atomic.Pointer[clockSync]
+	wall   func() time.Time // this process's clock, for Now before a sync; tests skew it
 }
 
 // New returns a Store on client. The client may be standalone, Sentinel or
@@ -215,7 +219,7 @@ func New(client redis.UniversalClient, opts Options) *Store {
 	if opts.IdempotencyTTL <= 0 {
 		opts.IdempotencyTTL = 24 * time.Hour
 	}
-	return &Store{rdb: client, opts: opts, p: "{" + opts.Namespace + "}:", views: newViews()}
+	return &Store{rdb: client, opts: opts, p: "{" + opts.Namespace + "}:", views: newViews(), wall: time.Now}
 }
 
 // Options returns the options in effect, defaults filled in.
