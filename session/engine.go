@@ -67,7 +67,7 @@ type Options struct {
 	Notifier   Notifier // nil: nobody is told
 	Metrics    *metrics.Metrics
 	Logger     *slog.Logger
-	Clock      func() time.Time // nil: time.Now
+	Clock      func() time.Time // nil: Store.Now, Redis's clock, which every replica shares
 
 	// LegGrace is how long past a leg's own timeout the engine waits for
 	// FreeSWITCH to report it before deciding by itself.
@@ -130,7 +130,7 @@ func (o *Options) fill() error {
 		o.Logger = slog.Default()
 	}
 	if o.Clock == nil {
-		o.Clock = time.Now
+		o.Clock = o.Store.Now
 	}
 	setDefault(&o.LegGrace, 5*time.Second)
 	setDefault(&o.PromptTimeout, 15*time.Second)
