@@ -196,3 +196,34 @@ func TestValidateNamesEveryField(t *testing.T) {
 		}
 	}
 }
+
+// TestQuietHoursAcrossFallBack: on the night clocks go back (Berlin,
+// 2026-10-25, 03:00 CEST becomes 02:00 CET), the hour 02:00–03:00 comes
+// twice. A window that starts or ends inside it holds by the wall clock in
+// both passes of that hour.
+func TestQuietHoursAcrossFallBack(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skip("no time zone database:", err)
+	}
+	cest, cet := time.FixedZone("CEST", 2*3600), time.FixedZone("CET", 3600)
+	at := func(h, m int, zone *time.Location) time.Time { return time.Date(2026, 10, 25, h, m, 0, 0, zone) }
+	for _, c := range []struct {
+		name       string
+		start, end time.Duration
+		in, want   time.Time
+	}{
+		{"starts in the repeated hour, first pass", 2*time.Hour + 30*time.Minute, 6 * time.Hour, at(2, 40, cest), at(6, 0, cet)},
+		{"starts in the repeated hour, second pass", 2*time.Hour + 30*time.Minute, 6 * time.Hour, at(2, 40, cet), at(6, 0, cet)},
+		{"before the window, first pass", 2*time.Hour + 30*time.Minute, 6 * time.Hour, at(2, 10, cest), at(2, 10, cest)},
+		{"ends in the repeated hour, first pass", time.Hour, 2*time.Hour + 30*time.Minute, at(2, 10, cest), at(2, 30, cest)},
+		{"ends in the repeated hour, second pass", time.Hour, 2*time.Hour + 30*time.Minute, at(2, 10, cet), at(2, 30, cet)},
+		{"after the end, second pass", time.Hour, 2*time.Hour + 30*time.Minute, at(2, 40, cet), at(2, 40, cet)},
+		{"wraps midnight, starts in the repeated hour", 2*time.Hour + 30*time.Minute, time.Hour, at(2, 45, cest), time.Date(2026, 10, 26, 1, 0, 0, 0, cet)},
+	} {
+		q := QuietHours{Start: c.start, End: c.end, Location: berlin}
+		if got := q.Defer(c.in); !got.Equal(c.want) {
+			t.Errorf("%s: Defer(%s) = %s, want %s", c.name, c.in, got.In(berlin), c.want.In(berlin))
+		}
+	}
+}
