@@ -221,36 +221,41 @@ func (q QuietHours) Deferred(due time.Time) bool {
 	return q.Start != q.End && !due.IsZero() && q.Defer(due.Add(-time.Millisecond)).Equal(due)
 }
 
-// Defer returns t, or the end of the quiet window t falls in.
+// Defer returns t, or the end of the quiet window t falls in. Both are read
+// on the wall clock of the callee's zone: on the night clocks go back, a
+// window that starts or ends in the repeated hour holds in both passes of
+// it, and its end is the first time after t that the clock shows End.
 func (q QuietHours) Defer(t time.Time) time.Time {
 	if q.Start == q.End {
 		return t
 	}
-	loc := q.Location
-	if loc == nil {
-		loc = time.UTC
-	}
+	loc := q.location()
 	lt := t.In(loc)
-	midnight := time.Date(lt.Year(), lt.Month(), lt.Day(), 0, 0, 0, 0, loc)
-	// Wall-clock offsets, not elapsed time: on a DST day midnight+8h is
-	// not 08:00, so build the boundary from the date and clock instead.
-	at := func(day time.Time, off time.Duration) time.Time {
-		h, m := int(off/time.Hour), int(off%time.Hour/time.Minute)
-		return time.Date(day.Year(), day.Month(), day.Day(), h, m, 0, 0, loc)
-	}
-	start, end := at(midnight, q.Start), at(midnight, q.End)
+	clock := time.Duration(lt.Hour())*time.Hour + time.Duration(lt.Minute())*time.Minute +
+		time.Duration(lt.Second())*time.Second + time.Duration(lt.Nanosecond())
+	var inside bool
+	day := lt // the date whose End ends the window
 	if q.Start < q.End { // e.g. 13:00-14:00
-		if !lt.Before(start) && lt.Before(end) {
-			return end
+		inside = clock >= q.Start && clock < q.End
+	} else { // wraps midnight, e.g. 21:00-08:00
+		inside = clock >= q.Start || clock < q.End
+		if clock >= q.Start {
+			day = lt.AddDate(0, 0, 1)
 		}
+	}
+	if !inside {
 		return t
 	}
-	// Wraps midnight, e.g. 21:00-08:00.
-	if lt.Before(end) {
-		return end
+	// Wall-clock offsets, not elapsed time: on a DST day midnight+8h is
+	// not 08:00, so build the boundary from the date and clock instead.
+	h, m := int(q.End/time.Hour), int(q.End%time.Hour/time.Minute)
+	end := time.Date(day.Year(), day.Month(), day.Day(), h, m, 0, 0, loc)
+	// End may fall in the hour that comes twice, and time.Date picks one
+	// of its passes: the window ends at the first one after t.
+	for _, alt := range []time.Time{end.Add(-time.Hour), end.Add(time.Hour)} {
+		if a := alt.In(loc); a.Hour() == h && a.Minute() == m && alt.After(t) && (alt.Before(end) || !end.After(t)) {
+			end = alt
+		}
 	}
-	if !lt.Before(start) {
-		return at(midnight.AddDate(0, 0, 1), q.End)
-	}
-	return t
+	return end
 }
