@@ -234,7 +234,7 @@ func (q QuietHours) Defer(t time.Time) time.Time {
 	clock := time.Duration(lt.Hour())*time.Hour + time.Duration(lt.Minute())*time.Minute +
 		time.Duration(lt.Second())*time.Second + time.Duration(lt.Nanosecond())
 	var inside bool
-	day := lt // the date whose End ends the window
+	day := lt            // the date whose End ends the window
 	if q.Start < q.End { // e.g. 13:00-14:00
 		inside = clock >= q.Start && clock < q.End
 	} else { // wraps midnight, e.g. 21:00-08:00
