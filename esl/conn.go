@@ -72,9 +72,17 @@ type result struct {
 type rawCommand string
 
 // BuildMessage ends every line in CRLF, the line end eslgo puts after the
-// last one: FreeSWITCH splits a command by the line end of its first line,
-// so a mix of LF and CRLF loses every header after the first line.
+// last one. FreeSWITCH ends a command's first line at the first CR of the
+// whole command (at its first LF only when it has no CR), so with LF after
+// the first line and CRLF after the others, the header lines would become
+// part of the command and their headers would be lost.
 func (c rawCommand) BuildMessage() string { return strings.ReplaceAll(string(c), "\n", "\r\n") }
+
+// Wire is what esl writes to FreeSWITCH for a command whose lines are
+// separated by "\n": "api <cmd>" as Pool.API sends it, or "bgapi
+// <cmd>\nJob-UUID: <id>" as Pool.BGAPI does. The simulator's recordings of
+// a real FreeSWITCH are made with these bytes.
+func Wire(cmd string) []byte { return []byte(rawCommand(cmd).BuildMessage() + eslgo.EndOfMessage) }
 
 // eslLogger forwards eslgo's messages to slog at debug level: eslgo logs
 // every disconnect as a warning, and this package reports those itself.

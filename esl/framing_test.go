@@ -3,11 +3,9 @@ package esl
 import (
 	"strings"
 	"testing"
-
-	"github.com/percipia/eslgo"
 )
 
-// FreeSWITCH splits a command into lines by the line end of its first line:
+// FreeSWITCH ends a command's first line at its first CR, if it has one:
 // "bgapi status\nJob-UUID: X\r\n\r\n" (LF, then the CRLFs eslgo appends) is
 // run as the command "status\nJob-UUID:" with argument X, so the job id is
 // lost and the command fails (checked on FreeSWITCH 1.10.12). Every command
@@ -19,7 +17,7 @@ func TestCommandFramingUsesOneLineEnding(t *testing.T) {
 		"api status",
 		"auth ClueCon",
 	} {
-		wire := rawCommand(line).BuildMessage() + eslgo.EndOfMessage
+		wire := string(Wire(line))
 		if !strings.HasSuffix(wire, "\r\n\r\n") {
 			t.Fatalf("%q: frame does not end in a blank CRLF line", wire)
 		}
