@@ -4,13 +4,14 @@
 #               the real-FreeSWITCH tests run when FreeSWITCH is installed, and are reported skipped when not
 #   make test-freeswitch   only the real-FreeSWITCH tests; fails when FreeSWITCH is missing
 #   make freeswitch        run a real FreeSWITCH with the test configuration on 127.0.0.1:8021, to try bgcall by hand
+#   make record-freeswitch re-record the real FreeSWITCH the simulator's differential tests hold it to
 GO        ?= go
 BIN       := bin/bgcall
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X bgcall/internal/buildinfo.Version=$(VERSION)
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: all build demo test test-freeswitch freeswitch-summary freeswitch deps lint fuzz bench clean
+.PHONY: all build demo test test-freeswitch freeswitch-summary freeswitch record-freeswitch deps lint fuzz bench clean
 
 all: build
 
@@ -54,6 +55,12 @@ test-freeswitch: deps
 
 freeswitch:
 	$(GO) run ./internal/fsreal/run
+
+# Runs fssim/internal/fsdiff's scripts on a private real FreeSWITCH and writes what it answered to
+# fssim/testdata/freeswitch, which `go test ./fssim` holds the simulator to (without FreeSWITCH).
+record-freeswitch:
+	@test -x '$(REALFS_BIN)' || { echo "record-freeswitch: no FreeSWITCH at $(REALFS_BIN); install it with \`sudo ../shared/freeswitch/install\` or set BGCALL_FREESWITCH_BIN"; exit 1; }
+	$(GO) run ./fssim/cmd/fsrecord -out fssim/testdata/freeswitch
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzReadFrame -fuzztime 60s ./fssim

@@ -172,3 +172,17 @@ func fastOptions() Options {
 	return Options{Second: 20 * time.Millisecond, Default: Behavior{Action: Answer, Ring: 5 * time.Millisecond},
 		PromptDuration: 10 * time.Millisecond}
 }
+
+// execute runs an api command line on the node, as "api" would, and hands
+// its output to done (possibly later: originate waits for its outcome).
+func (n *Node) execute(line string, done func(string)) {
+	cmd, arg, _ := strings.Cut(line, " ")
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.executeLocked(cmd, arg, func(out string, known bool) {
+		if !known {
+			out = "-ERR " + cmd + " Command not found!\n"
+		}
+		done(out)
+	})
+}

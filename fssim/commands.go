@@ -7,50 +7,106 @@ import (
 	"time"
 )
 
-// execute runs an api command and calls done with its output. The API event
-// is numbered when the command starts and fired when it ends, as FreeSWITCH
-// does.
-func (n *Node) execute(line string, done func(string)) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.executeLocked(line, done)
+// apiExec runs the command line of an api command and returns its output,
+// as api_exec does: the command is what precedes the first space, the
+// argument what follows it, and a command the node does not know answers
+// "-ERR <command> Command not found!". With console_execute (fs_cli's
+// header) the line may hold several commands separated by ";;": the output
+// is theirs one after another, an unknown one's being "INVALID COMMAND!",
+// and only the last one decides whether the line failed.
+func (n *Node) apiExec(line string, console bool) string {
+	if !console {
+		cmd, arg, _ := strings.Cut(line, " ")
+		out, known := n.run(cmd, arg)
+		if !known {
+			return "-ERR " + cmd + " Command not found!\n"
+		}
+		return out
+	}
+	var b strings.Builder
+	known := false
+	for _, part := range strings.Split(strings.TrimLeft(line, " "), ";;") {
+		cmd, arg, _ := strings.Cut(stripCR(part), " ")
+		var out string
+		if out, known = n.run(cmd, arg); !known {
+			out = "INVALID COMMAND!\n"
+		}
+		b.WriteString(out)
+	}
+	if !known {
+		return "-ERR " + line + " Command not found!\n"
+	}
+	return b.String()
 }
 
-// executeBackground runs a bgapi command; done (called with n.mu held) fires
-// the BACKGROUND_JOB. A slow-reply fault delays the result.
+// run runs one api command and waits for its output.
+func (n *Node) run(cmd, arg string) (string, bool) {
+	type result struct {
+		out   string
+		known bool
+	}
+	res := make(chan result, 1)
+	n.mu.Lock()
+	n.executeLocked(cmd, arg, func(out string, known bool) { res <- result{out, known} })
+	n.mu.Unlock()
+	r := <-res
+	return r.out, r.known
+}
+
+// executeBackground runs a bgapi command line; done (called with n.mu held)
+// fires the BACKGROUND_JOB with the output, or with "-ERR <command> Command
+// not found!" for a command the node does not know. A slow-reply fault
+// delays the result.
 func (n *Node) executeBackground(line string, done func(string)) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	delay := n.faults.apiDelay
-	n.executeLocked(line, func(res string) {
+	cmd, arg, _ := strings.Cut(line, " ")
+	n.executeLocked(cmd, arg, func(out string, known bool) {
+		if !known {
+			out = "-ERR " + cmd + " Command not found!\n"
+		}
 		if delay > 0 {
-			n.after(delay, func() { done(res) })
+			n.after(delay, func() { done(out) })
 			return
 		}
-		done(res)
+		done(out)
 	})
 }
 
-func (n *Node) executeLocked(line string, done func(string)) {
-	cmd, arg, _ := strings.Cut(strings.TrimSpace(line), " ")
-	arg = strings.TrimSpace(arg)
+// executeLocked runs an api command as switch_api_execute does: command and
+// argument are stripped of surrounding white space and the command's name
+// is matched in any case. The API event is numbered when the command starts
+// and fired when it ends. done reports whether the node knew the command.
+func (n *Node) executeLocked(cmd, arg string, done func(out string, known bool)) {
+	cmd, arg = strings.Trim(cmd, apiSpace), strings.Trim(arg, apiSpace)
 	if n.closed {
-		done("-ERR " + cmd + " Command not found!\n")
+		done("", false)
 		return
 	}
 	apiEv := n.newEventIfWanted("API", "switch_loadable_module.c", "switch_api_execute", "2954", 2)
-	apiEv.add("API-Command", cmd)
+	if cmd != "" {
+		apiEv.add("API-Command", cmd)
+	}
 	if arg != "" {
 		apiEv.add("API-Command-Argument", arg)
 	}
-	n.dispatch(cmd, arg, func(res string) {
+	known := n.dispatch(cmd, arg, func(out string) {
 		n.fire(apiEv)
-		done(res)
+		done(out, true)
 	})
+	if !known {
+		n.fire(apiEv)
+		done("", false)
+	}
 }
 
-// dispatch runs one api command with n.mu held.
-func (n *Node) dispatch(cmd, arg string, done func(string)) {
+// apiSpace is what switch_strip_whitespace strips.
+const apiSpace = "\r\n\t\v "
+
+// dispatch runs one api command with n.mu held; false means the node does
+// not know the command, and done is not called.
+func (n *Node) dispatch(cmd, arg string, done func(string)) bool {
 	switch strings.ToLower(cmd) {
 	case "originate":
 		n.originate(arg, done)
@@ -81,8 +137,9 @@ func (n *Node) dispatch(cmd, arg string, done func(string)) {
 	case "chat":
 		done(n.chat(arg))
 	default:
-		done("-ERR " + cmd + " Command not found!\n")
+		return false
 	}
+	return true
 }
 
 // live returns a channel that exists and is not hanging up.
@@ -92,12 +149,6 @@ func (n *Node) live(uuid string) *channel {
 		return nil
 	}
 	return ch
-}
-
-func (n *Node) exists(uuid string) bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.live(uuid) != nil
 }
 
 const noSuchChannel = "-ERR No such channel!\n"

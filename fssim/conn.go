@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,7 +23,10 @@ type conn struct {
 	authed atomic.Bool
 
 	// Subscription state, guarded by Node.mu (events are routed under it).
-	format     string // "plain", "json", "xml"; "" when not listening
+	format     string // "plain", "json" or "xml", even when not listening
+	listening  bool   // an event or myevents command subscribed it
+	myEvents   bool
+	logging    bool
 	all        bool
 	names      map[string]bool
 	subclasses map[string]bool
@@ -37,7 +39,7 @@ type conn struct {
 	session     *channel
 	async, full bool
 	linger      bool
-	lingerSecs  int
+	lingerSecs  int // -1: until the controller leaves
 	resume      bool
 
 	qmu      sync.Mutex
@@ -68,7 +70,7 @@ func (f outFrame) written() {
 }
 
 func newConn(n *Node, nc net.Conn) *conn {
-	c := &conn{n: n, nc: nc, names: make(map[string]bool), subclasses: make(map[string]bool)}
+	c := &conn{n: n, nc: nc, format: "plain", names: make(map[string]bool), subclasses: make(map[string]bool)}
 	c.cond = sync.NewCond(&c.qmu)
 	c.stalled = n.faults.stalled
 	return c
@@ -214,129 +216,33 @@ func (c *conn) readLoop() {
 		return
 	}
 	c.send([]byte("Content-Type: auth/request\n\n"))
-	authTimer := time.AfterFunc(c.n.opts.AuthTimeout, func() {
-		if !c.authed.Load() {
-			c.shutdown(true)
-		}
-	})
-	defer authTimer.Stop()
+	if err := c.serve(); err != nil {
+		c.shutdown(true)
+	}
+}
+
+// serve reads and answers commands until one ends the connection (nil) or
+// reading fails. Only the first command has a deadline: FreeSWITCH gives
+// read_packet 25 seconds for it and none for the ones after, whether the
+// first was auth or not.
+func (c *conn) serve() error {
 	r := bufio.NewReaderSize(c.nc, 16<<10)
-	for {
+	_ = c.nc.SetReadDeadline(time.Now().Add(c.n.opts.AuthTimeout))
+	for first := true; ; first = false {
 		req, err := readRequest(r)
+		if first {
+			_ = c.nc.SetReadDeadline(time.Time{})
+		}
 		if err != nil {
-			if errors.Is(err, errFrameTooLarge) || !errors.Is(err, io.EOF) {
+			if !errors.Is(err, io.EOF) {
 				c.n.opts.Logger.Debug("fssim: read", "err", err)
 			}
-			c.shutdown(true)
-			return
+			return err
 		}
 		if !c.handle(req) {
-			return
+			return nil
 		}
 	}
-}
-
-// handle executes one command; false ends the connection.
-func (c *conn) handle(req *request) bool {
-	c.n.recordCommand(req.line)
-	word, rest, _ := strings.Cut(req.line, " ")
-	rest = strings.TrimSpace(rest)
-	word = strings.ToLower(word)
-	if c.outbound {
-		if keep, handled := c.handleOutbound(word, rest, req); handled {
-			return keep
-		}
-	}
-	if !c.authed.Load() {
-		if word != "auth" {
-			c.send(replyFrame("-ERR command not found"))
-			return true
-		}
-		if rest != c.n.opts.Password {
-			c.send(replyFrame("-ERR invalid"))
-			c.shutdown(true)
-			return false
-		}
-		c.authed.Store(true)
-		c.send(replyFrame("+OK accepted"))
-		return true
-	}
-	switch word {
-	case "exit":
-		c.send(replyFrame("+OK bye"))
-		c.shutdown(true)
-		return false
-	case "api":
-		c.api(rest)
-	case "bgapi":
-		c.bgapi(rest, req.header("Job-UUID"))
-	case "event":
-		c.send(replyFrame(c.subscribe(rest)))
-	case "nixevent":
-		c.send(replyFrame(c.nix(rest)))
-	case "noevents":
-		c.send(replyFrame(c.noevents()))
-	case "filter":
-		c.send(replyFrame(c.filter(rest)))
-	case "log":
-		level := rest
-		if level == "" {
-			level = "7"
-		}
-		c.send(replyFrame("+OK log level " + level + " [" + level + "]"))
-	case "nolog":
-		c.send(replyFrame("+OK no longer logging"))
-	case "linger", "nolinger":
-		c.send(replyFrame("-ERR not controlling a session"))
-	case "myevents":
-		c.send(replyFrame("+OK Events Enabled"))
-	case "divert_events":
-		c.send(replyFrame("+OK events diverted"))
-	case "sendmsg":
-		uuid := rest
-		if !c.n.exists(uuid) {
-			c.send(replyFrame("-ERR invalid session id [" + uuid + "]"))
-		} else {
-			c.send(replyFrame("+OK"))
-		}
-	case "sendevent":
-		c.send(replyFrame(c.n.sendEvent(rest, req)))
-	default:
-		c.send(replyFrame("-ERR command not found"))
-	}
-	return true
-}
-
-// api runs a command synchronously: events created meanwhile are written
-// after the reply, as FreeSWITCH's connection thread does.
-func (c *conn) api(line string) {
-	c.hold(true)
-	res := make(chan string, 1)
-	c.n.execute(line, func(r string) { res <- r })
-	out := <-res
-	if d := c.n.apiDelay(); d > 0 {
-		time.Sleep(d)
-	}
-	c.send(apiFrame(out))
-	c.hold(false)
-}
-
-func (c *conn) bgapi(line, jobUUID string) {
-	if jobUUID == "" {
-		jobUUID = newUUID()
-	}
-	c.send(replyFrame("+OK Job-UUID: "+jobUUID, header{"Job-UUID", jobUUID}))
-	cmd, arg, _ := strings.Cut(line, " ")
-	c.n.executeBackground(line, func(r string) {
-		e := c.n.newEvent("BACKGROUND_JOB", "mod_event_socket.c", "api_exec", "1572")
-		e.add("Job-UUID", jobUUID)
-		e.add("Job-Command", cmd)
-		if arg != "" {
-			e.add("Job-Command-Arg", arg)
-		}
-		e.body, e.hasBody = r, true
-		c.n.fire(e)
-	})
 }
 
 func (c *conn) hold(on bool) {

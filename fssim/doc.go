@@ -32,6 +32,21 @@
 // answer. Numbers without a sequence answer after one Second. A test can also
 // play the far end by hand: Answer, FarEndHangup, SendDTMF.
 //
+// # Commands as FreeSWITCH reads them
+//
+// Commands are read and answered as mod_event_socket 1.10.12's read_packet
+// and parse_command do, quirks included: a command ends at a blank line,
+// LF or CRLF; its first line ends at the first CR of the whole command, or
+// at its first LF when it has none, so "bgapi status\nJob-UUID: X\r\n\r\n"
+// runs the command "status\nJob-UUID:" with argument X and a job id of the
+// node's own; commands are recognised by a case-insensitive prefix of their
+// text ("exitfoo" exits, "events" subscribes); header values start after
+// the spaces following the colon; a command that starts with NUL is a parse
+// error that closes the connection; only the first command has a deadline.
+// The answers to ninety-odd such cases, before and after auth, are held to
+// recordings of a real FreeSWITCH (testdata/freeswitch, re-recorded with
+// `make record-freeswitch`).
+//
 // # Ordinary calls and the outbound socket
 //
 // Call places a subscriber's own call through the dialplan bgcall ships
@@ -74,9 +89,15 @@
 // channels, and SIP adds its own variables); CODEC, COMMAND and
 // PRIVATE_COMMAND events are not fired; an <exten> XML <context> originate
 // parks the answered leg; show channels is current unless Options.ShowLag
-// asks for FreeSWITCH's lag; on inbound connections myevents and linger are
-// acknowledged but change nothing; a bridge's B leg is originated and parked
+// asks for FreeSWITCH's lag; a bridge's B leg is originated and parked
 // before it is joined, so it shows the events of a parked originate rather
 // than of the bridge application, and no sip_* variables are set; the
-// indentation of event-xml payloads is approximated.
+// indentation of event-xml payloads is approximated. On the event socket:
+// userauth always fails (there are no directory users); unload and reload
+// of mod_event_socket are answered as the api command FreeSWITCH puts in
+// their place, which the simulator does not know; header arrays (Name[i],
+// ARRAY::) are not modelled; a Content-Length over 16 MB closes the
+// connection, as later FreeSWITCH releases do; myevents naming a channel on
+// an inbound connection filters the events but does not tie the connection
+// to the channel's life.
 package fssim

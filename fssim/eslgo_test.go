@@ -79,9 +79,19 @@ func (c *eslClient) cmd(line string) string {
 	return r.GetReply()
 }
 
+// rawCommand is a command whose lines are separated by "\n"; it goes out
+// with CRLF throughout, the line end eslgo puts after the last line, since
+// FreeSWITCH reads a command with mixed line ends differently.
 type rawCommand string
 
-func (r rawCommand) BuildMessage() string { return string(r) }
+func (r rawCommand) BuildMessage() string { return strings.ReplaceAll(string(r), "\n", "\r\n") }
+
+// mixedCommand goes out as written: an "\n" inside it, then the "\r\n\r\n"
+// eslgo appends. bgcall sent every bgapi this way until its esl package was
+// fixed.
+type mixedCommand string
+
+func (r mixedCommand) BuildMessage() string { return string(r) }
 
 // waitFor waits for an event matching match.
 func (c *eslClient) waitFor(what string, match func(*eslgo.Event) bool) *eslgo.Event {
@@ -152,6 +162,37 @@ func TestESLBgapiJobUUID(t *testing.T) {
 	}
 	if body := c.job(job); !strings.HasPrefix(body, "UP 0 years") {
 		t.Errorf("job body = %q", body)
+	}
+}
+
+// A bgapi whose Job-UUID line follows an LF while eslgo ends it in CRLF is
+// read by FreeSWITCH 1.10.12 as the command "status\nJob-UUID:" with
+// argument X: its own job id, and a job that fails (recorded in
+// testdata/freeswitch/framing.json). The simulator must answer the same, so
+// that a client framing commands this way fails here as it does there.
+func TestESLMixedLineEndsGetFreeSWITCHsAnswer(t *testing.T) {
+	n := eslNode(t)
+	c := dialESL(t, n)
+	c.cmd("event plain BACKGROUND_JOB")
+	const job = "21111111-2222-4333-8444-555555555555"
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	r, err := c.conn.SendCommand(ctx, mixedCommand("bgapi status\nJob-UUID: "+job))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := r.GetHeader("Job-UUID")
+	if other == job || r.GetReply() != "+OK Job-UUID: "+other || len(other) != 36 {
+		t.Fatalf("bgapi reply %q, Job-UUID %q: want a job id of the node's own", r.GetReply(), other)
+	}
+	e := c.waitFor("BACKGROUND_JOB "+other, func(e *eslgo.Event) bool {
+		return e.GetName() == "BACKGROUND_JOB" && e.GetHeader("Job-UUID") == other
+	})
+	if body := string(e.Body); body != "-ERR status\nJob-UUID: Command not found!\n" {
+		t.Errorf("job body %q", body)
+	}
+	if cmd, arg := e.GetHeader("Job-Command"), e.GetHeader("Job-Command-Arg"); cmd != "status\nJob-UUID:" || arg != job {
+		t.Errorf("job ran %q with %q", cmd, arg)
 	}
 }
 

@@ -173,7 +173,7 @@ func (s *subscriptions) gather(conns map[*conn]struct{}) {
 	}
 	clear(s.names)
 	for c := range conns {
-		if c.format == "" {
+		if !c.listening {
 			continue
 		}
 		s.all = s.all || c.all

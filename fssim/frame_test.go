@@ -10,53 +10,92 @@ import (
 	"time"
 )
 
+// TestReadRequest holds the reader to read_packet: the command is the whole
+// text (first line, header lines, line ends); a line runs to the first CR
+// of the rest of the text, or its first LF if there is none, so a first line
+// ending in LF before header lines ending in CRLF swallows them.
 func TestReadRequest(t *testing.T) {
-	in := "\r\n\napi status\r\nconsole_execute: true\r\n\r\nbgapi originate {a=1}user/1 &park()\nJob-UUID: j1\n\n" +
-		"sendevent CUSTOM\nEvent-Subclass: x::y\nContent-Length: 5\n\nhello" + "exit\n\n"
+	in := "\r\n\napi status\r\nconsole_execute: true\r\n\r\n" +
+		"bgapi status\nJob-UUID: X\r\n\r\n" +
+		"bgapi status\r\nJob-UUID: a\nFoo: b\r\n\r\n" +
+		"bgapi status\nJob-UUID:  j1\nJob-UUID: j2\n\n" +
+		"sendevent CUSTOM\nEvent-Subclass: x::y\nContent-Length: 5\n\nhello" +
+		"api x\nContent-Length: abc\n\n" +
+		"api x\n\r\n" +
+		"a\x00b\n\n" +
+		"exit\n\n"
 	r := bufio.NewReader(strings.NewReader(in))
-	want := []struct{ line, hdr, body string }{
-		{"api status", "console_execute=true", ""},
-		{"bgapi originate {a=1}user/1 &park()", "Job-UUID=j1", ""},
-		{"sendevent CUSTOM", "Event-Subclass=x::y", "hello"},
-		{"exit", "", ""},
+	want := []struct{ command, header, value, body string }{
+		{"api status\r\nconsole_execute: true\r\n\r\n", "console_execute", "true", ""},
+		{"bgapi status\nJob-UUID: X\r\n\r\n", "Job-UUID", "", ""},
+		{"bgapi status\r\nJob-UUID: a\nFoo: b\r\n\r\n", "Job-UUID", "a\nFoo: b", ""},
+		{"bgapi status\nJob-UUID:  j1\nJob-UUID: j2\n\n", "job-uuid", "j1", ""},
+		{"sendevent CUSTOM\nEvent-Subclass: x::y\nContent-Length: 5\n\n", "Event-Subclass", "x::y", "hello"},
+		{"api x\nContent-Length: abc\n\n", "Content-Length", "abc", ""},
+		{"api x\n\r\n", "", "", ""},
+		{"a", "", "", ""},
+		{"exit\n\n", "", "", ""},
 	}
 	for _, w := range want {
 		req, err := readRequest(r)
 		if err != nil {
-			t.Fatalf("%q: %v", w.line, err)
+			t.Fatalf("%q: %v", w.command, err)
 		}
-		hdr := ""
-		if len(req.headers) > 0 {
-			hdr = req.headers[0].name + "=" + req.headers[0].value
+		if got := req.header("Command"); got != w.command {
+			t.Errorf("command %q, want %q", got, w.command)
 		}
-		if req.line != w.line || hdr != w.hdr || string(req.body) != w.body {
-			t.Errorf("got %q %q %q, want %+v", req.line, hdr, req.body, w)
+		if w.header != "" {
+			if got := req.header(w.header); got != w.value {
+				t.Errorf("%q: %s = %q, want %q", w.command, w.header, got, w.value)
+			}
+		}
+		if string(req.body) != w.body {
+			t.Errorf("%q: body %q, want %q", w.command, req.body, w.body)
 		}
 	}
 	if _, err := readRequest(r); err != io.EOF {
 		t.Errorf("at end: %v", err)
 	}
+	if req, err := readRequest(bufio.NewReader(strings.NewReader("\x00junk\n\n"))); err != nil {
+		t.Fatal(err)
+	} else if _, ok := req.lookup("Command"); ok {
+		t.Errorf("a command starting with NUL has a Command: %q", req.headers)
+	}
 	for _, bad := range []string{
-		"api x\nContent-Length: 99999999999\n\n",
-		"api x\nContent-Length: -1\n\n",
-		strings.Repeat("a", maxLineLen+1),
-		"api x\n" + strings.Repeat("h: v\n", maxHeaders+1) + "\n",
+		"api x\nContent-Length: 99999999999\n\n", // atoi: 1215752191
+		"api x\nContent-Length: 16777217\n\n",
 	} {
-		if _, err := readRequest(bufio.NewReader(strings.NewReader(bad))); err == nil {
-			t.Errorf("%.40q accepted", bad)
+		if _, err := readRequest(bufio.NewReader(strings.NewReader(bad))); !errors.Is(err, errFrameTooLarge) {
+			t.Errorf("%.40q: %v, want errFrameTooLarge", bad, err)
 		}
 	}
 }
 
+func TestAtoi(t *testing.T) {
+	for in, want := range map[string]int{
+		"": 0, "abc": 0, "12": 12, " \t+7x": 7, "-5": -5, "99999999999": 1215752191,
+		"99999999999999999999999": -1, "-99999999999999999999999": 0,
+	} {
+		if got := atoi(in); got != want {
+			t.Errorf("atoi(%q) = %d, want %d", in, got, want)
+		}
+	}
+}
+
+// FreeSWITCH answers a command whose text starts with a NUL (it has no
+// Command) with "-ERR command parse error." and closes, before auth too.
 func TestHostileInputGetsErrorOrCleanClose(t *testing.T) {
 	n := StartT(t, fastOptions())
 	c := dialRaw(t, n.Addr())
 	c.next()
 	c.nc.Write([]byte("\x00\xff\xfe binary\x01\n\n"))
-	if f := c.next(); string(f.raw) != "Content-Type: command/reply\nReply-Text: -ERR command not found\n\n" {
-		t.Errorf("junk before auth: %q", f.raw)
+	if f := c.next(); string(f.raw) != "Content-Type: command/reply\nReply-Text: -ERR command parse error.\n\n" {
+		t.Errorf("NUL before auth: %q", f.raw)
 	}
-	c.reply("auth ClueCon")
+	if f := c.next(); f.ctype() != "text/disconnect-notice" {
+		t.Errorf("after the parse error: %q", f.raw)
+	}
+	c = authedRaw(t, n)
 	if f := c.reply("\x7fjunk"); f.headers["Reply-Text"] != "-ERR command not found" {
 		t.Errorf("junk after auth: %q", f.raw)
 	}
@@ -70,15 +109,17 @@ func TestHostileInputGetsErrorOrCleanClose(t *testing.T) {
 }
 
 // FuzzReadFrame feeds arbitrary bytes to the command reader: it must return
-// commands or an error, never panic, and never hand out a command that
-// breaks its limits.
+// commands or an error, never panic, never hand out a command text holding a
+// NUL, nor a body over the limit.
 func FuzzReadFrame(f *testing.F) {
 	for _, s := range []string{
 		"auth ClueCon\n\n",
 		"api status\r\nconsole_execute: true\r\n\r\n",
 		"bgapi originate {origination_uuid=x}user/1000 &park()\nJob-UUID: j\n\n",
+		"bgapi status\nJob-UUID: X\r\n\r\n",
 		"sendevent CUSTOM\nEvent-Subclass: a::b\nContent-Length: 3\n\nabc",
 		"api x\nContent-Length: 99999999999\n\n",
+		"\x00\n\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -87,16 +128,16 @@ func FuzzReadFrame(f *testing.F) {
 		for i := 0; i < 1000; i++ {
 			req, err := readRequest(r)
 			if err != nil {
-				if errors.Is(err, errFrameTooLarge) || err == io.EOF || err == io.ErrUnexpectedEOF || strings.HasPrefix(err.Error(), "fssim: bad Content-Length") {
+				if errors.Is(err, errFrameTooLarge) || err == io.EOF || err == io.ErrUnexpectedEOF {
 					return
 				}
 				t.Fatalf("unexpected error %v", err)
 			}
-			if strings.ContainsAny(req.line, "\n") || req.line == "" || len(req.line) > maxLineLen {
-				t.Fatalf("bad command line %q", req.line)
+			if cmd, ok := req.lookup("Command"); ok && (cmd == "" || strings.IndexByte(cmd, 0) >= 0) {
+				t.Fatalf("bad command %q", cmd)
 			}
-			if len(req.headers) > maxHeaders || len(req.body) > maxBodySize {
-				t.Fatalf("limits broken: %d headers, %d body bytes", len(req.headers), len(req.body))
+			if len(req.body) > maxContentLength {
+				t.Fatalf("body of %d bytes", len(req.body))
 			}
 		}
 	})

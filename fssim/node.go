@@ -27,7 +27,9 @@ type Options struct {
 	Second time.Duration
 	// Heartbeat is the HEARTBEAT period; default 20 Seconds. Negative disables.
 	Heartbeat time.Duration
-	// AuthTimeout closes connections that have not authenticated; default 25s.
+	// AuthTimeout closes a connection whose first command has not come
+	// within it; default 25s. As in FreeSWITCH, only the first command has a
+	// deadline, whether it authenticates or not.
 	AuthTimeout time.Duration
 	// Default is the far-end behaviour of numbers not in Subscribers; the zero
 	// value answers after one Second.

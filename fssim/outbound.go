@@ -1,7 +1,6 @@
 package fssim
 
 import (
-	"bufio"
 	"net"
 	"strconv"
 	"strings"
@@ -61,16 +60,7 @@ func (n *Node) socketApp(ch *channel, data string) {
 // outboundLoop serves an outbound connection: no auth, the controller
 // speaks first. When the controller goes away the leg is hung up.
 func (c *conn) outboundLoop() {
-	r := bufio.NewReaderSize(c.nc, 16<<10)
-	for {
-		req, err := readRequest(r)
-		if err != nil {
-			break
-		}
-		if !c.handle(req) {
-			break
-		}
-	}
+	_ = c.serve()
 	c.shutdown(false)
 	n := c.n
 	n.mu.Lock()
@@ -81,106 +71,6 @@ func (c *conn) outboundLoop() {
 		// goes on, and in the shipped dialplan nothing follows the socket.
 		n.hangup(ch, "NORMAL_CLEARING")
 	}
-}
-
-// myEventNames are the events myevents subscribes to, as mod_event_socket
-// lists them.
-var myEventNames = strings.Fields(`CHANNEL_ANSWER CHANNEL_APPLICATION CHANNEL_BRIDGE CHANNEL_CREATE
-	CHANNEL_DATA CHANNEL_DESTROY CHANNEL_EXECUTE CHANNEL_EXECUTE_COMPLETE CHANNEL_HANGUP
-	CHANNEL_HANGUP_COMPLETE CHANNEL_ORIGINATE CHANNEL_UUID CHANNEL_OUTGOING CHANNEL_PARK
-	CHANNEL_PROGRESS CHANNEL_PROGRESS_MEDIA CHANNEL_STATE CHANNEL_UNBRIDGE CHANNEL_UNPARK
-	DETECTED_SPEECH DTMF NOTALK TALK`)
-
-// handleOutbound answers the commands that concern the controlled channel;
-// false leaves the command to the ordinary handler (api, bgapi, event...).
-func (c *conn) handleOutbound(word, rest string, req *request) (keep, handled bool) {
-	n := c.n
-	switch word {
-	case "connect":
-		n.mu.Lock()
-		f := n.connectReply(c)
-		n.mu.Unlock()
-		c.send(f)
-	case "myevents":
-		n.mu.Lock()
-		if c.mine != "" {
-			n.mu.Unlock()
-			c.send(replyFrame("-ERR aready enabled."))
-			return true, true
-		}
-		c.mine = c.session.uuid
-		n.events.stale = true
-		c.format = "plain"
-		if strings.Contains(strings.ToLower(rest), "json") {
-			c.format = "json"
-		} else if strings.Contains(strings.ToLower(rest), "xml") {
-			c.format = "xml"
-		}
-		for _, name := range myEventNames {
-			c.names[name] = true
-		}
-		n.mu.Unlock()
-		c.send(replyFrame("+OK Events Enabled"))
-	case "linger":
-		if !c.full {
-			c.send(replyFrame("-ERR command not found"))
-			return true, true
-		}
-		n.mu.Lock()
-		c.linger = true
-		c.lingerSecs = 0
-		reply := "+OK will linger"
-		if rest != "" {
-			c.lingerSecs, _ = strconv.Atoi(rest)
-			reply = "+OK will linger " + strconv.Itoa(c.lingerSecs) + " seconds"
-		}
-		n.mu.Unlock()
-		c.send(replyFrame(reply))
-	case "nolinger":
-		n.mu.Lock()
-		c.linger = false
-		n.mu.Unlock()
-		c.send(replyFrame("+OK will not linger"))
-	case "resume":
-		n.mu.Lock()
-		c.resume = true
-		c.session.setVar("socket_resume", "true")
-		n.mu.Unlock()
-		c.send(replyFrame("+OK"))
-	case "getvar":
-		n.mu.Lock()
-		v, _ := c.session.getVar(rest)
-		n.mu.Unlock()
-		c.send(replyFrame(v))
-	case "sendmsg":
-		n.mu.Lock()
-		ch := c.session
-		if rest != "" && rest != ch.uuid {
-			if ch = n.live(rest); ch == nil {
-				n.mu.Unlock()
-				c.send(replyFrame("-ERR invalid session id [" + rest + "]"))
-				return true, true
-			}
-		}
-		// The reply goes out before anything the message causes: in
-		// async mode FreeSWITCH queues it for the channel's thread.
-		c.send(replyFrame("+OK"))
-		if !ch.gone {
-			n.queueMessage(ch, req)
-		}
-		n.mu.Unlock()
-	case "exit":
-		c.send(replyFrame("+OK bye"))
-		return false, true
-	default:
-		if !c.full {
-			// Single-channel control refuses everything else.
-			c.send(replyFrame("-ERR command not found"))
-			return true, true
-		}
-		return true, false
-	}
-	return true, true
 }
 
 // connectReply is the answer to connect: the channel's data as a
@@ -223,7 +113,7 @@ func (c *conn) sessionGone(ch *channel) {
 		c.shutdownLocked()
 		return
 	}
-	if c.lingerSecs > 0 {
+	if c.lingerSecs >= 0 {
 		c.n.after(time.Duration(c.lingerSecs)*c.n.opts.Second, c.shutdownLocked)
 	}
 }

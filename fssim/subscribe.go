@@ -8,7 +8,7 @@ import (
 // deliver queues an event if this connection wants it. Called with Node.mu
 // held.
 func (c *conn) deliver(e *event) {
-	if c.format == "" || !c.wants(e) {
+	if !c.listening || !c.wants(e) {
 		return
 	}
 	var f []byte
@@ -114,119 +114,152 @@ func (c *conn) wants(e *event) bool {
 	return send
 }
 
-func (c *conn) subscribe(args string) string {
+// subscribe answers "event[...] [format] NAME...": rest is what follows
+// "event". The words start after its first space, one per space; a format
+// word must come first and is taken even when no event name follows;
+// unknown names are ignored; the words after CUSTOM are subclasses.
+func (c *conn) subscribe(rest string) string {
 	c.n.mu.Lock()
 	defer c.n.mu.Unlock()
-	words := strings.Fields(args)
-	format := "plain"
-	if len(words) > 0 {
-		switch strings.ToLower(words[0]) {
-		case "plain", "json", "xml":
-			format = strings.ToLower(words[0])
-			words = words[1:]
-		}
-	}
 	keys, custom := 0, false
-	for _, w := range words {
-		if custom {
-			c.subclasses[w] = true
-			continue
-		}
-		name := strings.ToUpper(w)
-		if !knownEvent(name) {
-			continue
-		}
-		keys++
-		switch name {
-		case "ALL":
-			c.all = true
-		case "CUSTOM":
-			custom = true
-			c.names[name] = true
-		default:
-			c.names[name] = true
+	if _, words, ok := strings.Cut(rest, " "); ok {
+		for i, w := range strings.Split(words, " ") {
+			if i == 0 {
+				if f := strings.ToLower(w); f == "plain" || f == "json" || f == "xml" {
+					c.format = f
+					continue
+				}
+			}
+			if custom {
+				c.subclasses[w] = true
+				continue
+			}
+			name, ok := eventName(w)
+			if !ok {
+				continue
+			}
+			keys++
+			switch name {
+			case "ALL":
+				c.all = true
+			case "CUSTOM":
+				custom = true
+				c.names[name] = true
+			default:
+				c.names[name] = true
+			}
 		}
 	}
 	c.n.events.stale = true
 	if keys == 0 {
 		return "-ERR no keywords supplied"
 	}
-	c.format = format
-	return "+OK event listener enabled " + format
+	c.listening = true
+	return "+OK event listener enabled " + c.format
 }
 
-func (c *conn) nix(args string) string {
+// nix answers "nixevent NAME...": rest is what follows "nixevent". Nixing
+// one event out of ALL keeps every other.
+func (c *conn) nix(rest string) string {
 	c.n.mu.Lock()
 	defer c.n.mu.Unlock()
 	c.n.events.stale = true
 	keys, custom := 0, false
-	for _, w := range strings.Fields(args) {
-		if custom {
-			delete(c.subclasses, w)
-			continue
-		}
-		name := strings.ToUpper(w)
-		if !knownEvent(name) {
-			continue
-		}
-		keys++
-		switch name {
-		case "ALL":
-			c.all = false
-			c.names = make(map[string]bool)
-			c.subclasses = make(map[string]bool)
-		case "CUSTOM":
-			custom = true
-		default:
-			delete(c.names, name)
+	if _, words, ok := strings.Cut(rest, " "); ok {
+		for _, w := range strings.Split(words, " ") {
+			if custom {
+				delete(c.subclasses, w)
+				continue
+			}
+			name, ok := eventName(w)
+			if !ok {
+				continue
+			}
+			keys++
+			switch name {
+			case "CUSTOM":
+				custom = true
+			case "ALL":
+				c.all = false
+				clear(c.names)
+			default:
+				if c.all {
+					c.all = false
+					for ev := range eventNames {
+						c.names[ev] = ev != "ALL"
+					}
+				}
+				delete(c.names, name)
+			}
 		}
 	}
 	if keys == 0 {
 		return "-ERR no keywords supplied"
 	}
+	c.listening = true
 	return "+OK events nixed"
 }
 
 func (c *conn) noevents() string {
 	c.n.mu.Lock()
 	defer c.n.mu.Unlock()
-	if c.format == "" {
+	if !c.listening {
 		return "-ERR not listening for events"
 	}
 	c.n.events.stale = true
-	c.format = ""
+	c.listening = false
 	c.all = false
-	c.names = make(map[string]bool)
-	c.subclasses = make(map[string]bool)
+	clear(c.names)
+	clear(c.subclasses)
 	return "+OK no longer listening for events"
 }
 
+// filter answers "filter [add] NAME VALUE" and "filter delete NAME [VALUE]"
+// or "filter delete all"; args is what follows "filter ". The name is the
+// first word after any spaces, the value all the rest of the line. An empty
+// value (a trailing space) removes the filters on that name instead, and
+// "add" without a value adds nothing: both are still acknowledged, as
+// FreeSWITCH does.
 func (c *conn) filter(args string) string {
 	c.n.mu.Lock()
 	defer c.n.mu.Unlock()
-	name, value, _ := strings.Cut(args, " ")
-	if strings.EqualFold(name, "delete") {
-		name, value, _ = strings.Cut(strings.TrimSpace(value), " ")
-		value = strings.TrimSpace(value)
-		if name == "" {
-			return "-ERR invalid syntax"
+	name, value, hasValue := strings.Cut(strings.TrimLeft(stripCR(args), " "), " ")
+	if strings.EqualFold(name, "delete") && hasValue {
+		name, value, _ = strings.Cut(value, " ")
+		if strings.EqualFold(name, "all") {
+			c.filters = nil
+		} else {
+			c.dropFilters(name, value)
 		}
-		kept := c.filters[:0]
-		for _, f := range c.filters {
-			if strings.EqualFold(name, "all") || (f.name == name && (value == "" || f.value == value)) {
-				continue
-			}
-			kept = append(kept, f)
-		}
-		c.filters = kept
 		return "+OK filter deleted. [" + name + "][" + value + "]"
 	}
-	value = strings.TrimSpace(value)
-	if name == "" || value == "" {
+	if !hasValue {
 		return "-ERR invalid syntax"
 	}
-	c.filters = append(c.filters, header{name, value})
+	if strings.EqualFold(name, "add") {
+		if name, value, hasValue = strings.Cut(value, " "); !hasValue {
+			return "+OK filter added. [" + name + "]=[(null)]"
+		}
+	}
+	if value == "" {
+		c.dropFilters(name, "")
+	} else {
+		c.filters = append(c.filters, header{name, value})
+	}
 	return "+OK filter added. [" + name + "]=[" + value + "]"
+}
+
+// dropFilters removes the filters on name with value, or all of them for
+// an empty value.
+func (c *conn) dropFilters(name, value string) {
+	kept := c.filters[:0]
+	for _, f := range c.filters {
+		if strings.EqualFold(f.name, name) && (value == "" || f.value == value) {
+			continue
+		}
+		kept = append(kept, f)
+	}
+	c.filters = kept
 }
 
 // eventNames are the event names switch_name_event knows.
@@ -251,4 +284,16 @@ func init() {
 	}
 }
 
-func knownEvent(name string) bool { return eventNames[name] }
+// eventName is switch_name_event: a name in any case, or any 13 bytes (as
+// in SWITCH_EVENT_) followed by one.
+func eventName(w string) (string, bool) {
+	if name := strings.ToUpper(w); eventNames[name] {
+		return name, true
+	}
+	if len(w) > 13 {
+		if name := strings.ToUpper(w[13:]); eventNames[name] {
+			return name, true
+		}
+	}
+	return "", false
+}
