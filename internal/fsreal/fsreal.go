@@ -85,8 +85,12 @@ func Installed() (bin string, ok bool) {
 	if b := os.Getenv(EnvBin); b != "" {
 		bin = b
 	}
-	st, err := os.Stat(bin)
-	return bin, err == nil && !st.IsDir() && st.Mode()&0o111 != 0
+	return bin, executable(bin)
+}
+
+func executable(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
 }
 
 // Require returns the FreeSWITCH binary, or skips the test when there is
@@ -123,6 +127,9 @@ type Options struct {
 	Addr string
 	// Password is the event socket's; default a random one.
 	Password string
+	// Bin is the freeswitch binary StartServer runs; default the one
+	// Installed finds. Start always runs that one.
+	Bin string
 }
 
 // Server is one running FreeSWITCH.
@@ -180,6 +187,9 @@ func Start(t testing.TB, opt Options) *Server {
 // others do when FreeSWITCH is missing.
 func StartServer(dir string, opt Options) (*Server, error) {
 	bin, ok := Installed()
+	if opt.Bin != "" {
+		bin, ok = opt.Bin, executable(opt.Bin)
+	}
 	if !ok {
 		return nil, fmt.Errorf("real FreeSWITCH: not installed (%s not found): %s", bin, HowToInstall)
 	}
@@ -499,6 +509,17 @@ func (s *Server) apiConn(ctx context.Context) (*callrec.Conn, error) {
 	}
 	s.api = c
 	return c, nil
+}
+
+// PID is the FreeSWITCH process's id, or 0 once stopped: for
+// reading its CPU time and memory from /proc.
+func (s *Server) PID() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
 }
 
 // Log is the path of freeswitch.log.

@@ -3,6 +3,9 @@ package fsreal_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -123,19 +126,39 @@ func TestRestartRealFreeSWITCH(t *testing.T) {
 }
 
 func TestSharedRealFreeSWITCH(t *testing.T) {
-	fsreal.Require(t)
+	bin := fsreal.Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	s, err := fsreal.StartServer(t.TempDir(), fsreal.Options{})
+	s, err := fsreal.StartServer(t.TempDir(), fsreal.Options{Bin: bin})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if status, err := s.API(ctx, "status"); err != nil || !strings.HasPrefix(status, "UP") {
 		t.Fatalf("status %q, %v", status, err)
 	}
+	pid := s.PID()
+	if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err != nil || strings.TrimSpace(string(comm)) != "freeswitch" {
+		t.Errorf("PID %d: /proc says %q, %v; want freeswitch", pid, comm, err)
+	}
 	s.Stop()
 	if _, err := callrec.Dial(ctx, s.Addr, s.Password); err == nil {
 		t.Fatalf("event socket %s still answers after Stop", s.Addr)
+	}
+	if pid := s.PID(); pid != 0 {
+		t.Errorf("PID after Stop = %d, want 0", pid)
+	}
+}
+
+// Options.Bin is the binary StartServer runs, in place of the installed one.
+func TestStartServerBin(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "freeswitch")
+	s, err := fsreal.StartServer(t.TempDir(), fsreal.Options{Bin: missing})
+	if err == nil {
+		s.Stop()
+		t.Fatalf("started FreeSWITCH from %s, which does not exist", missing)
+	}
+	if !strings.Contains(err.Error(), missing) {
+		t.Errorf("error %q does not name %s", err, missing)
 	}
 }
 
