@@ -178,7 +178,7 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 		}
 		p := cfg.Phone.Prompts
 		d.phone, err = phone.New(phone.Options{
-			Engine: engine, Store: eopts.Store, Pool: pool, Listen: cfg.Phone.Listen,
+			Engine: engine, Store: st, Pool: pool, Listen: cfg.Phone.Listen,
 			OnPrefix: cfg.Phone.OnPrefix, OffPrefix: cfg.Phone.OffPrefix,
 			Prompts: phone.Prompts{On: p.On, Off: p.Off, NotFound: p.NotFound, Limit: p.Limit,
 				Invalid: p.Invalid, Failed: p.Failed, Offer: p.Offer},

@@ -54,8 +54,8 @@ type Notifier interface {
 
 // Options configure an Engine. Store, Pool and Replica are required.
 type Options struct {
-	Store   *store.Store
-	Pool    *esl.Pool
+	Store   Store
+	Pool    Switch
 	Replica string // this process's identity among the replicas
 
 	Policy     Policy
