@@ -389,3 +389,35 @@ func TestManualFarEnd(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestPlaybackNamesTheFileFound: a prompt given by a relative path is
+// named, in PLAYBACK events, by the file FreeSWITCH found in its sounds
+// directory. Recorded on FreeSWITCH 1.10.12 (started with -sounds
+// <run>/sounds): `uuid_broadcast <uuid> e2e/unavailable.wav aleg` fired
+// PLAYBACK_START and PLAYBACK_STOP with
+// Playback-File-Path: <run>/sounds/e2e/unavailable.wav. A client that waits
+// for the PLAYBACK_STOP of the path it sent never sees it.
+func TestPlaybackNamesTheFileFound(t *testing.T) {
+	opts := fastOptions()
+	opts.SoundsDir = "/srv/sounds"
+	n := StartT(t, opts)
+	c := listening(t, n)
+	u := newUUID()
+	c.api("originate {origination_uuid=" + u + "}user/1000 &park()")
+	for path, want := range map[string]string{
+		"ivr/ivr-not_available.wav":  "/srv/sounds/ivr/ivr-not_available.wav",
+		"/abs/hold.wav":              "/abs/hold.wav",
+		"tone_stream://%(100,0,440)": "tone_stream://%(100,0,440)",
+	} {
+		c.api("uuid_broadcast " + u + " " + path + " aleg")
+		for _, name := range []string{"PLAYBACK_START", "PLAYBACK_STOP"} {
+			if got := c.waitEvent(name, u)["Playback-File-Path"]; got != want {
+				t.Errorf("%s of %s: Playback-File-Path %q, want %q", name, path, got, want)
+			}
+		}
+	}
+	if got := n.Prompts()[0].Path; got != "ivr/ivr-not_available.wav" {
+		t.Errorf("the record names the prompt %q, want it as sent", got)
+	}
+	c.api("uuid_kill " + u)
+}

@@ -143,22 +143,26 @@ func (n *Node) startPlay(ch *channel, app, path string) {
 	}
 }
 
-func playbackHeaders(path string) []header {
+// playbackHeaders name the file a PLAYBACK event is about as FreeSWITCH
+// does: a relative path by where it found it, in its sounds directory.
+func (n *Node) playbackHeaders(path string) []header {
 	var h []header
 	if scheme, _, ok := strings.Cut(path, "://"); ok {
 		h = append(h, header{"Playback-File-Type", scheme})
+	} else if !strings.HasPrefix(path, "/") {
+		path = n.opts.SoundsDir + "/" + path
 	}
 	return append(h, header{"Playback-File-Path", path})
 }
 
 func (n *Node) playStart(ch *channel, p *playback) {
 	n.rec.prompts = keep(n.rec.prompts, n.rec.limit, Prompt{UUID: ch.uuid, Path: p.path, At: time.Now()})
-	n.fireCh(ch, "PLAYBACK_START", true, playbackHeaders(p.path)...)
+	n.fireCh(ch, "PLAYBACK_START", true, n.playbackHeaders(p.path)...)
 	n.chanAfter(ch, n.promptDuration(p.path), func() {
 		if ch.play != p {
 			return
 		}
-		n.fireCh(ch, "PLAYBACK_STOP", true, append(playbackHeaders(p.path), header{"Playback-Status", "done"})...)
+		n.fireCh(ch, "PLAYBACK_STOP", true, append(n.playbackHeaders(p.path), header{"Playback-Status", "done"})...)
 		if p.app == "endless_playback" {
 			n.playStart(ch, p)
 			return
@@ -199,7 +203,7 @@ func (n *Node) stopPlay(ch *channel, clearQueue bool) {
 		return
 	}
 	ch.play = nil
-	n.fireCh(ch, "PLAYBACK_STOP", true, append(playbackHeaders(p.path), header{"Playback-Status", "break"})...)
+	n.fireCh(ch, "PLAYBACK_STOP", true, append(n.playbackHeaders(p.path), header{"Playback-Status", "break"})...)
 	if !p.inner {
 		n.executeComplete(ch, p.app, p.path, "FILE PLAYED", p.appUUID)
 	}

@@ -41,6 +41,10 @@ type Options struct {
 	PromptDuration time.Duration
 	// Prompts sets durations per file path (as sent in uuid_broadcast).
 	Prompts map[string]time.Duration
+	// SoundsDir is where a file given by a relative path is found; PLAYBACK
+	// events name it there, as FreeSWITCH does. Default
+	// /usr/local/freeswitch/sounds, FreeSWITCH's own default.
+	SoundsDir string
 	// MaxSessions and SessionsPerSecond limit originates as FreeSWITCH's
 	// max-sessions and sessions-per-second do; 0 means no limit.
 	MaxSessions, SessionsPerSecond int
@@ -85,6 +89,9 @@ func (o *Options) defaults() {
 	}
 	if o.PromptDuration <= 0 {
 		o.PromptDuration = o.Second
+	}
+	if o.SoundsDir == "" {
+		o.SoundsDir = "/usr/local/freeswitch/sounds"
 	}
 	if o.RecordLimit == 0 {
 		o.RecordLimit = 10000
