@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 
@@ -95,7 +96,7 @@ func (c *closer) observe(ev *esl.Event) bool {
 	case freeswitch.EventChannelHangup, freeswitch.EventChannelHangupComplete, freeswitch.EventChannelDestroy, esl.EventChannelGone:
 		delete(c.legs, ev.UniqueID)
 	case freeswitch.EventPlaybackStop:
-		kill = cl.prompt != "" && (ev.Header("Playback-File-Path") == "" || ev.Header("Playback-File-Path") == cl.prompt)
+		kill = cl.prompt != "" && playedFile(ev.Header(freeswitch.HeaderPlaybackFilePath), cl.prompt)
 	case freeswitch.EventChannelCreate, freeswitch.EventChannelAnswer, freeswitch.EventChannelPark:
 		kill = cl.prompt == ""
 	}
@@ -104,6 +105,18 @@ func (c *closer) observe(ev *esl.Event) bool {
 	}
 	c.mu.Unlock()
 	return true
+}
+
+// playedFile reports whether a PLAYBACK event naming reported is about
+// the file sent. FreeSWITCH names a file given by a relative path by where
+// it found it, e.g. ivr/ivr-not_available.wav as
+// /usr/share/freeswitch/sounds/en/us/callie/ivr/ivr-not_available.wav.
+func playedFile(reported, sent string) bool {
+	if reported == "" || reported == sent {
+		return true
+	}
+	relative := !strings.HasPrefix(sent, "/") && !strings.Contains(sent, "://")
+	return relative && strings.HasSuffix(reported, "/"+sent)
 }
 
 // retryNode hangs up again the doomed legs of a node that came back: a
