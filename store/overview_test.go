@@ -1,0 +1,46 @@
+package store
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+func TestOverviewReads(t *testing.T) {
+	st, _ := newStore(t, Options{Retention: time.Hour})
+	ctx := context.Background()
+	a := mustCreate(t, st, newSession("1001", "1002"), t0)
+	b := mustCreate(t, st, newSession("1003", "1004"), t0)
+	held := newSession("1005", "1006")
+	held.DueAt = t0.Add(10 * time.Minute)
+	mustCreate(t, st, held, t0)
+	for _, f := range []struct {
+		s       Session
+		outcome Outcome
+		at      time.Time
+	}{{a, Expired, t0.Add(time.Minute)}, {b, Cancelled, t0.Add(2 * time.Minute)}} {
+		next := f.s
+		next.State, next.Outcome, next.FinishedAt = Finished, f.outcome, f.at
+		if _, err := st.Apply(ctx, next, f.s.Version, []Entry{{Kind: "finished", At: f.at}}, f.at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	counts, total, err := st.FinishedSince(ctx, t0.Add(90*time.Second), 10)
+	if err != nil || total != 1 || counts[Cancelled] != 1 || counts[Expired] != 0 {
+		t.Errorf("finished since 09:01:30: %v total %d (%v); want 1 cancelled", counts, total, err)
+	}
+	if counts, total, _ := st.FinishedSince(ctx, t0, 1); total != 2 || len(counts) != 1 {
+		t.Errorf("finished since 09:00, at most 1 read: %v total %d; want 2 in all, 1 counted", counts, total)
+	}
+	due, n, err := st.DueBetween(ctx, t0.Add(5*time.Minute), t0.Add(15*time.Minute), 5)
+	if err != nil || n != 1 || len(due) != 1 || due[0].Caller != "1005" {
+		t.Errorf("due in 5-15 minutes: %v %d (%v); want 1005's", due, n, err)
+	}
+	if _, _, err := st.ClaimDue(ctx, "r1", t0, 0); err != nil {
+		t.Fatal(err)
+	}
+	reps, err := st.Replicas(ctx)
+	if err != nil || len(reps) != 1 || reps[0].ID != "r1" || reps[0].Owned != 0 || !reps[0].LeaseUntil.After(t0) {
+		t.Errorf("replicas %+v (%v); want r1 with a lease", reps, err)
+	}
+}
