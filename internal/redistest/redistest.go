@@ -23,6 +23,9 @@ import (
 // Server is one running redis-server.
 type Server struct {
 	Addr string
+	bin  string
+	port int
+	args []string
 	cmd  *exec.Cmd
 	dir  string
 }
@@ -42,6 +45,8 @@ func Start(t testing.TB, args ...string) *Server {
 // StartServer starts a redis-server with any extra command-line arguments
 // (relative paths are inside the server's own directory); the caller must
 // Stop it. TestMain uses it to share one server between a package's tests.
+// Persistence is off unless the arguments turn it on ("--appendonly",
+// "yes" comes after the default "no" and wins).
 func StartServer(args ...string) (*Server, error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -55,35 +60,72 @@ func StartServer(args ...string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	cmd := exec.Command(bin,
-		"--port", fmt.Sprint(port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", dir,
-		"--daemonize", "no", "--loglevel", "warning")
-	cmd.Args = append(cmd.Args, args...)
-	logf, err := os.Create(filepath.Join(dir, "redis.log"))
-	if err != nil {
+	s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), bin: bin, port: port, args: args, dir: dir}
+	if err := s.start(); err != nil {
+		os.RemoveAll(dir)
 		return nil, err
 	}
+	return s, nil
+}
+
+func (s *Server) start() error {
+	cmd := exec.Command(s.bin,
+		"--port", fmt.Sprint(s.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", s.dir,
+		"--daemonize", "no", "--loglevel", "warning")
+	cmd.Args = append(cmd.Args, s.args...)
+	logf, err := os.OpenFile(filepath.Join(s.dir, "redis.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start redis-server: %w", err)
+		return fmt.Errorf("start redis-server: %w", err)
 	}
-	s := &Server{Addr: addr, cmd: cmd, dir: dir}
+	s.cmd = cmd
+	if err := waitAnswer(s.Addr, func(c redis.UniversalClient) error { return c.Ping(context.Background()).Err() }); err != nil {
+		s.Kill()
+		return fmt.Errorf("redis-server on %s: %w; log: %s", s.Addr, err, s.log())
+	}
+	return nil
+}
+
+// waitAnswer waits up to 10 s for ask to succeed on a client for addr.
+func waitAnswer(addr string, ask func(redis.UniversalClient) error) error {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		c := redis.NewClient(&redis.Options{Addr: addr})
-		err := c.Ping(context.Background()).Err()
+		err := ask(c)
 		c.Close()
 		if err == nil {
-			return s, nil
+			return nil
 		}
 		if time.Now().After(deadline) {
-			s.Stop()
-			return nil, fmt.Errorf("redis-server on %s did not answer within 10s: %v; log: %s", addr, err, s.log())
+			return fmt.Errorf("did not answer within 10s: %w", err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// Kill stops the server at once (SIGKILL), as a crash does, and keeps its
+// directory: what it wrote to disk (with "--appendonly", "yes") survives
+// for Restart.
+func (s *Server) Kill() {
+	if s.cmd != nil && s.cmd.Process != nil {
+		s.cmd.Process.Kill()
+		s.cmd.Wait()
+	}
+	s.cmd = nil
+}
+
+// Restart starts a killed server again on the same address, directory and
+// arguments; it loads what it had persisted, if anything.
+func (s *Server) Restart() error {
+	if s.cmd != nil {
+		return fmt.Errorf("restart redis-server on %s: it is running", s.Addr)
+	}
+	return s.start()
 }
 
 // Client returns a client for s, closed when t ends.
@@ -95,10 +137,7 @@ func (s *Server) Client(t testing.TB) redis.UniversalClient {
 
 // Stop kills the server and removes its directory.
 func (s *Server) Stop() {
-	if s.cmd.Process != nil {
-		s.cmd.Process.Kill()
-		s.cmd.Wait()
-	}
+	s.Kill()
 	os.RemoveAll(s.dir)
 }
 
@@ -138,4 +177,58 @@ func Main(m *testing.M, use func(*Server)) int {
 	defer s.Stop()
 	use(s)
 	return m.Run()
+}
+
+// Sentinel is one running Redis Sentinel.
+type Sentinel struct {
+	Addr string
+	cmd  *exec.Cmd
+}
+
+// StartSentinel starts a Redis Sentinel for t that watches master under
+// name, alone (quorum 1), and stops it in t.Cleanup. It takes a master
+// for down after downAfter without an answer and fails over to a replica
+// at once. It runs redis-sentinel (Debian's redis-sentinel package), or
+// redis-server in Sentinel mode.
+func StartSentinel(t testing.TB, name, master string, downAfter time.Duration) *Sentinel {
+	t.Helper()
+	bin, args := "redis-sentinel", []string{}
+	if _, err := exec.LookPath(bin); err != nil {
+		bin, args = "redis-server", []string{"--sentinel"}
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Fatalf("neither redis-sentinel nor redis-server on PATH; run `make deps` (or apt-get install redis-sentinel)")
+		}
+	}
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, mport, err := net.SplitHostPort(master)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "sentinel.conf")
+	text := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\nlogfile %s\n"+
+		"sentinel monitor %s %s %s 1\nsentinel down-after-milliseconds %s %d\n"+
+		"sentinel failover-timeout %s 3000\nsentinel parallel-syncs %s 1\n",
+		port, dir, filepath.Join(dir, "sentinel.log"), name, host, mport, name, downAfter.Milliseconds(), name, name)
+	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, append([]string{conf}, args...)...)
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", bin, err)
+	}
+	s := &Sentinel{Addr: fmt.Sprintf("127.0.0.1:%d", port), cmd: cmd}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	err = waitAnswer(s.Addr, func(redis.UniversalClient) error {
+		c := redis.NewSentinelClient(&redis.Options{Addr: s.Addr})
+		defer c.Close()
+		return c.GetMasterAddrByName(context.Background(), name).Err()
+	})
+	if err != nil {
+		t.Fatalf("sentinel on %s: %v", s.Addr, err)
+	}
+	return s
 }
