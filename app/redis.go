@@ -87,6 +87,12 @@ func openStore(ctx context.Context, rdb redis.UniversalClient, cfg config.Config
 			log.Warn("session record set aside (quarantined): it cannot be decoded; nobody steers it, and it is forgotten after the retention",
 				"session", id, "reason", reason)
 		},
+		OnDataLoss: func() {
+			m.RedisError("data_loss")
+			log.Error("REDIS LOST ITS DATA: every session, timeline, lease and due time written before is gone " +
+				"(a restart without persistence, FLUSHALL, or a failover to a replica that had not synced); " +
+				"see docs/reliability.md")
+		},
 	})
 	if cfg.Redis.Embedded() {
 		return st, nil

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"bgcall/app"
 	"bgcall/fssim"
@@ -86,4 +87,55 @@ func TestRedisMemoryPolicyAtStart(t *testing.T) {
 	if !strings.Contains(log.String(), "REDIS MAY EVICT") || !strings.Contains(log.String(), "volatile-lru") {
 		t.Errorf("no warning of volatile-lru in the log:\n%s", log.String())
 	}
+}
+
+// TestRedisDataLossIsReported: when Redis loses its data under a running
+// daemon (FLUSHALL here; a restart without persistence or a failover to a
+// replica that had not synced alike), the daemon says so in its log and
+// counts it.
+func TestRedisDataLossIsReported(t *testing.T) {
+	srv := redistest.Start(t)
+	sim, err := fssim.Start(fssim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	cfg := testConfig(sim)
+	cfg.Redis.Addrs = []string{srv.Addr}
+	cfg.LeaseTTL = time.Second
+	var log syncBuffer
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	d, err := app.Start(ctx, app.Options{Config: cfg, LogOutput: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Wait()
+	defer stop()
+	waitFor(t, "ready", func() bool { code, _ := readyz(d.APIAddr()); return code == http.StatusOK })
+	c := srv.Client(t)
+	waitFor(t, "the data set's mark", func() bool { return c.Exists(ctx, "{"+cfg.Namespace+"}:epoch").Val() == 1 })
+	if err := c.FlushAll(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the loss in the log", func() bool { return strings.Contains(log.String(), "REDIS LOST ITS DATA") })
+	resp, err := http.Get("http://" + d.APIAddr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(body), `bgcall_redis_errors_total{op="data_loss"} 1`) {
+		t.Errorf("data loss not counted:\n%s", grepLines(string(body), "redis_errors"))
+	}
+}
+
+func grepLines(text, word string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, word) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

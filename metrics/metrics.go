@@ -52,9 +52,10 @@ var (
 	// RedisOps are the store operations a Redis error is counted against,
 	// named after the store calls the session engine makes; "quarantine"
 	// counts the session records the store set aside because they could
-	// not be decoded.
+	// not be decoded, "data_loss" the times a replica found that Redis had
+	// lost its data.
 	RedisOps = []string{"create", "apply", "cancel", "get", "timeline", "list", "claim",
-		"heartbeat", "takeover", "release", "owned", "lookup", "live_counts", "subscribe", "quarantine", other}
+		"heartbeat", "takeover", "release", "owned", "lookup", "live_counts", "subscribe", "quarantine", "data_loss", other}
 )
 
 // Histogram buckets, chosen for what each one measures.

@@ -140,6 +140,21 @@ func exerciseEveryScript(t *testing.T, st *Store) {
 		t.Fatalf("session past retention: %v", err)
 	}
 
+	// quarantineScript, and a claim that meets a record it cannot decode.
+	spoilt := mustCreate(t, st, newSession("3001", "3002"), later)
+	must(st.rdb.HSet(ctx, st.sessionKey(spoilt.ID), fVersion, "x").Err())
+	if got, err := st.Get(ctx, spoilt.ID); !errors.Is(err, ErrQuarantined) || got.Quarantine == "" {
+		t.Fatalf("get of a spoilt record: %+v %v", got, err)
+	}
+	spoilt = mustCreate(t, st, newSession("3003", "3004"), later)
+	must(st.rdb.HSet(ctx, st.sessionKey(spoilt.ID), fCreatedAt, "x").Err())
+	if claimed, _, err := st.ClaimDue(ctx, "r3", later.Add(time.Hour), 10); err != nil || len(claimed) != 1 {
+		t.Fatalf("claim past a spoilt record: %+v %v", claimed, err)
+	}
+	if _, err := st.Get(ctx, spoilt.ID); !errors.Is(err, ErrQuarantined) {
+		t.Fatalf("get of a record the claim set aside: %v", err)
+	}
+
 	// Every script published: create a, create b, claim a, apply, takeover,
 	// finish, claim b, release b.
 	want := 8

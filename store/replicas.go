@@ -148,17 +148,21 @@ func (s *Store) ClaimAndStart(ctx context.Context, replica string, now time.Time
 	return sessions, next, nil
 }
 
-// Heartbeat renews replica's lease until now + Options.LeaseTTL, and syncs
-// Now with Redis's clock.
+// Heartbeat renews replica's lease until now + Options.LeaseTTL, syncs
+// Now with Redis's clock, and finds out whether Redis lost its data since
+// the last Heartbeat (see DataLost).
 func (s *Store) Heartbeat(ctx context.Context, replica string, now time.Time) error {
 	if err := checkName("replica", replica, true); err != nil {
 		return fmt.Errorf("heartbeat: %w", err)
 	}
 	exp := ms(now.Add(s.opts.LeaseTTL))
-	// Redis's clock comes with the lease, for Now.
+	// Redis's clock comes with the lease, for Now, and the data set's mark,
+	// to find out whether Redis lost its data.
 	pipe := s.rdb.Pipeline()
 	renew := pipe.ZAdd(ctx, s.replicasKey(), redis.Z{Score: float64(exp), Member: replica})
 	clock := pipe.Time(ctx)
+	pipe.SetNX(ctx, s.epochKey(), newID(), 0)
+	epoch := pipe.Get(ctx, s.epochKey())
 	sent := time.Now()
 	pipe.Exec(ctx)
 	got := time.Now()
@@ -168,6 +172,9 @@ func (s *Store) Heartbeat(ctx context.Context, replica string, now time.Time) er
 	s.leases.renewed(replica, now)
 	if t, err := clock.Result(); err == nil {
 		observe(&s.clock, t, sent, got)
+	}
+	if v, err := epoch.Result(); err == nil {
+		s.sawEpoch(v)
 	}
 	return nil
 }

@@ -32,6 +32,8 @@
 //	                         score = when (unix ms)
 //	p r:<token>     string   what a claim or takeover returned, for a second run
 //	                         of the same call, with a short TTL
+//	p epoch         string   a random mark of the data set, for DataLost
+//	p ready         string   written by Check, with a short TTL
 //	p changes       channel  one message per change, for Subscribe: id, version,
 //	                         state, outcome and new entries, never the session
 //
@@ -173,6 +175,10 @@ type Options struct {
 	// could not be decoded and was set aside (see Session.Quarantine); nil
 	// logs a warning with the default logger. It must not block.
 	OnQuarantine func(id, reason string)
+	// OnDataLoss is told when a Heartbeat finds that Redis lost its data
+	// (see DataLost); nil logs an error with the default logger. It must
+	// not block.
+	OnDataLoss func()
 }
 
 // Errors, usable with errors.Is.
@@ -201,7 +207,9 @@ type Store struct {
 	leases leases       // when this Store last renewed each replica's lease
 	health health       // calls to Redis failing in a row, for Check
 	clock  atomic.Pointer[clockSync]
-	wall   func() time.Time // this process's clock, for Now before a sync; tests skew it
+	wall   func() time.Time       // this process's clock, for Now before a sync; tests skew it
+	epoch  atomic.Pointer[string] // the data set's mark as last seen
+	lost   atomic.Int64           // unix ms by Now when Redis was last found to have lost its data
 }
 
 // New returns a Store on client. The client may be standalone, Sentinel or
@@ -242,6 +250,7 @@ func (s *Store) ownKey(replica string) string { return s.p + "own:" + replica }
 func (s *Store) replicasKey() string          { return s.p + "replicas" }
 func (s *Store) countKey() string             { return s.p + "count" }
 func (s *Store) gcKey() string                { return s.p + "gc" }
+func (s *Store) epochKey() string             { return s.p + "epoch" }
 func (s *Store) channel() string              { return s.p + "changes" }
 
 // replayKey names a new request token's replay record. A Store method
