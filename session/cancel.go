@@ -65,18 +65,3 @@ func (e *Engine) CancelBy(ctx context.Context, id string, endBridged bool, by st
 	}
 	return store.Session{}, fmt.Errorf("cancel session %s: it kept changing; try again", id)
 }
-
-// tearDown ends what was live in s when it was cancelled.
-func (e *Engine) tearDown(s store.Session) {
-	p := e.policyOf(s)
-	switch s.State {
-	case store.DialingCallee:
-		e.closer.doom(s.ID, s.CalleeLeg, s.Node, p.RingTime)
-	case store.CalleeHold:
-		e.closer.doom(s.ID, s.CallerLeg, s.Node, p.CallerRingTime)
-		e.closer.prompt(s.ID, s.CalleeLeg, s.Node, e.opt.Prompts.Cancelled)
-	case store.Bridged:
-		e.closer.doom(s.ID, s.CalleeLeg, s.Node, 0)
-		e.closer.doom(s.ID, s.CallerLeg, s.Node, 0)
-	}
-}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"time"
 
 	"bgcall/freeswitch"
 	"bgcall/store"
@@ -49,7 +48,7 @@ func (w *worker) adopt(ctx context.Context, t *tracked) {
 	switch s.State {
 	case store.Waiting:
 		// Claimed by the lost replica but not started: it is due, and ours.
-		w.start(ctx, t)
+		w.step(ctx, t, input{kind: inClaimed})
 		return
 	case store.Finished:
 		w.forget(t)
@@ -75,68 +74,6 @@ type probed struct {
 	seq            uint64 // matches tracked.probe while it is the answer awaited
 	version        int64  // the session's version when it was asked
 	callee, caller legStatus
-}
-
-// decide takes up an adopted session from what FreeSWITCH said of its
-// legs, unless the session moved on meanwhile (its events came through: a
-// step was stored or refused, or A answered and the bridge is on its way):
-// then the answer is stale and the session is already being steered.
-func (w *worker) decide(ctx context.Context, t *tracked, r *probed) {
-	if t == nil || t.probe != r.seq || t.s.Version != r.version || t.recheck || t.bridging {
-		return
-	}
-	t.probe = 0
-	e, s, b, a := w.e, t.s, r.callee, r.caller
-	// B's originate returned long ago if B answered, and its job may have
-	// gone to the replica that steered the session then.
-	t.calleeParked = b.answered
-	switch s.State {
-	case store.DialingCallee:
-		switch {
-		case b.err != nil:
-			w.setTimer(t, e.opt.LegGrace) // ask again
-		case !b.exists:
-			// Doomed, in case its originate is still on its way: the next
-			// attempt must never overlap it.
-			e.closer.doom(s.ID, s.CalleeLeg, s.Node, t.policy.RingTime)
-			w.calleeAttemptEnded(ctx, t, freeswitch.Cause(""), "leg gone when the session was taken over")
-		case b.answered:
-			w.calleeAnswered(ctx, t, time.Time{})
-		default:
-			w.setTimer(t, t.policy.RingTime+e.opt.LegGrace)
-		}
-	case store.CalleeHold:
-		switch {
-		case b.err != nil || a.err != nil:
-			w.setTimer(t, e.opt.LegGrace)
-		case !b.exists:
-			w.calleeLeft(ctx, t, freeswitch.Cause(""))
-		case !a.exists:
-			// The lost replica stored A's leg but it is not up: never
-			// dialled, or already over. B is still holding, so dial A
-			// again under a new name (the old one is doomed, in case its
-			// originate is still on its way).
-			e.closer.doom(s.ID, s.CallerLeg, s.Node, t.policy.CallerRingTime)
-			e.legs.remove(s.CallerLeg)
-			w.dialCaller(ctx, t, time.Time{}, s, store.Entry{Kind: "caller_redial", Leg: "caller", Node: s.Node, UUID: s.CallerLeg,
-				Note: "A's leg was not up when the session was taken over"})
-		case a.bridged && b.bridged:
-			w.bridged(ctx, t) // bridged before the step was stored
-		case a.answered:
-			w.bridge(ctx, t, time.Time{})
-		default:
-			w.playHold(ctx, t)
-			w.setTimer(t, t.policy.CallerRingTime+e.opt.LegGrace)
-		}
-	case store.Bridged:
-		switch {
-		case b.err != nil || a.err != nil:
-			w.setTimer(t, e.opt.LegGrace)
-		case !b.exists || !a.exists:
-			w.hungUpWhileBridged(ctx, t, !b.exists, freeswitch.Cause(""))
-		}
-		// Both up: they are talking; the hangup event will end it.
-	}
 }
 
 // recheck reads t's session again after a step was refused or failed, and

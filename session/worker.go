@@ -149,10 +149,13 @@ func (w *worker) report(j job) {
 	}
 }
 
+// handle turns j into an input for the state machine (machine.go), or
+// does the bookkeeping it stands for.
 func (w *worker) handle(ctx context.Context, j job) {
+	t := w.live[j.id]
 	switch j.kind {
 	case jobClaimed:
-		if t, busy := w.live[j.id]; busy {
+		if t != nil {
 			if j.sess.Fence <= t.s.Fence {
 				return
 			}
@@ -160,31 +163,38 @@ func (w *worker) handle(ctx context.Context, j job) {
 			// landed (back to waiting, due soon): the claim is newer.
 			w.forget(t)
 		}
-		w.start(ctx, w.track(j.sess))
+		w.step(ctx, w.track(j.sess), input{kind: inClaimed})
 	case jobAdopt:
-		if _, busy := w.live[j.id]; busy {
-			return
+		if t == nil {
+			w.adopt(ctx, w.track(j.sess))
 		}
-		w.adopt(ctx, w.track(j.sess))
 	case jobEvent:
-		if t, ok := w.live[j.id]; ok {
-			w.onEvent(ctx, t, j.ev)
+		if t != nil && !t.recheck { // while rechecking, the stored state is being read again
+			if in, ok := classify(t, j.ev); ok {
+				w.step(ctx, t, in)
+			}
 		}
 	case jobTimer:
-		if t, ok := w.live[j.id]; ok && t.timerGen == j.gen {
-			t.timer = nil
-			if t.recheck {
-				w.recheck(ctx, t)
-				return
-			}
-			w.onTimeout(ctx, t)
+		if t == nil || t.timerGen != j.gen {
+			return
 		}
+		t.timer = nil
+		if t.recheck {
+			w.recheck(ctx, t)
+			return
+		}
+		w.step(ctx, t, input{kind: inDeadline})
 	case jobNotSent:
-		w.originateNotSent(ctx, w.live[j.id], j.id, j.notSent)
+		w.notSent(ctx, t, j.id, j.notSent)
 	case jobProbed:
-		w.decide(ctx, w.live[j.id], j.probed)
+		r := j.probed
+		if t == nil || t.probe != r.seq || t.s.Version != r.version || t.recheck || t.bridging {
+			return // the session moved on meanwhile: it is being steered already
+		}
+		t.probe = 0
+		w.step(ctx, t, input{kind: inProbed, probed: r})
 	case jobRecheck:
-		if t, ok := w.live[j.id]; ok {
+		if t != nil {
 			w.recheck(ctx, t)
 		}
 	case jobRecheckAll:
@@ -196,6 +206,25 @@ func (w *worker) handle(ctx context.Context, j job) {
 			w.recheck(ctx, t)
 		}
 		close(j.done)
+	}
+}
+
+// notSent handles an originate that failed on its way to FreeSWITCH. If
+// the leg is still one the session waits for, its state decides (t may be
+// nil: the session is no longer steered here); otherwise the leg is
+// doomed, since a lost connection may still have run it.
+func (w *worker) notSent(ctx context.Context, t *tracked, id string, f *notSent) {
+	e := w.e
+	role := roleCallee
+	if f.caller {
+		role = roleCaller
+	}
+	e.log.Warn("originate not sent", "session", id, "leg", role, "uuid", f.leg, "node", f.node, "err", f.err)
+	switch {
+	case t == nil || (f.leg != t.s.CalleeLeg && f.leg != t.s.CallerLeg):
+		e.closer.doom(id, f.leg, f.node, f.window)
+	case !t.recheck: // else the stored state and FreeSWITCH are being asked again
+		w.step(ctx, t, input{kind: inNotSent, leg: role, err: f.err})
 	}
 }
 
@@ -310,13 +339,12 @@ func (w *worker) apply(ctx context.Context, t *tracked, next store.Session, entr
 	return true
 }
 
-// start begins the next callee attempt of a claimed session.
-func (w *worker) start(ctx context.Context, t *tracked) {
+// beginAttempt begins the next callee attempt of a claimed, waiting
+// session: it stores the attempt (node, leg) and sends it. A claim usually
+// begins the attempt itself (store.ClaimAndStart); the worker does it when
+// the claim could not (no node picked for it).
+func (w *worker) beginAttempt(ctx context.Context, t *tracked) {
 	e, s, now := w.e, t.s, w.e.now()
-	if s.State == store.DialingCallee {
-		w.begun(ctx, t)
-		return
-	}
 	if !s.DeadlineAt.IsZero() && !now.Before(s.DeadlineAt) {
 		w.finish(ctx, t, store.Expired, "", fmt.Sprintf("max_total %v reached", t.policy.MaxTotal))
 		return
@@ -329,32 +357,23 @@ func (w *worker) start(ctx context.Context, t *tracked) {
 		w.apply(ctx, t, next, store.Entry{Kind: "deferred", Note: "no FreeSWITCH node connected: " + err.Error()})
 		return
 	}
-	leg := newUUID()
-	cmd, err := e.originateCallee(s, t.policy, leg)
-	if err != nil {
-		w.finish(ctx, t, store.Failed, "", "cannot build the callee dial string: "+err.Error())
-		return
-	}
 	next := s
-	next.State, next.Attempts, next.Node, next.CalleeLeg, next.CallerLeg = store.DialingCallee, s.Attempts+1, node, leg, ""
-	if !w.apply(ctx, t, next, store.Entry{Kind: "attempt", Leg: "callee", Attempt: next.Attempts, Node: node, UUID: leg}) {
-		return
+	next.State, next.Attempts, next.Node, next.CalleeLeg, next.CallerLeg = store.DialingCallee, s.Attempts+1, node, newUUID(), ""
+	if w.apply(ctx, t, next, store.Entry{Kind: "attempt", Leg: "callee", Attempt: next.Attempts, Node: node, UUID: next.CalleeLeg}) {
+		w.sendAttempt(ctx, t)
 	}
-	w.originate(s.ID, &notSent{leg: leg, node: node, window: t.policy.RingTime}, cmd, time.Time{})
-	w.setTimer(t, t.policy.RingTime+e.opt.LegGrace)
 }
 
-// begun sends the callee attempt the claim itself began and stored
-// (store.ClaimAndStart): the session arrives in DialingCallee with its node
-// and leg.
-func (w *worker) begun(ctx context.Context, t *tracked) {
+// sendAttempt dials the callee attempt stored in t (by beginAttempt, or by
+// the claim) and arms the ring deadline.
+func (w *worker) sendAttempt(ctx context.Context, t *tracked) {
 	e, s := w.e, t.s
 	cmd, err := e.originateCallee(s, t.policy, s.CalleeLeg)
 	if err != nil {
-		w.finish(ctx, t, store.Failed, "", "cannot build the callee dial string: "+err.Error())
+		w.finish(ctx, t, store.Failed, "", "bad callee dial string: "+err.Error())
 		return
 	}
-	e.logTransition(s, store.Waiting, "attempt", "attempt", s.Attempts, "node", s.Node, "callee_leg", s.CalleeLeg)
+	t.calleeParked = false
 	w.originate(s.ID, &notSent{leg: s.CalleeLeg, node: s.Node, window: t.policy.RingTime}, cmd, time.Time{})
 	w.setTimer(t, t.policy.RingTime+e.opt.LegGrace)
 }
@@ -395,158 +414,6 @@ func (w *worker) originate(id string, leg *notSent, cmd string, heard time.Time)
 			w.report(job{kind: jobNotSent, id: id, notSent: leg})
 		}
 	})
-}
-
-// originateNotSent handles an originate that failed on its way: the attempt
-// ends as the node's fault, if the leg is still the one the session waits
-// for (t may be nil: the session is no longer steered here).
-func (w *worker) originateNotSent(ctx context.Context, t *tracked, id string, f *notSent) {
-	e := w.e
-	role := "callee"
-	if f.caller {
-		role = "caller"
-	}
-	e.log.Warn("originate not sent", "session", id, "leg", role, "uuid", f.leg, "node", f.node, "err", f.err)
-	if t != nil && (f.leg == t.s.CalleeLeg || f.leg == t.s.CallerLeg) {
-		switch {
-		case t.recheck:
-			return // the stored state and FreeSWITCH are being asked again
-		case !f.caller && t.s.State != store.DialingCallee, f.caller && (t.s.State != store.CalleeHold || t.bridging):
-			return // its events came through: it ran after all
-		}
-	} else {
-		t = nil // the session moved on without this leg
-	}
-	// A lost connection may still have run it.
-	e.closer.doom(id, f.leg, f.node, f.window)
-	switch {
-	case t == nil:
-	case !f.caller:
-		w.calleeAttemptEnded(ctx, t, freeswitch.DestinationOutOfOrder, "originate not sent: "+f.err.Error())
-	case errors.Is(f.err, esl.ErrConnectionLost) || errors.Is(f.err, esl.ErrNotConnected):
-		w.holdLost(ctx, t) // the node, not A, failed: the policy decides
-	default:
-		w.callerMissed(ctx, t, freeswitch.DestinationOutOfOrder, "originate not sent: "+f.err.Error())
-	}
-}
-
-func (w *worker) onEvent(ctx context.Context, t *tracked, ev *esl.Event) {
-	leg := ev.UniqueID
-	if ev.Name == freeswitch.EventBackgroundJob {
-		leg = ev.JobUUID
-	}
-	callee := leg != "" && leg == t.s.CalleeLeg
-	caller := leg != "" && leg == t.s.CallerLeg
-	if !callee && !caller {
-		return // a leg of an earlier attempt
-	}
-	if t.recheck {
-		return // the stored state is being looked up again
-	}
-	ended, cause := legEnded(ev)
-	parked := ev.Name == freeswitch.EventBackgroundJob && !ended
-	switch t.s.State {
-	case store.DialingCallee:
-		if !callee {
-			return
-		}
-		t.calleeParked = t.calleeParked || parked
-		switch {
-		case ended:
-			w.calleeAttemptEnded(ctx, t, cause, "")
-		case ev.Name == freeswitch.EventChannelAnswer, parked:
-			w.calleeAnswered(ctx, t, ev.Received)
-		}
-	case store.CalleeHold:
-		if ended && ev.Name == freeswitch.EventBackgroundJob && (callee || !t.callerHeard.IsZero()) {
-			// The originate of a leg that answered failed afterwards
-			// (ORIGINATOR_CANCEL when something took the leg out of it):
-			// the channel lives on, and only its own hangup ends it.
-			return
-		}
-		switch {
-		case ended && (cause == causeNodeLost || cause == freeswitch.SystemShutdown):
-			// The node went away under both legs, whichever is reported
-			// first: B did not leave and A did not refuse.
-			w.holdLost(ctx, t)
-		case callee && ended:
-			w.calleeLeft(ctx, t, cause)
-		case ev.Name == freeswitch.EventChannelBridge:
-			w.bridged(ctx, t)
-		case caller && ended:
-			w.callerMissed(ctx, t, cause)
-		case caller && ev.Name == freeswitch.EventChannelAnswer:
-			t.callerHeard = ev.Received
-			w.bridgeWhenParked(ctx, t)
-			if !t.bridging {
-				// The jobs come within milliseconds; should one never
-				// reach this replica, the deadline bridges A anyway.
-				w.setTimer(t, w.e.opt.LegGrace)
-			}
-		case parked:
-			if caller {
-				t.callerParked = true
-				if t.callerHeard.IsZero() {
-					t.callerHeard = ev.Received
-				}
-			} else {
-				t.calleeParked = true
-			}
-			w.bridgeWhenParked(ctx, t)
-		case callee && ev.Name == freeswitch.EventPlaybackStop && !t.bridging:
-			w.playHold(ctx, t)
-		}
-	case store.Bridged:
-		if ended {
-			w.hungUpWhileBridged(ctx, t, callee, cause)
-		}
-	}
-}
-
-// legEnded says whether ev ends its leg, and with what cause. A failed
-// originate's job result ends the leg as surely as a hangup does (an
-// unregistered user never gets a channel, so the job is all there is).
-func legEnded(ev *esl.Event) (bool, freeswitch.Cause) {
-	switch ev.Name {
-	case freeswitch.EventChannelHangup, freeswitch.EventChannelHangupComplete, freeswitch.EventChannelDestroy:
-		return true, ev.HangupCause
-	case esl.EventChannelGone:
-		return true, causeNodeLost
-	case freeswitch.EventBackgroundJob:
-		if _, err := freeswitch.ParseResult(ev.Body); err != nil {
-			var fe *freeswitch.Error
-			if errors.As(err, &fe) && fe.Cause != "" {
-				return true, fe.Cause
-			}
-			return true, freeswitch.Cause("")
-		}
-	}
-	return false, ""
-}
-
-func (w *worker) onTimeout(ctx context.Context, t *tracked) {
-	e, s := w.e, t.s
-	switch s.State {
-	case store.DialingCallee:
-		e.closer.doom(s.ID, s.CalleeLeg, s.Node, t.policy.RingTime)
-		w.calleeAttemptEnded(ctx, t, freeswitch.RecoveryOnTimerExpire, "FreeSWITCH reported nothing within the ring time")
-	case store.CalleeHold:
-		if !t.bridging && !t.callerHeard.IsZero() {
-			w.bridge(ctx, t, t.callerHeard) // A answered; an originate's job is late or lost
-			return
-		}
-		if t.bridging {
-			e.closer.doom(s.ID, s.CallerLeg, s.Node, 0)
-			e.closer.doom(s.ID, s.CalleeLeg, s.Node, 0)
-			w.finish(ctx, t, store.Failed, "", "uuid_bridge sent but CHANNEL_BRIDGE never came")
-			return
-		}
-		e.closer.doom(s.ID, s.CallerLeg, s.Node, t.policy.CallerRingTime)
-		w.callerMissed(ctx, t, freeswitch.NoAnswer)
-	default:
-		// A store error left the session where it was: look again.
-		w.adopt(ctx, t)
-	}
 }
 
 // calleeAttemptEnded decides, by the retry policy, what follows an

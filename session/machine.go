@@ -1,0 +1,338 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"bgcall/esl"
+	"bgcall/freeswitch"
+	"bgcall/store"
+)
+
+// The engine as a state machine. A worker turns everything that happens to
+// a session it steers into an input (an event of one of its legs, a
+// deadline, a command that never left, FreeSWITCH's answer after a
+// takeover) and hands it to the function of the session's state. Each such
+// function handles every input, in one switch: what it does there is the
+// whole of what that state means. The table `transitions` below says the
+// same as data; the transition table test holds the functions to it, pair
+// by pair, and docs/engine.md is generated from it.
+//
+// Cancel is the one step taken outside the machine: any replica may cancel
+// any session, by one version-checked store step (Engine.CancelBy), and
+// tears down what the state had live (tearDown). The steering worker learns
+// of it when its next step is refused, reads the session again and lets go.
+
+// inputKind names what happened to a session.
+type inputKind int
+
+const (
+	inClaimed      inputKind = iota // the scheduler claimed it (or a takeover found it waiting)
+	inAnswer                        // CHANNEL_ANSWER of one of its legs
+	inParked                        // BACKGROUND_JOB +OK: the leg's originate handed it, answered, to park
+	inJobFailed                     // BACKGROUND_JOB -ERR: the leg's originate failed
+	inHangup                        // CHANNEL_HANGUP, _HANGUP_COMPLETE or _DESTROY of one of its legs
+	inNodeLost                      // the leg vanished with its node (restart, lost connection, shutdown)
+	inBridge                        // CHANNEL_BRIDGE: A and B are joined
+	inPlaybackStop                  // PLAYBACK_STOP: a prompt to the leg ended
+	inDeadline                      // the state's deadline passed
+	inNotSent                       // an originate of the leg never reached FreeSWITCH
+	inProbed                        // FreeSWITCH's answer about the legs, after a takeover or restart
+	inputKinds                      // the number of kinds
+)
+
+var inputNames = [inputKinds]string{"claimed", "answer", "parked", "job failed", "hangup", "node lost",
+	"bridge", "playback stop", "deadline", "not sent", "probed"}
+
+func (k inputKind) String() string { return inputNames[k] }
+
+// role says which of a session's legs an input concerns.
+type role string
+
+const (
+	roleCallee role = "callee" // B's leg
+	roleCaller role = "caller" // A's leg
+)
+
+// input is one thing that happened to a session.
+type input struct {
+	kind   inputKind
+	leg    role             // the leg it concerns, for the kinds that have one
+	cause  freeswitch.Cause // why the leg ended, for the kinds that end one
+	at     time.Time        // when the event was read off the socket; zero if learnt otherwise
+	err    error            // inNotSent: why it never left
+	probed *probed          // inProbed
+}
+
+// classify turns ev into an input for t's session, or reports false if ev
+// concerns none of its current legs or nothing the machine acts on.
+func classify(t *tracked, ev *esl.Event) (input, bool) {
+	leg := ev.UniqueID
+	if ev.Name == freeswitch.EventBackgroundJob {
+		leg = ev.JobUUID
+	}
+	in := input{at: ev.Received}
+	switch {
+	case leg == "":
+		return in, false
+	case leg == t.s.CalleeLeg:
+		in.leg = roleCallee
+	case leg == t.s.CallerLeg:
+		in.leg = roleCaller
+	default:
+		return in, false // a leg of an earlier attempt
+	}
+	switch ev.Name {
+	case freeswitch.EventChannelAnswer:
+		in.kind = inAnswer
+	case freeswitch.EventChannelBridge:
+		in.kind = inBridge
+	case freeswitch.EventPlaybackStop:
+		in.kind = inPlaybackStop
+	case freeswitch.EventChannelHangup, freeswitch.EventChannelHangupComplete, freeswitch.EventChannelDestroy:
+		in.kind, in.cause = inHangup, ev.HangupCause
+	case esl.EventChannelGone:
+		in.kind, in.cause = inNodeLost, causeNodeLost
+	case freeswitch.EventBackgroundJob:
+		in.kind = inParked
+		if _, err := freeswitch.ParseResult(ev.Body); err != nil {
+			// A failed job ends a leg that never answered as surely as a
+			// hangup does (an unregistered user never gets a channel, so
+			// the job is all there is).
+			in.kind = inJobFailed
+			var fe *freeswitch.Error
+			if errors.As(err, &fe) {
+				in.cause = fe.Cause
+			}
+		}
+	default:
+		return in, false
+	}
+	if in.cause == freeswitch.SystemShutdown {
+		in.kind = inNodeLost // the node is going down under every leg
+	}
+	return in, true
+}
+
+// step hands in to the function of t's state.
+func (w *worker) step(ctx context.Context, t *tracked, in input) {
+	switch t.s.State {
+	case store.Waiting:
+		w.waiting(ctx, t, in)
+	case store.DialingCallee:
+		w.dialingCallee(ctx, t, in)
+	case store.CalleeHold:
+		w.calleeHold(ctx, t, in)
+	case store.Bridged:
+		w.bridgedState(ctx, t, in)
+	}
+}
+
+// waiting: no leg is up; the session waits for its next callee attempt.
+func (w *worker) waiting(ctx context.Context, t *tracked, in input) {
+	switch in.kind {
+	case inClaimed:
+		w.beginAttempt(ctx, t)
+	case inDeadline:
+		w.adopt(ctx, t) // a store error left it here: look again
+	default:
+		// inAnswer, inParked, inJobFailed, inHangup, inNodeLost, inBridge,
+		// inPlaybackStop, inNotSent, inProbed: a waiting session has no leg.
+	}
+}
+
+// dialingCallee: B's phone rings.
+func (w *worker) dialingCallee(ctx context.Context, t *tracked, in input) {
+	e, s := w.e, t.s
+	if in.leg == roleCaller {
+		return // there is no caller leg yet
+	}
+	switch in.kind {
+	case inClaimed:
+		// The claim began the attempt and stored it; no worker step did,
+		// so its transition is logged here.
+		e.logTransition(s, store.Waiting, "attempt", "attempt", s.Attempts, "node", s.Node, "callee_leg", s.CalleeLeg)
+		w.sendAttempt(ctx, t)
+	case inAnswer, inParked:
+		t.calleeParked = t.calleeParked || in.kind == inParked
+		w.calleeAnswered(ctx, t, in.at)
+	case inJobFailed, inHangup, inNodeLost:
+		w.calleeAttemptEnded(ctx, t, in.cause, "")
+	case inDeadline:
+		e.closer.doom(s.ID, s.CalleeLeg, s.Node, t.policy.RingTime)
+		w.calleeAttemptEnded(ctx, t, freeswitch.RecoveryOnTimerExpire, "FreeSWITCH reported nothing within the ring time")
+	case inNotSent:
+		// A lost connection may still have run it.
+		e.closer.doom(s.ID, s.CalleeLeg, s.Node, t.policy.RingTime)
+		w.calleeAttemptEnded(ctx, t, freeswitch.DestinationOutOfOrder, "originate not sent: "+in.err.Error())
+	case inProbed:
+		b := in.probed.callee
+		// B's originate returned long ago if B answered, and its job may
+		// have gone to the replica that steered the session then.
+		t.calleeParked = b.answered
+		switch {
+		case b.err != nil:
+			w.setTimer(t, e.opt.LegGrace) // ask again
+		case !b.exists:
+			// Doomed, in case its originate is still on its way: the next
+			// attempt must never overlap it.
+			e.closer.doom(s.ID, s.CalleeLeg, s.Node, t.policy.RingTime)
+			w.calleeAttemptEnded(ctx, t, freeswitch.Cause(""), "leg gone when the session was taken over")
+		case b.answered:
+			w.calleeAnswered(ctx, t, time.Time{})
+		default:
+			w.setTimer(t, t.policy.RingTime+e.opt.LegGrace)
+		}
+	default:
+		// inBridge, inPlaybackStop: nothing is bridged or played yet.
+	}
+}
+
+// calleeHold: B answered and hears the hold prompt; A's phone rings. A and
+// B are bridged once A answered and both originates returned.
+func (w *worker) calleeHold(ctx context.Context, t *tracked, in input) {
+	e, s := w.e, t.s
+	switch in.kind {
+	case inClaimed:
+		// A claim never hands out a session that is not waiting.
+	case inAnswer:
+		if in.leg == roleCallee {
+			return // B answered already
+		}
+		t.callerHeard = in.at
+		w.bridgeWhenParked(ctx, t)
+		if !t.bridging {
+			// The jobs come within milliseconds; should one never reach
+			// this replica, the deadline bridges A anyway.
+			w.setTimer(t, e.opt.LegGrace)
+		}
+	case inParked:
+		if in.leg == roleCaller {
+			t.callerParked = true
+			if t.callerHeard.IsZero() {
+				t.callerHeard = in.at
+			}
+		} else {
+			t.calleeParked = true
+		}
+		w.bridgeWhenParked(ctx, t)
+	case inJobFailed:
+		if in.leg == roleCallee || !t.callerHeard.IsZero() {
+			// The originate of a leg that answered failed afterwards
+			// (ORIGINATOR_CANCEL when something took the leg out of it):
+			// the channel lives on, and only its own hangup ends it.
+			return
+		}
+		w.callerMissed(ctx, t, in.cause)
+	case inHangup:
+		if in.leg == roleCallee {
+			w.calleeLeft(ctx, t, in.cause)
+		} else {
+			w.callerMissed(ctx, t, in.cause)
+		}
+	case inNodeLost:
+		// The node went away under both legs, whichever is reported first:
+		// B did not leave and A did not refuse.
+		w.holdLost(ctx, t)
+	case inBridge:
+		w.bridged(ctx, t)
+	case inPlaybackStop:
+		if in.leg == roleCallee && !t.bridging {
+			w.playHold(ctx, t)
+		}
+	case inDeadline:
+		switch {
+		case !t.bridging && !t.callerHeard.IsZero():
+			w.bridge(ctx, t, t.callerHeard) // A answered; an originate's job is late or lost
+		case t.bridging:
+			e.closer.doom(s.ID, s.CallerLeg, s.Node, 0)
+			e.closer.doom(s.ID, s.CalleeLeg, s.Node, 0)
+			w.finish(ctx, t, store.Failed, "", "uuid_bridge sent but CHANNEL_BRIDGE never came")
+		default:
+			e.closer.doom(s.ID, s.CallerLeg, s.Node, t.policy.CallerRingTime)
+			w.callerMissed(ctx, t, freeswitch.NoAnswer)
+		}
+	case inNotSent:
+		switch {
+		case in.leg == roleCallee, t.bridging:
+			// Its events came through: it ran after all.
+		case errors.Is(in.err, esl.ErrConnectionLost) || errors.Is(in.err, esl.ErrNotConnected):
+			w.holdLost(ctx, t) // the node, not A, failed: the policy decides
+		default:
+			e.closer.doom(s.ID, s.CallerLeg, s.Node, t.policy.CallerRingTime) // it may have run
+			w.callerMissed(ctx, t, freeswitch.DestinationOutOfOrder, "originate not sent: "+in.err.Error())
+		}
+	case inProbed:
+		w.calleeHoldProbed(ctx, t, in.probed)
+	}
+}
+
+// calleeHoldProbed takes up a session found holding B after a takeover.
+func (w *worker) calleeHoldProbed(ctx context.Context, t *tracked, r *probed) {
+	e, s, b, a := w.e, t.s, r.callee, r.caller
+	t.calleeParked = b.answered
+	switch {
+	case b.err != nil || a.err != nil:
+		w.setTimer(t, e.opt.LegGrace)
+	case !b.exists:
+		w.calleeLeft(ctx, t, freeswitch.Cause(""))
+	case !a.exists:
+		// The lost replica stored A's leg but it is not up: never dialled,
+		// or already over. B is still holding, so dial A again under a new
+		// name (the old one is doomed, in case its originate is still on
+		// its way).
+		e.closer.doom(s.ID, s.CallerLeg, s.Node, t.policy.CallerRingTime)
+		e.legs.remove(s.CallerLeg)
+		w.dialCaller(ctx, t, time.Time{}, s, store.Entry{Kind: "caller_redial", Leg: "caller", Node: s.Node, UUID: s.CallerLeg,
+			Note: "A's leg was not up when the session was taken over"})
+	case a.bridged && b.bridged:
+		w.bridged(ctx, t) // bridged before the step was stored
+	case a.answered:
+		w.bridge(ctx, t, time.Time{})
+	default:
+		w.playHold(ctx, t)
+		w.setTimer(t, t.policy.CallerRingTime+e.opt.LegGrace)
+	}
+}
+
+// bridgedState: A and B talk. bgcall never ends the call; it waits for a
+// leg to hang up and then ends the other.
+func (w *worker) bridgedState(ctx context.Context, t *tracked, in input) {
+	switch in.kind {
+	case inHangup, inNodeLost:
+		w.hungUpWhileBridged(ctx, t, in.leg == roleCallee, in.cause)
+	case inDeadline:
+		w.adopt(ctx, t) // a store error left it here: look again
+	case inProbed:
+		b, a := in.probed.callee, in.probed.caller
+		switch {
+		case b.err != nil || a.err != nil:
+			w.setTimer(t, w.e.opt.LegGrace)
+		case !b.exists || !a.exists:
+			w.hungUpWhileBridged(ctx, t, !b.exists, freeswitch.Cause(""))
+		}
+		// Both up: they are talking; the hangup event will end it.
+	default:
+		// inClaimed, inAnswer, inParked, inJobFailed (a late job of a leg
+		// that talks), inBridge (again), inPlaybackStop, inNotSent: the call
+		// goes on.
+	}
+}
+
+// tearDown ends what was live in s when it was cancelled (from any
+// replica, see Engine.CancelBy): a ringing leg is hung up, B on hold hears
+// the cancel prompt first, a bridged call (cancelled only on request) ends.
+func (e *Engine) tearDown(s store.Session) {
+	p := e.policyOf(s)
+	switch s.State {
+	case store.DialingCallee:
+		e.closer.doom(s.ID, s.CalleeLeg, s.Node, p.RingTime)
+	case store.CalleeHold:
+		e.closer.doom(s.ID, s.CallerLeg, s.Node, p.CallerRingTime)
+		e.closer.prompt(s.ID, s.CalleeLeg, s.Node, e.opt.Prompts.Cancelled)
+	case store.Bridged:
+		e.closer.doom(s.ID, s.CalleeLeg, s.Node, 0)
+		e.closer.doom(s.ID, s.CallerLeg, s.Node, 0)
+	}
+}
