@@ -156,6 +156,13 @@ func (c *Client) DryRun(ctx context.Context, r CreateRequest) ([]string, error) 
 	return out.Commands, err
 }
 
+// Overview returns the whole system at a glance.
+func (c *Client) Overview(ctx context.Context) (Overview, error) {
+	var o Overview
+	_, err := c.do(ctx, http.MethodGet, "/v1/overview", nil, &o)
+	return o, err
+}
+
 // WatchFilter selects the changes a watch stream carries.
 type WatchFilter struct {
 	Session, Caller, Callee string

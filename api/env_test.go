@@ -82,7 +82,15 @@ func newEnv(t *testing.T, o envOptions) *env {
 		t.Fatalf("pool did not connect to the simulator: %v", err)
 	}
 
-	h := api.New(api.Options{Engine: eng, Token: testToken, Ready: o.ready, Metrics: o.metrics, MaxBody: o.maxBody, Logger: log, KeepAlive: time.Hour})
+	h := api.New(api.Options{Engine: eng, Token: testToken, Ready: o.ready, Metrics: o.metrics, MaxBody: o.maxBody, Logger: log, KeepAlive: time.Hour,
+		Stats: st, Replica: "api-test", Clock: eopts.Clock,
+		Nodes: func() []api.NodeStatus {
+			var out []api.NodeStatus
+			for _, n := range pool.Health() {
+				out = append(out, api.NodeStatus{Name: n.Name, Addr: n.Addr, Connected: n.Connected, Channels: n.Channels})
+			}
+			return out
+		}})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &statusRecorder{ResponseWriter: w}
 		h.ServeHTTP(rec, r)

@@ -1,10 +1,12 @@
 package api_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
 
+	"bgcall/api"
 	"bgcall/session"
 )
 
@@ -39,5 +41,46 @@ func TestQuietHoursVisible(t *testing.T) {
 	tokyo := a.session(t)
 	if tokyo.QuietHours != "21:00-08:00 Asia/Tokyo" || tokyo.HeldByQuietHours {
 		t.Errorf("Tokyo: quiet_hours %q, held %v; want 21:00-08:00 Asia/Tokyo, not held", tokyo.QuietHours, tokyo.HeldByQuietHours)
+	}
+}
+
+// TestOverview: the overview counts live sessions by state, lists what is
+// due, the quiet hours and what they hold, the nodes and the replicas.
+func TestOverview(t *testing.T) {
+	night := time.Date(2026, 3, 2, 5, 28, 0, 0, time.UTC)
+	e := newEnv(t, envOptions{engine: func(o *session.Options) {
+		o.Clock = func() time.Time { return night }
+		o.Policy.Quiet = session.QuietHours{Start: 21 * time.Hour, End: 8 * time.Hour}
+	}})
+	for _, b := range []string{"1002", "1003"} {
+		if a := e.call("POST", "/v1/sessions", `{"caller":"1001","callee":"`+b+`"}`); a.status != http.StatusCreated {
+			t.Fatalf("create: %d %s", a.status, a.body)
+		}
+	}
+	a := e.call("GET", "/v1/overview", "")
+	if a.status != http.StatusOK {
+		t.Fatalf("overview: %d %s", a.status, a.body)
+	}
+	var o api.Overview
+	if err := json.Unmarshal(a.body, &o); err != nil {
+		t.Fatal(err)
+	}
+	if o.Live["waiting"] != 2 {
+		t.Errorf("live %v, want 2 waiting", o.Live)
+	}
+	if !o.Quiet.Now || o.Quiet.Held != 2 || o.Quiet.Until == nil || o.Quiet.Until.Hour() != 8 || o.Quiet.Hours != "21:00-08:00 UTC" {
+		t.Errorf("quiet hours %+v, want on, holding 2 until 08:00", o.Quiet)
+	}
+	if o.DueSoon.Count != 0 {
+		t.Errorf("due soon %+v, want nothing before 08:00", o.DueSoon)
+	}
+	if len(o.Nodes) != 1 || !o.Nodes[0].Connected || o.Nodes[0].Name != "fs1" {
+		t.Errorf("nodes %+v, want fs1 connected", o.Nodes)
+	}
+	if len(o.Replicas) != 1 || o.Replicas[0].ID != "api-test" || o.Replicas[0].Lost {
+		t.Errorf("replicas %+v, want api-test holding its lease", o.Replicas)
+	}
+	if len(o.Finished) != 2 || o.Finished[0].Window != "1h" {
+		t.Errorf("finished %+v, want the last hour and day", o.Finished)
 	}
 }

@@ -25,6 +25,7 @@ type Engine interface {
 	Watch(ctx context.Context) (<-chan store.Change, func())
 	DryRun(r session.Request) ([]string, error)
 	QuietHours(s store.Session) session.QuietHours
+	DefaultQuietHours() session.QuietHours
 }
 
 // Options configure a Handler.
@@ -39,6 +40,15 @@ type Options struct {
 	// Nodes reports the FreeSWITCH nodes as this replica sees them; nil
 	// leaves them out.
 	Nodes func() []NodeStatus
+	// Stats serves the overview (GET /v1/overview); nil: no overview.
+	Stats Stats
+	// Replica names this replica in the overview.
+	Replica string
+	// NotificationBacklog reports the messages to callers this replica
+	// has yet to deliver; nil: none are sent.
+	NotificationBacklog func() int
+	// Clock is the overview's time; nil: time.Now.
+	Clock func() time.Time
 	// Metrics serves /metrics; nil leaves the route out.
 	Metrics http.Handler
 	// MaxAttempts is the configured retry.max_attempts, shown for sessions
@@ -74,6 +84,7 @@ var Routes = []Route{
 	{"POST", "/v1/sessions/{id}/cancel", true},
 	{"POST", "/v1/dry-run", true},
 	{"GET", "/v1/watch", true},
+	{"GET", "/v1/overview", true},
 	{"GET", "/livez", false},
 	{"GET", "/readyz", false},
 	{"GET", "/metrics", false},
@@ -98,6 +109,7 @@ func New(opt Options) *Handler {
 		"POST /v1/sessions/{id}/cancel": h.cancel,
 		"POST /v1/dry-run":              h.dryRun,
 		"GET /v1/watch":                 h.watch,
+		"GET /v1/overview":              h.overview,
 		"GET /livez":                    h.livez,
 		"GET /readyz":                   h.readyz,
 		"GET /metrics":                  h.metrics,

@@ -196,10 +196,19 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 		metricsHandler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
 	}
 	handler := api.New(api.Options{
-		Engine:      engine,
-		Token:       cfg.API.Token,
-		Ready:       d.ready,
-		Nodes:       d.nodes,
+		Engine:  engine,
+		Token:   cfg.API.Token,
+		Ready:   d.ready,
+		Nodes:   d.nodes,
+		Stats:   st,
+		Replica: engine.Replica(),
+		NotificationBacklog: func() int {
+			n := 0
+			for _, nt := range notifs {
+				n += nt.Backlog()
+			}
+			return n
+		},
 		Metrics:     metricsHandler,
 		MaxBody:     cfg.API.MaxBody,
 		MaxAttempts: cfg.Retry.MaxAttempts,

@@ -54,6 +54,7 @@ func init() {
 		{"status", "[--json] ID", "show a session and its timeline", runStatus},
 		{"list", "[--caller N] [--callee N] [--state S] [--json]", "list sessions, newest first", runList},
 		{"watch", "[--session ID] [--caller N] [--callee N] [--json]", "follow session changes live", runWatch},
+		{"top", "[--json] [--interval D]", "the whole system on one screen: sessions, nodes, due, quiet hours, replicas", runTop},
 		{"sim", "[--listen ADDR] [--scenario FILE]", "run the FreeSWITCH simulator", runSim},
 		{"demo", "", "run scripted background calls on the simulator and the embedded store", runDemo},
 		{"bench", "[--short]", "measure throughput, Redis cost, memory and lateness on the simulator", runBench},

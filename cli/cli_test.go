@@ -334,6 +334,30 @@ func TestWatch(t *testing.T) {
 		t.Errorf("watch: exit %d %s", code, errOut.String())
 	}
 	mustContain(t, "watch", out.String(), id, "1001→1002", "attempt 1", "cancelled")
+
+	// --json: one object per line.
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	var jsonOut, jsonErr syncBuffer
+	go func() {
+		done <- cli.Main(ctx, []string{"watch", "--json"}, cli.Env{Stdout: &jsonOut, Stderr: &jsonErr, Getenv: d.getenv})
+	}()
+	// A new session each round, until the stream (subscribed at some
+	// point) has shown two changes.
+	n := 0
+	waitFor(t, "JSON changes", func() bool {
+		n++
+		d.run("call", fmt.Sprint(2000+n), fmt.Sprint(3000+n))
+		return strings.Count(jsonOut.String(), "\n") >= 2
+	})
+	cancel()
+	<-done
+	for _, line := range strings.Split(strings.TrimSpace(jsonOut.String()), "\n") {
+		var ch api.Change
+		if err := json.Unmarshal([]byte(line), &ch); err != nil || ch.Session.ID == "" {
+			t.Errorf("watch --json line %q is not one change (%v)", line, err)
+		}
+	}
 	if strings.Contains(out.String(), "1009") {
 		t.Errorf("watch --caller 1001 printed 1009's session:\n%s", out.String())
 	}
@@ -927,5 +951,41 @@ func TestCallWithoutNode(t *testing.T) {
 	json.Unmarshal([]byte(d.run("status", "--json", id).stdout), &s)
 	if len(s.Warnings) == 0 {
 		t.Errorf("status --json has no warning: %+v", s)
+	}
+}
+
+// TestTop: top prints the whole system once when piped, as JSON with
+// --json, and redraws a terminal until interrupted.
+func TestTop(t *testing.T) {
+	d := startDaemon(t, fssim.Options{Default: fssim.Behavior{Action: fssim.NoAnswer}}, func(c *config.Config) {
+		c.Retry.RingTime = 60 * time.Second
+	})
+	d.run("call", "1001", "1002")
+	waitFor(t, "the first attempt", func() bool {
+		var o api.Overview
+		json.Unmarshal([]byte(d.run("top", "--json").stdout), &o)
+		return o.Live["dialing_callee"] == 1
+	})
+	r := d.run("top")
+	if r.code != 0 {
+		t.Fatalf("top: exit %d %s", r.code, r.stderr)
+	}
+	mustContain(t, "top", r.stdout, "1 live", "dialing_callee 1", "finished   last 1h", "quiet      none",
+		"fs1", "up", "REPLICA", "holds it", "notify     backlog 0")
+	if strings.Contains(r.stdout, "\x1b") {
+		t.Errorf("piped top draws on a terminal:\n%q", r.stdout)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- cli.Main(ctx, []string{"top", "--interval", "100ms"}, cli.Env{Stdout: &out, Stderr: &errOut, Getenv: d.getenv, Terminal: true})
+	}()
+	waitFor(t, "three screens", func() bool { return strings.Count(out.String(), "\x1b[H\x1b[2J") >= 3 })
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("top on a terminal: exit %d %s", code, errOut.String())
 	}
 }

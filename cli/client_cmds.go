@@ -127,7 +127,7 @@ func follow(ctx context.Context, c *api.Client, id string, env Env, asJSON bool)
 		}
 		if asJSON {
 			if len(fresh) > 0 || len(entries) == 0 {
-				printJSON(env.Stdout, api.Change{Session: sess, Entries: fresh})
+				printJSONLine(env.Stdout, api.Change{Session: sess, Entries: fresh})
 			}
 			return
 		}
@@ -444,7 +444,7 @@ func watchOnce(ctx context.Context, c *api.Client, f api.WatchFilter, env Env, c
 			return true, err
 		}
 		if cf.json {
-			printJSON(env.Stdout, ch)
+			printJSONLine(env.Stdout, ch)
 			continue
 		}
 		s := ch.Session

@@ -16,6 +16,12 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
+// printJSONLine writes v as one line of JSON, for streams a program reads
+// line by line (watch --json, call --wait --json).
+func printJSONLine(w io.Writer, v any) error {
+	return json.NewEncoder(w).Encode(v)
+}
+
 // describe turns one timeline entry into the words an operator reads.
 func describe(s api.Session, e api.Entry) string { return api.Describe(s, e) }
 

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"bgcall/esl"
@@ -62,9 +63,10 @@ type Options struct {
 
 // Notifier delivers messages on its own goroutines; Run owns them.
 type Notifier struct {
-	opt   Options
-	queue chan outgoing
-	wg    sync.WaitGroup
+	opt      Options
+	queue    chan outgoing
+	wg       sync.WaitGroup
+	inFlight atomic.Int64 // messages taken from the queue, not yet sent or given up
 }
 
 // outgoing is one message to A with its text already written.
@@ -160,7 +162,9 @@ func (n *Notifier) Run(ctx context.Context) error {
 				case <-ctx.Done():
 					return
 				case o := <-n.queue:
+					n.inFlight.Add(1)
 					n.deliver(ctx, o.m, o.text)
+					n.inFlight.Add(-1)
 				}
 			}
 		}()
@@ -194,6 +198,9 @@ func (n *Notifier) deliver(ctx context.Context, m session.Message, text string) 
 		wait *= 2
 	}
 }
+
+// Backlog is the number of messages queued or being tried.
+func (n *Notifier) Backlog() int { return len(n.queue) + int(n.inFlight.Load()) }
 
 // Text renders the message for m.
 func (n *Notifier) Text(m session.Message) string {
