@@ -106,7 +106,7 @@ func (sess *Session) fields() []any {
 // decodeSession rebuilds a session from its hash fields. A record that
 // cannot be decoded (no caller or callee, an unknown state, a number that
 // does not parse) returns what could be decoded and why the rest could
-// not; the scripts apply the same rules (luaRecord's undecodable). A
+// not; the scripts apply the same rules (luaDecodable's undecodable). A
 // quarantined record decodes as far as it can, with Quarantine set and no
 // error.
 func decodeSession(id string, h map[string]string) (Session, error) {

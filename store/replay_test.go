@@ -101,18 +101,24 @@ func TestLostReplyApply(t *testing.T) {
 // any worker.
 func TestLostReplyClaim(t *testing.T) {
 	ctx := context.Background()
-	st, c := newStore(t, Options{})
+	var q quarantineLog
+	st, c := newStore(t, Options{OnQuarantine: q.hook})
 	ls, p := lossy(t, st)
 	ids := map[string]bool{}
 	for i := range 3 {
 		s := newSession(string(rune('1'+i))+"001", string(rune('1'+i))+"002")
 		ids[mustCreate(t, st, s, t0).ID] = true
 	}
+	spoilt := mustCreate(t, st, newSession("9001", "9002"), t0)
+	spoil(t, st, spoilt.ID, fVersion, "x\ny")
 	lost := loseReply(t, p, claimScript)
-	got, _, err := ls.ClaimAndStart(ctx, "r1", t0, 10, []string{"fs1", "fs2"})
+	got, next, err := ls.ClaimAndStart(ctx, "r1", t0, 10, []string{"fs1", "fs2"})
 	lost()
-	if err != nil || len(got) != 3 {
-		t.Fatalf("claim after a lost reply = %d sessions, %v; want the 3 the first run claimed", len(got), err)
+	if err != nil || len(got) != 3 || !next.IsZero() {
+		t.Fatalf("claim after a lost reply = %d sessions, next %v, %v; want the 3 the first run claimed, nothing next", len(got), next, err)
+	}
+	if n := q.count(spoilt.ID); n != 1 {
+		t.Errorf("the record the first run quarantined reported %d times, want once", n)
 	}
 	started := 0
 	for _, s := range got {

@@ -54,36 +54,53 @@ const (
 // under a second, about 13 s.
 const replayTTL = time.Minute
 
-// luaPrelude gives the scripts the reply codes, the replay time and the
-// rules of a decodable record, from their Go definitions.
+// luaPrelude gives the scripts the reply codes and the replay time, from
+// their Go definitions.
 var luaPrelude = fmt.Sprintf(`
 local DONE, EXISTING, NOT_FOUND, FENCED, STALE, FINISHED = %d, %d, %d, %d, %d, %d
 local PARTIES_CHANGED, OTHER_BASE, UNDECODABLE = %d, %d, %d
 local CALLER_CAP, CALLEE_CAP, ID_IN_USE = %d, %d, %d
 local REPLAY_TTL = %d
-local NUMERIC = {%s}
-local STATES = {%s}
-local MAX_DIGITS = %d
 `, codeDone, codeExisting, codeNotFound, codeFenced, codeStale, codeFinished,
 	codePartiesChanged, codeOtherBase, codeUndecodable,
 	codeCallerCap, codeCalleeCap, codeIDInUse,
-	replayTTL.Milliseconds(), luaList(numericFields, "'%s'"), luaList(statesList(), "['%s'] = true"), maxDigits)
+	replayTTL.Milliseconds())
 
-func luaList(items []string, format string) string {
-	out := make([]string, len(items))
-	for i, it := range items {
-		out[i] = fmt.Sprintf(format, it)
+// luaDecodable knows which session records decodeSession can decode:
+// undecodable returns why the session hash h (a table of its fields)
+// cannot be decoded, or nil when it can; a quarantined record counts as
+// undecodable. known tells the states. Both are written out from the Go
+// definitions of the states and the integer fields (a check per field,
+// rather than a loop over a table built on every call).
+var luaDecodable = func() string {
+	var b strings.Builder
+	var states []string
+	for _, st := range slices.Concat(LiveStates, []State{Finished}) {
+		states = append(states, fmt.Sprintf("st == '%s'", st))
 	}
-	return strings.Join(out, ", ")
-}
-
-func statesList() []string {
-	var out []string
-	for _, s := range slices.Concat(LiveStates, []State{Finished}) {
-		out = append(out, string(s))
+	fmt.Fprintf(&b, `
+local function shown(v)
+  return (string.gsub(string.sub(v, 1, 32), '%%c', '?'))
+end
+local function known(st)
+  return %s
+end
+local function badInt(v)
+  if not v then return false end
+  local d = string.match(v, '^%%-?(%%d+)$')
+  return not d or #d > %d
+end
+local function undecodable(h)
+  if h.q then return h.q end
+  if not h.c or h.c == '' or not h.b or h.b == '' then return 'no caller or callee' end
+  if not known(h.st) then return 'field st: unknown state "' .. shown(h.st or '') .. '"' end
+`, strings.Join(states, " or "), maxDigits)
+	for _, f := range numericFields {
+		fmt.Fprintf(&b, "  if badInt(h.%s) then return 'field %s: not an integer: \"' .. shown(h.%s) .. '\"' end\n", f, f, f)
 	}
-	return out
-}
+	b.WriteString("  return nil\nend\n")
+	return b.String()
+}()
 
 // luaPublish publishes a change for Subscribe: the id, the new version, state
 // and outcome, then the encoded timeline entries, one per line (entries are
@@ -116,12 +133,7 @@ local function flatten(h)
 end
 `
 
-// luaRecord knows which session records can be decoded and sets the others
-// aside.
-//
-// undecodable returns why the session hash h (a table of its fields) cannot
-// be decoded, by the rules decodeSession applies, or nil when it can. A
-// quarantined record counts as undecodable.
+// luaQuarantine sets undecodable records aside.
 //
 // quarantine sets the undecodable session id (hash h) aside, once: its hash
 // gets the reason in field q and stays where it is, for Get, List and
@@ -132,28 +144,7 @@ end
 // clock), moves from its state to "quarantined" in the counts, and is
 // forgotten after the retention like a finished session. Returns true if
 // it was not quarantined before.
-//
-// A replay record keeps what a first run of a claim or takeover returned:
-// the sessions as {id, version, ...}, and the ids quarantined as {id, why,
-// ...}. unchanged returns {id, fields, ...} of those sessions whose version
-// has not moved since, which is what the first run returned of them; one
-// that moved (a cancel meanwhile) is no longer the caller's to act on.
-const luaRecord = `
-local function undecodable(h)
-  if h.q then return h.q end
-  if not h.c or h.c == '' or not h.b or h.b == '' then return 'no caller or callee' end
-  if not STATES[h.st or ''] then return 'field st: unknown state "' .. string.sub(h.st or '', 1, 32) .. '"' end
-  for _, f in ipairs(NUMERIC) do
-    local v = h[f]
-    if v then
-      local digits = string.match(v, '^%-?(%d+)$')
-      if not digits or #digits > MAX_DIGITS then
-        return 'field ' .. f .. ': not an integer: "' .. string.sub(v, 1, 32) .. '"'
-      end
-    end
-  end
-  return nil
-end
+const luaQuarantine = `
 local function quarantine(p, id, h, why, now, retention)
   if not now then
     local t = redis.call('TIME')
@@ -166,14 +157,41 @@ local function quarantine(p, id, h, why, now, retention)
   local a, b = h.c or '', h.b or ''
   if redis.call('HGET', p .. 'a:' .. a, b) == id then redis.call('HDEL', p .. 'a:' .. a, b) end
   if redis.call('HGET', p .. 'b:' .. b, a) == id then redis.call('HDEL', p .. 'b:' .. b, a) end
-  if STATES[h.st or ''] and h.st ~= 'finished' then
+  if known(h.st) and h.st ~= 'finished' then
     redis.call('HINCRBY', p .. 'count', h.st .. '>quarantined', 1)
   end
   redis.call('ZADD', p .. 'gc', tonumber(now) + tonumber(retention), id .. '|' .. a .. '|' .. b)
   return true
 end
-local function remember(key, record)
-  redis.call('SET', key, cjson.encode(record), 'PX', REPLAY_TTL)
+`
+
+// luaReplay answers a second run of a claim or takeover. A replay record
+// keeps what the first run returned, one item a line (no item holds a
+// line break; a reason shows control characters as '?'): the head of its
+// reply, the number of quarantined ids and {id, why, ...} of them, then
+// the sessions as {id, version, ...}. remember stores one, recall reads it
+// back. unchanged returns {id, fields, ...} of those sessions whose
+// version has not moved since, which is what the first run returned of
+// them; one that moved (a cancel meanwhile) is no longer the caller's to
+// act on.
+const luaReplay = `
+local function remember(key, head, quarantined, sessions)
+  local rec = {}
+  for _, x in ipairs(head) do rec[#rec + 1] = tostring(x) end
+  rec[#rec + 1] = tostring(#quarantined)
+  for _, x in ipairs(quarantined) do rec[#rec + 1] = x end
+  for _, x in ipairs(sessions) do rec[#rec + 1] = x end
+  redis.call('SET', key, table.concat(rec, '\n'), 'PX', REPLAY_TTL)
+end
+local function recall(rec, nhead)
+  local parts = {}
+  for x in string.gmatch(rec, '[^\n]+') do parts[#parts + 1] = x end
+  local head, quarantined, sessions = {}, {}, {}
+  for i = 1, nhead do head[i] = parts[i] == '-1' and -1 or parts[i] end
+  local nq = tonumber(parts[nhead + 1])
+  for i = nhead + 2, nhead + 1 + nq do quarantined[#quarantined + 1] = parts[i] end
+  for i = nhead + 2 + nq, #parts do sessions[#sessions + 1] = parts[i] end
+  return head, quarantined, sessions
 end
 local function unchanged(p, list)
   local out = {}
@@ -330,7 +348,7 @@ return {DONE}
 // Anything but DONE writes nothing. The fence is checked before the
 // version: when both moved the caller has lost the session, which is the
 // more useful answer.
-var applyScript = redis.NewScript(luaPrelude + luaPublish + luaHash + luaRecord + `
+var applyScript = redis.NewScript(luaPrelude + luaPublish + luaHash + luaDecodable + `
 local token, base, n = ARGV[16], ARGV[17], tonumber(ARGV[18])
 local d = tonumber(ARGV[19 + n])
 local pairs0 = 20 + n + d
@@ -442,13 +460,13 @@ return DONE
 // Returns {next due, next end of retention, {id, why, ...} quarantined now,
 // id1, fields1, ...}; a next is -1 when there is none. A second run with the
 // same token returns the first run's sessions (those not changed since).
-var claimScript = redis.NewScript(luaPrelude + luaPublish + luaRecord + `
+var claimScript = redis.NewScript(luaPrelude + luaPublish + luaDecodable + luaQuarantine + luaReplay + `
 local p, now, replica = ARGV[1], ARGV[2], ARGV[4]
 local seen = redis.call('GET', KEYS[7])
 if seen then
-  local r = cjson.decode(seen)
-  local out = {r.next, r.gc, r.q}
-  for _, x in ipairs(unchanged(p, r.s)) do out[#out + 1] = x end
+  local head, quarantined, sessions = recall(seen, 2)
+  local out = {head[1], head[2], quarantined}
+  for _, x in ipairs(unchanged(p, sessions)) do out[#out + 1] = x end
   return out
 end
 if tonumber(ARGV[7]) > 0 then redis.call('ZADD', KEYS[5], 'GT', ARGV[7], replica) end
@@ -572,7 +590,7 @@ if batch > 0 then
   end
 end
 if #claimed > 0 or #quarantined > 0 then
-  remember(KEYS[7], {next = out[1], gc = out[2], q = quarantined, s = claimed})
+  remember(KEYS[7], {out[1], out[2]}, quarantined, claimed)
 end
 return out
 `)
@@ -589,12 +607,12 @@ return out
 // Returns {{id, why, ...} quarantined now, id1, fields1, ...}; no session
 // when the lease was renewed meanwhile. A second run with the same token
 // returns the first run's sessions (those not changed since).
-var takeOverScript = redis.NewScript(luaPrelude + luaPublish + luaHash + luaRecord + `
+var takeOverScript = redis.NewScript(luaPrelude + luaPublish + luaHash + luaDecodable + luaQuarantine + luaReplay + `
 local seen = redis.call('GET', KEYS[4])
 if seen then
-  local r = cjson.decode(seen)
-  local out = unchanged(ARGV[1], r.s)
-  table.insert(out, 1, r.q)
+  local _, quarantined, sessions = recall(seen, 0)
+  local out = unchanged(ARGV[1], sessions)
+  table.insert(out, 1, quarantined)
   return out
 end
 local lease = redis.call('ZSCORE', KEYS[1], ARGV[3])
@@ -624,7 +642,7 @@ redis.call('DEL', KEYS[2])
 redis.call('ZREM', KEYS[1], ARGV[3])
 out[1] = quarantined
 if #moved > 0 or #quarantined > 0 then
-  remember(KEYS[4], {q = quarantined, s = moved})
+  remember(KEYS[4], {}, quarantined, moved)
 end
 return out
 `)
@@ -641,7 +659,7 @@ return out
 //
 // Returns {the number of sessions left for takeover, {id, why, ...}
 // quarantined now}.
-var releaseScript = redis.NewScript(luaPrelude + luaPublish + luaHash + luaRecord + `
+var releaseScript = redis.NewScript(luaPrelude + luaPublish + luaHash + luaDecodable + luaQuarantine + `
 local quarantined = {}
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
   local key = ARGV[1] .. 's:' .. id
@@ -680,7 +698,7 @@ return {left, quarantined}
 //
 // Returns {why, 1} quarantined now, {why, 0} quarantined before, an empty
 // why when the record decodes, and {} when it is gone.
-var quarantineScript = redis.NewScript(luaPrelude + luaHash + luaRecord + `
+var quarantineScript = redis.NewScript(luaPrelude + luaHash + luaDecodable + luaQuarantine + `
 local h, found = hash(KEYS[1])
 if not found then return {} end
 local why = undecodable(h)
