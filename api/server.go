@@ -49,6 +49,9 @@ type Options struct {
 	NotificationBacklog func() int
 	// Clock is the overview's time; nil: time.Now.
 	Clock func() time.Time
+	// Requests counts every request answered, by route and status; nil
+	// counts nothing.
+	Requests RequestObserver
 	// Metrics serves /metrics; nil leaves the route out.
 	Metrics http.Handler
 	// MaxAttempts is the configured retry.max_attempts, shown for sessions
@@ -60,6 +63,23 @@ type Options struct {
 	// stream open through idle proxies; default 15s.
 	KeepAlive time.Duration
 	Logger    *slog.Logger
+}
+
+// RequestObserver counts the requests the API answers; the metrics
+// package implements it. route is the pattern that served the request
+// (one of RouteNames, or another the API answers for itself).
+type RequestObserver interface {
+	HTTPRequest(route string, status int)
+}
+
+// RouteNames returns the routes as RequestObserver names them,
+// "GET /v1/sessions/{id}".
+func RouteNames() []string {
+	out := make([]string, len(Routes))
+	for i, r := range Routes {
+		out[i] = r.Method + " " + r.Pattern
+	}
+	return out
 }
 
 // Handler serves the API.
@@ -153,7 +173,40 @@ func contains(list []string, s string) bool {
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	h.mux.ServeHTTP(w, r)
+	if h.opt.Requests == nil {
+		h.mux.ServeHTTP(w, r)
+		return
+	}
+	rec := &statusWriter{ResponseWriter: w}
+	h.mux.ServeHTTP(rec, r)
+	h.opt.Requests.HTTPRequest(r.Pattern, rec.status)
+}
+
+// statusWriter remembers the status a handler answered with.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush lets the watch stream through.
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
 }
 
 // authed requires the bearer token. The comparison is of fixed-length

@@ -185,23 +185,26 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 			OfferThreshold: threshold, OfferWindow: cfg.Phone.OfferWindow, DigitTimeout: cfg.Phone.DigitTimeout,
 			OfferNotifier: offerNotifier(cfg, notifs),
 			Logger:        log.With("component", "phone"),
+			Metrics:       m,
 		})
 		if err != nil {
 			return fail(fmt.Errorf("phone: %w (phone.listen %s)", err, cfg.Phone.Listen))
 		}
 	}
 
+	m.AddRoutes(api.RouteNames()...)
 	var metricsHandler http.Handler
 	if cfg.Metrics.Enabled {
 		metricsHandler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
 	}
 	handler := api.New(api.Options{
-		Engine:  engine,
-		Token:   cfg.API.Token,
-		Ready:   d.ready,
-		Nodes:   d.nodes,
-		Stats:   st,
-		Replica: engine.Replica(),
+		Engine:   engine,
+		Token:    cfg.API.Token,
+		Ready:    d.ready,
+		Nodes:    d.nodes,
+		Stats:    st,
+		Requests: m,
+		Replica:  engine.Replica(),
 		NotificationBacklog: func() int {
 			n := 0
 			for _, nt := range notifs {

@@ -686,6 +686,20 @@ func TestHealthyCallCountsNoCommandError(t *testing.T) {
 	if errs != 0 {
 		t.Errorf("healthy calls counted %v ESL command errors", errs)
 	}
+	// The API counts its requests by route and status class.
+	if !strings.Contains(metrics, `bgcall_http_requests_total{code="2xx",route="POST /v1/sessions"} 2`) {
+		t.Errorf("the two calls' requests are not counted:\n%s", grepLines(metrics, "bgcall_http_requests_total"))
+	}
+}
+
+func grepLines(text, prefix string) string {
+	var out []string
+	for _, line := range strings.Split(text, "\n") {
+		if strings.HasPrefix(line, prefix) {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // scrape returns the daemon's /metrics text.

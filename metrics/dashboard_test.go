@@ -36,7 +36,7 @@ func dashboardExprs(t *testing.T) map[string]string {
 		if err != nil {
 			t.Fatalf("variable %s: %v", v.Name, err)
 		}
-		exprs["variable "+v.Name] = sel
+		exprs["variable "+v.Name] = promtest.Expand(sel, promtest.DefaultVars)
 	}
 	return exprs
 }
@@ -142,8 +142,11 @@ func TestDashboardStructure(t *testing.T) {
 	if refs == 0 {
 		t.Error("no datasource references found")
 	}
-	if _, ok := doc["__inputs"]; ok {
-		t.Error("__inputs present: the dashboard should pick its datasource through the variable, not at import")
+	// Import asks for the data source (__inputs) and makes it the
+	// variable's choice; the variable switches it afterwards.
+	inputs, _ := doc["__inputs"].([]any)
+	if len(inputs) != 1 || inputs[0].(map[string]any)["name"] != "DS_PROMETHEUS" || inputs[0].(map[string]any)["pluginId"] != "prometheus" {
+		t.Errorf("__inputs = %v, want one prometheus data source DS_PROMETHEUS", doc["__inputs"])
 	}
 
 	d, err := promtest.LoadDashboard(dashboardFile)
@@ -159,6 +162,19 @@ func TestDashboardStructure(t *testing.T) {
 	}
 	if v, ok := vars["node"]; !ok || v.Type != "query" || !strings.Contains(v.Query, "bgcall_esl_connected") {
 		t.Errorf("node variable = %+v, want label_values over bgcall_esl_connected", v)
+	}
+	for _, name := range []string{"job", "instance"} {
+		if v, ok := vars[name]; !ok || v.Type != "query" || !strings.HasSuffix(v.Query, ", "+name+")") {
+			t.Errorf("%s variable = %+v, want label_values(..., %s)", name, v, name)
+		}
+	}
+	// Every query is scoped to the chosen job and replicas.
+	for _, q := range d.Queries {
+		for _, name := range promtest.MetricNames(promtest.Expand(q.Expr, promtest.DefaultVars)) {
+			if n := strings.Count(q.Expr, name+"{"); n == 0 || n != strings.Count(q.Expr, name+`{job=~"$job",instance=~"$instance"`) {
+				t.Errorf("%s: %s is not scoped to $job and $instance: %s", q, name, q.Expr)
+			}
+		}
 	}
 
 	var panels []map[string]any
@@ -191,6 +207,18 @@ func TestDashboardStructure(t *testing.T) {
 			t.Errorf("panel %q: duplicate id %v", title, id)
 		}
 		ids[id] = true
+	}
+	// An up/down series reads as up and down, not 1 and 0.
+	for _, p := range panels {
+		targets, _ := p["targets"].([]any)
+		if len(targets) == 0 || !strings.Contains(targets[0].(map[string]any)["expr"].(string), "bgcall_esl_connected") {
+			continue
+		}
+		mappings, _ := p["fieldConfig"].(map[string]any)["defaults"].(map[string]any)["mappings"].([]any)
+		text := fmt.Sprint(mappings)
+		if !strings.Contains(text, "text:up") || !strings.Contains(text, "text:down") {
+			t.Errorf("panel %q: no value mappings naming 1 up and 0 down: %v", p["title"], mappings)
+		}
 	}
 	for _, q := range d.Queries {
 		if strings.Contains(q.Expr, "bgcall_sessions_live") && !strings.Contains(q.Expr, "max by (state)") {

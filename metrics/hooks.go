@@ -158,3 +158,46 @@ func (m *Metrics) Reconnected(node string) {
 	m.addNode(node)
 	m.eslReconnects.WithLabelValues(node).Inc()
 }
+
+// HTTPRequest counts one API request answered with status; route is the
+// pattern that served it ("GET /v1/sessions/{id}"), one added by
+// AddRoutes or counted as "other".
+func (m *Metrics) HTTPRequest(route string, status int) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	known := m.routes[route]
+	m.mu.Unlock()
+	if !known {
+		route = other
+	}
+	code := "5xx"
+	switch {
+	case status < 300:
+		code = "2xx"
+	case status < 400:
+		code = "3xx"
+	case status < 500:
+		code = "4xx"
+	}
+	m.httpRequests.WithLabelValues(route, code).Inc()
+}
+
+// PhoneConnection counts a connection to the phone listener; result is
+// one of PhoneConnections.
+func (m *Metrics) PhoneConnection(result string) {
+	if m == nil {
+		return
+	}
+	m.phoneConns.WithLabelValues(bounded(result, PhoneConnections)).Inc()
+}
+
+// PhoneOffer counts a step of the in-call offer; result is one of
+// PhoneOffers.
+func (m *Metrics) PhoneOffer(result string) {
+	if m == nil {
+		return
+	}
+	m.phoneOffers.WithLabelValues(bounded(result, PhoneOffers)).Inc()
+}

@@ -49,6 +49,15 @@ var (
 	ReactionSteps = []string{"caller_originate", "bridge", other}
 	// CommandKinds are the ways a command reaches FreeSWITCH.
 	CommandKinds = []string{"api", "bgapi", other}
+	// HTTPCodes are the classes of the API's response statuses.
+	HTTPCodes = []string{"2xx", "3xx", "4xx", "5xx"}
+	// PhoneConnections are what becomes of a connection from FreeSWITCH's
+	// socket application: handled, or refused (no channel data, or a
+	// channel the replica cannot vouch for).
+	PhoneConnections = []string{"handled", "refused", other}
+	// PhoneOffers are the steps of the in-call offer: made (A heard it),
+	// accepted (A pressed 1), declined (another key or none).
+	PhoneOffers = []string{"made", "accepted", "declined", other}
 	// RedisOps are the store operations a Redis error is counted against,
 	// named after the store calls the session engine makes; "quarantine"
 	// counts the session records the store set aside because they could
@@ -110,12 +119,16 @@ type Metrics struct {
 	eslCommand       *prometheus.HistogramVec
 	eslCommandErrors *prometheus.CounterVec
 	buildInfo        *prometheus.GaugeVec
+	httpRequests     *prometheus.CounterVec
+	phoneConns       *prometheus.CounterVec
+	phoneOffers      *prometheus.CounterVec
 	live             *liveCollector
 
 	collectors []prometheus.Collector
 
-	mu    sync.Mutex
-	nodes map[string]bool
+	mu     sync.Mutex
+	nodes  map[string]bool
+	routes map[string]bool
 }
 
 // New creates bgcall's metrics with every series at zero and registers them
@@ -205,14 +218,28 @@ func New(reg prometheus.Registerer, build BuildInfo) *Metrics {
 			Namespace: namespace, Name: "build_info",
 			Help: "Always 1; labels identify the running bgcall build.",
 		}, []string{"version", "revision", "goversion"}),
-		live:  newLiveCollector(),
-		nodes: make(map[string]bool),
+		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "http_requests_total",
+			Help: "HTTP API requests answered, by route (method and path pattern) and status class.",
+		}, []string{"route", "code"}),
+		phoneConns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "phone_connections_total",
+			Help: "Connections from FreeSWITCH's socket application to the phone listener, handled or refused.",
+		}, []string{"result"}),
+		phoneOffers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "phone_offers_total",
+			Help: "In-call offers of background calling to A: made (A heard it), accepted (A pressed 1), declined.",
+		}, []string{"result"}),
+		live:   newLiveCollector(),
+		nodes:  make(map[string]bool),
+		routes: make(map[string]bool),
 	}
 	m.collectors = []prometheus.Collector{
 		m.sessionsCreated, m.sessionsFinished, m.sessionDuration, m.sessionAttempts,
 		m.dialAttempts, m.retries, m.calleeAnswer, m.bridge, m.bridgeDuration,
 		m.notifications, m.schedulerLag, m.reaction, m.redisErrors, m.eslConnected,
-		m.eslReconnects, m.eslCommand, m.eslCommandErrors, m.buildInfo, m.live,
+		m.eslReconnects, m.eslCommand, m.eslCommandErrors, m.buildInfo, m.httpRequests,
+		m.phoneConns, m.phoneOffers, m.live,
 	}
 
 	for _, v := range Sources {
@@ -238,6 +265,13 @@ func New(reg prometheus.Registerer, build BuildInfo) *Metrics {
 	for _, op := range RedisOps {
 		m.redisErrors.WithLabelValues(op)
 	}
+	for _, r := range PhoneConnections {
+		m.phoneConns.WithLabelValues(r)
+	}
+	for _, r := range PhoneOffers {
+		m.phoneOffers.WithLabelValues(r)
+	}
+	m.addRoute(other)
 	m.buildInfo.WithLabelValues(orUnknown(build.Version), orUnknown(build.Revision), orUnknown(build.GoVersion)).Set(1)
 
 	if reg != nil {
@@ -293,6 +327,26 @@ func (m *Metrics) addNode(node string) {
 	for _, kind := range CommandKinds {
 		m.eslCommand.WithLabelValues(node, kind)
 		m.eslCommandErrors.WithLabelValues(node, kind)
+	}
+}
+
+// AddRoutes creates the HTTP series of the API's routes at zero; a route
+// not added is counted as "other".
+func (m *Metrics) AddRoutes(routes ...string) {
+	if m == nil {
+		return
+	}
+	for _, r := range routes {
+		m.addRoute(r)
+	}
+}
+
+func (m *Metrics) addRoute(route string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.routes[route] = true
+	for _, code := range HTTPCodes {
+		m.httpRequests.WithLabelValues(route, code)
 	}
 }
 

@@ -76,6 +76,9 @@ func TestNamesFollowContract(t *testing.T) {
 		"bgcall_reaction_seconds":             dto.MetricType_HISTOGRAM,
 		"bgcall_redis_errors_total":           dto.MetricType_COUNTER,
 		"bgcall_build_info":                   dto.MetricType_GAUGE,
+		"bgcall_http_requests_total":          dto.MetricType_COUNTER,
+		"bgcall_phone_connections_total":      dto.MetricType_COUNTER,
+		"bgcall_phone_offers_total":           dto.MetricType_COUNTER,
 	}
 	got := gatherBgcall(t, reg)
 	for name, typ := range want {

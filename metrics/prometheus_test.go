@@ -53,7 +53,7 @@ func TestDashboardAgainstPrometheus(t *testing.T) {
 		t.Errorf("answered callee attempts did not increase between scrapes: %v %v", s, err)
 	}
 
-	vars := map[string]string{"__rate_interval": "1m", "__interval": "15s", "__range": "1h", "node": ".*"}
+	vars := map[string]string{"__rate_interval": "1m", "__interval": "15s", "__range": "1h", "job": ".*", "instance": ".*", "node": ".*"}
 	if err := prom.CheckDashboard(ctx, dashboardFile, vars); err != nil {
 		t.Error(err)
 	}

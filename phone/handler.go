@@ -24,13 +24,16 @@ func (s *Server) handle(connCtx context.Context, conn *eslgo.Conn, data *eslgo.R
 	defer s.release(connCtx, c)
 	log := s.log.With("uuid", c.uuid, "caller", c.caller, "dialed", c.dialed)
 	if c.uuid == "" {
+		s.opt.Metrics.PhoneConnection("refused")
 		log.Warn("socket connection without channel data; closing")
 		return
 	}
 	if err := s.vouch(ctx, c); err != nil {
+		s.opt.Metrics.PhoneConnection("refused")
 		log.Warn("socket connection refused", "err", err)
 		return
 	}
+	s.opt.Metrics.PhoneConnection("handled")
 	if err := c.listen(ctx); err != nil {
 		log.Warn("subscribe to the channel's events", "err", err)
 		return

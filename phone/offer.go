@@ -105,15 +105,19 @@ func (s *Server) offerInCall(ctx context.Context, c *channel) {
 	if err := c.answer(ctx); err != nil {
 		return
 	}
+	s.opt.Metrics.PhoneOffer("made")
 	digit, err := c.readDigit(ctx, s.opt.Prompts.Offer, s.opt.DigitTimeout)
 	if err != nil {
+		s.opt.Metrics.PhoneOffer("declined")
 		return
 	}
 	if digit != "1" {
+		s.opt.Metrics.PhoneOffer("declined")
 		s.log.Info("background call offer declined", "caller", a, "callee", b, "missed", n, "key", digit)
 		c.hangup(ctx, freeswitch.NormalClearing)
 		return
 	}
+	s.opt.Metrics.PhoneOffer("accepted")
 	prompt := s.switchOn(ctx, a, b, session.SourceOffer, c.uuid)
 	if err := c.play(ctx, prompt); err != nil {
 		return

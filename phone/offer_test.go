@@ -6,7 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"bgcall/fssim"
+	"bgcall/metrics"
 	"bgcall/phone"
 	"bgcall/session"
 )
@@ -22,7 +25,9 @@ func (r *rig) missCall(a, b string, want int, o fssim.CallOptions) string {
 }
 
 func TestOfferOnTheThresholdCallAndOne(t *testing.T) {
-	r := newRig(t)
+	reg := prometheus.NewRegistry()
+	m := metrics.New(reg, metrics.BuildInfo{})
+	r := newRig(t, func(_ *session.Options, po *phone.Options) { po.Metrics = m })
 	r.node.SetSubscriber("4002", fssim.Behavior{Action: fssim.Busy, Ring: simSecond})
 	p := phone.DefaultPrompts()
 
@@ -47,6 +52,24 @@ func TestOfferOnTheThresholdCallAndOne(t *testing.T) {
 	list := r.sessions("4001")
 	if len(list) != 1 || list[0].Callee != "4002" || list[0].Source != session.SourceOffer {
 		t.Fatalf("sessions after pressing 1: %+v", list)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	counted := map[string]float64{}
+	for _, mf := range mfs {
+		for _, s := range mf.GetMetric() {
+			if l := s.GetLabel(); len(l) == 1 {
+				counted[mf.GetName()+"/"+l[0].GetValue()] = s.GetCounter().GetValue()
+			}
+		}
+	}
+	for key, want := range map[string]float64{"bgcall_phone_offers_total/made": 1, "bgcall_phone_offers_total/accepted": 1,
+		"bgcall_phone_offers_total/declined": 0, "bgcall_phone_connections_total/handled": 3} {
+		if counted[key] != want {
+			t.Errorf("%s = %v, want %v", key, counted[key], want)
+		}
 	}
 	// The session resets the run, and the call's own hangup does not count
 	// it again.

@@ -8,6 +8,7 @@ import (
 
 	"bgcall/esl"
 	"bgcall/freeswitch"
+	"bgcall/metrics"
 	"bgcall/session"
 	"bgcall/store"
 )
@@ -88,6 +89,8 @@ type Options struct {
 	EventQueue int
 	Logger     *slog.Logger
 	Clock      func() time.Time
+	// Metrics counts connections and offers; nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 func (o *Options) fill() error {

@@ -99,12 +99,15 @@ func LoadDashboard(path string) (*Dashboard, error) {
 	return d, nil
 }
 
-// DefaultVars are values for Grafana's built-in variables and bgcall's node
-// variable that turn a panel query into plain PromQL.
+// DefaultVars are values for Grafana's built-in variables and bgcall's
+// job, instance and node variables that turn a panel query into plain
+// PromQL.
 var DefaultVars = map[string]string{
 	"__rate_interval": "5m",
 	"__interval":      "1m",
 	"__range":         "1h",
+	"job":             ".*",
+	"instance":        ".*",
 	"node":            ".*",
 }
 
