@@ -26,9 +26,11 @@ type leaseFence struct {
 }
 
 func newLeaseFence(ttl time.Duration) *leaseFence {
-	// A renewal lands every ttl/3; the margin leaves other replicas' view
-	// of the lease (its expiry in Redis) a third of the ttl of slack.
-	return &leaseFence{ttl: ttl, margin: ttl / 3}
+	// A renewal is sent every ttl/3, so a held lease is renewed well
+	// within the ttl less the margin; the margin covers the time between
+	// the check and the command, and clocks that run at slightly
+	// different rates.
+	return &leaseFence{ttl: ttl, margin: ttl / 5}
 }
 
 // held reports whether commands may go to FreeSWITCH now.

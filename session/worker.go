@@ -18,10 +18,6 @@ import (
 // lost connection, seen on resync): FreeSWITCH never reported its hangup.
 const causeNodeLost freeswitch.Cause = "NODE_LOST"
 
-// errLeaseNotHeld withholds an originate: this replica is not sure it still
-// steers the session (see leaseFence).
-var errLeaseNotHeld = errors.New("withheld: this replica's lease is not known to be held")
-
 type jobKind int
 
 const (
@@ -33,6 +29,7 @@ const (
 	jobProbed                    // FreeSWITCH's answer about an adopted session's legs
 	jobRecheckAll                // the lease lapsed: ask the store about every session here
 	jobRecheck                   // the reconciler found the session not ours in the store
+	jobWithheld                  // a command of the session was withheld: the lease was in doubt
 )
 
 type job struct {
@@ -196,6 +193,14 @@ func (w *worker) handle(ctx context.Context, j job) {
 	case jobRecheck:
 		if t != nil {
 			w.recheck(ctx, t)
+		}
+	case jobWithheld:
+		// A command was withheld while the lease was in doubt: once the
+		// grace has passed, read the session again and ask FreeSWITCH
+		// what is live, and the state's function sends what is missing.
+		if t != nil && !t.recheck {
+			t.recheck = true
+			w.setTimer(t, w.e.opt.LegGrace)
 		}
 	case jobRecheckAll:
 		all := make([]*tracked, 0, len(w.live))
@@ -402,11 +407,11 @@ func (w *worker) originate(id string, leg *notSent, cmd string, heard time.Time)
 		if leg.caller {
 			ctx = e.reacting(ctx, "caller_originate", heard)
 		}
-		err := errLeaseNotHeld
-		if e.mayAct("originate", id) {
-			err = e.opt.Pool.BGAPI(ctx, leg.node, cmd, leg.leg)
+		if !e.mayAct("originate", id) {
+			w.report(job{kind: jobWithheld, id: id})
+			return
 		}
-		if err != nil {
+		if err := e.opt.Pool.BGAPI(ctx, leg.node, cmd, leg.leg); err != nil {
 			if ctx.Err() != nil {
 				return // stopping: whoever takes the session over asks FreeSWITCH
 			}
@@ -507,6 +512,7 @@ func (w *worker) playHold(_ context.Context, t *tracked) {
 	}
 	e.senders.send(s.Node, s.ID, func(ctx context.Context) {
 		if !e.mayAct("hold prompt", s.ID) {
+			w.report(job{kind: jobWithheld, id: s.ID})
 			return
 		}
 		if _, err := e.opt.Pool.API(ctx, s.Node, cmd); err != nil {
@@ -539,6 +545,7 @@ func (w *worker) bridge(_ context.Context, t *tracked, heard time.Time) {
 	} else {
 		e.senders.send(s.Node, s.ID, func(ctx context.Context) {
 			if !e.mayAct("uuid_bridge", s.ID) {
+				w.report(job{kind: jobWithheld, id: s.ID})
 				return
 			}
 			if _, err := e.opt.Pool.API(e.reacting(ctx, "bridge", heard), s.Node, cmd); err != nil {
