@@ -25,13 +25,17 @@ import (
 // call takes a few hundred milliseconds.
 const simSecond = 20 * time.Millisecond
 
-var redisAddr string
+// redisServer is started by the first test that needs Redis: the
+// transition table's tests need none.
+var redisServer redistest.Lazy
 
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) != "" {
 		os.Exit(runChild())
 	}
-	os.Exit(redistest.Main(m, func(s *redistest.Server) { redisAddr = s.Addr }))
+	code := m.Run()
+	redisServer.Stop()
+	os.Exit(code)
 }
 
 var namespaces atomic.Int64
@@ -133,7 +137,7 @@ func newHarness(t testing.TB, opts ...harnessOpt) *harness {
 	if len(h.nodes) == 0 {
 		withNodes(1)(h)
 	}
-	h.client = redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{redisAddr},
+	h.client = redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{redisServer.Addr(t)},
 		ReadTimeout: h.redisTimeout, WriteTimeout: h.redisTimeout})
 	t.Cleanup(func() { h.client.Close() })
 	h.st = store.New(h.client, store.Options{Namespace: h.ns, LeaseTTL: h.opts.LeaseTTL})

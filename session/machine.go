@@ -336,3 +336,105 @@ func (e *Engine) tearDown(s store.Session) {
 		e.closer.doom(s.ID, s.CallerLeg, s.Node, 0)
 	}
 }
+
+// transition is one row of the engine's table: in state, on input (on the
+// given leg, when the condition holds), the session moves to next and the
+// engine sends commands to FreeSWITCH (and the SMS to A) and writes the
+// timeline entries named. An empty next means the state does not change;
+// a row that does nothing says so with empty commands and timeline.
+type transition struct {
+	state    store.State
+	input    string // an inputKind's name, or "cancel" (Engine.CancelBy)
+	leg      role
+	when     string // the condition, from the words of the transition test's setups
+	next     string // the state after, or "finished: <outcome>"
+	commands string
+	timeline string
+}
+
+// transitions is the engine's table, every (state, input) pair that does
+// something, and the pairs that deliberately do nothing. The transition
+// table test holds the state functions above to it, row by row, and
+// docs/engine.md is generated from it (go test ./session -run
+// TransitionTable -update-docs).
+var transitions = []transition{
+	{store.Waiting, "claimed", "", "", "dialing_callee", "originate B", "attempt"},
+	{store.Waiting, "claimed", "", "no node connected", "", "", "deferred"},
+	{store.Waiting, "claimed", "", "past max_total", "finished: expired", "", "finished"},
+	{store.Waiting, "deadline", "", "", "dialing_callee", "originate B", "attempt"},
+	{store.Waiting, "answer", "", "", "", "", ""},
+	{store.Waiting, "parked", "", "", "", "", ""},
+	{store.Waiting, "job failed", "", "", "", "", ""},
+	{store.Waiting, "hangup", "", "", "", "", ""},
+	{store.Waiting, "node lost", "", "", "", "", ""},
+	{store.Waiting, "bridge", "", "", "", "", ""},
+	{store.Waiting, "playback stop", "", "", "", "", ""},
+	{store.Waiting, "not sent", "", "", "", "", ""},
+	{store.Waiting, "probed", "", "", "", "", ""},
+	{store.Waiting, "cancel", "", "", "finished: cancelled", "", "cancelled, finished"},
+
+	{store.DialingCallee, "claimed", "", "the claim began the attempt", "", "originate B", ""},
+	{store.DialingCallee, "answer", roleCallee, "", "callee_hold", "originate A, hold prompt to B", "callee_answered, caller_dialing"},
+	{store.DialingCallee, "parked", roleCallee, "", "callee_hold", "originate A, hold prompt to B", "callee_answered, caller_dialing"},
+	{store.DialingCallee, "job failed", roleCallee, "USER_BUSY, attempts left", "waiting", "", "attempt_ended, scheduled"},
+	{store.DialingCallee, "job failed", roleCallee, "UNALLOCATED_NUMBER", "finished: failed", "", "attempt_ended, finished"},
+	{store.DialingCallee, "hangup", roleCallee, "NO_ANSWER, attempts left", "waiting", "", "attempt_ended, scheduled"},
+	{store.DialingCallee, "hangup", roleCallee, "NO_ANSWER, last attempt", "finished: expired", "", "attempt_ended, finished"},
+	{store.DialingCallee, "node lost", roleCallee, "attempts left", "waiting", "", "attempt_ended, scheduled"},
+	{store.DialingCallee, "bridge", roleCallee, "", "", "", ""},
+	{store.DialingCallee, "playback stop", roleCallee, "", "", "", ""},
+	{store.DialingCallee, "deadline", "", "attempts left", "waiting", "hang up B", "attempt_ended, scheduled"},
+	{store.DialingCallee, "not sent", roleCallee, "attempts left", "waiting", "hang up B", "attempt_ended, scheduled"},
+	{store.DialingCallee, "probed", "", "B gone", "waiting", "hang up B", "attempt_ended, scheduled"},
+	{store.DialingCallee, "probed", "", "B answered", "callee_hold", "originate A, hold prompt to B", "callee_answered, caller_dialing"},
+	{store.DialingCallee, "probed", "", "B rings", "", "", ""},
+	{store.DialingCallee, "probed", "", "node unreachable", "", "", ""},
+	{store.DialingCallee, "cancel", "", "", "finished: cancelled", "hang up B", "cancelled, finished"},
+
+	{store.CalleeHold, "claimed", "", "", "", "", ""},
+	{store.CalleeHold, "answer", roleCallee, "", "", "", ""},
+	{store.CalleeHold, "answer", roleCaller, "jobs not in", "", "", ""},
+	{store.CalleeHold, "answer", roleCaller, "both jobs in", "", "uuid_bridge", ""},
+	{store.CalleeHold, "parked", roleCaller, "B's job in", "", "uuid_bridge", ""},
+	{store.CalleeHold, "parked", roleCaller, "B's job not in", "", "", ""},
+	{store.CalleeHold, "parked", roleCallee, "A's job in", "", "uuid_bridge", ""},
+	{store.CalleeHold, "job failed", roleCallee, "", "", "", ""},
+	{store.CalleeHold, "job failed", roleCaller, "A has not answered", "finished: caller_missed", "unavailable prompt to B, SMS to A", "caller_ended, finished"},
+	{store.CalleeHold, "job failed", roleCaller, "A answered", "", "", ""},
+	{store.CalleeHold, "hangup", roleCallee, "", "finished: callee_left", "hang up A", "callee_hung_up, finished"},
+	{store.CalleeHold, "hangup", roleCaller, "", "finished: caller_missed", "unavailable prompt to B, SMS to A", "caller_ended, finished"},
+	{store.CalleeHold, "node lost", roleCallee, "attempts left", "waiting", "hang up A, hang up B", "attempt_ended, scheduled"},
+	{store.CalleeHold, "bridge", roleCallee, "", "bridged", "", "bridged"},
+	{store.CalleeHold, "playback stop", roleCallee, "", "", "hold prompt to B", ""},
+	{store.CalleeHold, "playback stop", roleCallee, "bridge sent", "", "", ""},
+	{store.CalleeHold, "playback stop", roleCaller, "", "", "", ""},
+	{store.CalleeHold, "deadline", "", "A has not answered", "finished: caller_missed", "hang up A, unavailable prompt to B, SMS to A", "caller_ended, finished"},
+	{store.CalleeHold, "deadline", "", "A answered", "", "uuid_bridge", ""},
+	{store.CalleeHold, "deadline", "", "bridge sent", "finished: failed", "hang up A, hang up B", "finished"},
+	{store.CalleeHold, "not sent", roleCaller, "", "finished: caller_missed", "hang up A, unavailable prompt to B, SMS to A", "caller_ended, finished"},
+	{store.CalleeHold, "not sent", roleCaller, "connection lost, attempts left", "waiting", "hang up A, hang up B", "attempt_ended, scheduled"},
+	{store.CalleeHold, "not sent", roleCallee, "", "", "", ""},
+	{store.CalleeHold, "probed", "", "B gone", "finished: callee_left", "hang up A", "callee_hung_up, finished"},
+	{store.CalleeHold, "probed", "", "A gone", "", "hang up A, originate A, hold prompt to B", "caller_redial, caller_dialing"},
+	{store.CalleeHold, "probed", "", "both bridged", "bridged", "", "bridged"},
+	{store.CalleeHold, "probed", "", "A answered", "", "uuid_bridge", ""},
+	{store.CalleeHold, "probed", "", "A rings", "", "hold prompt to B", ""},
+	{store.CalleeHold, "probed", "", "node unreachable", "", "", ""},
+	{store.CalleeHold, "cancel", "", "", "finished: cancelled", "hang up A, cancel prompt to B", "cancelled, finished"},
+
+	{store.Bridged, "claimed", "", "", "", "", ""},
+	{store.Bridged, "answer", roleCaller, "", "", "", ""},
+	{store.Bridged, "parked", roleCaller, "", "", "", ""},
+	{store.Bridged, "job failed", roleCaller, "", "", "", ""},
+	{store.Bridged, "hangup", roleCallee, "", "finished: completed", "hang up A", "finished"},
+	{store.Bridged, "hangup", roleCaller, "", "finished: completed", "hang up B", "finished"},
+	{store.Bridged, "node lost", roleCaller, "", "finished: completed", "hang up B", "finished"},
+	{store.Bridged, "bridge", roleCallee, "", "", "", ""},
+	{store.Bridged, "playback stop", roleCallee, "", "", "", ""},
+	{store.Bridged, "deadline", "", "", "", "uuid_dump B, uuid_dump A", ""},
+	{store.Bridged, "not sent", roleCaller, "", "", "", ""},
+	{store.Bridged, "probed", "", "both up", "", "", ""},
+	{store.Bridged, "probed", "", "B gone", "finished: completed", "hang up A", "finished"},
+	{store.Bridged, "cancel", "", "", "", "", ""},
+	{store.Bridged, "cancel", "", "end bridged", "finished: cancelled", "hang up B, hang up A", "cancelled, finished"},
+}

@@ -98,7 +98,7 @@ func startChildLogging(t *testing.T, h *harness, replica string, logs io.Writer)
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"="+replica, "BGCALL_TEST_NODES="+strings.Join(addrs, ","),
-		"BGCALL_TEST_REDIS="+redisAddr, "BGCALL_TEST_NS="+h.ns)
+		"BGCALL_TEST_REDIS="+redisServer.Addr(t), "BGCALL_TEST_NS="+h.ns)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

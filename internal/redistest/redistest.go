@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -231,4 +232,31 @@ func StartSentinel(t testing.TB, name, master string, downAfter time.Duration) *
 		t.Fatalf("sentinel on %s: %v", s.Addr, err)
 	}
 	return s
+}
+
+// Lazy is a redis-server shared by a package's tests and started by the
+// first test that asks for it, so tests that need none (the session
+// engine's transition table) run where redis-server is not installed.
+type Lazy struct {
+	once sync.Once
+	s    *Server
+	err  error
+}
+
+// Addr starts the server on first use and returns its address; it fails t
+// if the server cannot start.
+func (l *Lazy) Addr(t testing.TB) string {
+	t.Helper()
+	l.once.Do(func() { l.s, l.err = StartServer() })
+	if l.err != nil {
+		t.Fatal(l.err)
+	}
+	return l.s.Addr
+}
+
+// Stop stops the server if it was started; TestMain calls it after m.Run.
+func (l *Lazy) Stop() {
+	if l.s != nil {
+		l.s.Stop()
+	}
 }

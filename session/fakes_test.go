@@ -1,0 +1,187 @@
+package session
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"bgcall/esl"
+	"bgcall/freeswitch"
+	"bgcall/store"
+)
+
+// fakeStore keeps sessions in memory with the store's version check, for
+// tests of the engine's decisions that need no Redis.
+type fakeStore struct {
+	mu        sync.Mutex
+	now       time.Time
+	sessions  map[string]store.Session
+	timelines map[string][]store.Entry
+}
+
+func newFakeStore(now time.Time) *fakeStore {
+	return &fakeStore{now: now, sessions: map[string]store.Session{}, timelines: map[string][]store.Entry{}}
+}
+
+func (f *fakeStore) put(s store.Session) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sessions[s.ID] = s
+}
+
+func (f *fakeStore) Now() time.Time { return f.now }
+
+func (f *fakeStore) Create(context.Context, store.Session, store.Entry, store.Limits, time.Time) (store.Session, bool, error) {
+	return store.Session{}, false, store.ErrInvalid
+}
+
+func (f *fakeStore) Get(_ context.Context, id string) (store.Session, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s, ok := f.sessions[id]
+	if !ok {
+		return store.Session{}, store.ErrNotFound
+	}
+	return s, nil
+}
+
+func (f *fakeStore) Timeline(_ context.Context, id string) ([]store.Entry, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]store.Entry(nil), f.timelines[id]...), nil
+}
+
+func (f *fakeStore) List(context.Context, store.Filter) ([]store.Session, string, error) {
+	return nil, "", nil
+}
+
+func (f *fakeStore) Subscribe(context.Context) (<-chan store.Change, func()) { return nil, func() {} }
+
+func (f *fakeStore) LiveCounts(context.Context) (map[store.State]int64, error) { return nil, nil }
+
+// Apply stores next if the session is at expVersion and, unless next
+// finishes it, still steered under next's fence.
+func (f *fakeStore) Apply(_ context.Context, next store.Session, expVersion int64, entries []store.Entry, _ time.Time) (store.Session, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	cur, ok := f.sessions[next.ID]
+	switch {
+	case !ok:
+		return store.Session{}, store.ErrNotFound
+	case cur.Version != expVersion:
+		return store.Session{}, store.ErrStale
+	case next.Owner != "" && next.Fence != cur.Fence:
+		return store.Session{}, store.ErrFenced
+	}
+	next.Version = cur.Version + 1
+	f.sessions[next.ID] = next
+	f.timelines[next.ID] = append(f.timelines[next.ID], entries...)
+	return next, nil
+}
+
+func (f *fakeStore) ClaimAndStart(context.Context, string, time.Time, int, []string) ([]store.Session, time.Time, error) {
+	return nil, time.Time{}, nil
+}
+func (f *fakeStore) Heartbeat(context.Context, string, time.Time) error { return nil }
+func (f *fakeStore) TakeOver(context.Context, string, time.Time) ([]store.Session, error) {
+	return nil, nil
+}
+func (f *fakeStore) Release(context.Context, string) error                  { return nil }
+func (f *fakeStore) Owned(context.Context, string) ([]store.Session, error) { return nil, nil }
+func (f *fakeStore) OwnedIDs(context.Context, string) ([]string, error)     { return nil, nil }
+func (f *fakeStore) LegsOf(context.Context, []string) (map[string]store.Legs, error) {
+	return map[string]store.Legs{}, nil
+}
+
+// fakeSwitch records the commands the engine sends to FreeSWITCH and
+// answers them as a node would whose legs in up are up and answered.
+type fakeSwitch struct {
+	mu     sync.Mutex
+	cmds   []string
+	up     map[string]bool
+	noNode bool
+}
+
+func (f *fakeSwitch) Events() <-chan esl.Event { return nil }
+
+func (f *fakeSwitch) API(_ context.Context, _, cmd string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cmds = append(f.cmds, cmd)
+	if leg, ok := strings.CutPrefix(cmd, "uuid_dump "); ok {
+		if !f.up[leg] {
+			return freeswitch.ParseResult("-ERR No such channel!\n")
+		}
+		return "Answer-State: answered\n", nil
+	}
+	return "+OK", nil
+}
+
+func (f *fakeSwitch) BGAPI(_ context.Context, _, cmd, _ string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cmds = append(f.cmds, "bgapi "+cmd)
+	return nil
+}
+
+func (f *fakeSwitch) Pick() (string, error) {
+	if f.noNode {
+		return "", esl.ErrNotConnected
+	}
+	return "fs1", nil
+}
+
+func (f *fakeSwitch) Nodes() []string { return []string{"fs1"} }
+
+func (f *fakeSwitch) sent() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.cmds...)
+}
+
+// fakeNotifier counts the messages to A.
+type fakeNotifier struct {
+	mu   sync.Mutex
+	sent []Message
+}
+
+func (f *fakeNotifier) Send(_ context.Context, m Message) {
+	f.mu.Lock()
+	f.sent = append(f.sent, m)
+	f.mu.Unlock()
+}
+
+// settle runs what e's senders and workers have queued until nothing is
+// left: the commands of a step, in their order, and the reports they make.
+// The engine is not running; the test is the only goroutine that acts.
+func settle(ctx context.Context, e *Engine) {
+	for progressed := true; progressed; {
+		progressed = false
+		senders := []*sender{e.senders.other}
+		for _, s := range e.senders.byNode {
+			senders = append(senders, s)
+		}
+		for _, s := range senders {
+			for more := true; more; {
+				select {
+				case l := <-s.ready:
+					s.next(ctx, l)
+					progressed = true
+				default:
+					more = false
+				}
+			}
+		}
+		e.closer.flush()
+		for _, w := range e.workers {
+			w.reportMu.Lock()
+			n := len(w.reports)
+			w.reportMu.Unlock()
+			if n > 0 {
+				w.takeReports(ctx)
+				progressed = true
+			}
+		}
+	}
+}
