@@ -290,7 +290,7 @@ func TestGet(t *testing.T) {
 		t.Fatalf("get: %d %s", a.status, a.body)
 	}
 	got := a.session(t)
-	if got.ID != s.ID || len(got.Timeline) == 0 || got.Timeline[0].Kind != "created" {
+	if got.ID != s.ID || len(got.Timeline) == 0 || got.Timeline[0].Kind != store.KindCreated {
 		t.Errorf("get %+v, want the session with a timeline starting at created", got)
 	}
 	for _, en := range got.Timeline {

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"bgcall/metrics"
+	"bgcall/store"
 )
 
 // Describe turns one timeline entry of s into the words an operator reads,
@@ -24,37 +25,37 @@ func Describe(s Session, e Entry) string {
 		note = ": " + e.Note
 	}
 	switch e.Kind {
-	case "created":
+	case store.KindCreated:
 		line := fmt.Sprintf("requested: %s calls %s in the background", s.Caller, s.Callee)
 		if e.Note != "" {
 			line += " (" + e.Note + ")"
 		}
 		return line
-	case "attempt":
+	case store.KindAttempt:
 		of := ""
 		if s.MaxAttempts > 0 {
 			of = fmt.Sprintf(" of %d", s.MaxAttempts)
 		}
 		return fmt.Sprintf("attempt %d%s: ringing B (%s)%s", e.Attempt, of, s.Callee, on)
-	case "attempt_ended":
+	case store.KindAttemptEnded:
 		return fmt.Sprintf("attempt %d: %s%s%s", e.Attempt, CauseText("B", e.Cause), cause, note)
-	case "scheduled":
+	case store.KindScheduled:
 		return fmt.Sprintf("attempt %d scheduled%s", e.Attempt, note)
-	case "deferred":
+	case store.KindDeferred:
 		return "deferred" + note
-	case "callee_answered":
+	case store.KindCalleeAnswered:
 		return fmt.Sprintf("B answered; B on hold%s", on)
-	case "caller_dialing":
+	case store.KindCallerDialing:
 		return fmt.Sprintf("ringing A (%s)%s", s.Caller, on)
-	case "bridged":
+	case store.KindBridged:
 		return "bridged: A and B are talking" + on
-	case "callee_hung_up":
+	case store.KindCalleeHungUp:
 		return "B hung up" + cause + note
-	case "caller_ended":
+	case store.KindCallerEnded:
 		return CauseText("A", e.Cause) + cause + note
-	case "cancelled":
+	case store.KindCancelled:
 		return "cancelled" + note
-	case "finished":
+	case store.KindFinished:
 		out := s.Outcome
 		if out == "" {
 			out, _, _ = strings.Cut(e.Note, ":")
@@ -72,7 +73,7 @@ func Describe(s Session, e Entry) string {
 		}
 		return line
 	}
-	return e.Kind + cause + note
+	return string(e.Kind) + cause + note
 }
 
 // describeAll sets the Text of each of entries of s.

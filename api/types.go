@@ -69,15 +69,15 @@ type Session struct {
 
 // Entry is one line of a session's timeline.
 type Entry struct {
-	At      time.Time `json:"at"`
-	Kind    string    `json:"kind"`
-	State   string    `json:"state,omitempty"`
-	Attempt int       `json:"attempt,omitempty"`
-	Leg     string    `json:"leg,omitempty"`
-	Node    string    `json:"node,omitempty"`
-	UUID    string    `json:"uuid,omitempty"`
-	Cause   string    `json:"cause,omitempty"`
-	Note    string    `json:"note,omitempty"`
+	At      time.Time  `json:"at"`
+	Kind    store.Kind `json:"kind"`
+	State   string     `json:"state,omitempty"`
+	Attempt int        `json:"attempt,omitempty"`
+	Leg     string     `json:"leg,omitempty"`
+	Node    string     `json:"node,omitempty"`
+	UUID    string     `json:"uuid,omitempty"`
+	Cause   string     `json:"cause,omitempty"`
+	Note    string     `json:"note,omitempty"`
 	// Text is the entry in words, as bgcall status prints it (Describe).
 	Text string `json:"text,omitempty"`
 }

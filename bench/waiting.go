@@ -103,7 +103,7 @@ func fill(ctx context.Context, st *store.Store, from, n int) error {
 	return inParallel(from, from+n, func(i int) error {
 		s := store.Session{Caller: waitCaller(i), Callee: waitCallee(i), Source: session.SourceAPI,
 			DueAt: now.Add(farAhead), DeadlineAt: now.Add(farAhead + 2*time.Hour)}
-		if _, _, err := st.Create(ctx, s, store.Entry{Kind: "created", Note: "source api"}, store.Limits{}, now); err != nil {
+		if _, _, err := st.Create(ctx, s, store.CreatedEntry(now, s.Source), store.Limits{}, now); err != nil {
 			return fmt.Errorf("fill waiting sessions: %w", err)
 		}
 		return nil
@@ -165,7 +165,7 @@ func (b *bench) lateness(ctx context.Context, rs []*replica, st *store.Store, wa
 		at := t0.Add(time.Duration(i) * time.Second / time.Duration(o.DueRate))
 		s := store.Session{Caller: lateCaller(i), Callee: lateCallee(i), Source: session.SourceAPI,
 			DueAt: at, DeadlineAt: at.Add(time.Hour)}
-		got, _, err := st.Create(ctx, s, store.Entry{Kind: "created", Note: "source api"}, store.Limits{}, now)
+		got, _, err := st.Create(ctx, s, store.CreatedEntry(now, s.Source), store.Limits{}, now)
 		if err != nil {
 			return fmt.Errorf("create due sessions: %w", err)
 		}
@@ -261,7 +261,7 @@ func cancelAll(ctx context.Context, st *store.Store, due map[string]time.Time) e
 		now := time.Now()
 		next := s
 		next.State, next.Outcome, next.FinishedAt, next.UpdatedAt = store.Finished, store.Cancelled, now, now
-		_, err = st.Apply(ctx, next, s.Version, []store.Entry{{At: now, Kind: "cancelled", State: store.Finished, Note: "cancelled while waiting"}}, now)
+		_, err = st.Apply(ctx, next, s.Version, []store.Entry{{At: now, Kind: store.KindCancelled, State: store.Finished, Note: "cancelled while waiting"}}, now)
 		if err != nil {
 			return fmt.Errorf("cancel %s: %w", ids[i], err)
 		}

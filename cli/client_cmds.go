@@ -10,6 +10,7 @@ import (
 
 	"bgcall/api"
 	"bgcall/session"
+	"bgcall/store"
 )
 
 func runCall(ctx context.Context, env Env, args []string) error {
@@ -135,7 +136,7 @@ func follow(ctx context.Context, c *api.Client, id string, env Env, asJSON bool)
 		waiting := sess.State == "waiting" && sess.DueAt != nil
 		for _, e := range fresh {
 			line := describe(sess, e)
-			if e.Kind == "scheduled" && waiting {
+			if e.Kind == store.KindScheduled && waiting {
 				line += " (at " + clock(*sess.DueAt) + ")"
 				announced = *sess.DueAt
 			}
@@ -178,7 +179,8 @@ func follow(ctx context.Context, c *api.Client, id string, env Env, asJSON bool)
 // entryKey identifies a timeline entry.
 type entryKey struct {
 	at                 time.Time
-	kind, leg, uuid    string
+	kind               store.Kind
+	leg, uuid          string
 	attempt            int
 	state, cause, note string
 }

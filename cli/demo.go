@@ -14,6 +14,7 @@ import (
 	"bgcall/config"
 	"bgcall/fssim"
 	"bgcall/session"
+	"bgcall/store"
 )
 
 // demoCall is one scripted background call of the demo.
@@ -226,7 +227,7 @@ func Demo(ctx context.Context, w io.Writer, o DemoOptions) (DemoResult, error) {
 		versions[s.ID] = s.Version
 		for _, e := range ch.Entries {
 			fmt.Fprintf(w, "[%-*s] %s  %s\n", width, call.label, clock(e.At), describe(s, e))
-			if e.Kind == "attempt_ended" {
+			if e.Kind == store.KindAttemptEnded {
 				ended[s.ID]++
 				if call.cancelAfter > 0 && ended[s.ID] == call.cancelAfter {
 					fmt.Fprintf(w, "[%-*s] %s  A switches background calling off (bgcall cancel %s)\n", width, call.label, clock(time.Now()), s.ID)

@@ -6,6 +6,7 @@ import (
 	"bgcall/esl"
 	"bgcall/freeswitch"
 	"bgcall/session"
+	"bgcall/store"
 )
 
 // unanswered reports whether a bridge's originate_disposition counts as a
@@ -139,7 +140,7 @@ func (s *Server) followSessions(ctx context.Context) {
 				return
 			}
 			for _, e := range ch.Entries {
-				if e.Kind != "created" {
+				if e.Kind != store.KindCreated {
 					continue
 				}
 				if err := s.opt.Store.ResetMissed(ctx, ch.Session.Caller, ch.Session.Callee, ""); err != nil && ctx.Err() == nil {

@@ -29,7 +29,7 @@ func TestBridgeNeverConfirmed(t *testing.T) {
 		t.Fatalf("outcome %s, want failed for a bridge never confirmed\n%s", got.Outcome, formatTimeline(tl))
 	}
 	for _, e := range tl {
-		if e.Kind == "bridged" {
+		if e.Kind == store.KindBridged {
 			t.Fatalf("timeline has a bridge, want none\n%s", formatTimeline(tl))
 		}
 	}

@@ -47,8 +47,8 @@ func (e *Engine) CancelBy(ctx context.Context, id string, endBridged bool, by st
 		if by != "" {
 			note += " by " + by
 		}
-		entries := []store.Entry{{At: now, Kind: "cancelled", State: store.Finished, Node: s.Node, Note: note},
-			{At: now, Kind: "finished", State: store.Finished, Note: "cancelled", Cause: next.Cause}}
+		entries := []store.Entry{{At: now, Kind: store.KindCancelled, State: store.Finished, Node: s.Node, Note: note},
+			{At: now, Kind: store.KindFinished, State: store.Finished, Note: "cancelled", Cause: next.Cause}}
 		got, err := e.opt.Store.Apply(ctx, next, s.Version, entries, now)
 		if errors.Is(err, store.ErrStale) || errors.Is(err, store.ErrFenced) {
 			continue // it moved while we looked: look again
@@ -59,7 +59,7 @@ func (e *Engine) CancelBy(ctx context.Context, id string, endBridged bool, by st
 		}
 		e.tearDown(s)
 		e.opt.Metrics.SessionFinished(string(store.Cancelled), s.Attempts, now.Sub(s.CreatedAt))
-		e.logTransition(got, s.State, "cancelled", "attempt", s.Attempts, "node", s.Node, "callee_leg", s.CalleeLeg,
+		e.logTransition(got, s.State, store.KindCancelled, "attempt", s.Attempts, "node", s.Node, "callee_leg", s.CalleeLeg,
 			"caller_leg", s.CallerLeg, "outcome", got.Outcome, "by", by)
 		return got, nil
 	}

@@ -299,7 +299,7 @@ func (e *Engine) Create(ctx context.Context, r Request) (store.Session, bool, er
 		IdempotencyKey: r.IdempotencyKey, State: store.Waiting, Policy: policyJSON,
 		CreatedAt: now, UpdatedAt: now, DueAt: first, DeadlineAt: first.Add(p.MaxTotal),
 	}
-	entry := store.Entry{At: now, Kind: "created", State: store.Waiting, Note: "source " + r.Source}
+	entry := store.CreatedEntry(now, r.Source)
 	if !s.DueAt.Equal(now) {
 		entry.Note += "; quiet hours: first attempt at " + s.DueAt.Format(time.RFC3339)
 	}

@@ -85,7 +85,7 @@ func TestCalleeAnswersOnThirdAttempt(t *testing.T) {
 	}
 	var causes []string
 	for _, e := range h.timeline(s.ID) {
-		if e.Kind == "attempt_ended" {
+		if e.Kind == store.KindAttemptEnded {
 			causes = append(causes, e.Cause)
 		}
 	}

@@ -261,7 +261,7 @@ func formatTimeline(tl []store.Entry) string {
 func kinds(tl []store.Entry) []string {
 	var out []string
 	for _, e := range tl {
-		out = append(out, e.Kind)
+		out = append(out, string(e.Kind))
 	}
 	return out
 }

@@ -102,7 +102,7 @@ func TestTransitionLogLines(t *testing.T) {
 		t.Errorf("%d retries, %d expiries, %d cancels logged; want some, 1, 1", toWaiting, toExpired, cancel)
 	}
 	tl := h.timeline(cancelled.ID)
-	if n := tl[len(tl)-2]; n.Kind != "cancelled" || !strings.Contains(n.Note, "cli:alice") {
+	if n := tl[len(tl)-2]; n.Kind != store.KindCancelled || !strings.Contains(n.Note, "cli:alice") {
 		t.Errorf("the timeline does not say who cancelled: %+v", n)
 	}
 }

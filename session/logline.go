@@ -11,7 +11,7 @@ import (
 // after it) from state from: the session, A and B, the move, and attrs,
 // further key-value pairs. A retry says when it is due. A pair whose value
 // is empty or zero is left out, so that a line shows only what is known.
-func (e *Engine) logTransition(s store.Session, from store.State, event string, attrs ...any) {
+func (e *Engine) logTransition(s store.Session, from store.State, event store.Kind, attrs ...any) {
 	all := append([]any{"session", s.ID, "caller", s.Caller, "callee", s.Callee,
 		"from", from, "to", s.State, "event", event}, attrs...)
 	if s.State == store.Waiting {
@@ -31,10 +31,10 @@ func (e *Engine) logTransition(s store.Session, from store.State, event string, 
 func reasonOf(entries []store.Entry) string {
 	for _, en := range entries {
 		switch en.Kind {
-		case "finished":
+		case store.KindFinished:
 			_, reason, _ := strings.Cut(en.Note, ": ")
 			return reason
-		case "deferred":
+		case store.KindDeferred:
 			return en.Note
 		}
 	}

@@ -152,7 +152,7 @@ func (w *worker) dialingCallee(ctx context.Context, t *tracked, in input) {
 	case inClaimed:
 		// The claim began the attempt and stored it; no worker step did,
 		// so its transition is logged here.
-		e.logTransition(s, store.Waiting, "attempt", "attempt", s.Attempts, "node", s.Node, "callee_leg", s.CalleeLeg)
+		e.logTransition(s, store.Waiting, store.KindAttempt, "attempt", s.Attempts, "node", s.Node, "callee_leg", s.CalleeLeg)
 		w.sendAttempt(ctx, t)
 	case inAnswer, inParked:
 		t.calleeParked = t.calleeParked || in.kind == inParked
@@ -284,7 +284,7 @@ func (w *worker) calleeHoldProbed(ctx context.Context, t *tracked, r *probed) {
 		// its way).
 		e.closer.doom(s.ID, s.CallerLeg, s.Node, t.policy.CallerRingTime)
 		e.legs.remove(s.CallerLeg)
-		w.dialCaller(ctx, t, time.Time{}, s, store.Entry{Kind: "caller_redial", Leg: "caller", Node: s.Node, UUID: s.CallerLeg,
+		w.dialCaller(ctx, t, time.Time{}, s, store.Entry{Kind: store.KindCallerRedial, Leg: "caller", Node: s.Node, UUID: s.CallerLeg,
 			Note: "A's leg was not up when the session was taken over"})
 	case a.bridged && b.bridged:
 		w.bridged(ctx, t) // bridged before the step was stored

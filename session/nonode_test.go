@@ -31,7 +31,7 @@ func TestNoNodeDefersTheAttempt(t *testing.T) {
 		t.Fatalf("no node, yet %+v", got)
 	}
 	for _, e := range h.timeline(s.ID) {
-		if e.Kind == "deferred" && !strings.Contains(e.Note, "no FreeSWITCH node connected") {
+		if e.Kind == store.KindDeferred && !strings.Contains(e.Note, "no FreeSWITCH node connected") {
 			t.Errorf("deferred entry says %q", e.Note)
 		}
 	}

@@ -21,7 +21,7 @@ func TestReconcileAdoptsAnOwnedSessionNobodySteers(t *testing.T) {
 	due := now.Add(time.Hour) // not due for the engine's scheduler
 	s, _, err := h.st.Create(t.Context(), store.Session{Caller: "1801", Callee: "1802", Source: "api", State: store.Waiting,
 		CreatedAt: now, UpdatedAt: now, DueAt: due, DeadlineAt: due.Add(time.Hour)},
-		store.Entry{At: now, Kind: "created", State: store.Waiting}, store.Limits{}, now)
+		store.Entry{At: now, Kind: store.KindCreated, State: store.Waiting}, store.Limits{}, now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -117,7 +117,7 @@ func TestOriginateLostOnItsWay(t *testing.T) {
 			if len(cut) != 1 {
 				t.Fatalf("%d commands cut, want 1", len(cut))
 			}
-			k := slices.IndexFunc(tl, func(e store.Entry) bool { return e.Kind == "attempt_ended" })
+			k := slices.IndexFunc(tl, func(e store.Entry) bool { return e.Kind == store.KindAttemptEnded })
 			if k < 0 || tl[k].Cause != c.cause || !strings.Contains(tl[k].Note, c.note) || tl[k].Attempt != 1 {
 				t.Errorf("first attempt did not end with cause %s, note %q\n%s", c.cause, c.note, formatTimeline(tl))
 			}

@@ -359,12 +359,12 @@ func (w *worker) beginAttempt(ctx context.Context, t *tracked) {
 		next := s
 		next.State, next.Owner = store.Waiting, ""
 		next.DueAt = now.Add(min(t.policy.FirstInterval, 10*time.Second))
-		w.apply(ctx, t, next, store.Entry{Kind: "deferred", Note: "no FreeSWITCH node connected: " + err.Error()})
+		w.apply(ctx, t, next, store.Entry{Kind: store.KindDeferred, Note: "no FreeSWITCH node connected: " + err.Error()})
 		return
 	}
 	next := s
 	next.State, next.Attempts, next.Node, next.CalleeLeg, next.CallerLeg = store.DialingCallee, s.Attempts+1, node, newUUID(), ""
-	if w.apply(ctx, t, next, store.Entry{Kind: "attempt", Leg: "callee", Attempt: next.Attempts, Node: node, UUID: next.CalleeLeg}) {
+	if w.apply(ctx, t, next, store.Entry{Kind: store.KindAttempt, Leg: "callee", Attempt: next.Attempts, Node: node, UUID: next.CalleeLeg}) {
 		w.sendAttempt(ctx, t)
 	}
 }
@@ -431,14 +431,14 @@ func (w *worker) calleeAttemptEnded(ctx context.Context, t *tracked, cause frees
 		same = 1 + w.countEnded(ctx, s.ID, cause)
 	}
 	d := t.policy.After(cause, s.Attempts, same, s.CreatedAt, now, nil)
-	ended := store.Entry{Kind: "attempt_ended", Leg: "callee", Attempt: s.Attempts, Node: s.Node, UUID: s.CalleeLeg, Cause: string(cause), Note: note}
+	ended := store.Entry{Kind: store.KindAttemptEnded, Leg: "callee", Attempt: s.Attempts, Node: s.Node, UUID: s.CalleeLeg, Cause: string(cause), Note: note}
 	if d.Outcome != "" {
 		w.finish(ctx, t, store.Outcome(d.Outcome), cause, d.Reason, ended)
 		return
 	}
 	next := s
 	next.State, next.Owner, next.DueAt, next.CalleeLeg, next.Node = store.Waiting, "", d.Due, "", ""
-	if w.apply(ctx, t, next, ended, store.Entry{Kind: "scheduled", Attempt: s.Attempts + 1, Note: d.Reason}) {
+	if w.apply(ctx, t, next, ended, store.Entry{Kind: store.KindScheduled, Attempt: s.Attempts + 1, Note: d.Reason}) {
 		e.opt.Metrics.Retry()
 	}
 }
@@ -454,7 +454,7 @@ func (w *worker) countEnded(ctx context.Context, id string, cause freeswitch.Cau
 	}
 	n := 0
 	for _, en := range tl {
-		if en.Kind == "attempt_ended" && en.Leg == "callee" && en.Cause == string(cause) {
+		if en.Kind == store.KindAttemptEnded && en.Leg == "callee" && en.Cause == string(cause) {
 			n++
 		}
 	}
@@ -468,7 +468,7 @@ func (w *worker) calleeAnswered(ctx context.Context, t *tracked, heard time.Time
 	next := s
 	next.State, next.AnsweredAt = store.CalleeHold, now
 	w.dialCaller(ctx, t, heard, next,
-		store.Entry{Kind: "callee_answered", Leg: "callee", Attempt: s.Attempts, Node: s.Node, UUID: s.CalleeLeg})
+		store.Entry{Kind: store.KindCalleeAnswered, Leg: "callee", Attempt: s.Attempts, Node: s.Node, UUID: s.CalleeLeg})
 	if t.s.State == store.CalleeHold {
 		w.e.opt.Metrics.DialAttempt("callee", "answered")
 		w.e.opt.Metrics.CalleeAnswered(now.Sub(s.CreatedAt))
@@ -487,7 +487,7 @@ func (w *worker) dialCaller(ctx context.Context, t *tracked, heard time.Time, ne
 	if err != nil {
 		next.CallerLeg = ""
 	}
-	entries := append(before, store.Entry{Kind: "caller_dialing", Leg: "caller", Node: s.Node, UUID: next.CallerLeg})
+	entries := append(before, store.Entry{Kind: store.KindCallerDialing, Leg: "caller", Node: s.Node, UUID: next.CallerLeg})
 	if !w.apply(ctx, t, next, entries...) {
 		return
 	}
@@ -564,7 +564,7 @@ func (w *worker) bridged(ctx context.Context, t *tracked) {
 	next := s
 	next.State, next.BridgedAt = store.Bridged, now
 	w.stopTimer(t)
-	if w.apply(ctx, t, next, store.Entry{Kind: "bridged", Node: s.Node, UUID: s.CallerLeg}) {
+	if w.apply(ctx, t, next, store.Entry{Kind: store.KindBridged, Node: s.Node, UUID: s.CallerLeg}) {
 		e.opt.Metrics.Bridged(now.Sub(s.CreatedAt))
 	}
 }
@@ -585,7 +585,7 @@ func (w *worker) calleeLeft(ctx context.Context, t *tracked, cause freeswitch.Ca
 	e, s := w.e, t.s
 	e.closer.doom(s.ID, s.CallerLeg, s.Node, t.policy.CallerRingTime)
 	w.finish(ctx, t, store.CalleeLeft, cause, "B hung up before A answered",
-		store.Entry{Kind: "callee_hung_up", Leg: "callee", Node: s.Node, UUID: s.CalleeLeg, Cause: string(cause)})
+		store.Entry{Kind: store.KindCalleeHungUp, Leg: "callee", Node: s.Node, UUID: s.CalleeLeg, Cause: string(cause)})
 }
 
 // holdLost: B's leg vanished with its node while A rang. B did not hang
@@ -611,7 +611,7 @@ func (w *worker) callerMissed(ctx context.Context, t *tracked, cause freeswitch.
 		n = note[0]
 	}
 	if !w.finish(ctx, t, store.CallerMissed, cause, n,
-		store.Entry{Kind: "caller_ended", Leg: "caller", Node: s.Node, UUID: s.CallerLeg, Cause: string(cause)}) {
+		store.Entry{Kind: store.KindCallerEnded, Leg: "caller", Node: s.Node, UUID: s.CallerLeg, Cause: string(cause)}) {
 		return
 	}
 	e.closer.prompt(s.ID, s.CalleeLeg, s.Node, e.opt.Prompts.CallerUnavailable)
@@ -626,7 +626,7 @@ func (w *worker) finish(ctx context.Context, t *tracked, outcome store.Outcome, 
 	now := w.e.now()
 	next := t.s
 	next.State, next.Outcome, next.Cause, next.FinishedAt, next.Owner = store.Finished, outcome, string(cause), now, ""
-	entries := append(before, store.Entry{Kind: "finished", Note: string(outcome) + ": " + reason, Cause: string(cause)})
+	entries := append(before, store.Entry{Kind: store.KindFinished, Note: string(outcome) + ": " + reason, Cause: string(cause)})
 	return w.apply(ctx, t, next, entries...)
 }
 

@@ -138,7 +138,7 @@ func TestFinishLeavesNoIndexEntries(t *testing.T) {
 	done := bridged
 	done.State, done.Outcome, done.Cause = Finished, Completed, "NORMAL_CLEARING"
 	end := t0.Add(time.Minute)
-	done, err = st.Apply(ctx, done, bridged.Version, []Entry{{Kind: "finished"}}, end)
+	done, err = st.Apply(ctx, done, bridged.Version, []Entry{{Kind: KindFinished}}, end)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +222,7 @@ func TestConcurrentDuplicateApplyWinsOnce(t *testing.T) {
 	sess := claimOne(t, st, "1001", "1002", "r1")
 	next := sess
 	next.State, next.Attempts = DialingCallee, 1
-	entry := []Entry{{Kind: "attempt", Attempt: 1}}
+	entry := []Entry{{Kind: KindAttempt, Attempt: 1}}
 	const dups = 8
 	results := make(chan error, dups)
 	for range dups {

@@ -50,7 +50,7 @@ func BenchmarkApply(b *testing.B) {
 			return
 		}
 		s := claimed[0]
-		entry := []Entry{{Kind: "attempt", Leg: "callee", Node: "fs1", UUID: "0e5bd3a2-5a4c-4c6e-8a53-3f0b5d3f4b1a"}}
+		entry := []Entry{{Kind: KindAttempt, Leg: "callee", Node: "fs1", UUID: "0e5bd3a2-5a4c-4c6e-8a53-3f0b5d3f4b1a"}}
 		for pb.Next() {
 			next := s
 			if s.State == DialingCallee {

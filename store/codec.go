@@ -61,7 +61,7 @@ const maxDigits = 15
 // defaultFirst is the first timeline entry the engine writes for sess, which
 // Timeline rebuilds from the hash without storing it.
 func defaultFirst(sess Session) Entry {
-	return Entry{At: sess.CreatedAt, Kind: "created", State: Waiting, Note: "source " + sess.Source}
+	return CreatedEntry(sess.CreatedAt, sess.Source)
 }
 
 // fields flattens sess into field/value pairs, zero values left out. The ID
@@ -190,7 +190,7 @@ func normalize(sess Session) Session {
 // wireEntry is the stored form of an Entry: short keys, zero values omitted.
 type wireEntry struct {
 	At      int64  `json:"t"`
-	Kind    string `json:"k,omitempty"`
+	Kind    Kind   `json:"k,omitempty"`
 	State   State  `json:"s,omitempty"`
 	Attempt int    `json:"a,omitempty"`
 	Leg     string `json:"l,omitempty"`

@@ -89,7 +89,7 @@ func countCommands(t *testing.T, watched bool) map[string]commandCount {
 	sessions := make([]Session, n)
 	measure("create", func(i int) {
 		s := newSession(fmt.Sprintf("+49151%07d", i), fmt.Sprintf("+49160%07d", i))
-		first := Entry{At: t0, Kind: "created", State: Waiting, Note: "source api"}
+		first := Entry{At: t0, Kind: KindCreated, State: Waiting, Note: "source api"}
 		got, _, err := st.Create(ctx, s, first, Limits{PerCaller: 3, PerCallee: 3}, t0)
 		if err != nil {
 			t.Fatal(err)
@@ -107,7 +107,7 @@ func countCommands(t *testing.T, watched bool) map[string]commandCount {
 			}
 		}
 	})
-	entry := []Entry{{Kind: "attempt", Leg: "callee", Node: "fs1", UUID: "0e5bd3a2-5a4c-4c6e-8a53-3f0b5d3f4b1a", Attempt: 1}}
+	entry := []Entry{{Kind: KindAttempt, Leg: "callee", Node: "fs1", UUID: "0e5bd3a2-5a4c-4c6e-8a53-3f0b5d3f4b1a", Attempt: 1}}
 	measure("apply", func(i int) {
 		next := sessions[i]
 		next.State, next.Attempts, next.Node = DialingCallee, 1, "fs1"
@@ -121,7 +121,7 @@ func countCommands(t *testing.T, watched bool) map[string]commandCount {
 	measure("finish", func(i int) {
 		next := sessions[i]
 		next.State, next.Outcome, next.Cause = Finished, CallerMissed, "NO_ANSWER"
-		if _, err := st.Apply(ctx, next, next.Version, []Entry{{Kind: "finished", State: Finished}}, t0); err != nil {
+		if _, err := st.Apply(ctx, next, next.Version, []Entry{{Kind: KindFinished, State: Finished}}, t0); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -35,7 +35,7 @@ func TestCreateStoresWaitingSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(tl) != 1 || tl[0].Kind != "created" || tl[0].State != Waiting || !tl[0].At.Equal(t0) {
+	if len(tl) != 1 || tl[0].Kind != KindCreated || tl[0].State != Waiting || !tl[0].At.Equal(t0) {
 		t.Fatalf("timeline = %+v", tl)
 	}
 	if s := c.ZScore(ctx, st.dueKey(), sess.ID).Val(); int64(s) != due.UnixMilli() {

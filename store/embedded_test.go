@@ -97,7 +97,7 @@ func exerciseEveryScript(t *testing.T, st *Store) {
 	}
 	done := taken[0]
 	done.State, done.Outcome = Finished, Cancelled
-	done, err = st.Apply(ctx, done, taken[0].Version, []Entry{{Kind: "cancelled"}}, later)
+	done, err = st.Apply(ctx, done, taken[0].Version, []Entry{{Kind: KindCancelled}}, later)
 	must(err)
 
 	// releaseScript: r2 claims b, then stops.

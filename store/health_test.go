@@ -38,7 +38,7 @@ func TestCheckReportsRedisOutOfMemory(t *testing.T) {
 	}
 	next := claimed
 	next.State = DialingCallee
-	if _, err := st.Apply(ctx, next, claimed.Version, []Entry{{Kind: "attempt"}}, t0); err == nil || !strings.Contains(err.Error(), "OOM") {
+	if _, err := st.Apply(ctx, next, claimed.Version, []Entry{{Kind: KindAttempt}}, t0); err == nil || !strings.Contains(err.Error(), "OOM") {
 		t.Errorf("Apply out of memory = %v, want an OOM error", err)
 	}
 	if err := st.Heartbeat(ctx, "r1", t0); err == nil {

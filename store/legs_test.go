@@ -22,7 +22,7 @@ func TestLegsOf(t *testing.T) {
 	}
 	next := ringing
 	next.State, next.Attempts, next.Node, next.CalleeLeg = DialingCallee, 1, "fs1", "0b5e6f1c-4d1f-4e8a-9d55-0a1b2c3d4e5f"
-	if _, err := st.Apply(ctx, next, ringing.Version, []Entry{{Kind: "attempt"}}, t0); err != nil {
+	if _, err := st.Apply(ctx, next, ringing.Version, []Entry{{Kind: KindAttempt}}, t0); err != nil {
 		t.Fatal(err)
 	}
 	got, err := st.LegsOf(ctx, []string{waiting.ID, ringing.ID, "no-such-session"})

@@ -115,7 +115,7 @@ func lifecycle(t testing.TB, c redis.UniversalClient, ns string, n int) []step {
 	measure("create", func(i int) {
 		s := newSession(fmt.Sprintf("+49151%07d", i), fmt.Sprintf("+49160%07d", i))
 		s.DueAt, s.DeadlineAt = t0.Add(time.Duration(i)*time.Millisecond), t0.Add(time.Hour)
-		first := Entry{Kind: "created", Note: "source api"}
+		first := Entry{Kind: KindCreated, Note: "source api"}
 		got, _, err := st.Create(ctx, s, first, Limits{PerCaller: 3, PerCallee: 3}, t0)
 		if err != nil {
 			t.Fatal(err)
@@ -147,7 +147,7 @@ func lifecycle(t testing.TB, c redis.UniversalClient, ns string, n int) []step {
 		return func(s *Session) []Entry {
 			leg := fmt.Sprintf("0e5bd3a2-5a4c-4c6e-8a53-3f0b5d3f4b%02d", attempt)
 			s.State, s.Attempts, s.Node, s.CalleeLeg = DialingCallee, attempt, "fs1", leg
-			return []Entry{{Kind: "attempt", Leg: "callee", Node: "fs1", UUID: leg, Attempt: attempt}}
+			return []Entry{{Kind: KindAttempt, Leg: "callee", Node: "fs1", UUID: leg, Attempt: attempt}}
 		}
 	}
 	t1, t2 := t0.Add(time.Second), t0.Add(2*time.Second)
@@ -156,8 +156,8 @@ func lifecycle(t testing.TB, c redis.UniversalClient, ns string, n int) []step {
 	measure("waiting", apply(func(s *Session) []Entry {
 		s.State, s.Owner, s.DueAt, s.CalleeLeg, s.Node = Waiting, "", t1.Add(time.Duration(byID[s.ID])*time.Millisecond), "", ""
 		return []Entry{
-			{Kind: "attempt_ended", Leg: "callee", Attempt: 1, Node: "fs1", Cause: "USER_BUSY"},
-			{Kind: "scheduled", Attempt: 2, Note: "retry in 1s"},
+			{Kind: KindAttemptEnded, Leg: "callee", Attempt: 1, Node: "fs1", Cause: "USER_BUSY"},
+			{Kind: KindScheduled, Attempt: 2, Note: "retry in 1s"},
 		}
 	}, t0))
 	// The engine claims and starts the attempt in one script.
@@ -170,7 +170,7 @@ func lifecycle(t testing.TB, c redis.UniversalClient, ns string, n int) []step {
 	})
 	measure("finished", apply(func(s *Session) []Entry {
 		s.State, s.Outcome, s.Cause, s.FinishedAt, s.Owner = Finished, Failed, "UNALLOCATED_NUMBER", t2, ""
-		return []Entry{{Kind: "finished", State: Finished, Cause: "UNALLOCATED_NUMBER"}}
+		return []Entry{{Kind: KindFinished, State: Finished, Cause: "UNALLOCATED_NUMBER"}}
 	}, t2))
 	gone := false
 	measure("gc", func(int) {

@@ -38,7 +38,7 @@ func newSession(caller, callee string) Session {
 	return Session{Caller: caller, Callee: callee, Source: "api"}
 }
 
-func firstEntry() Entry { return Entry{Kind: "created", Note: "requested"} }
+func firstEntry() Entry { return Entry{Kind: KindCreated, Note: "requested"} }
 
 func mustCreate(t testing.TB, st *Store, sess Session, now time.Time) Session {
 	t.Helper()

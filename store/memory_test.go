@@ -79,7 +79,7 @@ func measureWaiting(t *testing.T, idem bool) (perSession, keyBytes float64) {
 				if idem {
 					s.IdempotencyKey = fmt.Sprintf("6f1c2a4e-3b7d-4c1e-9a2f-%012d", i)
 				}
-				first := Entry{At: t0, Kind: "created", State: Waiting, Note: "source api"}
+				first := Entry{At: t0, Kind: KindCreated, State: Waiting, Note: "source api"}
 				if _, _, err := st.Create(ctx, s, first, Limits{PerCaller: 3, PerCallee: 3}, t0); err != nil {
 					errs <- err
 					return

@@ -180,13 +180,13 @@ func TestApplyToQuarantinedWritesNothing(t *testing.T) {
 		}
 		next := s
 		next.State = DialingCallee
-		_, err := via.Apply(ctx, next, s.Version, []Entry{{Kind: "attempt"}}, t0)
+		_, err := via.Apply(ctx, next, s.Version, []Entry{{Kind: KindAttempt}}, t0)
 		if !errors.Is(err, ErrQuarantined) {
 			t.Fatalf("remembered=%v: Apply to a spoilt record = %v, want ErrQuarantined", remembered, err)
 		}
 		checkQuarantined(t, st, &q, s.ID)
 		before := snapshot(t, st, c)
-		if _, err := via.Apply(ctx, next, s.Version, []Entry{{Kind: "attempt"}}, t0); !errors.Is(err, ErrQuarantined) {
+		if _, err := via.Apply(ctx, next, s.Version, []Entry{{Kind: KindAttempt}}, t0); !errors.Is(err, ErrQuarantined) {
 			t.Fatalf("remembered=%v: Apply to a quarantined session = %v, want ErrQuarantined", remembered, err)
 		}
 		sameSnapshot(t, before, snapshot(t, st, c))

@@ -78,7 +78,7 @@ func TestLostReplyApply(t *testing.T) {
 			next.Outcome, next.Owner = Cancelled, ""
 		}
 		lost := loseReply(t, p, applyScript)
-		got, err := ls.Apply(ctx, next, s.Version, []Entry{{Kind: string(state)}}, t0)
+		got, err := ls.Apply(ctx, next, s.Version, []Entry{{Kind: Kind(state)}}, t0)
 		lost()
 		if err != nil || got.Version != s.Version+1 || got.State != state {
 			t.Fatalf("Apply %s after a lost reply = %+v, %v", state, got, err)

@@ -78,7 +78,7 @@ func TestClaimAndStart(t *testing.T) {
 			t.Fatal(err)
 		}
 		last := tl[len(tl)-1]
-		started := last.Kind == "attempt"
+		started := last.Kind == KindAttempt
 		if started != w.startEntry {
 			t.Errorf("session %s: timeline %+v", s.ID, tl)
 		}
@@ -105,7 +105,7 @@ func TestClaimAndStart(t *testing.T) {
 	next := s
 	next.State, next.AnsweredAt = CalleeHold, now
 	next.CallerLeg = "leg-a-1"
-	if _, err := st.Apply(ctx, next, s.Version, []Entry{{Kind: "callee_answered"}}, now); err != nil {
+	if _, err := st.Apply(ctx, next, s.Version, []Entry{{Kind: KindCalleeAnswered}}, now); err != nil {
 		t.Fatalf("apply after a started claim: %v", err)
 	}
 
@@ -129,8 +129,8 @@ func TestClaimAndStartTwiceNeverSharesALeg(t *testing.T) {
 	}
 	now := t0.Add(time.Minute)
 	args := []any{st.p, ms(now), 2, "r1", st.channel(), 0, 0, st.opts.Retention.Milliseconds(), "seed", 2,
-		"fs1", encodeEntry(Entry{At: now, Kind: "attempt", State: DialingCallee, Leg: "callee", Node: "fs1"}),
-		"fs1", encodeEntry(Entry{At: now, Kind: "attempt", State: DialingCallee, Leg: "callee", Node: "fs1"})}
+		"fs1", encodeEntry(Entry{At: now, Kind: KindAttempt, State: DialingCallee, Leg: "callee", Node: "fs1"}),
+		"fs1", encodeEntry(Entry{At: now, Kind: KindAttempt, State: DialingCallee, Leg: "callee", Node: "fs1"})}
 	run := func(token string) map[string]string {
 		keys := []string{st.dueKey(), st.ownKey("r1"), st.gcKey(), st.indexKey(), st.replicasKey(), st.countKey(), st.p + "r:" + token}
 		res, err := claimScript.Run(ctx, c, keys, args...).Slice()

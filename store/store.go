@@ -134,10 +134,37 @@ type Session struct {
 	CreatedAt, UpdatedAt, DueAt, DeadlineAt, AnsweredAt, BridgedAt, FinishedAt time.Time
 }
 
+// Kind is what a timeline entry records. The values are stored and served
+// by the API, so they never change.
+type Kind string
+
+const (
+	KindCreated        Kind = "created"         // the session was requested; always the first entry
+	KindDeferred       Kind = "deferred"        // an attempt was due but could not begin (no node)
+	KindAttempt        Kind = "attempt"         // a callee attempt began: B is being dialled
+	KindAttemptEnded   Kind = "attempt_ended"   // the callee attempt ended without an answer
+	KindScheduled      Kind = "scheduled"       // the next attempt was scheduled
+	KindCalleeAnswered Kind = "callee_answered" // B answered and holds
+	KindCallerDialing  Kind = "caller_dialing"  // A is being dialled
+	KindCallerRedial   Kind = "caller_redial"   // A is dialled again: the replica that took over found its leg not up
+	KindBridged        Kind = "bridged"         // A and B are talking
+	KindCalleeHungUp   Kind = "callee_hung_up"  // B hung up before A answered
+	KindCallerEnded    Kind = "caller_ended"    // A's leg ended
+	KindCancelled      Kind = "cancelled"       // background calling was switched off
+	KindFinished       Kind = "finished"        // the session reached its outcome; always the last entry
+)
+
+// CreatedEntry is the first timeline entry of a session created at from
+// source. The store rebuilds it from the session hash rather than storing
+// it, so every creator must start from this one.
+func CreatedEntry(at time.Time, source string) Entry {
+	return Entry{At: at, Kind: KindCreated, State: Waiting, Note: "source " + source}
+}
+
 // Entry is one line of a session's timeline.
 type Entry struct {
 	At      time.Time
-	Kind    string
+	Kind    Kind
 	State   State
 	Attempt int
 	Leg     string

@@ -18,10 +18,10 @@ func TestTimelineFirstEntryFromHash(t *testing.T) {
 		want  Entry
 		e0    bool // stored in the hash as field e0
 	}{
-		{"default", Entry{Kind: "created", Note: "source api"},
-			Entry{At: t0, Kind: "created", State: Waiting, Note: "source api"}, false},
-		{"other note", Entry{Kind: "created", Note: "requested by operator"},
-			Entry{At: t0, Kind: "created", State: Waiting, Note: "requested by operator"}, true},
+		{"default", Entry{Kind: KindCreated, Note: "source api"},
+			Entry{At: t0, Kind: KindCreated, State: Waiting, Note: "source api"}, false},
+		{"other note", Entry{Kind: KindCreated, Note: "requested by operator"},
+			Entry{At: t0, Kind: KindCreated, State: Waiting, Note: "requested by operator"}, true},
 		{"earlier, with a leg", Entry{At: t0.Add(-time.Second), Kind: "missed", Leg: "callee", UUID: "u1", Note: "source api"},
 			Entry{At: t0.Add(-time.Second), Kind: "missed", State: Waiting, Leg: "callee", UUID: "u1", Note: "source api"}, true},
 	} {
@@ -51,7 +51,7 @@ func TestTimelineFirstEntryFromHash(t *testing.T) {
 			}
 			next := claimed[0]
 			next.State = DialingCallee
-			dial := Entry{At: t0.Add(time.Second), Kind: "attempt", Leg: "callee"}
+			dial := Entry{At: t0.Add(time.Second), Kind: KindAttempt, Leg: "callee"}
 			if _, err := st.Apply(ctx, next, next.Version, []Entry{dial}, t0.Add(time.Second)); err != nil {
 				t.Fatal(err)
 			}
@@ -73,8 +73,8 @@ func TestTimelineOfSessionWithListedFirstEntry(t *testing.T) {
 	st, c := newStore(t, Options{})
 	sess := newSession("1001", "1002")
 	sess.ID, sess.State, sess.Version, sess.CreatedAt, sess.UpdatedAt = "old1", Waiting, 3, t0, t0
-	first := Entry{At: t0, Kind: "created", State: Waiting, Note: "source api"}
-	later := Entry{At: t0.Add(time.Second), Kind: "attempt"}
+	first := Entry{At: t0, Kind: KindCreated, State: Waiting, Note: "source api"}
+	later := Entry{At: t0.Add(time.Second), Kind: KindAttempt}
 	c.HSet(ctx, st.sessionKey(sess.ID), sess.fields()...)
 	c.RPush(ctx, st.timelineKey(sess.ID), encodeEntry(first), encodeEntry(later))
 	tl, err := st.Timeline(ctx, sess.ID)

@@ -74,7 +74,7 @@ func TestApplyStoresExactlyTheSession(t *testing.T) {
 			}
 			next := sess
 			change(&next)
-			got, err := via.Apply(ctx, next, sess.Version, []Entry{{Kind: fmt.Sprintf("step %d", i)}}, t0.Add(time.Duration(i)*time.Second))
+			got, err := via.Apply(ctx, next, sess.Version, []Entry{{Kind: Kind(fmt.Sprintf("step %d", i))}}, t0.Add(time.Duration(i)*time.Second))
 			if err != nil {
 				t.Fatalf("step %d: %v", i, err)
 			}

@@ -40,7 +40,7 @@ func TestSubscribeReceivesChanges(t *testing.T) {
 		}
 	}
 	sess := mustCreate(t, st, newSession("1001", "1002"), t0)
-	check("create", receive(t, changes), sess, []Entry{{At: t0, Kind: "created", State: Waiting, Note: "requested"}})
+	check("create", receive(t, changes), sess, []Entry{{At: t0, Kind: KindCreated, State: Waiting, Note: "requested"}})
 
 	claimed, _, err := st.ClaimDue(ctx, "r1", t0, 1)
 	if err != nil || len(claimed) != 1 {
@@ -82,7 +82,7 @@ func TestSubscribeKeepsEachChange(t *testing.T) {
 	}
 	next := claimed[0]
 	next.State, next.Outcome = Finished, Cancelled
-	finished, err := st.Apply(ctx, next, next.Version, []Entry{{Kind: "finished"}, {Kind: "notified"}}, t0)
+	finished, err := st.Apply(ctx, next, next.Version, []Entry{{Kind: KindFinished}, {Kind: "notified"}}, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestSubscribeKeepsEachChange(t *testing.T) {
 	}
 	for i, w := range want {
 		c := receive(t, changes)
-		var kinds []string
+		var kinds []Kind
 		for _, e := range c.Entries {
 			kinds = append(kinds, e.Kind)
 		}
