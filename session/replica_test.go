@@ -192,7 +192,7 @@ func TestReplicas(t *testing.T) {
 				finished := 0
 				for _, e := range h.timeline(id) {
 					switch e.Kind {
-					case "finished":
+					case store.KindFinished:
 						finished++
 					}
 				}

@@ -21,7 +21,7 @@ func TestOverviewReads(t *testing.T) {
 	}{{a, Expired, t0.Add(time.Minute)}, {b, Cancelled, t0.Add(2 * time.Minute)}} {
 		next := f.s
 		next.State, next.Outcome, next.FinishedAt = Finished, f.outcome, f.at
-		if _, err := st.Apply(ctx, next, f.s.Version, []Entry{{Kind: "finished", At: f.at}}, f.at); err != nil {
+		if _, err := st.Apply(ctx, next, f.s.Version, []Entry{{Kind: KindFinished, At: f.at}}, f.at); err != nil {
 			t.Fatal(err)
 		}
 	}

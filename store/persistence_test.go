@@ -113,7 +113,7 @@ func (l *load) run(ctx context.Context, t *testing.T, n int, step func(i int)) {
 			next := c
 			next.State, next.CallerLeg = CalleeHold, "leg-a"
 			l.retry(ctx, t, "apply", func() error {
-				got, err := l.st.Apply(ctx, next, c.Version, []Entry{{Kind: "callee_answered"}}, t0)
+				got, err := l.st.Apply(ctx, next, c.Version, []Entry{{Kind: KindCalleeAnswered}}, t0)
 				if err == nil {
 					l.ack(got)
 				}
@@ -240,7 +240,7 @@ func TestRedisRestartWithoutPersistence(t *testing.T) {
 	before := snapshot(t, st, c)
 	next := claimed
 	next.State = DialingCallee
-	if _, err := st.Apply(ctx, next, claimed.Version, []Entry{{Kind: "attempt"}}, t0); !errors.Is(err, ErrNotFound) {
+	if _, err := st.Apply(ctx, next, claimed.Version, []Entry{{Kind: KindAttempt}}, t0); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Apply to a lost session = %v, want ErrNotFound", err)
 	}
 	sameSnapshot(t, before, snapshot(t, st, c))
