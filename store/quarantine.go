@@ -40,7 +40,7 @@ func (s *Store) setAside(ctx context.Context, id string) (string, error) {
 	if why == "" {
 		return "", fmt.Errorf("quarantine session %s: the store's script finds the record sound, the Store does not (a bug)", id)
 	}
-	if len(res) > 1 && res[1] == int64(1) {
+	if len(res) > 1 && res[1] == int64(codeDone) { // set aside by this call, not before
 		s.quarantined(id, why)
 	}
 	return why, nil

@@ -34,7 +34,7 @@ import (
 type code int64
 
 const (
-	codeDone           code = 1  // applied, created
+	codeDone           code = 1  // applied, created, set aside
 	codeExisting       code = 2  // create: an equivalent session exists; the reply carries it
 	codeNotFound       code = 0  // apply: no such session
 	codeFenced         code = -1 // apply: a claim or takeover moved the fence, or another replica owns it
@@ -46,6 +46,7 @@ const (
 	codeCallerCap      code = -7 // create: the caller has too many live sessions
 	codeCalleeCap      code = -8 // create: the callee has too many live sessions
 	codeIDInUse        code = -9 // create: another session has this id
+	codeAlreadyAside   code = 3  // quarantine: the record was set aside before
 )
 
 // replayTTL is how long a script's first result answers a second run with
@@ -59,11 +60,11 @@ const replayTTL = time.Minute
 var luaPrelude = fmt.Sprintf(`
 local DONE, EXISTING, NOT_FOUND, FENCED, STALE, FINISHED = %d, %d, %d, %d, %d, %d
 local PARTIES_CHANGED, OTHER_BASE, UNDECODABLE = %d, %d, %d
-local CALLER_CAP, CALLEE_CAP, ID_IN_USE = %d, %d, %d
+local CALLER_CAP, CALLEE_CAP, ID_IN_USE, ALREADY_ASIDE = %d, %d, %d, %d
 local REPLAY_TTL = %d
 `, codeDone, codeExisting, codeNotFound, codeFenced, codeStale, codeFinished,
 	codePartiesChanged, codeOtherBase, codeUndecodable,
-	codeCallerCap, codeCalleeCap, codeIDInUse,
+	codeCallerCap, codeCalleeCap, codeIDInUse, codeAlreadyAside,
 	replayTTL.Milliseconds())
 
 // luaDecodable knows which session records decodeSession can decode:
@@ -696,13 +697,13 @@ return {left, quarantined}
 //	KEYS[1] s:<id>
 //	ARGV[1] prefix      ARGV[2] id     ARGV[3] retention ms
 //
-// Returns {why, 1} quarantined now, {why, 0} quarantined before, an empty
-// why when the record decodes, and {} when it is gone.
+// Returns {why, DONE} quarantined now, {why, ALREADY_ASIDE} quarantined
+// before, an empty why when the record decodes, and {} when it is gone.
 var quarantineScript = redis.NewScript(luaPrelude + luaHash + luaDecodable + luaQuarantine + `
 local h, found = hash(KEYS[1])
 if not found then return {} end
 local why = undecodable(h)
 if not why then return {''} end
-if quarantine(ARGV[1], ARGV[2], h, why, nil, ARGV[3]) then return {why, 1} end
-return {why, 0}
+if quarantine(ARGV[1], ARGV[2], h, why, nil, ARGV[3]) then return {why, DONE} end
+return {why, ALREADY_ASIDE}
 `)

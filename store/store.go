@@ -149,7 +149,7 @@ const (
 	KindCallerRedial   Kind = "caller_redial"   // A is dialled again: the replica that took over found its leg not up
 	KindBridged        Kind = "bridged"         // A and B are talking
 	KindCalleeHungUp   Kind = "callee_hung_up"  // B hung up before A answered
-	KindCallerEnded    Kind = "caller_ended"    // A's leg ended
+	KindCallerEnded    Kind = "caller_ended"    // A did not answer
 	KindCancelled      Kind = "cancelled"       // background calling was switched off
 	KindFinished       Kind = "finished"        // the session reached its outcome; always the last entry
 )
