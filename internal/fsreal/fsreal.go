@@ -79,6 +79,9 @@ const (
 const HowToInstall = "install it with `sudo ../shared/freeswitch/install` (or set " + EnvBin +
 	"), then run `make test-freeswitch`"
 
+// ErrNotInstalled is StartServer's error when there is no FreeSWITCH binary.
+var ErrNotInstalled = errors.New("not installed")
+
 // Installed returns the FreeSWITCH binary and whether it is there.
 func Installed() (bin string, ok bool) {
 	bin = DefaultBin
@@ -191,7 +194,7 @@ func StartServer(dir string, opt Options) (*Server, error) {
 		bin, ok = opt.Bin, executable(opt.Bin)
 	}
 	if !ok {
-		return nil, fmt.Errorf("real FreeSWITCH: not installed (%s not found): %s", bin, HowToInstall)
+		return nil, fmt.Errorf("real FreeSWITCH: %w (%s not found): %s", ErrNotInstalled, bin, HowToInstall)
 	}
 	s, err := newServer(bin, dir, opt)
 	if err != nil {

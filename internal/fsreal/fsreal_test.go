@@ -157,8 +157,8 @@ func TestStartServerBin(t *testing.T) {
 		s.Stop()
 		t.Fatalf("started FreeSWITCH from %s, which does not exist", missing)
 	}
-	if !strings.Contains(err.Error(), missing) {
-		t.Errorf("error %q does not name %s", err, missing)
+	if !errors.Is(err, fsreal.ErrNotInstalled) || !strings.Contains(err.Error(), missing) {
+		t.Errorf("error %q: want ErrNotInstalled, naming %s", err, missing)
 	}
 }
 
