@@ -36,9 +36,11 @@ func TestShortRun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
 	defer cancel()
 	res, err := bench.Run(ctx, bench.Options{
-		Short:          true,
-		Nodes:          2,
-		Out:            out,
+		Short: true,
+		Nodes: 2,
+		Out:   out,
+		// The real-FreeSWITCH runs have a test of their own.
+		NoFreeSWITCH:   true,
 		ReplicaCommand: []string{os.Args[0], "-test.run=^$"},
 		Logger:         slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	}, &table)
@@ -124,7 +126,10 @@ func TestShortRun(t *testing.T) {
 	if back.Throughput[0].Sessions != tr.Sessions {
 		t.Errorf("JSON sessions = %d, want %d", back.Throughput[0].Sessions, tr.Sessions)
 	}
-	for _, want := range []string{"FULL SESSIONS", "WAITING SESSIONS", "SCHEDULER LATENESS", "asynq", "TARGETS"} {
+	if res.FreeSWITCH == nil || res.FreeSWITCH.Skipped == "" || len(res.FreeSWITCH.Runs) != 0 {
+		t.Errorf("real FreeSWITCH %+v; want skipped, as asked", res.FreeSWITCH)
+	}
+	for _, want := range []string{"FULL SESSIONS", "REAL FREESWITCH: not run", "WAITING SESSIONS", "SCHEDULER LATENESS", "asynq", "TARGETS"} {
 		if !strings.Contains(table.String(), want) {
 			t.Errorf("table lacks %q", want)
 		}

@@ -74,6 +74,11 @@ func callerBehavior(i int) fssim.Behavior {
 func calleeNumber(run, i int) string { return fmt.Sprintf("2%d%07d", run, i) }
 func callerNumber(run, i int) string { return fmt.Sprintf("3%d%07d", run, i) }
 
+// simNumbers are session i's numbers in throughput run run.
+func simNumbers(run, i int) (caller, callee string) {
+	return callerNumber(run, i), calleeNumber(run, i)
+}
+
 // In the lateness phase B is busy and the next attempt is half an hour
 // away, so each due session is exactly one retry; waiting sessions are
 // never dialled.

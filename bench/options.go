@@ -3,6 +3,8 @@ package bench
 import (
 	"log/slog"
 	"time"
+
+	"bgcall/internal/fsreal"
 )
 
 // Options configure a benchmark run. Zero fields take the defaults noted;
@@ -23,6 +25,18 @@ type Options struct {
 	// target, and more than the target, to show whether the replica keeps up.
 	Rates    []int
 	Duration time.Duration
+	// FreeSWITCH is the freeswitch binary of the real-FreeSWITCH runs;
+	// default $BGCALL_FREESWITCH_BIN, else /usr/local/freeswitch/bin/freeswitch.
+	// When it is not there the table says so in one line and the rest
+	// runs; NoFreeSWITCH skips those runs anyway.
+	FreeSWITCH   string
+	NoFreeSWITCH bool
+	// RealRates are the offered loads through one real FreeSWITCH node, in
+	// new sessions per second, run in this order until the first that is
+	// not sustained; RealDuration is how long each is offered. Defaults
+	// {20, 40, 80}/s for 30s (short: {10}/s for 5s).
+	RealRates    []int
+	RealDuration time.Duration
 	// Waiting are the numbers of waiting sessions at which Redis memory and
 	// controller heap are measured; default {10k, 100k, 1M}
 	// (short: {1k, 4k}).
@@ -105,10 +119,21 @@ func (o *Options) fill() {
 		if o.AsynqCheckIntervals == nil {
 			o.AsynqCheckIntervals = []time.Duration{poll}
 		}
+		if o.RealRates == nil {
+			o.RealRates = []int{10}
+		}
+		defD(&o.RealDuration, 5*time.Second)
 	}
 	if o.Rates == nil {
 		o.Rates = []int{100, 500, 600}
 	}
+	if o.FreeSWITCH == "" {
+		o.FreeSWITCH, _ = fsreal.Installed()
+	}
+	if o.RealRates == nil {
+		o.RealRates = []int{20, 40, 80}
+	}
+	defD(&o.RealDuration, 30*time.Second)
 	defD(&o.Duration, 20*time.Second)
 	if o.Waiting == nil {
 		o.Waiting = []int{10_000, 100_000, 1_000_000}

@@ -21,6 +21,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"bgcall/esl"
+	"bgcall/internal/fsreal"
 	"bgcall/metrics"
 	"bgcall/session"
 	"bgcall/store"
@@ -47,6 +48,10 @@ type replicaConfig struct {
 	// BusyRetry, when set, is how long after USER_BUSY the next attempt
 	// falls due (benchPolicy's is 100ms).
 	BusyRetry time.Duration
+	// FreeSWITCH says Nodes is a real FreeSWITCH: the replica runs at real
+	// time (realPolicy), dials through the loopback endpoint, and its
+	// sessions call the far ends of the real mix.
+	FreeSWITCH bool
 }
 
 // request is one command from the benchmark to a replica child, over the
@@ -132,6 +137,11 @@ func runReplica(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("bench replica: %w", err)
 	}
+	// Closed after the engine stopped, which releases its sessions.
+	counter := newTally()
+	client := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{cfg.Redis}})
+	defer client.Close()
+	client.AddHook(counter)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel()
@@ -141,14 +151,10 @@ func runReplica(ctx context.Context) error {
 	err = pool.WaitConnected(wctx, len(cfg.Nodes))
 	wcancel()
 	if err != nil {
-		return fmt.Errorf("bench replica: connect to the simulator: %w", err)
+		return fmt.Errorf("bench replica: connect to FreeSWITCH: %w", err)
 	}
 
-	counter := newTally()
-	client := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{cfg.Redis}})
-	defer client.Close()
-	client.AddHook(counter)
-	eng, err := session.New(session.Options{
+	opt := session.Options{
 		Store:   store.New(client, store.Options{Namespace: cfg.Namespace}),
 		Pool:    pool,
 		Replica: cfg.Replica,
@@ -163,7 +169,16 @@ func runReplica(ctx context.Context) error {
 		ClaimBatch:    cfg.ClaimBatch,
 		Metrics:       m,
 		Logger:        log,
-	})
+	}
+	numbers := simNumbers
+	if cfg.FreeSWITCH {
+		// Real time: the engine's own leg timeouts, and a parked leg
+		// outlives B's hold (A's ring) with room to spare.
+		opt.Policy, opt.ParkTimeout, opt.LegGrace = realPolicy(), 30*time.Second, 0
+		opt.CalleeDial, opt.CallerDial = fsreal.DialTemplate, fsreal.DialTemplate
+		numbers = realNumbers
+	}
+	eng, err := session.New(opt)
 	if err != nil {
 		return fmt.Errorf("bench replica: %w", err)
 	}
@@ -198,7 +213,7 @@ func runReplica(ctx context.Context) error {
 			}
 			rep.API, rep.BGAPI = times.take()
 		case "create":
-			rep.Created, rep.Failed = create(ctx, eng, req)
+			rep.Created, rep.Failed = create(ctx, eng, req, numbers)
 		case "cpuprofile":
 			var f *os.File
 			if f, err = os.Create(req.Path); err == nil {
@@ -227,8 +242,9 @@ func runReplica(ctx context.Context) error {
 }
 
 // create makes req.Count sessions through the engine, paced at req.Rate
-// per second, as the API would on behalf of callers.
-func create(ctx context.Context, eng *session.Engine, req request) (created, failed int) {
+// per second, as the API would on behalf of callers, between the numbers
+// that numbers gives session i of run req.Run.
+func create(ctx context.Context, eng *session.Engine, req request, numbers func(run, i int) (caller, callee string)) (created, failed int) {
 	const senders = 8
 	jobs := make(chan int)
 	var mu sync.Mutex
@@ -238,8 +254,8 @@ func create(ctx context.Context, eng *session.Engine, req request) (created, fai
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				_, ok, err := eng.Create(ctx, session.Request{
-					Caller: callerNumber(req.Run, i), Callee: calleeNumber(req.Run, i), Source: session.SourceAPI})
+				caller, callee := numbers(req.Run, i)
+				_, ok, err := eng.Create(ctx, session.Request{Caller: caller, Callee: callee, Source: session.SourceAPI})
 				mu.Lock()
 				if err != nil || !ok {
 					failed++
@@ -354,8 +370,15 @@ func (r *replica) call(req request) (reply, error) {
 }
 
 // cpu returns the child's user+system CPU time so far, from /proc.
-func (r *replica) cpu() time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", r.cmd.Process.Pid))
+func (r *replica) cpu() time.Duration { return processCPU(r.cmd.Process.Pid) }
+
+// rss returns the child's resident memory, from /proc.
+func (r *replica) rss() int64 { return processRSS(r.cmd.Process.Pid) }
+
+// processCPU returns process pid's user+system CPU time so far, from /proc,
+// or 0 when unknown.
+func processCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0
 	}
@@ -371,9 +394,10 @@ func (r *replica) cpu() time.Duration {
 	return time.Duration(ut+st) * time.Second / ticksPerSecond
 }
 
-// rss returns the child's resident memory, from /proc.
-func (r *replica) rss() int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", r.cmd.Process.Pid))
+// processRSS returns process pid's resident memory, from /proc, or 0 when
+// unknown.
+func processRSS(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0
 	}

@@ -137,6 +137,9 @@ func printTable(w io.Writer, r Result) {
 		row("  at the simulator, A answers -> uuid_bridge handled p50/p99/max ms", q(t.CallerEndToEnd))
 		row("  outcomes", outcomes(t.Outcomes))
 	}
+	tw.Flush()
+	printFreeSWITCH(w, r)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	if len(r.Waiting) > 0 {
 		row("WAITING SESSIONS", "")
 		for _, l := range r.Waiting {
@@ -174,6 +177,86 @@ func printTable(w io.Writer, r Result) {
 		tw.Flush()
 	}
 	fmt.Fprintf(w, "\nrun took %.0fs\n", r.Seconds)
+}
+
+// printFreeSWITCH prints the real-FreeSWITCH runs beside the simulator's,
+// one column each, or the one line that says why there are none.
+func printFreeSWITCH(w io.Writer, r Result) {
+	f := r.FreeSWITCH
+	if f == nil {
+		return
+	}
+	if f.Skipped != "" {
+		fmt.Fprintf(w, "REAL FREESWITCH: %s\n", f.Skipped)
+		return
+	}
+	fmt.Fprintf(w, "REAL FREESWITCH: one node, %s (%s), max-sessions %d and sessions-per-second %d (raised from the project configuration's 1000 and 500); both legs loopback; load average %.2f at start, %.2f at end\n",
+		f.Version, f.Binary, f.MaxSessions, f.SessionsPerSecond, f.LoadAtStart, f.LoadAtEnd)
+	fmt.Fprintf(w, "real mix, at real time, each rate offered for %gs: %s\n", f.LoadSeconds, f.Mix)
+	type column struct {
+		head string
+		t    ThroughputRun
+		real *RealRun
+	}
+	var cols []column
+	for _, t := range r.Throughput {
+		cols = append(cols, column{head: fmt.Sprintf("simulator %d/s", t.OfferedPerSec), t: t})
+	}
+	for i := range f.Runs {
+		cols = append(cols, column{head: fmt.Sprintf("real FS %d/s", f.Runs[i].OfferedPerSec), t: f.Runs[i].ThroughputRun, real: &f.Runs[i]})
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	line := func(label string, cell func(c column) string) {
+		fmt.Fprint(tw, "  "+label)
+		for _, c := range cols {
+			fmt.Fprint(tw, "\t"+cell(c))
+		}
+		fmt.Fprintln(tw)
+	}
+	realOnly := func(cell func(r *RealRun) string) func(c column) string {
+		return func(c column) string {
+			if c.real == nil {
+				return "-"
+			}
+			return cell(c.real)
+		}
+	}
+	line("SIMULATOR AND REAL FREESWITCH", func(c column) string { return c.head })
+	line("sessions (unfinished)", func(c column) string { return fmt.Sprintf("%d (%d)", c.t.Sessions, c.t.Unfinished) })
+	line("sessions that ended as their far ends dictate", realOnly(func(r *RealRun) string { return fmt.Sprint(r.AsDictated) }))
+	line("sustained sessions/s", func(c column) string { return fmt.Sprintf("%.1f", c.t.SustainedPerSec) })
+	line("attempts per session", func(c column) string { return fmt.Sprintf("%.2f", c.t.AttemptsPerSession) })
+	line("reaction B answer read -> caller originate written p50 / p99 ms", func(c column) string { return p50p99(c.t.CalleeReaction) })
+	line("reaction A answer read -> uuid_bridge written p50 / p99 ms", func(c column) string { return p50p99(c.t.CallerReaction) })
+	line("esl api / bgapi round trip p99 ms", func(c column) string { return fmt.Sprintf("%.2f / %.2f", c.t.ESLAPI.P99, c.t.ESLBGAPI.P99) })
+	line("controller CPU s per 1000 sessions", func(c column) string { return fmt.Sprintf("%.2f", c.t.CPUSecPer1000) })
+	line("FreeSWITCH CPU s per 1000 sessions", realOnly(func(r *RealRun) string { return fmt.Sprintf("%.2f", r.FreeSWITCHCPUSecPer1000) }))
+	line("FreeSWITCH channels per session (of attempts)", realOnly(func(r *RealRun) string {
+		return fmt.Sprintf("%.2f (%d/%d)", r.ChannelsPerSession, r.Channels, r.ChannelsDialled)
+	}))
+	line("FreeSWITCH peak channels up; created/s", realOnly(func(r *RealRun) string {
+		return fmt.Sprintf("%d; %.0f", r.PeakChannels, r.PeakChannelsPerSec)
+	}))
+	line("FreeSWITCH channels left up after the last session", realOnly(func(r *RealRun) string { return fmt.Sprint(len(r.LeftUp)) }))
+	line("FreeSWITCH RSS MiB at end", realOnly(func(r *RealRun) string { return fmt.Sprintf("%.0f", r.RSSMiB) }))
+	line("completed / caller_missed / expired / failed / other", func(c column) string {
+		o := c.t.Outcomes
+		other := c.t.Sessions - c.t.Unfinished - o["completed"] - o["caller_missed"] - o["expired"] - o["failed"]
+		return fmt.Sprintf("%d / %d / %d / %d / %d", o["completed"], o["caller_missed"], o["expired"], o["failed"], other)
+	})
+	tw.Flush()
+	if f.Stopped != "" {
+		fmt.Fprintf(w, "  real FreeSWITCH: %s\n", f.Stopped)
+	}
+}
+
+// p50p99 prints a histogram's median and p99, the p99 as "> bound" when it
+// lies past the last bucket.
+func p50p99(q quantiles) string {
+	if q.P99Beyond {
+		return fmt.Sprintf("%.2f / > %.0f", q.P50, q.P99)
+	}
+	return fmt.Sprintf("%.2f / %.2f", q.P50, q.P99)
 }
 
 func outcomes(m map[string]int) string {

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -46,5 +47,22 @@ func TestCapacityCheck(t *testing.T) {
 				t.Errorf("got %+v, want value %q met %v", found[0], c.value, c.met)
 			}
 		})
+	}
+}
+
+// A p99 past the last finite bucket is marked, and printed as such: the
+// bucket's bound alone would read as a measured value.
+func TestP99BeyondLastBucket(t *testing.T) {
+	bounds := []float64{0.5, 1}
+	within := hist{Bounds: bounds, Counts: []uint64{60, 99}, Count: 100}.summary()
+	beyond := hist{Bounds: bounds, Counts: []uint64{60, 98}, Count: 100}.summary()
+	if within.P99Beyond || within.P99 > 1000 || within.Max != -1 {
+		t.Errorf("99 of 100 within 1s: %+v; want p99 within the buckets, max beyond", within)
+	}
+	if !beyond.P99Beyond || beyond.P99 != 1000 {
+		t.Errorf("98 of 100 within 1s: %+v; want p99 beyond the last bucket", beyond)
+	}
+	if got := p50p99(beyond); got != fmt.Sprintf("%.2f / > 1000", beyond.P50) {
+		t.Errorf("printed %q", got)
 	}
 }

@@ -6,6 +6,8 @@ type Result struct {
 	Setup      Setup           `json:"setup"`
 	Throughput []ThroughputRun `json:"throughput"`
 	Waiting    []WaitingLevel  `json:"waiting"`
+	// FreeSWITCH is the full-session load through one real FreeSWITCH.
+	FreeSWITCH *RealFreeSWITCH `json:"real_freeswitch,omitempty"`
 	Lateness   *LatenessRun    `json:"lateness,omitempty"`
 	Asynq      []AsynqRun      `json:"asynq"`
 	Checks     []Check         `json:"checks"`
@@ -68,6 +70,52 @@ type ThroughputRun struct {
 	Outcomes       map[string]int `json:"outcomes"`
 	Commands       counts         `json:"redis_commands_by_name"`
 	DrainSeconds   float64        `json:"seconds_until_all_finished"`
+}
+
+// RealFreeSWITCH is the full-session load through one real FreeSWITCH
+// node, at real time, with a mix of its own.
+type RealFreeSWITCH struct {
+	// Skipped says why there are no runs (FreeSWITCH is not installed).
+	Skipped string `json:"skipped,omitempty"`
+	Binary  string `json:"binary"`
+	Version string `json:"version,omitempty"`
+	// The limits the bench instance ran with, raised at its start.
+	MaxSessions       int       `json:"max_sessions,omitempty"`
+	SessionsPerSecond int       `json:"sessions_per_second,omitempty"`
+	Mix               string    `json:"mix"`
+	LoadSeconds       float64   `json:"load_seconds"`
+	LoadAtStart       float64   `json:"load_average_at_start,omitempty"`
+	LoadAtEnd         float64   `json:"load_average_at_end,omitempty"`
+	Runs              []RealRun `json:"runs,omitempty"`
+	// Stopped says which run did not sustain its rate, and why.
+	Stopped string `json:"stopped,omitempty"`
+}
+
+// RealRun is one offered rate through the real FreeSWITCH: the throughput
+// run's figures (its end-to-end reaction times stay empty: they are the
+// simulator's) and FreeSWITCH's own.
+type RealRun struct {
+	ThroughputRun
+	FreeSWITCHCPUSecPer1000 float64 `json:"freeswitch_cpu_seconds_per_1000_sessions"`
+	// Channels FreeSWITCH created during the run, and those bgcall's
+	// attempts account for: two per loopback call.
+	Channels           int     `json:"freeswitch_channels_created"`
+	ChannelsDialled    int     `json:"channels_of_the_attempts"`
+	ChannelsPerSession float64 `json:"freeswitch_channels_per_session"`
+	// Sampled once a second.
+	PeakChannels       int     `json:"freeswitch_peak_channels_up"`
+	PeakChannelsPerSec float64 `json:"freeswitch_peak_channels_created_per_sec"`
+	RSSMiB             float64 `json:"freeswitch_rss_mib_at_end"`
+	// LeftUp are the channels FreeSWITCH still had up 5 s after every
+	// session finished, as "show channels" lists them (the bench then
+	// hangs them up): bgcall should leave none.
+	LeftUp []string `json:"channels_left_up,omitempty"`
+	// AsDictated is how many sessions ended with the outcome, and after
+	// the attempts on B, that their far ends call for.
+	AsDictated int `json:"sessions_as_far_ends_dictate"`
+	// Otherwise are a few of the others, as "<session>: <what happened>,
+	// dictated <what should have>".
+	Otherwise []string `json:"sessions_otherwise,omitempty"`
 }
 
 // WaitingLevel is the cost of a number of waiting sessions.

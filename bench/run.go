@@ -124,6 +124,11 @@ func (b *bench) run(ctx context.Context) (Result, error) {
 		}
 		res.Throughput = append(res.Throughput, tr)
 	}
+	fs, err := b.realFreeSWITCH(ctx)
+	res.FreeSWITCH = fs
+	if err != nil {
+		return res, err
+	}
 	if err := b.waitingAndLateness(ctx, &res); err != nil {
 		return res, err
 	}
@@ -145,10 +150,16 @@ func (b *bench) replicaConfig(i int, ns string) replicaConfig {
 	return c
 }
 
-func (b *bench) startReplicas(ns string) ([]*replica, error) {
+// startReplicas starts the replicas of namespace ns; configure, when set,
+// changes each one's configuration.
+func (b *bench) startReplicas(ns string, configure func(*replicaConfig)) ([]*replica, error) {
 	var rs []*replica
 	for i := range b.o.Replicas {
-		r, err := startReplica(b.o, b.replicaConfig(i, ns))
+		c := b.replicaConfig(i, ns)
+		if configure != nil {
+			configure(&c)
+		}
+		r, err := startReplica(b.o, c)
 		if err != nil {
 			stopAll(rs)
 			return nil, err

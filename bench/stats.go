@@ -16,6 +16,9 @@ type quantiles struct {
 	P50 float64 `json:"p50_ms"`
 	P99 float64 `json:"p99_ms"`
 	Max float64 `json:"max_ms"`
+	// P99Beyond says a histogram's p99 lies past its last finite bucket,
+	// which P99 then is.
+	P99Beyond bool `json:"p99_beyond_last_bucket,omitempty"`
 }
 
 func summarize(ds []time.Duration) quantiles {
@@ -128,6 +131,7 @@ func (h hist) summary() quantiles {
 	}
 	if h.Count > prev {
 		q.Max = -1 // beyond the last bucket
+		q.P99Beyond = float64(prev) < 0.99*float64(h.Count)
 	}
 	return q
 }

@@ -23,30 +23,73 @@ func mixDescription() string {
 }
 
 // throughput offers rate new sessions per second for o.Duration to the
-// replicas, waits for every session to finish, and measures.
+// replicas on the simulator, waits for every session to finish, and
+// measures.
 func (b *bench) throughput(ctx context.Context, run, rate int) (ThroughputRun, error) {
-	o := b.o
-	tr := ThroughputRun{OfferedPerSec: rate}
-	total := rate * int(o.Duration/time.Millisecond) / 1000
+	total := rate * int(b.o.Duration/time.Millisecond) / 1000
 	script(b.nodes, run, 0, total)
-	ns := fmt.Sprintf("tp%d", run)
-	rs, err := b.startReplicas(ns)
+	tr, sessions, err := b.offer(ctx, load{
+		ns: fmt.Sprintf("tp%d", run), profile: fmt.Sprintf("throughput-%d", run), run: run, rate: rate,
+		duration: b.o.Duration, warmUp: simWarmUp, drain: 3 * time.Minute,
+	})
 	if err != nil {
 		return tr, err
 	}
-	defer stopAll(rs)
-	st := store.New(b.rc, store.Options{Namespace: ns})
+	ids := make(map[string]bool, len(sessions))
+	for _, s := range sessions {
+		ids[s.ID] = true
+	}
+	tr.CalleeEndToEnd, tr.CallerEndToEnd = reactions(b.nodes, ids)
+	return tr, nil
+}
 
-	if p := profilePath(o, fmt.Sprintf("throughput-%d.cpu.pprof", run)); p != "" {
+// simWarmUp is how long after the load starts the simulator's sessions
+// finish at the rate offered: nothing finishes before the first session's
+// life is over.
+const simWarmUp = 3 * time.Second
+
+// load is one full-session run: where it goes and what it offers.
+type load struct {
+	ns      string // the store namespace, one per run
+	profile string // the prefix of its profile files
+	run     int    // numbers the sessions' far ends
+	rate    int
+	// duration is how long the load is offered; warmUp how long after
+	// its start sessions finish at the rate offered (see sustained); drain
+	// how long after it the run waits for the last session to finish.
+	duration, warmUp, drain time.Duration
+	// configure, when set, changes each replica's configuration.
+	configure func(*replicaConfig)
+	// idle, when set, runs once every session finished, before the
+	// replicas stop.
+	idle func(context.Context) error
+}
+
+// offer offers l to new replicas, waits for every session to finish, and
+// measures what the FreeSWITCH of the run does not change: throughput,
+// controller and Redis cost, ESL round trips, reaction times and outcomes.
+// It returns the run's sessions as stored at the end.
+func (b *bench) offer(ctx context.Context, l load) (ThroughputRun, []store.Session, error) {
+	o := b.o
+	tr := ThroughputRun{OfferedPerSec: l.rate}
+	total := l.rate * int(l.duration/time.Millisecond) / 1000
+	rs, err := b.startReplicas(l.ns, l.configure)
+	if err != nil {
+		return tr, nil, err
+	}
+	defer stopAll(rs)
+	st := store.New(b.rc, store.Options{Namespace: l.ns})
+
+	if p := profilePath(o, l.profile+".cpu.pprof"); p != "" {
 		if _, err := rs[0].call(request{Op: "cpuprofile", Path: p}); err != nil {
-			return tr, err
+			return tr, nil, err
 		}
 	}
-	if p := profilePath(o, fmt.Sprintf("throughput-%d.sim.cpu.pprof", run)); p != "" {
+	if p := profilePath(o, l.profile+".sim.cpu.pprof"); p != "" {
 		// The simulator's side of the same run, in this process.
 		f, err := os.Create(p)
 		if err != nil {
-			return tr, err
+			return tr, nil, err
 		}
 		defer f.Close()
 		if err := pprof.StartCPUProfile(f); err == nil {
@@ -55,7 +98,7 @@ func (b *bench) throughput(ctx context.Context, run, rate int) (ThroughputRun, e
 	}
 	before, err := b.snap(ctx, rs)
 	if err != nil {
-		return tr, err
+		return tr, nil, err
 	}
 	// Each replica creates its share, as if the API of each took requests.
 	share := (total + len(rs) - 1) / len(rs)
@@ -65,8 +108,8 @@ func (b *bench) throughput(ctx context.Context, run, rate int) (ThroughputRun, e
 		from, n := i*share, min(share, total-i*share)
 		go func() {
 			// Where the replica's goroutines wait, halfway through the load.
-			rep, err := r.call(request{Op: "create", Run: run, From: from, Count: n, Rate: max(rate/len(rs), 1),
-				Path: profilePath(o, fmt.Sprintf("throughput-%d-%s.goroutines.txt", run, r.name)), GoroutinesAt: o.Duration / 2})
+			rep, err := r.call(request{Op: "create", Run: l.run, From: from, Count: n, Rate: max(l.rate/len(rs), 1),
+				Path: profilePath(o, fmt.Sprintf("%s-%s.goroutines.txt", l.profile, r.name)), GoroutinesAt: l.duration / 2})
 			if err == nil && rep.Failed > 0 {
 				err = fmt.Errorf("replica %s: %d of %d sessions not created", r.name, rep.Failed, n)
 			}
@@ -76,42 +119,44 @@ func (b *bench) throughput(ctx context.Context, run, rate int) (ThroughputRun, e
 	}
 	for range rs {
 		if err := <-errs; err != nil {
-			return tr, err
+			return tr, nil, err
 		}
 		tr.Sessions += <-created
 	}
-	done, err := waitIdle(ctx, st, 0, 3*time.Minute)
+	done, err := waitIdle(ctx, st, 0, l.drain)
 	if err != nil {
-		return tr, err
+		return tr, nil, err
 	}
 	if !done {
-		o.Logger.Warn("sessions still live 3 minutes after the load", "namespace", ns)
+		o.Logger.Warn("sessions still live after the load", "namespace", l.ns, "waited", l.drain)
+	}
+	if l.idle != nil {
+		if err := l.idle(ctx); err != nil {
+			return tr, nil, err
+		}
 	}
 	after, err := b.snap(ctx, rs)
 	if err != nil {
-		return tr, err
+		return tr, nil, err
 	}
 	if o.ProfileDir != "" {
 		if _, err := rs[0].call(request{Op: "cpuprofile_stop"}); err != nil {
-			return tr, err
+			return tr, nil, err
 		}
 		// Its alloc_space covers the whole run: what feeds the GC.
-		if _, err := rs[0].call(request{Op: "heapprofile", Path: profilePath(o, fmt.Sprintf("throughput-%d.heap.pprof", run))}); err != nil {
-			return tr, err
+		if _, err := rs[0].call(request{Op: "heapprofile", Path: profilePath(o, l.profile+".heap.pprof")}); err != nil {
+			return tr, nil, err
 		}
 	}
-	tr.DrainSeconds = round2(after.at.Sub(before.at).Seconds() - o.Duration.Seconds())
+	tr.DrainSeconds = round2(after.at.Sub(before.at).Seconds() - l.duration.Seconds())
 
 	sessions, err := listAll(ctx, st)
 	if err != nil {
-		return tr, err
+		return tr, nil, err
 	}
 	tr.Outcomes = map[string]int{}
-	ids := make(map[string]bool, len(sessions))
 	var attempts int
-	var lastEnd time.Time
 	for _, s := range sessions {
-		ids[s.ID] = true
 		tr.Transitions += s.Version - 1
 		attempts += s.Attempts
 		if s.State != store.Finished {
@@ -119,14 +164,11 @@ func (b *bench) throughput(ctx context.Context, run, rate int) (ThroughputRun, e
 			continue
 		}
 		tr.Outcomes[string(s.Outcome)]++
-		if s.FinishedAt.After(lastEnd) {
-			lastEnd = s.FinishedAt
-		}
 	}
 	n := float64(len(sessions))
 	tr.TransitionsPerSess = per(float64(tr.Transitions), n)
 	tr.AttemptsPerSession = per(float64(attempts), n)
-	tr.SustainedPerSec = sustained(sessions, before.at, o.Duration)
+	tr.SustainedPerSec = sustained(sessions, before.at, l.duration, l.warmUp)
 	tr.TransitionsPerSec = round2(tr.SustainedPerSec * float64(tr.Transitions) / max(n, 1))
 
 	cmds := commandsBetween(before, after, nil)
@@ -139,19 +181,18 @@ func (b *bench) throughput(ctx context.Context, run, rate int) (ThroughputRun, e
 	tr.CPUSecPer1000 = per((after.cpu-before.cpu).Seconds()*1000, n)
 	tr.RedisCPUmsPerSession = per(float64(after.redisCPU-before.redisCPU)/1e6, n)
 	tr.ESLAPI, tr.ESLBGAPI = after.api, after.bgapi
-	tr.CalleeEndToEnd, tr.CallerEndToEnd = reactions(b.nodes, ids)
 	tr.CalleeReaction = after.callerOriginate.sub(before.callerOriginate).summary()
 	tr.CallerReaction = after.bridge.sub(before.bridge).summary()
-	return tr, nil
+	return tr, sessions, nil
 }
 
 // sustained is the rate at which sessions finished while the load was
-// offered, leaving out the first seconds (nothing finishes before the
-// first session's life is over) when the run is long enough.
-func sustained(sessions []store.Session, start time.Time, d time.Duration) float64 {
+// offered, leaving out the first warmUp (nothing finishes before the first
+// session's life is over) when the run is long enough.
+func sustained(sessions []store.Session, start time.Time, d, warmUp time.Duration) float64 {
 	from, to := start, start.Add(d)
-	if d >= 10*time.Second {
-		from = start.Add(3 * time.Second)
+	if d >= warmUp+7*time.Second {
+		from = start.Add(warmUp)
 	} else {
 		for _, s := range sessions {
 			if s.FinishedAt.After(to) {

@@ -25,7 +25,7 @@ const (
 // through asynq.
 func (b *bench) waitingAndLateness(ctx context.Context, res *Result) error {
 	o := b.o
-	rs, err := b.startReplicas(waitNS)
+	rs, err := b.startReplicas(waitNS, nil)
 	if err != nil {
 		return err
 	}
@@ -86,7 +86,7 @@ func (b *bench) waitingAndLateness(ctx context.Context, res *Result) error {
 			// A fresh replica for the higher levels, so that its heap
 			// shows what waiting sessions cost and not the load above.
 			stopAll(rs)
-			if rs, err = b.startReplicas(waitNS); err != nil {
+			if rs, err = b.startReplicas(waitNS, nil); err != nil {
 				return err
 			}
 		}

@@ -15,7 +15,7 @@ import (
 // as children running this same command line; bench.Run serves as the
 // replica in those.
 func runBench(ctx context.Context, env Env, args []string) error {
-	fs := newFlagSet(env, "bench", "[flags]", "Measure throughput, Redis cost, memory, scheduler lateness and reaction times on simulated FreeSWITCH nodes, beside asynq as a yardstick")
+	fs := newFlagSet(env, "bench", "[flags]", "Measure throughput, Redis cost, memory, scheduler lateness and reaction times on simulated FreeSWITCH nodes and one real FreeSWITCH when installed, beside asynq as a yardstick")
 	var o bench.Options
 	var rates, waiting, asynqIv string
 	fs.BoolVar(&o.Short, "short", false, "a run of a few seconds with small counts")
@@ -33,6 +33,11 @@ func runBench(ctx context.Context, env Env, args []string) error {
 	fs.IntVar(&o.Workers, "workers", 0, "engine workers (default the engine's)")
 	fs.IntVar(&o.GOGC, "replica-gogc", 0, "GOGC of the replicas (default 400, as the systemd unit runs bgcall; negative: the GOGC environment variable)")
 	fs.StringVar(&o.ProfileDir, "profile", "", "directory for replica CPU and heap profiles")
+	var realRates string
+	fs.StringVar(&o.FreeSWITCH, "freeswitch-bin", "", "FreeSWITCH binary for the real-FreeSWITCH runs (default $BGCALL_FREESWITCH_BIN or /usr/local/freeswitch/bin/freeswitch; none there: those runs are skipped)")
+	fs.StringVar(&realRates, "freeswitch-rates", "", "comma-separated offered new sessions per second through the real FreeSWITCH, until one is not sustained (default 20,40,80)")
+	fs.DurationVar(&o.RealDuration, "freeswitch-duration", 0, "how long each real-FreeSWITCH load is offered (default 30s)")
+	fs.BoolVar(&o.NoFreeSWITCH, "no-freeswitch", false, "skip the real-FreeSWITCH runs")
 	if _, err := parse(fs, args, 0, ""); err != nil {
 		return err
 	}
@@ -45,6 +50,9 @@ func runBench(ctx context.Context, env Env, args []string) error {
 	}
 	if o.AsynqCheckIntervals, err = durationList(asynqIv); err != nil {
 		return usageError("--asynq-intervals: %v", err)
+	}
+	if o.RealRates, err = intList(realRates); err != nil {
+		return usageError("--freeswitch-rates: %v", err)
 	}
 	o.Logger = slog.New(slog.NewTextHandler(env.Stderr, nil))
 	_, err = bench.Run(ctx, o, env.Stdout)
