@@ -44,7 +44,7 @@ func (l *logLines) records(t *testing.T) []map[string]any {
 // TestTransitionLogLines: each transition line names A and B, a retry
 // says when it is due, an ending says why, no field is printed empty, a
 // cancel says who asked for it, and a normal cancel logs nothing stale.
-func TestLogLinePerTransition(t *testing.T) {
+func TestLogLineEachStep(t *testing.T) {
 	var logs logLines
 	h := newHarness(t, withOptions(func(o *session.Options) {
 		o.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
