@@ -43,7 +43,9 @@ func listening(t *testing.T, n *Node) *rawClient {
 
 func TestAttemptSequence(t *testing.T) {
 	n := StartT(t, fastOptions())
-	n.SetSubscriber("1002", Behavior{Action: NoAnswer}, Behavior{Action: Busy}, Behavior{Action: Answer, Ring: 10 * time.Millisecond, Talk: 10 * time.Millisecond})
+	// The talk time outlasts OriginateReturn: a far end that hangs up before
+	// the originate returned fails it, as on FreeSWITCH.
+	n.SetSubscriber("1002", Behavior{Action: NoAnswer}, Behavior{Action: Busy}, Behavior{Action: Answer, Ring: 10 * time.Millisecond, Talk: 60 * time.Millisecond})
 	c := listening(t, n)
 	for i, want := range []string{"-ERR NO_ANSWER\n", "-ERR USER_BUSY\n", "+OK "} {
 		u := newUUID()
@@ -335,24 +337,101 @@ func TestChatBackground(t *testing.T) {
 	}
 }
 
-func TestHangupAfterBridgeFalseAndRingingLeg(t *testing.T) {
+func TestHangupAfterBridgeFalse(t *testing.T) {
 	n := StartT(t, fastOptions())
-	n.SetSubscriber("1099", Behavior{Action: NoAnswer})
 	c := listening(t, n)
-	a, b, ringing := newUUID(), newUUID(), newUUID()
+	a, b := newUUID(), newUUID()
 	c.api("originate {origination_uuid=" + a + "}user/1001 &park()")
 	c.api("originate {origination_uuid=" + b + ",hangup_after_bridge=false}user/1002 &park()")
-	c.reply("bgapi originate {origination_uuid=" + ringing + ",originate_timeout=1}user/1099 &park()")
-	c.waitEvent("CHANNEL_PROGRESS", ringing)
-	if got := c.api("uuid_bridge " + a + " " + ringing); got != "-ERR Invalid uuid\n" {
-		t.Errorf("bridge to a leg still ringing = %q", got)
-	}
 	c.api("uuid_bridge " + a + " " + b)
 	c.api("uuid_kill " + a + " CALL_REJECTED")
 	if h := c.waitEvent("CHANNEL_HANGUP", b); h["Hangup-Cause"] != "NORMAL_CLEARING" {
 		t.Errorf("hangup_after_bridge=false leg ended %q", h["Hangup-Cause"])
 	}
-	c.waitEvent("CHANNEL_DESTROY", ringing)
+	c.waitEvent("CHANNEL_DESTROY", b)
+}
+
+// A uuid_bridge to a leg still ringing is accepted, then takes both legs
+// down: the originate fails ORIGINATOR_CANCEL, the ringing leg hangs up
+// DESTINATION_OUT_OF_ORDER and the other ORIGINATOR_CANCEL, with no
+// CHANNEL_BRIDGE (FreeSWITCH 1.10.12, flows.json "bridge while ringing").
+func TestBridgeToARingingLegEndsBoth(t *testing.T) {
+	n := StartT(t, fastOptions())
+	n.SetSubscriber("1099", Behavior{Action: NoAnswer})
+	c := listening(t, n)
+	a, ringing, job := newUUID(), newUUID(), newUUID()
+	c.api("originate {origination_uuid=" + a + "}user/1001 &park()")
+	c.reply("bgapi originate {origination_uuid=" + ringing + ",originate_timeout=5}user/1099 &park()\nJob-UUID: " + job)
+	c.waitEvent("CHANNEL_PROGRESS", ringing)
+	if got := c.api("uuid_bridge " + a + " " + ringing); got != "+OK "+ringing+"\n" {
+		t.Errorf("bridge to a leg still ringing = %q", got)
+	}
+	var order []string
+	for len(order) < 3 {
+		e := c.next().event()
+		switch {
+		case e["Event-Name"] == "CHANNEL_BRIDGE":
+			t.Fatalf("CHANNEL_BRIDGE for a leg that never answered")
+		case e["Event-Name"] == "BACKGROUND_JOB" && e["Job-UUID"] == job:
+			order = append(order, "job "+strings.TrimSpace(e["_body"]))
+		case e["Event-Name"] == "CHANNEL_HANGUP":
+			order = append(order, e["Unique-ID"]+" "+e["Hangup-Cause"])
+		}
+	}
+	want := []string{"job -ERR ORIGINATOR_CANCEL", ringing + " DESTINATION_OUT_OF_ORDER", a + " ORIGINATOR_CANCEL"}
+	if strings.Join(order, ", ") != strings.Join(want, ", ") {
+		t.Errorf("got %q, want %q", order, want)
+	}
+	c.waitEvent("CHANNEL_DESTROY", a)
+}
+
+// A uuid_bridge on a leg that answered before its originate returned
+// bridges it, and the originate's job says what Options.EarlyBridge
+// chose, before or after CHANNEL_BRIDGE; the leg lives on either way.
+func TestEarlyBridgeOutcomes(t *testing.T) {
+	for _, tc := range []struct {
+		race EarlyBridge
+		want []string
+	}{
+		{CancelThenBridge, []string{"job -ERR ORIGINATOR_CANCEL", "CHANNEL_BRIDGE"}},
+		{BridgeThenCancel, []string{"CHANNEL_BRIDGE", "job -ERR ORIGINATOR_CANCEL"}},
+		{ReturnThenBridge, []string{"job +OK", "CHANNEL_PARK", "CHANNEL_BRIDGE"}},
+	} {
+		opts := fastOptions()
+		opts.EarlyBridge = tc.race
+		opts.OriginateReturn = time.Hour // the bridge always comes first
+		n := StartT(t, opts)
+		c := listening(t, n)
+		b, a, job := newUUID(), newUUID(), newUUID()
+		c.reply("bgapi originate {origination_uuid=" + b + "}user/1002 &park()")
+		c.waitEvent("CHANNEL_ANSWER", b)
+		n.mu.Lock()
+		n.originated(n.channels[b]) // in bgcall's flow B's originate returned long before
+		n.mu.Unlock()
+		c.reply("bgapi originate {origination_uuid=" + a + "}user/1001 &park()\nJob-UUID: " + job)
+		c.waitEvent("CHANNEL_ANSWER", a)
+		if got := c.api("uuid_bridge " + b + " " + a); got != "+OK "+a+"\n" {
+			t.Fatalf("%v: uuid_bridge = %q", tc.race, got)
+		}
+		var got []string
+		for len(got) < len(tc.want) {
+			e := c.next().event()
+			switch {
+			case e["Event-Name"] == "BACKGROUND_JOB" && e["Job-UUID"] == job:
+				got = append(got, "job "+strings.TrimSpace(strings.TrimSuffix(e["_body"], a+"\n")))
+			case e["Unique-ID"] == a && e["Event-Name"] == "CHANNEL_PARK", e["Event-Name"] == "CHANNEL_BRIDGE":
+				got = append(got, e["Event-Name"])
+			}
+		}
+		if strings.Join(got, ", ") != strings.Join(tc.want, ", ") {
+			t.Errorf("%v: %q, want %q", tc.race, got, tc.want)
+		}
+		if c.api("uuid_exists "+a) != "true" {
+			t.Errorf("%v: the bridged leg is gone", tc.race)
+		}
+		c.api("uuid_kill " + a)
+		c.waitEvent("CHANNEL_DESTROY", b)
+	}
 }
 
 func TestManualFarEnd(t *testing.T) {

@@ -178,15 +178,40 @@ func (n *Node) uuidKill(arg string) string {
 	return "+OK\n"
 }
 
+// uuidBridge answers "uuid_bridge <a> <b> [<fallback>]": b, or fallback if
+// a cannot be bridged to b. A leg whose originate has not returned yet is
+// taken out of it: answered, it is bridged and its originate ends as
+// Options.EarlyBridge says; still ringing, the bridge fails after the
+// reply, the originate ends -ERR ORIGINATOR_CANCEL and both legs are hung
+// up (recorded on FreeSWITCH 1.10.12: testdata/freeswitch/flows.json).
 func (n *Node) uuidBridge(arg string) string {
 	f := strings.Fields(arg)
 	if len(f) < 2 {
 		return "-USAGE: <uuid> <other_uuid>\n"
 	}
-	a, b := n.live(f[0]), n.live(f[1])
-	if a == nil || b == nil || a == b || a.orig != nil || b.orig != nil {
-		// A leg still being originated has no session to bridge yet.
+	a := n.live(f[0])
+	who := f[1]
+	b := n.live(who)
+	if (a == nil || b == nil || a == b) && len(f) > 2 {
+		who = f[2]
+		b = n.live(who)
+	}
+	if a == nil || b == nil || a == b {
 		return "-ERR Invalid uuid\n"
+	}
+	if ringing := ringingOriginate(a, b); ringing != nil {
+		other := a
+		if other == ringing {
+			other = b
+		}
+		// The reply comes first; the bridge then finds a leg with no media.
+		n.after(0, func() { n.bridgeRinging(ringing, other) })
+		return "+OK " + b.uuid + "\n"
+	}
+	for _, ch := range []*channel{a, b} {
+		if ch.orig != nil && n.opts.EarlyBridge == ReturnThenBridge {
+			n.originated(ch)
+		}
 	}
 	if a.partner != nil {
 		n.splitBridge(a)
@@ -194,8 +219,41 @@ func (n *Node) uuidBridge(arg string) string {
 	if b.partner != nil {
 		n.splitBridge(b)
 	}
-	n.bridge(a, b)
+	switch n.opts.EarlyBridge {
+	case BridgeThenCancel:
+		n.bridge(a, b)
+		n.endOriginate(a, "-ERR ORIGINATOR_CANCEL\n")
+		n.endOriginate(b, "-ERR ORIGINATOR_CANCEL\n")
+	default:
+		n.endOriginate(a, "-ERR ORIGINATOR_CANCEL\n")
+		n.endOriginate(b, "-ERR ORIGINATOR_CANCEL\n")
+		n.bridge(a, b)
+	}
 	return "+OK " + b.uuid + "\n"
+}
+
+// ringingOriginate returns the one of a and b that is still being
+// originated and has not answered, if any.
+func ringingOriginate(a, b *channel) *channel {
+	for _, ch := range []*channel{a, b} {
+		if ch.orig != nil && ch.answerState != "answered" {
+			return ch
+		}
+	}
+	return nil
+}
+
+// bridgeRinging is a uuid_bridge that took a ringing leg out of its
+// originate: the originate fails ORIGINATOR_CANCEL, the other leg leaves
+// its park, and the ringing leg is hung up DESTINATION_OUT_OF_ORDER, taking
+// the other down with ORIGINATOR_CANCEL.
+func (n *Node) bridgeRinging(ringing, other *channel) {
+	if ringing.gone || other.gone {
+		return
+	}
+	n.endOriginate(ringing, "-ERR ORIGINATOR_CANCEL\n")
+	n.unpark(other)
+	n.hangupThen(ringing, "DESTINATION_OUT_OF_ORDER", func() { n.hangup(other, "ORIGINATOR_CANCEL") })
 }
 
 // splitBridge ends a bridge without a hangup (a leg is bridged elsewhere).
@@ -217,6 +275,9 @@ func (n *Node) uuidBroadcast(arg string) string {
 	f := strings.Fields(arg)
 	if len(f) < 2 {
 		return "-USAGE: <uuid> <path> [aleg|bleg|holdb|both]\n"
+	}
+	if n.channels[f[0]] == nil {
+		return "-ERR invalid uuid\n"
 	}
 	if ch := n.live(f[0]); ch != nil {
 		leg := "aleg"
@@ -356,9 +417,12 @@ func (n *Node) chat(arg string) string {
 	e.add("dest_proto", proto)
 	e.body, e.hasBody = body, true
 	if strings.EqualFold(proto, "event") {
-		// The event endpoint fires the message itself, then the core reports
-		// delivery with the same event.
+		// The event endpoint fires a copy of the message as RECV_MESSAGE
+		// (its Event-Name header still says MESSAGE, so only connections
+		// subscribed to ALL or RECV_MESSAGE get it), then the core reports
+		// delivery with the message itself.
 		report := &event{name: e.name, headers: append([]header(nil), e.headers...), body: body, hasBody: true}
+		e.name = "RECV_MESSAGE"
 		n.fire(e)
 		e = report
 	}

@@ -63,3 +63,67 @@ func frames(fs []string) string {
 	}
 	return b.String()
 }
+
+// simScale shortens the flows' far-end and prompt times on the simulator:
+// only their order matters to the comparison.
+const simScale = 10
+
+// flowNode starts a node whose subscribers are the far ends of f.
+func flowNode(t *testing.T, f fsdiff.Flow) *Node {
+	opts := Options{Second: 100 * time.Millisecond, Heartbeat: -1, Prompts: map[string]time.Duration{}}
+	for path, d := range fsdiff.Sounds {
+		opts.Prompts[path] = d / simScale
+	}
+	n := StartT(t, opts)
+	for role, far := range f.Legs {
+		var b Behavior
+		switch far.Kind {
+		case "answer":
+			b = Behavior{Action: Answer, Ring: far.Ring / simScale}
+		case "noanswer":
+			b = Behavior{Action: NoAnswer}
+		case "early":
+			b = Behavior{Action: EarlyMedia}
+		case "busy":
+			b = Behavior{Action: Busy}
+		case "reject":
+			b = Behavior{Action: Reject}
+		case "hangup":
+			b = Behavior{Action: Answer, Ring: far.Ring / simScale, Talk: far.Talk / simScale}
+		default:
+			t.Fatalf("far end %q has no behaviour here", far.Kind)
+		}
+		n.SetSubscriber(f.Number(role), b)
+	}
+	return n
+}
+
+// TestFlowsMatchFreeSWITCH runs every call flow on the simulator, with the
+// bytes bgcall sends, and holds its replies and events to the runs recorded
+// on FreeSWITCH (see fsdiff.Compare): where FreeSWITCH raced, the
+// simulator may take any order it showed, and no other.
+func TestFlowsMatchFreeSWITCH(t *testing.T) {
+	rec := loadRecording(t, fsdiff.FlowsFile)
+	recorded := map[string]fsdiff.FlowResult{}
+	for _, r := range rec.Flows {
+		recorded[r.Name] = r
+	}
+	for _, f := range fsdiff.Flows {
+		t.Run(f.Name, func(t *testing.T) {
+			want, ok := recorded[f.Name]
+			if !ok {
+				t.Fatalf("flow %q is not recorded: re-record with `make record-freeswitch`", f.Name)
+			}
+			n := flowNode(t, f)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			got, err := fsdiff.RunFlow(ctx, fsdiff.Target{Addr: n.Addr(), Password: n.Password()}, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := fsdiff.Compare(want, got); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}

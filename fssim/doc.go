@@ -32,6 +32,30 @@
 // answer. Numbers without a sequence answer after one Second. A test can also
 // play the far end by hand: Answer, FarEndHangup, SendDTMF.
 //
+// # Where FreeSWITCH races
+//
+// Events FreeSWITCH fires from different threads come in an order that
+// varies from run to run; the simulator fires them in one order
+// FreeSWITCH showed, every time (testdata/freeswitch/flows.json):
+//
+//   - An originate returns Options.OriginateReturn (20 ms) after its leg's
+//     CHANNEL_ANSWER: BACKGROUND_JOB +OK, then CHANNEL_PARK.
+//   - A uuid_bridge on a leg that answered but whose originate has not
+//     returned yet bridges it, and its originate ends as Options.EarlyBridge
+//     says: by default -ERR ORIGINATOR_CANCEL before CHANNEL_BRIDGE, the
+//     outcome FreeSWITCH gives whenever the bridge wins the race (it loses
+//     it more often) and the one a controller judging A by its job gets
+//     wrong. BridgeThenCancel and ReturnThenBridge force the other orders.
+//   - A uuid_bridge on a leg still ringing answers +OK, then the originate
+//     fails ORIGINATOR_CANCEL, the ringing leg hangs up
+//     DESTINATION_OUT_OF_ORDER and the other leg ORIGINATOR_CANCEL; there is
+//     no CHANNEL_BRIDGE.
+//   - The job of an originate the far end or a uuid_kill ended comes after
+//     the leg's HANGUP_COMPLETE (a uuid_kill on CHANNEL_ANSWER ends the
+//     originate too); one that timed out comes right after CHANNEL_HANGUP.
+//   - A leg its bridge partner's hangup takes down is destroyed after the
+//     partner's HANGUP_COMPLETE.
+//
 // # Commands as FreeSWITCH reads them
 //
 // Commands are read and answered as mod_event_socket 1.10.12's read_packet

@@ -288,13 +288,21 @@ func (n *Node) survive(ch *channel, cause string) {
 	n.hangup(ch, cause)
 }
 
-// hangup runs a leg's hangup to its end: CHANNEL_HANGUP, the originate's
-// failure when it was still dialling, the bridge partner, and the
-// HANGUP_COMPLETE/DESTROY tail.
-func (n *Node) hangup(ch *channel, cause string) {
+// hangup runs a leg's hangup to its end: CHANNEL_HANGUP, the bridge
+// partner, HANGUP_COMPLETE, the originate's failure when it was still
+// dialling, and CHANNEL_DESTROY. A leg taken down by another's hangup
+// (its bridge partner) is destroyed after the other's HANGUP_COMPLETE, as
+// in FreeSWITCH, where each leg's thread finishes on its own.
+func (n *Node) hangup(ch *channel, cause string) { n.hangupThen(ch, cause, nil) }
+
+// hangupThen is hangup with then run right after the leg's CHANNEL_HANGUP:
+// what goes down with the leg or answers for it at once.
+func (n *Node) hangupThen(ch *channel, cause string, then func()) {
 	if ch.gone {
 		return
 	}
+	n.hangups++
+	defer func() { n.hangups-- }()
 	now := time.Now()
 	if ch.caller != nil && ch.answeredAt.IsZero() {
 		// A bridge's B leg is a SIP call: the final response is kept.
@@ -310,9 +318,8 @@ func (n *Node) hangup(ch *channel, cause string) {
 	n.cancelChanTimers(ch)
 	ch.stateNum = stateNumber[csHangup]
 	n.fire(n.chEvent(ch, "CHANNEL_HANGUP", true))
-	if ch.orig != nil {
-		ch.orig.finish("-ERR " + cause + "\n")
-		ch.orig = nil
+	if then != nil {
+		then()
 	}
 	if d := ch.dialing; d != nil {
 		// The caller gave up while the bridge was ringing B: the B leg is
@@ -349,11 +356,31 @@ func (n *Node) hangup(ch *channel, cause string) {
 	n.stateEvent(ch, csReporting)
 	n.hangupVars(ch)
 	n.fire(n.chEvent(ch, "CHANNEL_HANGUP_COMPLETE", true, header{"Hangup-Cause", cause}))
+	// An originate the far end or a kill ended returns once the leg's
+	// thread has reported the hangup (FreeSWITCH fires the job after
+	// HANGUP_COMPLETE, or later).
+	n.endOriginate(ch, "-ERR "+cause+"\n")
+	if n.hangups > 1 {
+		n.destroyLater = append(n.destroyLater, ch)
+		return
+	}
+	later := n.destroyLater
+	n.destroyLater = nil
+	for _, d := range later {
+		n.destroy(d)
+	}
+	n.destroy(ch)
+}
+
+// destroy ends a leg that has hung up: CHANNEL_DESTROY, and it no longer
+// exists.
+func (n *Node) destroy(ch *channel) {
+	cause := ch.cause
 	ch.stateNum = stateNumber[csDestroy]
 	n.fire(n.chEvent(ch, "CHANNEL_DESTROY", true))
 	n.stateEvent(ch, csDestroy)
 	delete(n.channels, ch.uuid)
-	n.rec.channelGone(ch, now)
+	n.rec.channelGone(ch, ch.hungupAt)
 	if ch.record != nil {
 		ch.record.Cause = cause
 	}

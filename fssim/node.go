@@ -58,9 +58,40 @@ type Options struct {
 	// EventQueue is how many events may wait for a slow client before
 	// FreeSWITCH-style dropping starts; default 20000.
 	EventQueue int
+	// OriginateReturn is how long an originate takes to return once its leg
+	// answered (or, without ignore_early_media, had early media): then its
+	// BACKGROUND_JOB says +OK and the leg runs its application (CHANNEL_PARK).
+	// FreeSWITCH's originate notices the answer on its next poll, 0 to 20 ms
+	// later on loopback; default 20ms, negative returns at once.
+	OriginateReturn time.Duration
+	// EarlyBridge is what a uuid_bridge does to a leg that answered but whose
+	// originate has not returned yet; see EarlyBridge.
+	EarlyBridge EarlyBridge
 	// Logger receives connection-level diagnostics; default discards.
 	Logger *slog.Logger
 }
+
+// EarlyBridge is the outcome of a race in FreeSWITCH: a uuid_bridge that
+// reaches a leg after its CHANNEL_ANSWER but before its originate returned.
+// Whichever it is, the bridge happens and the leg lives on; only the
+// originate's BACKGROUND_JOB differs. The simulator does not race: it takes
+// the outcome set here, every time.
+type EarlyBridge int
+
+const (
+	// CancelThenBridge ends the originate with -ERR ORIGINATOR_CANCEL
+	// before CHANNEL_BRIDGE, as FreeSWITCH 1.10.12 does whenever the bridge
+	// wins (recorded in testdata/freeswitch/flows.json, "bridge on
+	// answer"). The default: the outcome a controller most easily gets wrong.
+	CancelThenBridge EarlyBridge = iota
+	// BridgeThenCancel fires CHANNEL_BRIDGE before the job's -ERR
+	// ORIGINATOR_CANCEL, an order reported from FreeSWITCH under load but
+	// not in the recordings.
+	BridgeThenCancel
+	// ReturnThenBridge lets the originate win: +OK, CHANNEL_PARK, then the
+	// bridge, which is what FreeSWITCH does most often.
+	ReturnThenBridge
+)
 
 func (o *Options) defaults() {
 	if o.Addr == "" {
@@ -95,6 +126,9 @@ func (o *Options) defaults() {
 	}
 	if o.RecordLimit == 0 {
 		o.RecordLimit = 10000
+	}
+	if o.OriginateReturn == 0 {
+		o.OriginateReturn = 20 * time.Millisecond
 	}
 	if o.EventQueue <= 0 {
 		o.EventQueue = 20000
@@ -133,6 +167,12 @@ type Node struct {
 	def      Behavior
 	prompts  map[string]time.Duration
 	snapshot *showSnapshot // show channels/calls table, for the show lag
+
+	// hangups counts the hangups under way, nested when one leg's hangup
+	// takes another down; destroyLater are the legs whose CHANNEL_DESTROY
+	// waits for the outermost one's HANGUP_COMPLETE.
+	hangups      int
+	destroyLater []*channel
 
 	// liveChannels counts the channels not hanging up; originates, status
 	// and heartbeats read it, so it is kept rather than scanned for.

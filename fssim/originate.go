@@ -234,14 +234,18 @@ func (n *Node) originate(arg string, done func(string)) {
 	}
 
 	n.chanAfter(ch, time.Duration(timeout)*n.opts.Second, func() {
-		if ch.orig != nil && !ch.orig.finished {
-			n.hangup(ch, "NO_ANSWER")
+		if ch.orig != nil && !ch.orig.finished && ch.answerState != "answered" {
+			// The originate itself gives up: it returns as soon as it has
+			// hung the leg up.
+			n.hangupThen(ch, "NO_ANSWER", func() { n.endOriginate(ch, "-ERR NO_ANSWER\n") })
 		}
 	})
 	switch b.Action {
-	case Answer, NoAnswer, EarlyMedia:
+	case Answer, NoAnswer:
 		n.ring(ch)
 	default:
+		// Early media comes straight away (183 without 180) unless the far
+		// end rings first.
 		if b.Ring > 0 {
 			n.ring(ch)
 		}
@@ -302,7 +306,7 @@ func (n *Node) farEnd(ch *channel) {
 		n.callState(ch, "EARLY")
 		if ch.orig.early {
 			ch.setVar("endpoint_disposition", "EARLY MEDIA")
-			n.originated(ch)
+			n.returnOriginate(ch)
 		}
 	}
 }
@@ -314,9 +318,7 @@ func (n *Node) answer(ch *channel) {
 	n.fire(n.chEvent(ch, "CHANNEL_ANSWER", true))
 	n.callState(ch, "ACTIVE")
 	ch.setVar("endpoint_disposition", "ANSWER")
-	if ch.orig != nil && !ch.orig.finished {
-		n.originated(ch)
-	}
+	n.returnOriginate(ch)
 	b := ch.behavior
 	if b.Talk > 0 {
 		cause := b.HangupCause
@@ -327,6 +329,32 @@ func (n *Node) answer(ch *channel) {
 	}
 	if b.DTMF != "" {
 		n.chanAfter(ch, b.DTMFDelay, func() { n.sendDTMF(ch, b.DTMF) })
+	}
+}
+
+// returnOriginate returns the leg's originate, if it has one, once
+// OriginateReturn has passed: until then a uuid_bridge on the leg races
+// with it (see EarlyBridge).
+func (n *Node) returnOriginate(ch *channel) {
+	if ch.orig == nil || ch.orig.finished {
+		return
+	}
+	if n.opts.OriginateReturn < 0 {
+		n.originated(ch)
+		return
+	}
+	n.chanAfter(ch, n.opts.OriginateReturn, func() {
+		if ch.orig != nil && !ch.orig.finished {
+			n.originated(ch)
+		}
+	})
+}
+
+// endOriginate answers the leg's originate, if it has not returned yet.
+func (n *Node) endOriginate(ch *channel, res string) {
+	if ch.orig != nil {
+		ch.orig.finish(res)
+		ch.orig = nil
 	}
 }
 

@@ -196,6 +196,15 @@ var Flows = []Flow{
 		Runs: 3,
 	},
 	{
+		Name: "kill on answer", Doc: "bgcall ending a leg on its CHANNEL_ANSWER, before its originate returned",
+		Legs: map[string]Far{"A": {Kind: "answer", Ring: 300 * time.Millisecond}},
+		Steps: []Step{
+			{Cmd: "originate A"},
+			{On: []string{"CHANNEL_ANSWER[A]"}, Cmd: "api uuid_kill {A}"},
+		},
+		Runs: 10,
+	},
+	{
 		Name: "kill while ringing", Doc: "bgcall cancelling a leg that still rings",
 		Legs: map[string]Far{"A": {Kind: "noanswer"}},
 		Steps: []Step{
@@ -233,10 +242,10 @@ var Flows = []Flow{
 		Steps: []Step{{Cmd: "originate A"}}, Runs: 3,
 	},
 	{
-		Name: "chat", Doc: "bgcall's SMS: chat over bgapi, on the event protocol and on sip (no SIP here)",
+		Name: "chat", Doc: "bgcall's SMS: chat over bgapi, on the event protocol and on one with no endpoint (this FreeSWITCH has no SIP)",
 		Steps: []Step{
 			{Cmd: "bgapi chat event|1000@example.com|2000@example.com|You missed a call"},
-			{On: []string{"BACKGROUND_JOB[chat]"}, Cmd: "bgapi chat sip|1000@example.com|2000@example.com|You missed a call"},
+			{On: []string{"BACKGROUND_JOB[chat]"}, Cmd: "bgapi chat nosuch|1000@example.com|2000@example.com|Second message"},
 		},
 		End:  []string{"MESSAGE"},
 		Runs: 3,
