@@ -32,10 +32,12 @@ func TestTimersActInDeadlineOrder(t *testing.T) {
 		var got []string
 		starveNode(n, func() {
 			// Armed latest deadline first, so that arming order alone
-			// cannot pass.
-			n.after(3*time.Millisecond, func() { got = append(got, "3ms") })
-			n.after(2*time.Millisecond, func() { got = append(got, "2ms") })
-			n.after(1*time.Millisecond, func() { got = append(got, "1ms") })
+			// cannot pass; from one instant, so that a pause between the
+			// calls (a loaded machine) cannot reorder the deadlines.
+			base := time.Now()
+			n.at(base.Add(3*time.Millisecond), func() { got = append(got, "3ms") })
+			n.at(base.Add(2*time.Millisecond), func() { got = append(got, "2ms") })
+			n.at(base.Add(1*time.Millisecond), func() { got = append(got, "1ms") })
 		})
 		want := []string{"1ms", "2ms", "3ms"}
 		waitFor(t, n, func() bool { return len(got) == len(want) })
