@@ -98,3 +98,52 @@ func (s *Store) Replicas(ctx context.Context) ([]Replica, error) {
 	}
 	return out, nil
 }
+
+// findBatch is how many sessions FindLeg reads per round trip.
+const findBatch = 200
+
+// FindLeg returns the session one of whose legs is uuid, looking at the
+// sessions created since since, newest first, at most limit of them: their
+// current legs and the legs on their timelines. ErrNotFound when none has
+// it. There is no index by leg: this is an operator's search, bounded by
+// limit.
+func (s *Store) FindLeg(ctx context.Context, uuid string, since time.Time, limit int) (Session, error) {
+	lo := strconv.FormatInt(ms(since), 10)
+	var offset int64
+	for offset < int64(limit) {
+		ids, err := s.rdb.ZRevRangeByScore(ctx, s.indexKey(), &redis.ZRangeBy{Max: "+inf", Min: lo, Offset: offset, Count: findBatch}).Result()
+		if err != nil {
+			return Session{}, fmt.Errorf("find leg %s: %w", uuid, err)
+		}
+		if len(ids) == 0 {
+			break
+		}
+		offset += int64(len(ids))
+		pipe := s.rdb.Pipeline()
+		legs := make([]*redis.SliceCmd, len(ids))
+		lines := make([]*redis.StringSliceCmd, len(ids))
+		for i, id := range ids {
+			legs[i] = pipe.HMGet(ctx, s.sessionKey(id), fCalleeLeg, fCallerLeg)
+			lines[i] = pipe.LRange(ctx, s.timelineKey(id), 0, -1)
+		}
+		if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+			return Session{}, fmt.Errorf("find leg %s: %w", uuid, err)
+		}
+		for i, id := range ids {
+			found := false
+			for _, v := range legs[i].Val() {
+				found = found || v == uuid
+			}
+			for _, l := range lines[i].Val() {
+				found = found || strings.Contains(l, uuid)
+			}
+			if found {
+				return s.Get(ctx, id)
+			}
+		}
+		if len(ids) < findBatch {
+			break
+		}
+	}
+	return Session{}, fmt.Errorf("find leg %s: %w", uuid, ErrNotFound)
+}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 )
@@ -42,5 +43,24 @@ func TestOverviewReads(t *testing.T) {
 	reps, err := st.Replicas(ctx)
 	if err != nil || len(reps) != 1 || reps[0].ID != "r1" || reps[0].Owned != 0 || !reps[0].LeaseUntil.After(t0) {
 		t.Errorf("replicas %+v (%v); want r1 with a lease", reps, err)
+	}
+}
+
+func TestFindLeg(t *testing.T) {
+	st, _ := newStore(t, Options{})
+	ctx := context.Background()
+	mustCreate(t, st, newSession("1001", "1002"), t0)
+	b := mustCreate(t, st, newSession("1003", "1004"), t0.Add(time.Second))
+	const old, unknown = "aaaaaaaa-0000-4000-8000-000000000001", "bbbbbbbb-0000-4000-8000-000000000002"
+	next := b
+	next.State, next.Owner = Waiting, ""
+	if _, err := st.Apply(ctx, next, b.Version, []Entry{{Kind: "attempt_ended", Leg: "callee", UUID: old, At: t0.Add(2 * time.Second)}}, t0.Add(2*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := st.FindLeg(ctx, old, t0.Add(-time.Hour), 1000); err != nil || s.ID != b.ID {
+		t.Errorf("find %s: %s (%v), want %s", old, s.ID, err, b.ID)
+	}
+	if _, err := st.FindLeg(ctx, unknown, t0.Add(-time.Hour), 1000); !errors.Is(err, ErrNotFound) {
+		t.Errorf("find an unknown leg: %v, want ErrNotFound", err)
 	}
 }
