@@ -65,6 +65,7 @@ record-freeswitch:
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzReadFrame -fuzztime 60s ./fssim
 	$(GO) test -run '^$$' -fuzz FuzzParseEvent -fuzztime 60s ./esl
+	$(GO) test -run '^$$' -fuzz FuzzReadFrame -fuzztime 60s ./esl
 
 bench: build
 	./$(BIN) bench

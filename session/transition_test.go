@@ -383,3 +383,24 @@ func TestTransitionSequences(t *testing.T) {
 		})
 	}
 }
+
+// TestCancelUnknownOrFinishedSendsNothing: a cancel of a session that does
+// not exist or is over is refused, and nothing goes to FreeSWITCH (above
+// all no hupall, which would end every call on the node).
+func TestCancelUnknownOrFinishedSendsNothing(t *testing.T) {
+	m := newMachine(t)
+	ctx := context.Background()
+	if _, err := m.e.CancelBy(ctx, "nosuchsession", false, "test"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("cancel of an unknown session: %v, want ErrNotFound", err)
+	}
+	done := sessionIn(store.Finished, m.st.now)
+	done.Outcome = store.Completed
+	m.st.put(done)
+	if _, err := m.e.CancelBy(ctx, done.ID, true, "test"); !errors.Is(err, ErrFinished) {
+		t.Errorf("cancel of a finished session: %v, want ErrFinished", err)
+	}
+	settle(ctx, m.e)
+	if sent := m.sw.sent(); len(sent) != 0 {
+		t.Errorf("refused cancels sent %q", sent)
+	}
+}
