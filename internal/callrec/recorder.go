@@ -93,8 +93,9 @@ type Recorder struct {
 	mu      sync.Mutex
 	events  []esl.Event
 	chans   map[string]*Channel
-	order   []string      // channel uuids in the order first seen
-	changed chan struct{} // closed and replaced at each event
+	order   []string            // channel uuids in the order first seen
+	session map[string][]string // bgcall_session tag -> channel uuids, in the order first seen
+	changed chan struct{}       // closed and replaced at each event
 }
 
 // New connects to the event socket at addr, subscribes to Events and
@@ -104,7 +105,7 @@ func New(ctx context.Context, addr, password string) (*Recorder, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Recorder{conn: c, chans: make(map[string]*Channel), changed: make(chan struct{})}
+	r := &Recorder{conn: c, chans: make(map[string]*Channel), session: make(map[string][]string), changed: make(chan struct{})}
 	go func() {
 		<-c.Done()
 		r.mu.Lock()
@@ -176,6 +177,9 @@ func (r *Recorder) channel(ev esl.Event) {
 		if *dst == "" {
 			*dst = v
 		}
+	}
+	if id := ev.Var(VarSession); id != "" && !slices.Contains(r.session[id], ev.UniqueID) {
+		r.session[id] = append(r.session[id], ev.UniqueID)
 	}
 	first(&c.Name, ev.Header("Channel-Name"))
 	first(&c.Direction, ev.Header(freeswitch.HeaderCallDirection))
@@ -308,6 +312,25 @@ func (r *Recorder) Channels(match func(Channel) bool) []Channel {
 		return all
 	}
 	return slices.DeleteFunc(all, func(c Channel) bool { return !match(c) })
+}
+
+// VarSession is the channel variable bgcall tags its legs with (the
+// session's id), as session.VarSession.
+const VarSession = "bgcall_session"
+
+// Session returns the channels tagged with the bgcall session id, in the
+// order they were first seen: bgcall's legs and, on FreeSWITCH, their
+// loopback far ends, which inherit the tag. It costs what the session's own
+// channels cost, however many others were recorded: a wait on one session
+// among many stays cheap.
+func (r *Recorder) Session(id string) []Channel {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]Channel, 0, len(r.session[id]))
+	for _, uuid := range r.session[id] {
+		out = append(out, *r.chans[uuid])
+	}
+	return out
 }
 
 // Events returns the recorded events that match (all for a nil match), in

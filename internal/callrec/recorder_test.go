@@ -10,6 +10,7 @@ import (
 	"bgcall/fssim"
 	"bgcall/internal/callrec"
 	"bgcall/internal/fsreal"
+	"bgcall/session"
 )
 
 // backend is an event socket the recorder is tested on.
@@ -176,5 +177,43 @@ func TestNewUUID(t *testing.T) {
 	}
 	if a == b {
 		t.Errorf("NewUUID() twice gave %s", a)
+	}
+}
+
+func TestSessionSimulator(t *testing.T) {
+	if callrec.VarSession != session.VarSession {
+		t.Fatalf("callrec.VarSession %q, bgcall tags its legs with %q", callrec.VarSession, session.VarSession)
+	}
+	n := fssim.StartT(t, fssim.Options{Second: 20 * time.Millisecond})
+	rec := callrec.Start(t, n.Addr(), "ClueCon")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := callrec.Dial(ctx, n.Addr(), "ClueCon")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	tagged := map[string]string{"s1": callrec.NewUUID(), "s2": callrec.NewUUID(), "": callrec.NewUUID()}
+	for tag, id := range tagged {
+		vars := "origination_uuid=" + id
+		if tag != "" {
+			vars += ",bgcall_session=" + tag
+		}
+		if reply, err := c.API(ctx, "originate {"+vars+"}loopback/7/default &park()"); err != nil || !strings.HasPrefix(reply, "+OK") {
+			t.Fatalf("originate: %q, %v", reply, err)
+		}
+		c.API(ctx, "uuid_kill "+id)
+	}
+	if err := rec.WaitIdle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, tag := range []string{"s1", "s2"} {
+		got := rec.Session(tag)
+		if len(got) != 1 || got[0].UUID != tagged[tag] || got[0].HungUp.IsZero() {
+			t.Errorf("Session(%s) = %d channels, want %s, recorded to its hangup", tag, len(got), tagged[tag])
+		}
+	}
+	if got := rec.Session("s3"); len(got) != 0 {
+		t.Errorf("Session of an unknown tag: %d channels", len(got))
 	}
 }
