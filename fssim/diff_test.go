@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"bgcall/fssim/internal/fsdiff"
+	"bgcall/internal/fsreal"
 )
 
 // The simulator is held to recordings of a real FreeSWITCH 1.10.12 in
@@ -53,6 +54,31 @@ func TestFramingMatchesFreeSWITCH(t *testing.T) {
 				t.Errorf("sent %q\nsimulator:\n%s\nFreeSWITCH %s:\n%s", c.Send, frames(got.Frames), rec.FreeSWITCH, frames(want.Frames))
 			}
 		})
+	}
+}
+
+// TestFramingRecordingRealFreeSWITCH replays the framing cases on the real
+// FreeSWITCH installed and requires what the recording says, so that a
+// recording gone stale (a case changed, another FreeSWITCH) is noticed
+// where FreeSWITCH runs. FreeSWITCH answers them the same every time;
+// call flows race, and are only re-recorded.
+func TestFramingRecordingRealFreeSWITCH(t *testing.T) {
+	fs := fsreal.Start(t, fsreal.Options{})
+	rec := loadRecording(t, fsdiff.FramingFile)
+	recorded := map[string]fsdiff.FramingResult{}
+	for _, r := range rec.Framing {
+		recorded[r.Name] = r
+	}
+	for _, c := range fsdiff.FramingCases {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		got, err := fsdiff.RunFraming(ctx, fs.Addr, fs.Password, c)
+		cancel()
+		if err != nil {
+			t.Fatalf("%s: %v", c.Name, err)
+		}
+		if want := recorded[c.Name]; strings.Join(got.Frames, "\x00") != strings.Join(want.Frames, "\x00") {
+			t.Errorf("%s: FreeSWITCH now answers\n%srecorded:\n%s(re-record with `make record-freeswitch`)", c.Name, frames(got.Frames), frames(want.Frames))
+		}
 	}
 }
 
