@@ -483,11 +483,12 @@ func TestPlaybackNamesTheFileFound(t *testing.T) {
 	c := listening(t, n)
 	u := newUUID()
 	c.api("originate {origination_uuid=" + u + "}user/1000 &park()")
-	for path, want := range map[string]string{
-		"ivr/ivr-not_available.wav":  "/srv/sounds/ivr/ivr-not_available.wav",
-		"/abs/hold.wav":              "/abs/hold.wav",
-		"tone_stream://%(100,0,440)": "tone_stream://%(100,0,440)",
+	for _, tc := range []struct{ path, want string }{
+		{"ivr/ivr-not_available.wav", "/srv/sounds/ivr/ivr-not_available.wav"},
+		{"/abs/hold.wav", "/abs/hold.wav"},
+		{"tone_stream://%(100,0,440)", "tone_stream://%(100,0,440)"},
 	} {
+		path, want := tc.path, tc.want
 		c.api("uuid_broadcast " + u + " " + path + " aleg")
 		for _, name := range []string{"PLAYBACK_START", "PLAYBACK_STOP"} {
 			if got := c.waitEvent(name, u)["Playback-File-Path"]; got != want {
