@@ -27,8 +27,12 @@ func TestDrainedReplicaTakesNothingOver(t *testing.T) {
 	talking := h.waitState(s.ID, store.Bridged)
 	stopLeaver()
 
-	// Three lease rounds of the drained replica (LeaseTTL/3 each).
-	time.Sleep(h.opts.LeaseTTL)
+	// Six lease rounds of the drained replica (LeaseTTL/3 each): the
+	// leaver's lease ran out during them, and each round after that would
+	// have taken the session over.
+	for rounds := drained.LeaseRounds(); drained.LeaseRounds() < rounds+6; {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if got, _ := h.st.Get(context.Background(), s.ID); got.Owner == "drained" || drained.Live() != 0 {
 		t.Fatalf("the draining replica took the session over (owner %q, %d live there)", got.Owner, drained.Live())
 	}

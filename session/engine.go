@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"bgcall/esl"
@@ -166,9 +167,13 @@ type Engine struct {
 	orphans *sweeper
 	fence   *leaseFence
 	steered steered
-	senders *senders
-	wake    chan struct{} // a session became due now: claim without waiting
-	stopped chan struct{} // closed when Run returns: nothing routes any more
+	// claims and leaseRounds count the scheduler's claims and the lease
+	// loop's rounds done, so a test can wait for the engine to have looked
+	// instead of sleeping.
+	claims, leaseRounds atomic.Int64
+	senders             *senders
+	wake                chan struct{} // a session became due now: claim without waiting
+	stopped             chan struct{} // closed when Run returns: nothing routes any more
 
 	mu       sync.Mutex
 	draining bool

@@ -313,3 +313,18 @@ func (h *harness) prompts(uuid string) []string {
 	}
 	return out
 }
+
+// waitLooked waits until eng has claimed twice more and settled: whatever
+// was due by now has been claimed and sent, so what did not reach the
+// node will not come from what is stored now.
+func (h *harness) waitLooked(eng *session.Engine) {
+	h.t.Helper()
+	from := eng.Claims()
+	deadline := time.Now().Add(10 * time.Second)
+	for eng.Claims() < from+2 || !eng.Settled() {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("the engine did not settle: %d claims since, %d sessions live", eng.Claims()-from, eng.Live())
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}

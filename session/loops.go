@@ -80,6 +80,7 @@ func (e *Engine) schedule(ctx context.Context) {
 				e.opt.Metrics.SchedulerLag(now.Sub(s.DueAt))
 				e.route(s.ID, job{kind: jobClaimed, sess: s})
 			}
+			e.claims.Add(1)
 			if len(claimed) == e.opt.ClaimBatch {
 				continue // more are due
 			}
@@ -125,6 +126,7 @@ func (e *Engine) lease(ctx context.Context) {
 			e.log.Error("renew replica lease", "err", err)
 			continue
 		}
+		e.leaseRounds.Add(1)
 		if e.isDraining() {
 			// Going away: sessions of lost replicas are for one that
 			// stays, or they would be handed over twice.

@@ -168,3 +168,12 @@ func (ss *senders) leastBacklog() int {
 	}
 	return max(least, 0)
 }
+
+// backlog is how many commands are queued or running on every node.
+func (ss *senders) backlog() int {
+	n := ss.other.backlog()
+	for _, s := range ss.byNode {
+		n += s.backlog()
+	}
+	return n
+}
