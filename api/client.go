@@ -156,6 +156,14 @@ func (c *Client) DryRun(ctx context.Context, r CreateRequest) ([]string, error) 
 	return out.Commands, err
 }
 
+// FindLeg returns the session one of whose legs has uuid, with its
+// timeline.
+func (c *Client) FindLeg(ctx context.Context, uuid string) (Session, error) {
+	var s Session
+	_, err := c.do(ctx, http.MethodGet, "/v1/legs/"+url.PathEscape(uuid), nil, &s)
+	return s, err
+}
+
 // Overview returns the whole system at a glance.
 func (c *Client) Overview(ctx context.Context) (Overview, error) {
 	var o Overview

@@ -2,10 +2,14 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
+	"bgcall/freeswitch"
 	"bgcall/session"
 	"bgcall/store"
 )
@@ -16,6 +20,7 @@ type Stats interface {
 	FinishedSince(ctx context.Context, since time.Time, limit int) (map[store.Outcome]int, int64, error)
 	DueBetween(ctx context.Context, from, to time.Time, limit int) ([]store.Session, int64, error)
 	Replicas(ctx context.Context) ([]store.Replica, error)
+	FindLeg(ctx context.Context, uuid string, since time.Time, limit int) (store.Session, error)
 }
 
 // Overview is the whole system at a glance: GET /v1/overview, bgcall top
@@ -176,4 +181,39 @@ func (h *Handler) now() time.Time {
 		return h.opt.Clock()
 	}
 	return time.Now()
+}
+
+// How far back and how many sessions GET /v1/legs/{uuid} searches.
+const (
+	findWithin = 7 * 24 * time.Hour
+	findLimit  = 100000
+)
+
+// leg finds the session one of whose legs has the UUID in the path, the
+// one fs_cli or a FreeSWITCH log shows.
+func (h *Handler) leg(w http.ResponseWriter, r *http.Request) {
+	uuid := strings.ToLower(r.PathValue("uuid"))
+	if err := freeswitch.ValidUUID(uuid); err != nil {
+		h.writeErr(w, r, invalid("uuid", strconv.Quote(uuid)+" is not a leg UUID such as 8d0e1b9c-3f4a-4b7e-9c2d-1a2b3c4d5e6f"))
+		return
+	}
+	if h.opt.Stats == nil {
+		writeError(w, http.StatusNotFound, "not_found", "this daemon cannot search legs", nil)
+		return
+	}
+	found, err := h.opt.Stats.FindLeg(r.Context(), uuid, h.now().Add(-findWithin), findLimit)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "not_found", "no session had a leg "+uuid+" in the last 7 days (or among the latest 100000 sessions)", nil)
+		return
+	}
+	if err != nil {
+		h.writeErr(w, r, err)
+		return
+	}
+	s, tl, err := h.opt.Engine.Get(r.Context(), found.ID)
+	if err != nil {
+		h.writeErr(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, h.withWarnings(h.session(s, tl)))
 }

@@ -3,6 +3,7 @@ package api_test
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,5 +83,30 @@ func TestOverview(t *testing.T) {
 	}
 	if len(o.Finished) != 2 || o.Finished[0].Window != "1h" {
 		t.Errorf("finished %+v, want the last hour and day", o.Finished)
+	}
+}
+
+// TestFindLeg: a session is found by any of its legs' UUIDs.
+func TestFindLeg(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	s := e.call("POST", "/v1/sessions", `{"caller":"1001","callee":"1002"}`).session(t)
+	var leg string
+	deadline := time.Now().Add(10 * time.Second)
+	for leg == "" && time.Now().Before(deadline) {
+		leg = e.call("GET", "/v1/sessions/"+s.ID, "").session(t).CalleeLeg
+		time.Sleep(10 * time.Millisecond)
+	}
+	if leg == "" {
+		t.Fatal("no callee leg after 10s")
+	}
+	a := e.call("GET", "/v1/legs/"+strings.ToUpper(leg), "")
+	if a.status != http.StatusOK || a.session(t).ID != s.ID || len(a.session(t).Timeline) == 0 {
+		t.Errorf("find %s: %d %s, want session %s with its timeline", leg, a.status, a.body, s.ID)
+	}
+	if a := e.call("GET", "/v1/legs/00000000-0000-4000-8000-000000000000", ""); a.status != http.StatusNotFound {
+		t.Errorf("unknown leg: %d %s", a.status, a.body)
+	}
+	if a := e.call("GET", "/v1/legs/not-a-uuid", ""); a.status != http.StatusBadRequest {
+		t.Errorf("bad uuid: %d %s", a.status, a.body)
 	}
 }

@@ -52,6 +52,9 @@ type Options struct {
 	// Requests counts every request answered, by route and status; nil
 	// counts nothing.
 	Requests RequestObserver
+	// Page serves the operator's web page at / and its files under /ui/;
+	// nil leaves them out.
+	Page http.Handler
 	// Metrics serves /metrics; nil leaves the route out.
 	Metrics http.Handler
 	// MaxAttempts is the configured retry.max_attempts, shown for sessions
@@ -105,6 +108,7 @@ var Routes = []Route{
 	{"POST", "/v1/dry-run", true},
 	{"GET", "/v1/watch", true},
 	{"GET", "/v1/overview", true},
+	{"GET", "/v1/legs/{uuid}", true},
 	{"GET", "/livez", false},
 	{"GET", "/readyz", false},
 	{"GET", "/metrics", false},
@@ -130,6 +134,7 @@ func New(opt Options) *Handler {
 		"POST /v1/dry-run":              h.dryRun,
 		"GET /v1/watch":                 h.watch,
 		"GET /v1/overview":              h.overview,
+		"GET /v1/legs/{uuid}":           h.leg,
 		"GET /livez":                    h.livez,
 		"GET /readyz":                   h.readyz,
 		"GET /metrics":                  h.metrics,
@@ -154,6 +159,12 @@ func New(opt Options) *Handler {
 			w.Header().Set("Allow", allow)
 			writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed here; use "+allow, nil)
 		})
+	}
+	if opt.Page != nil {
+		// The page's files hold no data: what it shows comes from the
+		// routes above, with their token.
+		h.mux.Handle("GET /{$}", opt.Page)
+		h.mux.Handle("GET /ui/", opt.Page)
 	}
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such route: "+r.URL.Path, nil)

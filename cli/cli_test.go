@@ -1003,3 +1003,37 @@ func TestTop(t *testing.T) {
 		t.Errorf("top on a terminal: exit %d %s", code, errOut.String())
 	}
 }
+
+// TestFindAndLegsInStatus: status shows each attempt's leg UUID, and find
+// goes from a leg UUID back to its session.
+func TestFindAndLegsInStatus(t *testing.T) {
+	d := startDaemon(t, fssim.Options{Default: fssim.Behavior{Action: fssim.NoAnswer}}, func(c *config.Config) {
+		c.Retry.MaxAttempts = 2
+	})
+	r := d.run("call", "--wait", "1001", "1002")
+	if r.code != cli.ExitOutcome {
+		t.Fatalf("call --wait: exit %d %s", r.code, r.stderr)
+	}
+	id := strings.Fields(r.stdout)[1]
+	var s api.Session
+	json.Unmarshal([]byte(d.run("status", "--json", id).stdout), &s)
+	var legs []string
+	for _, e := range s.Timeline {
+		if e.Kind == "attempt_ended" && e.UUID != "" {
+			legs = append(legs, e.UUID)
+		}
+	}
+	if len(legs) != 2 || legs[0] == legs[1] {
+		t.Fatalf("legs of the two attempts: %v", legs)
+	}
+	text := d.run("status", id).stdout
+	mustContain(t, "status", text, "B's leg "+legs[0], "B's leg "+legs[1])
+	r = d.run("find", legs[0])
+	if r.code != 0 {
+		t.Fatalf("find: exit %d %s", r.code, r.stderr)
+	}
+	mustContain(t, "find", r.stdout, id, "1001", "1002")
+	if r := d.run("find", "00000000-0000-4000-8000-000000000000"); r.code != cli.ExitError || !strings.Contains(r.stderr, "no session") {
+		t.Errorf("find an unknown leg: exit %d %q", r.code, r.stderr)
+	}
+}

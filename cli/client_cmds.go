@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"bgcall/api"
@@ -316,6 +317,31 @@ func runStatus(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	s, err := c.Get(rctx, id)
+	if err != nil {
+		return err
+	}
+	if cf.json {
+		return printJSON(env.Stdout, s)
+	}
+	printSession(env.Stdout, s)
+	return nil
+}
+
+func runFind(ctx context.Context, env Env, args []string) error {
+	fs := newFlagSet(env, "find", "[flags] UUID", "Show the session one of whose legs has this UUID, as fs_cli or a FreeSWITCH log shows it")
+	var cf clientFlags
+	cf.register(fs, env, true)
+	pos, err := parse(fs, args, 1, "UUID")
+	if err != nil {
+		return err
+	}
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
+	rctx, cancel := context.WithTimeout(ctx, cf.timeout)
+	defer cancel()
+	s, err := c.FindLeg(rctx, strings.TrimSpace(pos[0]))
 	if err != nil {
 		return err
 	}

@@ -74,7 +74,11 @@ func printSession(w io.Writer, s api.Session) {
 	if len(s.Timeline) > 0 {
 		fmt.Fprintln(w, "\ntimeline:")
 		for _, e := range s.Timeline {
-			fmt.Fprintf(w, "  %s  %s\n", clock(e.At), describe(s, e))
+			line := describe(s, e)
+			if e.UUID != "" {
+				line += "  [" + legName(e.Leg) + " leg " + e.UUID + "]"
+			}
+			fmt.Fprintf(w, "  %s  %s\n", clock(e.At), line)
 		}
 	}
 }
@@ -206,4 +210,15 @@ func printWarnings(w io.Writer, s api.Session) {
 	for _, warning := range s.Warnings {
 		fmt.Fprintf(w, "warning: %s\n", warning)
 	}
+}
+
+// legName reads a timeline entry's leg as the operator knows it.
+func legName(leg string) string {
+	switch leg {
+	case "callee":
+		return "B's"
+	case "caller":
+		return "A's"
+	}
+	return "the"
 }
