@@ -31,6 +31,7 @@ import (
 	"bgcall/phone"
 	"bgcall/session"
 	"bgcall/store"
+	"bgcall/web"
 )
 
 // Options configure the daemon.
@@ -204,6 +205,7 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 		Nodes:    d.nodes,
 		Stats:    st,
 		Requests: m,
+		Page:     web.Handler(),
 		Replica:  engine.Replica(),
 		NotificationBacklog: func() int {
 			n := 0
