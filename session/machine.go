@@ -173,7 +173,7 @@ func (w *worker) dialingCallee(ctx context.Context, t *tracked, in input) {
 		t.calleeParked = b.answered
 		switch {
 		case b.err != nil:
-			w.setTimer(t, e.opt.LegGrace) // ask again
+			w.probeAgain(t)
 		case !b.exists:
 			// Doomed, in case its originate is still on its way: the next
 			// attempt must never overlap it.
@@ -268,13 +268,23 @@ func (w *worker) calleeHold(ctx context.Context, t *tracked, in input) {
 	}
 }
 
+// probeAgain asks FreeSWITCH about t's legs again after the grace, when
+// it could not be asked (a node not connected yet: a replica restarted
+// under its id adopts its sessions before its event sockets are up). The
+// timer reads the session again and probes; it must not act as the state's
+// deadline, which would hang up legs that may be ringing or answered.
+func (w *worker) probeAgain(t *tracked) {
+	t.recheck = true
+	w.setTimer(t, w.e.opt.LegGrace)
+}
+
 // calleeHoldProbed takes up a session found holding B after a takeover.
 func (w *worker) calleeHoldProbed(ctx context.Context, t *tracked, r *probed) {
 	e, s, b, a := w.e, t.s, r.callee, r.caller
 	t.calleeParked = b.answered
 	switch {
 	case b.err != nil || a.err != nil:
-		w.setTimer(t, e.opt.LegGrace)
+		w.probeAgain(t)
 	case !b.exists:
 		w.calleeLeft(ctx, t, freeswitch.Cause(""))
 	case !a.exists:
@@ -308,7 +318,7 @@ func (w *worker) bridgedState(ctx context.Context, t *tracked, in input) {
 		b, a := in.probed.callee, in.probed.caller
 		switch {
 		case b.err != nil || a.err != nil:
-			w.setTimer(t, w.e.opt.LegGrace)
+			w.probeAgain(t)
 		case !b.exists || !a.exists:
 			w.hungUpWhileBridged(ctx, t, !b.exists, freeswitch.Cause(""))
 		}
