@@ -54,7 +54,7 @@ type Options struct {
 	OfferTemplate string
 	OnPrefix      string
 	Timeout       time.Duration // one delivery try
-	Retries       int           // tries after the first
+	Retries       int           // tries after the first (none for a chat whose result was lost)
 	Backoff       time.Duration // before the first retry; doubles
 	Queue         int           // notifications waiting; beyond it they are dropped and counted failed
 	Metrics       *metrics.Metrics
@@ -184,6 +184,12 @@ func (n *Notifier) deliver(ctx context.Context, m session.Message, text string) 
 			n.opt.Logger.Info("notification sent", "session", m.SessionID, "caller", m.Caller, "channel", n.opt.Channel)
 			return
 		}
+		if errors.Is(err, errMaybeSent) {
+			n.opt.Metrics.Notification(n.opt.Channel, "failed")
+			n.opt.Logger.Error("notification may not have reached A; not sent again, so that A never gets it twice",
+				"session", m.SessionID, "caller", m.Caller, "tries", try+1, "err", err)
+			return
+		}
 		if try >= n.opt.Retries || ctx.Err() != nil {
 			n.opt.Metrics.Notification(n.opt.Channel, "failed")
 			n.opt.Logger.Error("notification failed", "session", m.SessionID, "caller", m.Caller, "tries", try+1, "err", err)
@@ -201,6 +207,12 @@ func (n *Notifier) deliver(ctx context.Context, m session.Message, text string) 
 
 // Backlog is the number of messages queued or being tried.
 func (n *Notifier) Backlog() int { return len(n.queue) + int(n.inFlight.Load()) }
+
+// errMaybeSent marks a chat FreeSWITCH may have run: the command went out
+// but its result was lost (the connection failed while it was in flight,
+// or the try timed out waiting). FreeSWITCH cannot tell a second chat from
+// a new message, so it is not sent again: A gets the message at most once.
+var errMaybeSent = errors.New("FreeSWITCH may have sent it: its result was lost")
 
 // Text renders the message for m.
 func (n *Notifier) Text(m session.Message) string {
@@ -224,6 +236,9 @@ func (n *Notifier) once(ctx context.Context, m session.Message, text string) err
 			}
 		}
 		out, err := n.opt.Pool.BGAPIWait(ctx, node, cmd)
+		if errors.Is(err, esl.ErrConnectionLost) || errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("%w: %w", errMaybeSent, err)
+		}
 		if err != nil {
 			return fmt.Errorf("chat via %s: %w", node, err)
 		}
