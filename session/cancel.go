@@ -37,18 +37,20 @@ func (e *Engine) CancelBy(ctx context.Context, id string, endBridged bool, by st
 			return s, ErrBridged
 		}
 		now := e.now()
-		next := s
-		next.State, next.Outcome, next.Cause, next.FinishedAt, next.UpdatedAt, next.Owner =
-			store.Finished, store.Cancelled, "", now, now, ""
+		var cause freeswitch.Cause
 		if s.State != store.Waiting { // a leg was live: it is cancelled
-			next.Cause = string(freeswitch.OriginatorCancel)
+			cause = freeswitch.OriginatorCancel
 		}
 		note := "cancelled while " + string(s.State)
 		if by != "" {
 			note += " by " + by
 		}
-		entries := []store.Entry{{At: now, Kind: store.KindCancelled, State: store.Finished, Node: s.Node, Note: note},
-			{At: now, Kind: store.KindFinished, State: store.Finished, Note: "cancelled", Cause: next.Cause}}
+		next, entries := finishing(s, now, store.Cancelled, cause, "switched off",
+			store.Entry{At: now, Kind: store.KindCancelled, State: store.Finished, Node: s.Node, Note: note})
+		next.UpdatedAt = now
+		for i := range entries {
+			entries[i].At, entries[i].State = now, store.Finished
+		}
 		got, err := e.opt.Store.Apply(ctx, next, s.Version, entries, now)
 		if errors.Is(err, store.ErrStale) || errors.Is(err, store.ErrFenced) {
 			continue // it moved while we looked: look again

@@ -623,11 +623,16 @@ func (w *worker) callerMissed(ctx context.Context, t *tracked, cause freeswitch.
 
 // finish gives t its outcome.
 func (w *worker) finish(ctx context.Context, t *tracked, outcome store.Outcome, cause freeswitch.Cause, reason string, before ...store.Entry) bool {
-	now := w.e.now()
-	next := t.s
-	next.State, next.Outcome, next.Cause, next.FinishedAt, next.Owner = store.Finished, outcome, string(cause), now, ""
-	entries := append(before, store.Entry{Kind: store.KindFinished, Note: string(outcome) + ": " + reason, Cause: string(cause)})
+	next, entries := finishing(t.s, w.e.now(), outcome, cause, reason, before...)
 	return w.apply(ctx, t, next, entries...)
+}
+
+// finishing returns s given its outcome at now, and the timeline entries
+// that say so after before: the one way a session ends, for the steering
+// worker and for a cancel from any replica alike.
+func finishing(s store.Session, now time.Time, outcome store.Outcome, cause freeswitch.Cause, reason string, before ...store.Entry) (store.Session, []store.Entry) {
+	s.State, s.Outcome, s.Cause, s.FinishedAt, s.Owner = store.Finished, outcome, string(cause), now, ""
+	return s, append(before, store.Entry{Kind: store.KindFinished, Note: string(outcome) + ": " + reason, Cause: string(cause)})
 }
 
 func classOf(c freeswitch.Cause) string {
