@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -62,5 +63,22 @@ func TestFindLeg(t *testing.T) {
 	}
 	if _, err := st.FindLeg(ctx, unknown, t0.Add(-time.Hour), 1000); !errors.Is(err, ErrNotFound) {
 		t.Errorf("find an unknown leg: %v, want ErrNotFound", err)
+	}
+}
+
+func TestListByNode(t *testing.T) {
+	st, _ := newStore(t, Options{})
+	ctx := context.Background()
+	for i, node := range []string{"fs1", "fs2", "fs1"} {
+		s := mustCreate(t, st, newSession(fmt.Sprint(1001+2*i), fmt.Sprint(1002+2*i)), t0.Add(time.Duration(i)*time.Second))
+		next := s
+		next.State, next.Outcome, next.Node = Finished, Expired, node
+		if _, err := st.Apply(ctx, next, s.Version, []Entry{{Kind: "finished", At: t0}}, t0.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _, err := st.List(ctx, Filter{Node: "fs1"})
+	if err != nil || len(got) != 2 || got[0].Node != "fs1" || got[1].Node != "fs1" {
+		t.Errorf("list node fs1: %+v (%v), want the two on fs1", got, err)
 	}
 }

@@ -359,5 +359,6 @@ func (s *Store) scanIndex(ctx context.Context, key string, f Filter, limit int, 
 func (f Filter) match(sess Session) bool {
 	return (f.Caller == "" || sess.Caller == f.Caller) &&
 		(f.Callee == "" || sess.Callee == f.Callee) &&
+		(f.Node == "" || sess.Node == f.Node) &&
 		(f.State == "" || sess.State == f.State)
 }

@@ -186,6 +186,7 @@ type Limits struct{ PerCaller, PerCallee int }
 // Filter selects sessions for List. Empty fields match everything.
 type Filter struct {
 	Caller, Callee string
+	Node           string // the FreeSWITCH node of the session's current or last attempt
 	State          State
 	Limit          int    // page size; 0 means 50, at most 1000
 	Cursor         string // from the previous page; "" for the first
