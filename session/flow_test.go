@@ -611,3 +611,35 @@ func TestMissedCallMessageInCalleeZone(t *testing.T) {
 		t.Fatal("no message to A")
 	}
 }
+
+// TestDialNow: an operator brings a waiting session's next attempt
+// forward; a session that is not waiting is refused.
+func TestDialNow(t *testing.T) {
+	h := newHarness(t, withOptions(func(o *session.Options) {
+		o.Policy.FirstInterval, o.Policy.MaxInterval, o.Policy.MaxTotal = time.Hour, time.Hour, 3*time.Hour
+	}))
+	h.nodes[0].SetSubscriber("8102", noAnswer)
+	s := h.create("8101", "8102")
+	waiting := h.waitFor(s.ID, "waiting after one attempt", func(s store.Session) bool { return s.State == store.Waiting && s.Attempts == 1 })
+	if time.Until(waiting.DueAt) < 50*time.Minute {
+		t.Fatalf("next attempt due %v, want in an hour", waiting.DueAt)
+	}
+	if _, err := h.eng.DialNow(context.Background(), s.ID, "cli:alice"); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor(s.ID, "a second attempt", func(s store.Session) bool { return s.Attempts == 2 })
+	tl := h.timeline(s.ID)
+	found := false
+	for _, e := range tl {
+		found = found || (e.Kind == "dial_now" && strings.Contains(e.Note, "cli:alice"))
+	}
+	if !found {
+		t.Errorf("no dial_now entry naming who asked:\n%s", formatTimeline(tl))
+	}
+	if _, err := h.eng.Cancel(context.Background(), s.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.eng.DialNow(context.Background(), s.ID, ""); !errors.Is(err, session.ErrNotWaiting) {
+		t.Errorf("dial now once finished: %v, want ErrNotWaiting", err)
+	}
+}
