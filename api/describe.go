@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"bgcall/metrics"
+	"bgcall/freeswitch"
 	"bgcall/store"
 )
 
@@ -85,55 +85,8 @@ func describeAll(s Session, entries []Entry) {
 
 // CauseText says what a FreeSWITCH hangup cause means for a call to party
 // ("A" or "B") that was not answered or ended: busy, rejected, not
-// registered, does not exist. An empty cause is a call nobody answered.
+// registered, does not exist (freeswitch.Cause.Describe). An empty cause is
+// a call nobody answered.
 func CauseText(party, cause string) string {
-	switch cause {
-	case "", "NO_ANSWER", "ALLOTTED_TIMEOUT":
-		return party + " did not answer"
-	case "NO_USER_RESPONSE":
-		return party + "'s phone did not respond"
-	case "USER_BUSY":
-		return party + " was busy"
-	case "CALL_REJECTED":
-		return party + " rejected the call"
-	case "UNALLOCATED_NUMBER":
-		return party + "'s number does not exist"
-	case "INVALID_NUMBER_FORMAT":
-		return party + "'s number is not valid"
-	case "NUMBER_CHANGED", "REDIRECTION_TO_NEW_DESTINATION":
-		return party + "'s number has changed"
-	case "USER_NOT_REGISTERED":
-		return party + "'s phone is not registered"
-	case "SUBSCRIBER_ABSENT":
-		return party + " is not reachable (no phone registered or present)"
-	case "NO_ROUTE_DESTINATION", "NO_ROUTE_TRANSIT_NET":
-		return "no route to " + party
-	case "OUTGOING_CALL_BARRED", "INCOMING_CALL_BARRED":
-		return "calls to " + party + " are barred"
-	case "PICKED_OFF":
-		return party + "'s call was picked up on another phone"
-	case "RECOVERY_ON_TIMER_EXPIRE", "PROGRESS_TIMEOUT":
-		return party + "'s side did not reply in time"
-	case "DESTINATION_OUT_OF_ORDER":
-		return party + "'s line is out of order, or FreeSWITCH refused the call (its session limits)"
-	case "NORMAL_CLEARING":
-		return party + " hung up"
-	case "NODE_LOST":
-		return "the FreeSWITCH node was lost during the call to " + party
-	}
-	switch metrics.CauseClass(cause) {
-	case metrics.ClassNoAnswer:
-		return party + " did not answer"
-	case metrics.ClassRejected:
-		return "the call to " + party + " was refused"
-	case metrics.ClassUnreachable:
-		return party + " could not be reached"
-	case metrics.ClassInvalidNumber:
-		return party + "'s number cannot be dialled"
-	case metrics.ClassCancelled:
-		return "the call to " + party + " was cancelled"
-	case metrics.ClassAnswered:
-		return party + " hung up"
-	}
-	return "the call to " + party + " failed"
+	return freeswitch.ParseCause(cause).Describe(party)
 }

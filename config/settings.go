@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"bgcall/freeswitch"
 )
 
 // setting binds one key to one field of Config.
@@ -59,17 +61,7 @@ func Defaults() Config {
 			QuietStart:    21 * 60,
 			QuietEnd:      8 * 60,
 			Timezone:      "UTC",
-			Causes: []CauseRule{
-				{Cause: "USER_BUSY", Action: ActionRetry, Delay: 2 * time.Minute},
-				{Cause: "CALL_REJECTED", Action: ActionRetry, GiveUpAfter: 3},
-				{Cause: "UNALLOCATED_NUMBER", Action: ActionFail},
-				{Cause: "INVALID_NUMBER_FORMAT", Action: ActionFail},
-				{Cause: "NO_ROUTE_DESTINATION", Action: ActionFail},
-				{Cause: "INCOMPATIBLE_DESTINATION", Action: ActionFail},
-				{Cause: "NUMBER_CHANGED", Action: ActionFail},
-				{Cause: "BEARERCAPABILITY_NOTAUTH", Action: ActionFail},
-				{Cause: "OUTGOING_CALL_BARRED", Action: ActionFail},
-			},
+			Causes:        defaultCauseRules(),
 		},
 		Prompts: Prompts{
 			Hold:              "local_stream://moh",
@@ -394,6 +386,21 @@ func ParseNodes(v string) ([]Node, error) {
 		nodes = append(nodes, n)
 	}
 	return nodes, nil
+}
+
+// defaultCauseRules are the causes' default verdicts
+// (freeswitch.Cause.Verdict), in FreeSWITCH's code order.
+func defaultCauseRules() []CauseRule {
+	var rules []CauseRule
+	for _, c := range freeswitch.Causes() {
+		switch v := c.Verdict(); {
+		case v.Fail:
+			rules = append(rules, CauseRule{Cause: string(c), Action: ActionFail})
+		case v != freeswitch.Verdict{}:
+			rules = append(rules, CauseRule{Cause: string(c), Action: ActionRetry, Delay: v.Interval, GiveUpAfter: v.GiveUpAfter})
+		}
+	}
+	return rules
 }
 
 func causes(key, help string, field func(*Config) *[]CauseRule) setting {

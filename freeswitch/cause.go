@@ -1,8 +1,10 @@
 package freeswitch
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Cause is a hangup cause as FreeSWITCH spells it (switch_channel.c CAUSE_CHART).
@@ -99,45 +101,207 @@ const (
 	AllotedTimeout = AllottedTimeout
 )
 
-// causeCodes maps every known cause to FreeSWITCH's numeric code.
-var causeCodes = map[Cause]int{
-	None: 0, UnallocatedNumber: 1, NoRouteTransitNet: 2, NoRouteDestination: 3,
-	ChannelUnacceptable: 6, CallAwardedDelivered: 7, NormalClearing: 16, UserBusy: 17,
-	NoUserResponse: 18, NoAnswer: 19, SubscriberAbsent: 20, CallRejected: 21,
-	NumberChanged: 22, RedirectionToNewDestination: 23, ExchangeRoutingError: 25,
-	DestinationOutOfOrder: 27, InvalidNumberFormat: 28, FacilityRejected: 29,
-	ResponseToStatusEnquiry: 30, NormalUnspecified: 31, NormalCircuitCongestion: 34,
-	NetworkOutOfOrder: 38, NormalTemporaryFailure: 41, SwitchCongestion: 42,
-	AccessInfoDiscarded: 43, RequestedChanUnavail: 44, PreEmpted: 45,
-	FacilityNotSubscribed: 50, OutgoingCallBarred: 52, IncomingCallBarred: 54,
-	BearerCapabilityNotAuth: 57, BearerCapabilityNotAvail: 58, ServiceUnavailable: 63,
-	BearerCapabilityNotImpl: 65, ChanNotImplemented: 66, FacilityNotImplemented: 69,
-	ServiceNotImplemented: 79, InvalidCallReference: 81, IncompatibleDestination: 88,
-	InvalidMsgUnspecified: 95, MandatoryIEMissing: 96, MessageTypeNonexist: 97,
-	WrongMessage: 98, IENonexist: 99, InvalidIEContents: 100, WrongCallState: 101,
-	RecoveryOnTimerExpire: 102, MandatoryIELengthError: 103, ProtocolError: 111,
-	Interworking: 127, Success: 142, OriginatorCancel: 487, Crash: 700,
-	SystemShutdown: 701, LoseRace: 702, ManagerRequest: 703, BlindTransfer: 800,
-	AttendedTransfer: 801, AllottedTimeout: 802, UserChallenge: 803, MediaTimeout: 804,
-	PickedOff: 805, UserNotRegistered: 806, ProgressTimeout: 807, InvalidGateway: 808,
-	GatewayDown: 809, InvalidURL: 810, InvalidProfile: 811, NoPickup: 812,
-	SRTPReadError: 813, Bowout: 814, BusyEverywhere: 815, Decline: 816,
-	DoesNotExistAnywhere: 817, NotAcceptable: 818, Unwanted: 819, NoIdentity: 820,
-	BadIdentityInfo: 821, UnsupportedCertificate: 822, InvalidIdentity: 823,
-	StaleDate: 824, RejectAll: 825,
+// NodeLost is not FreeSWITCH's: bgcall records it for a leg that vanished
+// with its node (a restart, or the event socket lost for good), when
+// FreeSWITCH never said how the call ended.
+const NodeLost Cause = "NODE_LOST"
+
+// Class is what a hangup cause says about a call, in the few words an
+// operator acts on. Metrics count attempts by it, the timeline words a
+// cause by it, and the default retry policy decides by it. The values are
+// metric labels, so they never change.
+type Class string
+
+const (
+	ClassAnswered    Class = "answered"    // the leg was answered, and ended normally
+	ClassNoAnswer    Class = "no_answer"   // it rang (or was offered) and nobody picked up
+	ClassBusy        Class = "busy"        // the phone said busy
+	ClassRejected    Class = "rejected"    // the callee, or their network, refused this call
+	ClassUnreachable Class = "unreachable" // the phone is not registered, absent or out of order, or did not reply
+	ClassPermanent   Class = "permanent"   // the number cannot be dialled: calling again cannot help
+	ClassNetwork     Class = "network"     // the path failed: congestion, a gateway or node down
+	ClassCancelled   Class = "cancelled"   // bgcall, an operator or another leg ended the attempt
+	ClassError       Class = "error"       // protocol, media, system, configuration or unknown causes
+)
+
+// Classes returns every class, in the order an operator reads them.
+func Classes() []Class {
+	return []Class{ClassAnswered, ClassNoAnswer, ClassBusy, ClassRejected, ClassUnreachable,
+		ClassPermanent, ClassNetwork, ClassCancelled, ClassError}
+}
+
+// causeInfo is what bgcall knows of one cause.
+type causeInfo struct {
+	code  int // FreeSWITCH's number (switch_types.h); -1 for bgcall's own
+	class Class
+	words string // what it means for a call to %s (the party); "" = the class's words
+}
+
+// causes is the one table of hangup causes: every cause FreeSWITCH 1.10
+// names (switch_channel.c CAUSE_CHART), its class and, where the class's
+// words say too little, its own. The classes follow Q.850's meaning and
+// the SIP responses mod_sofia turns into each cause
+// (sofia_glue_sip_cause_to_freeswitch): 404 and 604 become
+// NO_ROUTE_DESTINATION, 480 NO_USER_RESPONSE, 486 and 600 USER_BUSY, 401,
+// 403 and 603 CALL_REJECTED, 488 and 606 INCOMPATIBLE_DESTINATION, 500 and
+// 503 NORMAL_TEMPORARY_FAILURE, 502 NETWORK_OUT_OF_ORDER.
+var causes = map[Cause]causeInfo{
+	None:                        {0, ClassError, ""},
+	UnallocatedNumber:           {1, ClassPermanent, "%s's number does not exist"},
+	NoRouteTransitNet:           {2, ClassNetwork, "no route to %s"},
+	NoRouteDestination:          {3, ClassPermanent, "no route to %s"}, // also FreeSWITCH's dialplan finding no extension
+	ChannelUnacceptable:         {6, ClassNetwork, ""},
+	CallAwardedDelivered:        {7, ClassError, ""},
+	NormalClearing:              {16, ClassAnswered, "%s hung up"},
+	UserBusy:                    {17, ClassBusy, "%s was busy"},
+	NoUserResponse:              {18, ClassNoAnswer, "%s's phone did not respond"},
+	NoAnswer:                    {19, ClassNoAnswer, "%s did not answer"},
+	SubscriberAbsent:            {20, ClassUnreachable, "%s is not reachable (no phone registered or present)"},
+	CallRejected:                {21, ClassRejected, "%s rejected the call"},
+	NumberChanged:               {22, ClassPermanent, "%s's number has changed"},
+	RedirectionToNewDestination: {23, ClassPermanent, "%s's number has changed"}, // bgcall does not follow redirects
+	ExchangeRoutingError:        {25, ClassNetwork, ""},                          // SIP 482, 483: a routing loop
+	DestinationOutOfOrder:       {27, ClassUnreachable, "%s's line is out of order, or FreeSWITCH refused the call (its session limits)"},
+	InvalidNumberFormat:         {28, ClassPermanent, "%s's number is not valid"},
+	FacilityRejected:            {29, ClassRejected, ""},
+	ResponseToStatusEnquiry:     {30, ClassError, ""},
+	NormalUnspecified:           {31, ClassError, ""}, // SIP responses mod_sofia has no cause for
+	NormalCircuitCongestion:     {34, ClassNetwork, ""},
+	NetworkOutOfOrder:           {38, ClassNetwork, ""},
+	NormalTemporaryFailure:      {41, ClassNetwork, ""},
+	SwitchCongestion:            {42, ClassNetwork, ""},
+	AccessInfoDiscarded:         {43, ClassError, ""},
+	RequestedChanUnavail:        {44, ClassNetwork, ""},
+	PreEmpted:                   {45, ClassNetwork, ""},
+	FacilityNotSubscribed:       {50, ClassRejected, ""},
+	OutgoingCallBarred:          {52, ClassPermanent, "calls to %s are barred"}, // barred for us: it stays so
+	IncomingCallBarred:          {54, ClassRejected, "calls to %s are barred"},  // the callee's side bars calls
+	BearerCapabilityNotAuth:     {57, ClassPermanent, ""},                       // we may not use this service
+	BearerCapabilityNotAvail:    {58, ClassError, ""},
+	ServiceUnavailable:          {63, ClassNetwork, ""},
+	BearerCapabilityNotImpl:     {65, ClassError, ""},
+	ChanNotImplemented:          {66, ClassError, ""},
+	FacilityNotImplemented:      {69, ClassError, ""},
+	ServiceNotImplemented:       {79, ClassError, ""},
+	InvalidCallReference:        {81, ClassError, ""},
+	IncompatibleDestination:     {88, ClassPermanent, "%s's phone accepts none of the offered codecs"}, // SIP 488
+	InvalidMsgUnspecified:       {95, ClassError, ""},
+	MandatoryIEMissing:          {96, ClassError, ""},
+	MessageTypeNonexist:         {97, ClassError, ""},
+	WrongMessage:                {98, ClassError, ""},
+	IENonexist:                  {99, ClassError, ""},
+	InvalidIEContents:           {100, ClassError, ""},
+	WrongCallState:              {101, ClassError, ""},
+	RecoveryOnTimerExpire:       {102, ClassUnreachable, "%s's side did not reply in time"}, // SIP 408, 504
+	MandatoryIELengthError:      {103, ClassError, ""},
+	ProtocolError:               {111, ClassError, ""},
+	Interworking:                {127, ClassError, ""},
+	Success:                     {142, ClassAnswered, "%s hung up"},
+	OriginatorCancel:            {487, ClassCancelled, ""},
+	Crash:                       {700, ClassError, ""},
+	SystemShutdown:              {701, ClassError, ""},
+	LoseRace:                    {702, ClassCancelled, ""},
+	ManagerRequest:              {703, ClassCancelled, ""}, // uuid_kill without a cause
+	BlindTransfer:               {800, ClassAnswered, ""},
+	AttendedTransfer:            {801, ClassAnswered, ""},
+	AllottedTimeout:             {802, ClassNoAnswer, "%s did not answer"},
+	UserChallenge:               {803, ClassError, "the gateway to %s asks for credentials"},
+	MediaTimeout:                {804, ClassError, ""},
+	PickedOff:                   {805, ClassNoAnswer, "%s's call was picked up on another phone"},
+	UserNotRegistered:           {806, ClassUnreachable, "%s's phone is not registered"},
+	ProgressTimeout:             {807, ClassUnreachable, "%s's side did not reply in time"},
+	InvalidGateway:              {808, ClassError, "the gateway in the dial string for %s does not exist"},
+	GatewayDown:                 {809, ClassNetwork, "the gateway to %s is down"},
+	InvalidURL:                  {810, ClassError, ""},
+	InvalidProfile:              {811, ClassError, "the SIP profile in the dial string for %s does not exist"},
+	NoPickup:                    {812, ClassNoAnswer, ""},
+	SRTPReadError:               {813, ClassError, ""},
+	Bowout:                      {814, ClassError, ""},
+	BusyEverywhere:              {815, ClassBusy, "%s was busy"},
+	Decline:                     {816, ClassRejected, "%s rejected the call"},
+	DoesNotExistAnywhere:        {817, ClassPermanent, "%s's number does not exist"},
+	NotAcceptable:               {818, ClassPermanent, "%s's phone accepts none of the offered codecs"},
+	Unwanted:                    {819, ClassRejected, "%s rejected the call as unwanted"},
+	NoIdentity:                  {820, ClassRejected, ""}, // STIR/SHAKEN: the far end refused our caller identity
+	BadIdentityInfo:             {821, ClassRejected, ""},
+	UnsupportedCertificate:      {822, ClassRejected, ""},
+	InvalidIdentity:             {823, ClassRejected, ""},
+	StaleDate:                   {824, ClassRejected, ""},
+	RejectAll:                   {825, ClassRejected, ""},
+
+	NodeLost: {-1, ClassNetwork, "the FreeSWITCH node was lost during the call to %s"},
+}
+
+// classWords say what a class means for a call to %s, for the causes
+// without words of their own.
+var classWords = map[Class]string{
+	ClassAnswered:    "%s hung up",
+	ClassNoAnswer:    "%s did not answer",
+	ClassBusy:        "%s was busy",
+	ClassRejected:    "the call to %s was refused",
+	ClassUnreachable: "%s could not be reached",
+	ClassPermanent:   "%s's number cannot be dialled",
+	ClassNetwork:     "the network could not carry the call to %s",
+	ClassCancelled:   "the call to %s was cancelled",
+	ClassError:       "the call to %s failed",
+}
+
+// Verdict is what the retry policy does by default after a callee attempt
+// ended with a cause. The zero Verdict retries after the backoff interval.
+type Verdict struct {
+	Fail        bool          // end the session as failed: calling again cannot help
+	Interval    time.Duration // retry after this instead of the backoff interval
+	GiveUpAfter int           // expire the session after this many attempts ended with the cause
+}
+
+// classVerdicts are the default verdicts; a class not listed retries with
+// backoff.
+var classVerdicts = map[Class]Verdict{
+	ClassPermanent: {Fail: true},
+	ClassBusy:      {Interval: 2 * time.Minute}, // B is on another call: try again sooner
+	ClassRejected:  {GiveUpAfter: 3},            // B keeps refusing: stop bothering B
+}
+
+// Class returns the cause's class; an unknown cause, or none, is
+// ClassError.
+func (c Cause) Class() Class {
+	if info, ok := causes[c]; ok {
+		return info.class
+	}
+	return ClassError
+}
+
+// Verdict returns what the default retry policy does after a callee attempt
+// ended with the cause.
+func (c Cause) Verdict() Verdict { return classVerdicts[c.Class()] }
+
+// Describe says what the cause means for a call to party ("A" or "B") that
+// ended without being answered, or ended: "B was busy", "B's number does
+// not exist". A call that ended with no cause reads as not answered.
+func (c Cause) Describe(party string) string {
+	if c == "" {
+		return party + " did not answer"
+	}
+	words := causes[c].words
+	if words == "" {
+		words = classWords[c.Class()]
+	}
+	return fmt.Sprintf(words, party)
 }
 
 var causesByCode = func() map[int]Cause {
-	m := make(map[int]Cause, len(causeCodes))
-	for c, n := range causeCodes {
-		m[n] = c
+	m := make(map[int]Cause, len(causes))
+	for c, info := range causes {
+		if info.code >= 0 {
+			m[info.code] = c
+		}
 	}
 	return m
 }()
 
 // Causes returns every cause FreeSWITCH knows, in code order.
 func Causes() []Cause {
-	out := make([]Cause, 0, len(causeCodes))
+	out := make([]Cause, 0, len(causesByCode))
 	for n := 0; n <= 825; n++ {
 		if c, ok := causesByCode[n]; ok {
 			out = append(out, c)
@@ -169,15 +333,13 @@ func ParseCause(s string) Cause {
 }
 
 // Known reports whether FreeSWITCH defines the cause.
-func (c Cause) Known() bool {
-	_, ok := causeCodes[c]
-	return ok
-}
+func (c Cause) Known() bool { return c.Code() >= 0 }
 
-// Code returns FreeSWITCH's numeric code for the cause, or -1 if unknown.
+// Code returns FreeSWITCH's numeric code for the cause, or -1 if
+// FreeSWITCH does not define it.
 func (c Cause) Code() int {
-	if n, ok := causeCodes[c]; ok {
-		return n
+	if info, ok := causes[c]; ok {
+		return info.code
 	}
 	return -1
 }

@@ -3,6 +3,7 @@ package freeswitch
 import (
 	"errors"
 	"testing"
+	"time"
 )
 
 func TestParseCause(t *testing.T) {
@@ -30,19 +31,175 @@ func TestParseCause(t *testing.T) {
 
 func TestCausesAreKnownAndDistinct(t *testing.T) {
 	all := Causes()
-	if len(all) != len(causeCodes) {
-		t.Fatalf("Causes() has %d entries, table has %d (two causes share a code?)", len(all), len(causeCodes))
-	}
 	if len(all) != 82 {
-		t.Errorf("FreeSWITCH 1.10 defines 82 causes, table has %d", len(all))
+		t.Errorf("FreeSWITCH 1.10 defines 82 causes, table has %d (two causes share a code?)", len(all))
 	}
 	for _, c := range all {
 		if !c.Known() || ParseCause(string(c)) != c || ParseCause(itoa(c.Code())) != c {
 			t.Errorf("cause %s does not round-trip (code %d)", c, c.Code())
 		}
 	}
-	if Cause("NOPE").Known() || Cause("NOPE").Code() != -1 {
-		t.Error("unknown cause reported as known")
+	for _, c := range []Cause{"NOPE", NodeLost, ""} {
+		if c.Known() || c.Code() != -1 {
+			t.Errorf("%q reported as a FreeSWITCH cause", c)
+		}
+	}
+}
+
+// TestCauseTable is the cause vocabulary: what each cause is taken to mean
+// (its class), what the retry policy does after it by default, and the
+// words an operator reads. Every cause FreeSWITCH names is listed.
+func TestCauseTable(t *testing.T) {
+	const (
+		retry     = "retry"
+		fail      = "fail"
+		soon      = "retry in 2m"
+		giveUp    = "retry, give up after 3"
+		noWords   = ""
+		answered  = ClassAnswered
+		noAnswer  = ClassNoAnswer
+		busy      = ClassBusy
+		rejected  = ClassRejected
+		unreach   = ClassUnreachable
+		permanent = ClassPermanent
+		network   = ClassNetwork
+		cancelled = ClassCancelled
+		errClass  = ClassError
+	)
+	tests := []struct {
+		cause   Cause
+		class   Class
+		verdict string
+		words   string // for party B; noWords: the class's words
+	}{
+		{None, errClass, retry, noWords},
+		{UnallocatedNumber, permanent, fail, "B's number does not exist"},
+		{NoRouteTransitNet, network, retry, "no route to B"},
+		{NoRouteDestination, permanent, fail, "no route to B"},
+		{ChannelUnacceptable, network, retry, noWords},
+		{CallAwardedDelivered, errClass, retry, noWords},
+		{NormalClearing, answered, retry, "B hung up"},
+		{UserBusy, busy, soon, "B was busy"},
+		{NoUserResponse, noAnswer, retry, "B's phone did not respond"},
+		{NoAnswer, noAnswer, retry, "B did not answer"},
+		{SubscriberAbsent, unreach, retry, "B is not reachable (no phone registered or present)"},
+		{CallRejected, rejected, giveUp, "B rejected the call"},
+		{NumberChanged, permanent, fail, "B's number has changed"},
+		{RedirectionToNewDestination, permanent, fail, "B's number has changed"},
+		{ExchangeRoutingError, network, retry, noWords},
+		{DestinationOutOfOrder, unreach, retry, "B's line is out of order, or FreeSWITCH refused the call (its session limits)"},
+		{InvalidNumberFormat, permanent, fail, "B's number is not valid"},
+		{FacilityRejected, rejected, giveUp, noWords},
+		{ResponseToStatusEnquiry, errClass, retry, noWords},
+		{NormalUnspecified, errClass, retry, noWords},
+		{NormalCircuitCongestion, network, retry, noWords},
+		{NetworkOutOfOrder, network, retry, noWords},
+		{NormalTemporaryFailure, network, retry, noWords},
+		{SwitchCongestion, network, retry, noWords},
+		{AccessInfoDiscarded, errClass, retry, noWords},
+		{RequestedChanUnavail, network, retry, noWords},
+		{PreEmpted, network, retry, noWords},
+		{FacilityNotSubscribed, rejected, giveUp, noWords},
+		{OutgoingCallBarred, permanent, fail, "calls to B are barred"},
+		{IncomingCallBarred, rejected, giveUp, "calls to B are barred"},
+		{BearerCapabilityNotAuth, permanent, fail, noWords},
+		{BearerCapabilityNotAvail, errClass, retry, noWords},
+		{ServiceUnavailable, network, retry, noWords},
+		{BearerCapabilityNotImpl, errClass, retry, noWords},
+		{ChanNotImplemented, errClass, retry, noWords},
+		{FacilityNotImplemented, errClass, retry, noWords},
+		{ServiceNotImplemented, errClass, retry, noWords},
+		{InvalidCallReference, errClass, retry, noWords},
+		{IncompatibleDestination, permanent, fail, "B's phone accepts none of the offered codecs"},
+		{InvalidMsgUnspecified, errClass, retry, noWords},
+		{MandatoryIEMissing, errClass, retry, noWords},
+		{MessageTypeNonexist, errClass, retry, noWords},
+		{WrongMessage, errClass, retry, noWords},
+		{IENonexist, errClass, retry, noWords},
+		{InvalidIEContents, errClass, retry, noWords},
+		{WrongCallState, errClass, retry, noWords},
+		{RecoveryOnTimerExpire, unreach, retry, "B's side did not reply in time"},
+		{MandatoryIELengthError, errClass, retry, noWords},
+		{ProtocolError, errClass, retry, noWords},
+		{Interworking, errClass, retry, noWords},
+		{Success, answered, retry, "B hung up"},
+		{OriginatorCancel, cancelled, retry, noWords},
+		{Crash, errClass, retry, noWords},
+		{SystemShutdown, errClass, retry, noWords},
+		{LoseRace, cancelled, retry, noWords},
+		{ManagerRequest, cancelled, retry, noWords},
+		{BlindTransfer, answered, retry, noWords},
+		{AttendedTransfer, answered, retry, noWords},
+		{AllottedTimeout, noAnswer, retry, "B did not answer"},
+		{UserChallenge, errClass, retry, "the gateway to B asks for credentials"},
+		{MediaTimeout, errClass, retry, noWords},
+		{PickedOff, noAnswer, retry, "B's call was picked up on another phone"},
+		{UserNotRegistered, unreach, retry, "B's phone is not registered"},
+		{ProgressTimeout, unreach, retry, "B's side did not reply in time"},
+		{InvalidGateway, errClass, retry, "the gateway in the dial string for B does not exist"},
+		{GatewayDown, network, retry, "the gateway to B is down"},
+		{InvalidURL, errClass, retry, noWords},
+		{InvalidProfile, errClass, retry, "the SIP profile in the dial string for B does not exist"},
+		{NoPickup, noAnswer, retry, noWords},
+		{SRTPReadError, errClass, retry, noWords},
+		{Bowout, errClass, retry, noWords},
+		{BusyEverywhere, busy, soon, "B was busy"},
+		{Decline, rejected, giveUp, "B rejected the call"},
+		{DoesNotExistAnywhere, permanent, fail, "B's number does not exist"},
+		{NotAcceptable, permanent, fail, "B's phone accepts none of the offered codecs"},
+		{Unwanted, rejected, giveUp, "B rejected the call as unwanted"},
+		{NoIdentity, rejected, giveUp, noWords},
+		{BadIdentityInfo, rejected, giveUp, noWords},
+		{UnsupportedCertificate, rejected, giveUp, noWords},
+		{InvalidIdentity, rejected, giveUp, noWords},
+		{StaleDate, rejected, giveUp, noWords},
+		{RejectAll, rejected, giveUp, noWords},
+
+		{NodeLost, network, retry, "the FreeSWITCH node was lost during the call to B"},
+		{"SOMETHING_NEW", errClass, retry, noWords},
+	}
+	classWords := map[Class]string{
+		answered: "B hung up", noAnswer: "B did not answer", busy: "B was busy",
+		rejected: "the call to B was refused", unreach: "B could not be reached",
+		permanent: "B's number cannot be dialled", network: "the network could not carry the call to B",
+		cancelled: "the call to B was cancelled", errClass: "the call to B failed",
+	}
+	verdicts := map[string]Verdict{
+		retry: {}, fail: {Fail: true}, soon: {Interval: 2 * time.Minute}, giveUp: {GiveUpAfter: 3},
+	}
+	listed := map[Cause]bool{}
+	seen := map[Class]bool{}
+	for _, tt := range tests {
+		if listed[tt.cause] {
+			t.Errorf("%s listed twice", tt.cause)
+		}
+		listed[tt.cause], seen[tt.class] = true, true
+		if got := tt.cause.Class(); got != tt.class {
+			t.Errorf("%s: class %s, want %s", tt.cause, got, tt.class)
+		}
+		if got := tt.cause.Verdict(); got != verdicts[tt.verdict] {
+			t.Errorf("%s: verdict %+v, want %s", tt.cause, got, tt.verdict)
+		}
+		want := tt.words
+		if want == noWords {
+			want = classWords[tt.class]
+		}
+		if got := tt.cause.Describe("B"); got != want {
+			t.Errorf("%s: described as %q, want %q", tt.cause, got, want)
+		}
+	}
+	for _, c := range Causes() {
+		if !listed[c] {
+			t.Errorf("%s has no row", c)
+		}
+	}
+	for _, class := range Classes() {
+		if !seen[class] {
+			t.Errorf("no cause is of class %s", class)
+		}
+	}
+	if got := Cause("").Describe("A"); got != "A did not answer" {
+		t.Errorf("no cause described as %q", got)
 	}
 }
 

@@ -3,13 +3,15 @@ package metrics
 import (
 	"testing"
 	"time"
+
+	"bgcall/freeswitch"
 )
 
 // The hooks sit on the call path of every attempt and every ESL command.
 func BenchmarkDialAttempt(b *testing.B) {
 	m := New(nil, BuildInfo{})
 	for b.Loop() {
-		m.DialAttempt("callee", CauseClass("NO_ANSWER"))
+		m.DialAttempt("callee", freeswitch.NoAnswer.Class())
 	}
 }
 

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"slices"
 	"time"
 
 	"bgcall/freeswitch"
@@ -27,16 +28,16 @@ func (m *Metrics) SessionFinished(outcome string, attempts int, sinceCreate time
 }
 
 // DialAttempt counts one finished dial attempt. leg is "callee" or
-// "caller"; class is CauseClass of the attempt's hangup cause (a value
+// "caller"; class is the class of the attempt's hangup cause (a value
 // outside Classes is counted as "error").
-func (m *Metrics) DialAttempt(leg, class string) {
+func (m *Metrics) DialAttempt(leg string, class freeswitch.Class) {
 	if m == nil {
 		return
 	}
-	if !isClass(class) {
-		class = ClassError
+	if !slices.Contains(Classes, class) {
+		class = freeswitch.ClassError
 	}
-	m.dialAttempts.WithLabelValues(bounded(leg, Legs), class).Inc()
+	m.dialAttempts.WithLabelValues(bounded(leg, Legs), string(class)).Inc()
 }
 
 // Retry counts a callee attempt scheduled again after an unanswered one.

@@ -20,6 +20,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"bgcall/freeswitch"
 )
 
 const namespace = "bgcall"
@@ -37,9 +39,8 @@ var (
 	LiveStates = []string{"waiting", "dialing_callee", "callee_hold", "bridged", other}
 	// Legs are the two calls bgcall places: to B (callee) and to A (caller).
 	Legs = []string{"callee", "caller", other}
-	// Classes are the dial result classes CauseClass returns.
-	Classes = []string{ClassAnswered, ClassNoAnswer, ClassBusy, ClassRejected,
-		ClassUnreachable, ClassInvalidNumber, ClassCancelled, ClassError}
+	// Classes are the dial result classes: the classes of hangup causes.
+	Classes = freeswitch.Classes()
 	// Channels are the ways bgcall notifies a caller who missed the call.
 	Channels = []string{"chat", "webhook", other}
 	// NotificationResults are the results of one notification try.
@@ -251,7 +252,7 @@ func New(reg prometheus.Registerer, build BuildInfo) *Metrics {
 	}
 	for _, leg := range Legs {
 		for _, class := range Classes {
-			m.dialAttempts.WithLabelValues(leg, class)
+			m.dialAttempts.WithLabelValues(leg, string(class))
 		}
 	}
 	for _, ch := range Channels {

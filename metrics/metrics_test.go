@@ -12,6 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
+
+	"bgcall/freeswitch"
 )
 
 // eslObserver is esl.Observer's method set, restated so this package need
@@ -127,7 +129,7 @@ func TestEverySeriesAtZero(t *testing.T) {
 		expect("bgcall_sessions_live", "state", s)
 	}
 	for _, leg := range []string{"callee", "caller"} {
-		for _, c := range []string{"answered", "no_answer", "busy", "rejected", "unreachable", "invalid_number", "cancelled", "error"} {
+		for _, c := range []string{"answered", "no_answer", "busy", "rejected", "unreachable", "permanent", "network", "cancelled", "error"} {
 			expect("bgcall_dial_attempts_total", "leg", leg, "class", c)
 		}
 	}
@@ -177,10 +179,10 @@ func TestHooksMoveTheirSeries(t *testing.T) {
 	m.SessionCreated("feature_code")
 	m.SessionFinished("completed", 3, 90*time.Second)
 	m.SessionFinished("expired", 20, 2*time.Hour)
-	m.DialAttempt("callee", CauseClass("NO_ANSWER"))
-	m.DialAttempt("callee", CauseClass("NO_ANSWER"))
-	m.DialAttempt("callee", CauseClass(""))
-	m.DialAttempt("caller", CauseClass("USER_BUSY"))
+	m.DialAttempt("callee", freeswitch.NoAnswer.Class())
+	m.DialAttempt("callee", freeswitch.NoAnswer.Class())
+	m.DialAttempt("callee", freeswitch.ClassAnswered)
+	m.DialAttempt("caller", freeswitch.UserBusy.Class())
 	m.Retry()
 	m.Retry()
 	m.CalleeAnswered(45 * time.Second)
@@ -352,7 +354,7 @@ func TestNilMetricsIsSafe(t *testing.T) {
 	var m *Metrics
 	m.SessionCreated("api")
 	m.SessionFinished("completed", 1, time.Second)
-	m.DialAttempt("callee", ClassAnswered)
+	m.DialAttempt("callee", freeswitch.ClassAnswered)
 	m.Retry()
 	m.CalleeAnswered(time.Second)
 	m.Bridged(time.Second)
@@ -391,7 +393,7 @@ func TestConcurrentHooks(t *testing.T) {
 			node := fmt.Sprintf("fs%d", i%2+1)
 			for range 200 {
 				m.SessionCreated("api")
-				m.DialAttempt("callee", ClassNoAnswer)
+				m.DialAttempt("callee", freeswitch.ClassNoAnswer)
 				m.CommandDone(node, "bgapi", time.Millisecond, nil)
 				m.Connected(node, true)
 				m.SetLiveFunc(func() map[string]int64 { return map[string]int64{"waiting": 1} })

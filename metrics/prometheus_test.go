@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"bgcall/freeswitch"
 	"bgcall/metrics/promtest"
 )
 
@@ -23,7 +24,7 @@ func TestDashboardAgainstPrometheus(t *testing.T) {
 	m, reg := newTestMetrics(t)
 	m.SessionCreated("api")
 	m.SessionCreated("api")
-	m.DialAttempt("callee", CauseClass("NO_ANSWER"))
+	m.DialAttempt("callee", freeswitch.NoAnswer.Class())
 	m.Connected("fs1", true)
 	m.SetLiveFunc(func() map[string]int64 { return map[string]int64{"waiting": 3, "bridged": 1} })
 
@@ -38,7 +39,7 @@ func TestDashboardAgainstPrometheus(t *testing.T) {
 	}
 	// Events between scrapes, so rates have something to show.
 	m.SessionCreated("api")
-	m.DialAttempt("callee", CauseClass(""))
+	m.DialAttempt("callee", freeswitch.ClassAnswered)
 	m.CalleeAnswered(40 * time.Second)
 	if err := prom.WaitFreshScrape(ctx); err != nil {
 		t.Fatal(err)

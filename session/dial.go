@@ -7,7 +7,6 @@ import (
 
 	"bgcall/esl"
 	"bgcall/freeswitch"
-	"bgcall/metrics"
 	"bgcall/store"
 )
 
@@ -57,8 +56,6 @@ func (e *Engine) originate(endpoint, leg, cid string, ring time.Duration, id, ro
 	}
 	return o.Command()
 }
-
-func metricsCauseClass(cause string) string { return metrics.CauseClass(cause) }
 
 // reacting returns ctx for the command a leg's answer, read at heard, calls
 // for: when the command is written to FreeSWITCH, the time since heard is

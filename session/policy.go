@@ -68,8 +68,7 @@ type Policy struct {
 // DefaultPolicy is what a telecom operator would accept without tuning:
 // ring B for 30 s, retry after 1, 2, 4, 8 … minutes (capped at 15, ±10 %),
 // at most 10 attempts within 2 hours, no calls between 21:00 and 08:00,
-// busy retries after 2 minutes, rejected gives up after 3, numbers that do
-// not exist fail at once.
+// and the causes' default verdicts (DefaultCauseRules).
 func DefaultPolicy() Policy {
 	return Policy{
 		RingTime:       30 * time.Second,
@@ -86,20 +85,21 @@ func DefaultPolicy() Policy {
 }
 
 // DefaultCauseRules maps the hangup causes that need more than the plain
-// backoff. Every cause not listed retries with backoff.
+// backoff to their default verdicts (freeswitch.Cause.Verdict): busy
+// retries after 2 minutes, rejected gives up after 3, numbers that cannot
+// be dialled fail at once. Every cause not listed retries with backoff.
 func DefaultCauseRules() map[freeswitch.Cause]CauseRule {
-	fail := CauseRule{Verdict: Fail}
-	return map[freeswitch.Cause]CauseRule{
-		freeswitch.UserBusy:                {Verdict: Retry, Interval: 2 * time.Minute},
-		freeswitch.CallRejected:            {Verdict: Retry, GiveUpAfter: 3},
-		freeswitch.UnallocatedNumber:       fail,
-		freeswitch.InvalidNumberFormat:     fail,
-		freeswitch.NoRouteDestination:      fail,
-		freeswitch.IncompatibleDestination: fail,
-		freeswitch.NumberChanged:           fail,
-		freeswitch.BearerCapabilityNotAuth: fail,
-		freeswitch.OutgoingCallBarred:      fail,
+	rules := map[freeswitch.Cause]CauseRule{}
+	for _, c := range freeswitch.Causes() {
+		v := c.Verdict()
+		switch {
+		case v.Fail:
+			rules[c] = CauseRule{Verdict: Fail}
+		case v != freeswitch.Verdict{}:
+			rules[c] = CauseRule{Verdict: Retry, Interval: v.Interval, GiveUpAfter: v.GiveUpAfter}
+		}
 	}
+	return rules
 }
 
 // Rule returns the rule for cause, or plain Retry.

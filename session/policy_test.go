@@ -10,43 +10,46 @@ import (
 	"bgcall/freeswitch"
 )
 
-// TestCauseVerdicts maps every hangup cause FreeSWITCH knows to what the
-// default policy does after a callee attempt ends with it.
+// TestCauseVerdicts runs every hangup cause FreeSWITCH knows through the
+// default policy: it does what the cause's default verdict says.
 func TestCauseVerdicts(t *testing.T) {
-	permanent := map[freeswitch.Cause]bool{
-		freeswitch.UnallocatedNumber:       true,
-		freeswitch.InvalidNumberFormat:     true,
-		freeswitch.NoRouteDestination:      true,
-		freeswitch.IncompatibleDestination: true,
-		freeswitch.NumberChanged:           true,
-		freeswitch.BearerCapabilityNotAuth: true,
-		freeswitch.OutgoingCallBarred:      true,
-	}
 	p := DefaultPolicy()
 	p.Quiet = QuietHours{}
 	created := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	ended := created.Add(30 * time.Second)
 	causes := freeswitch.Causes()
 	if len(causes) < 60 {
 		t.Fatalf("freeswitch.Causes() lists %d causes; expected FreeSWITCH's whole chart", len(causes))
 	}
+	failed := map[freeswitch.Cause]bool{}
 	for _, c := range append(causes, "", causeNodeLost, "SOMETHING_NEW") {
-		d := p.After(c, 1, 1, created, created.Add(30*time.Second), rand.New(rand.NewPCG(1, 2)))
+		v := c.Verdict()
+		d := p.After(c, 1, 1, created, ended, rand.New(rand.NewPCG(1, 2)))
+		wait := d.Due.Sub(ended)
 		switch {
-		case permanent[c]:
+		case v.Fail:
+			failed[c] = true
 			if d.Outcome != "failed" {
 				t.Errorf("%s: outcome %q, want failed", c, d.Outcome)
 			}
-		case c == freeswitch.UserBusy:
-			if d.Outcome != "" || d.Due.Sub(created.Add(30*time.Second)) > 2*time.Minute+12*time.Second {
-				t.Errorf("USER_BUSY: %+v, want a retry about 2m later", d)
+		case v.Interval > 0:
+			if d.Outcome != "" || wait < v.Interval*9/10 || wait > v.Interval*11/10 {
+				t.Errorf("%s: %+v, want a retry %v ±10%% later", c, d, v.Interval)
 			}
 		default:
-			if d.Outcome != "" {
-				t.Errorf("%s: outcome %q, want a retry", c, d.Outcome)
+			if d.Outcome != "" || wait < 54*time.Second || wait > 66*time.Second {
+				t.Errorf("%s: %+v, want a retry after first_interval 1m ±10%%", c, d)
 			}
-			if got := d.Due.Sub(created.Add(30 * time.Second)); got < 54*time.Second || got > 66*time.Second {
-				t.Errorf("%s: next attempt in %v, want first_interval 1m ±10%%", c, got)
+		}
+		if v.GiveUpAfter > 0 {
+			if d := p.After(c, v.GiveUpAfter, v.GiveUpAfter, created, ended, nil); d.Outcome != "expired" {
+				t.Errorf("%s %d times: %+v, want expired", c, v.GiveUpAfter, d)
 			}
+		}
+	}
+	for _, c := range []freeswitch.Cause{freeswitch.UnallocatedNumber, freeswitch.IncompatibleDestination, freeswitch.NoRouteDestination} {
+		if !failed[c] {
+			t.Errorf("%s does not fail the session", c)
 		}
 	}
 }

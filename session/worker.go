@@ -16,7 +16,7 @@ import (
 
 // causeNodeLost marks a leg that vanished with its node (a restart or a
 // lost connection, seen on resync): FreeSWITCH never reported its hangup.
-const causeNodeLost freeswitch.Cause = "NODE_LOST"
+const causeNodeLost = freeswitch.NodeLost
 
 type jobKind int
 
@@ -425,7 +425,7 @@ func (w *worker) originate(id string, leg *notSent, cmd string, heard time.Time)
 // unanswered callee attempt.
 func (w *worker) calleeAttemptEnded(ctx context.Context, t *tracked, cause freeswitch.Cause, note string) {
 	e, s, now := w.e, t.s, w.e.now()
-	e.opt.Metrics.DialAttempt("callee", classOf(cause))
+	e.opt.Metrics.DialAttempt("callee", cause.Class())
 	same := 0
 	if rule := t.policy.Rule(cause); rule.GiveUpAfter > 0 {
 		same = 1 + w.countEnded(ctx, s.ID, cause)
@@ -470,7 +470,7 @@ func (w *worker) calleeAnswered(ctx context.Context, t *tracked, heard time.Time
 	w.dialCaller(ctx, t, heard, next,
 		store.Entry{Kind: store.KindCalleeAnswered, Leg: "callee", Attempt: s.Attempts, Node: s.Node, UUID: s.CalleeLeg})
 	if t.s.State == store.CalleeHold {
-		w.e.opt.Metrics.DialAttempt("callee", "answered")
+		w.e.opt.Metrics.DialAttempt("callee", freeswitch.ClassAnswered)
 		w.e.opt.Metrics.CalleeAnswered(now.Sub(s.CreatedAt))
 	}
 }
@@ -538,7 +538,7 @@ func (w *worker) bridge(_ context.Context, t *tracked, heard time.Time) {
 	}
 	e, s := w.e, t.s
 	t.bridging = true
-	e.opt.Metrics.DialAttempt("caller", "answered")
+	e.opt.Metrics.DialAttempt("caller", freeswitch.ClassAnswered)
 	cmd, err := freeswitch.UUIDBridge(s.CalleeLeg, s.CallerLeg)
 	if err != nil {
 		e.log.Warn("uuid_bridge", "session", s.ID, "err", err)
@@ -605,7 +605,7 @@ func (w *worker) holdLost(ctx context.Context, t *tracked) {
 // callerMissed: A did not answer. B hears why and is hung up; A is told.
 func (w *worker) callerMissed(ctx context.Context, t *tracked, cause freeswitch.Cause, note ...string) {
 	e, s := w.e, t.s
-	e.opt.Metrics.DialAttempt("caller", classOf(cause))
+	e.opt.Metrics.DialAttempt("caller", cause.Class())
 	n := "A did not answer"
 	if len(note) > 0 {
 		n = note[0]
@@ -633,11 +633,4 @@ func (w *worker) finish(ctx context.Context, t *tracked, outcome store.Outcome, 
 func finishing(s store.Session, now time.Time, outcome store.Outcome, cause freeswitch.Cause, reason string, before ...store.Entry) (store.Session, []store.Entry) {
 	s.State, s.Outcome, s.Cause, s.FinishedAt, s.Owner = store.Finished, outcome, string(cause), now, ""
 	return s, append(before, store.Entry{Kind: store.KindFinished, Note: string(outcome) + ": " + reason, Cause: string(cause)})
-}
-
-func classOf(c freeswitch.Cause) string {
-	if c == causeNodeLost {
-		return "error"
-	}
-	return metricsCauseClass(string(c))
 }
