@@ -68,6 +68,15 @@ func (c *closer) prompt(id, leg, node, path string) {
 	c.send(closerCmd{id: id, node: node, uuid: leg, prompt: path})
 }
 
+// forget stops watching leg, if session id doomed it.
+func (c *closer) forget(leg, id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cl := c.legs[leg]; cl != nil && cl.id == id {
+		delete(c.legs, leg)
+	}
+}
+
 func (c *closer) has(leg string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -199,7 +208,13 @@ func (c *closer) expire() {
 
 func (c *closer) exec(ctx context.Context, cmd closerCmd) {
 	if !c.e.mayAct("hang up", cmd.id) {
-		return // the sweeper ends the leg if its session is over
+		// The session may be another replica's by now, which may want
+		// this very leg (a deadline that fired as this replica woke from
+		// a pause doomed a leg the new owner bridged): the doom is void,
+		// and nothing (the node coming back, an event of the leg) may
+		// send it later. If the session is over, the sweeper ends the leg.
+		c.forget(cmd.uuid, cmd.id)
+		return
 	}
 	api := c.e.opt.Pool.API
 	if cmd.prompt != "" {
