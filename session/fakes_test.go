@@ -101,6 +101,7 @@ type fakeSwitch struct {
 	cmds   []string
 	up     map[string]bool
 	noNode bool
+	apiErr error // every api command fails with it (a node not connected)
 }
 
 func (f *fakeSwitch) Events() <-chan esl.Event { return nil }
@@ -109,6 +110,9 @@ func (f *fakeSwitch) API(_ context.Context, _, cmd string) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.cmds = append(f.cmds, cmd)
+	if f.apiErr != nil {
+		return "", f.apiErr
+	}
 	if leg, ok := strings.CutPrefix(cmd, "uuid_dump "); ok {
 		if !f.up[leg] {
 			return freeswitch.ParseResult("-ERR No such channel!\n")

@@ -2,11 +2,14 @@ package session
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"bgcall/esl"
 	"bgcall/freeswitch"
+	"bgcall/store"
 )
 
 // TestHangupWithheldIsForgotten: a replica woke from a pause past its
@@ -31,5 +34,46 @@ func TestHangupWithheldIsForgotten(t *testing.T) {
 	settle(ctx, m.e)
 	if cmds := m.sw.sent(); len(cmds) != 0 {
 		t.Errorf("a hangup withheld for the lease went out once it was regained: %q", cmds)
+	}
+}
+
+// TestBridgeThatNeverLeftIsTriedAgain: A answered while B held, and the
+// uuid_bridge could not be sent (the node's event socket was cut a moment
+// earlier). Both parties are waiting: once the node is back, the legs are
+// asked about and bridged, instead of the bridge deadline ending the call
+// as failed and hanging both up.
+func TestBridgeThatNeverLeftIsTriedAgain(t *testing.T) {
+	m := newMachine(t)
+	ctx := context.Background()
+	s := sessionIn(store.CalleeHold, m.st.now)
+	m.st.put(s)
+	tr := m.w.track(s)
+	tr.calleeParked, tr.callerParked = true, true
+	m.sw.apiErr = fmt.Errorf("fs1: %w", esl.ErrNotConnected)
+	m.w.step(ctx, tr, input{kind: inAnswer, leg: roleCaller, at: time.Now()})
+	settle(ctx, m.e)
+	m.sw.apiErr = nil // the node is back
+	tr = m.w.live[s.ID]
+	if tr == nil || tr.timer == nil {
+		t.Fatal("the session is not waiting for anything")
+	}
+	m.w.handle(ctx, job{kind: jobTimer, id: s.ID, gen: tr.timerGen})
+	settle(ctx, m.e)
+
+	got, _ := m.st.Get(ctx, s.ID)
+	if got.State != store.CalleeHold {
+		t.Errorf("session %s %s; want it still holding B, the bridge sent again", got.State, got.Outcome)
+	}
+	bridges := 0
+	for _, c := range m.sw.sent() {
+		if strings.HasPrefix(c, "uuid_kill") {
+			t.Errorf("sent %q", c)
+		}
+		if strings.HasPrefix(c, "uuid_bridge") {
+			bridges++
+		}
+	}
+	if bridges != 2 {
+		t.Errorf("uuid_bridge sent %d times, want the one that failed and one more: %q", bridges, m.sw.sent())
 	}
 }

@@ -29,7 +29,7 @@ const (
 	jobProbed                    // FreeSWITCH's answer about an adopted session's legs
 	jobRecheckAll                // the lease lapsed: ask the store about every session here
 	jobRecheck                   // the reconciler found the session not ours in the store
-	jobWithheld                  // a command of the session was withheld: the lease was in doubt
+	jobWithheld                  // a command of the session may not have reached FreeSWITCH: withheld (the lease was in doubt), or its connection failed
 )
 
 type job struct {
@@ -195,9 +195,10 @@ func (w *worker) handle(ctx context.Context, j job) {
 			w.recheck(ctx, t)
 		}
 	case jobWithheld:
-		// A command was withheld while the lease was in doubt: once the
-		// grace has passed, read the session again and ask FreeSWITCH
-		// what is live, and the state's function sends what is missing.
+		// A command was withheld while the lease was in doubt, or may
+		// not have reached FreeSWITCH: once the grace has passed, read the
+		// session again and ask FreeSWITCH what is live, and the state's
+		// function sends what is missing.
 		if t != nil && !t.recheck {
 			t.recheck = true
 			w.setTimer(t, w.e.opt.LegGrace)
@@ -548,7 +549,17 @@ func (w *worker) bridge(_ context.Context, t *tracked, heard time.Time) {
 				w.report(job{kind: jobWithheld, id: s.ID})
 				return
 			}
-			if _, err := e.opt.Pool.API(e.reacting(ctx, "bridge", heard), s.Node, cmd); err != nil {
+			_, err := e.opt.Pool.API(e.reacting(ctx, "bridge", heard), s.Node, cmd)
+			switch {
+			case errors.Is(err, esl.ErrNotConnected), errors.Is(err, esl.ErrConnectionLost), errors.Is(err, context.DeadlineExceeded):
+				// The node's connection failed: the bridge never left, or
+				// nobody knows. Both parties wait; once the grace has
+				// passed, FreeSWITCH is asked about the legs, and they are
+				// bridged (again) or found bridged, rather than the
+				// deadline below ending the call.
+				e.log.Warn("uuid_bridge not sure to have reached FreeSWITCH; asking again", "session", s.ID, "err", err)
+				w.report(job{kind: jobWithheld, id: s.ID})
+			case err != nil:
 				// A leg went away between the answer and the bridge; its
 				// hangup event decides the outcome, the deadline below if
 				// none comes.
