@@ -32,7 +32,7 @@ func (e *Engine) DialNow(ctx context.Context, id, by string) (store.Session, err
 		if by != "" {
 			note += " by " + by
 		}
-		got, err := e.opt.Store.Apply(ctx, next, s.Version, []store.Entry{{At: now, Kind: "dial_now", State: store.Waiting, Attempt: s.Attempts + 1, Note: note}}, now)
+		got, err := e.opt.Store.Apply(ctx, next, s.Version, []store.Entry{{At: now, Kind: store.KindDialNow, State: store.Waiting, Attempt: s.Attempts + 1, Note: note}}, now)
 		if errors.Is(err, store.ErrStale) || errors.Is(err, store.ErrFenced) {
 			continue // it moved while we looked: look again
 		}

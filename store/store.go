@@ -144,6 +144,7 @@ const (
 	KindAttempt        Kind = "attempt"         // a callee attempt began: B is being dialled
 	KindAttemptEnded   Kind = "attempt_ended"   // the callee attempt ended without an answer
 	KindScheduled      Kind = "scheduled"       // the next attempt was scheduled
+	KindDialNow        Kind = "dial_now"        // an operator brought the next attempt forward to now
 	KindCalleeAnswered Kind = "callee_answered" // B answered and holds
 	KindCallerDialing  Kind = "caller_dialing"  // A is being dialled
 	KindCallerRedial   Kind = "caller_redial"   // A is dialled again: the replica that took over found its leg not up
