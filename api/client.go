@@ -118,14 +118,14 @@ func (c *Client) Get(ctx context.Context, id string) (Session, error) {
 
 // ListFilter selects sessions.
 type ListFilter struct {
-	Caller, Callee, State, Cursor string
-	Limit                         int
+	Caller, Callee, Node, State, Cursor string
+	Limit                               int
 }
 
 // List returns one page of sessions.
 func (c *Client) List(ctx context.Context, f ListFilter) (ListResponse, error) {
 	q := url.Values{}
-	for k, v := range map[string]string{"caller": f.Caller, "callee": f.Callee, "state": f.State, "cursor": f.Cursor} {
+	for k, v := range map[string]string{"caller": f.Caller, "callee": f.Callee, "node": f.Node, "state": f.State, "cursor": f.Cursor} {
 		if v != "" {
 			q.Set(k, v)
 		}
@@ -147,6 +147,24 @@ func (c *Client) Cancel(ctx context.Context, id string, endBridged bool) (Sessio
 	var s Session
 	_, err := c.do(ctx, http.MethodPost, "/v1/sessions/"+url.PathEscape(id)+"/cancel", CancelRequest{EndBridged: endBridged, By: c.Name}, &s)
 	return s, err
+}
+
+// DialNow brings a waiting session's next attempt forward to now.
+func (c *Client) DialNow(ctx context.Context, id string) (Session, error) {
+	var s Session
+	_, err := c.do(ctx, http.MethodPost, "/v1/sessions/"+url.PathEscape(id)+"/dial-now", DialNowRequest{By: c.Name}, &s)
+	return s, err
+}
+
+// BulkCancel cancels, or with r.DryRun counts, the live sessions r's
+// filters match.
+func (c *Client) BulkCancel(ctx context.Context, r BulkCancelRequest) (BulkCancelResponse, error) {
+	if r.By == "" {
+		r.By = c.Name
+	}
+	var out BulkCancelResponse
+	_, err := c.do(ctx, http.MethodPost, "/v1/cancel", r, &out)
+	return out, err
 }
 
 // DryRun returns the commands the daemon would send for r.
@@ -173,7 +191,7 @@ func (c *Client) Overview(ctx context.Context) (Overview, error) {
 
 // WatchFilter selects the changes a watch stream carries.
 type WatchFilter struct {
-	Session, Caller, Callee string
+	Session, Caller, Callee, Node string
 }
 
 // Stream is an open watch stream.
@@ -188,7 +206,7 @@ type Stream struct {
 // every change after this moment arrives on the stream.
 func (c *Client) Watch(ctx context.Context, f WatchFilter) (*Stream, error) {
 	q := url.Values{}
-	for k, v := range map[string]string{"session": f.Session, "caller": f.Caller, "callee": f.Callee} {
+	for k, v := range map[string]string{"session": f.Session, "caller": f.Caller, "callee": f.Callee, "node": f.Node} {
 		if v != "" {
 			q.Set(k, v)
 		}

@@ -43,6 +43,8 @@ func Describe(s Session, e Entry) string {
 		return fmt.Sprintf("attempt %d scheduled%s", e.Attempt, note)
 	case store.KindDeferred:
 		return "deferred" + note
+	case store.KindDialNow:
+		return fmt.Sprintf("attempt %d to be dialled now%s", e.Attempt, note)
 	case store.KindCalleeAnswered:
 		return fmt.Sprintf("B answered; B on hold%s", on)
 	case store.KindCallerDialing:

@@ -110,3 +110,61 @@ func TestFindLeg(t *testing.T) {
 		t.Errorf("bad uuid: %d %s", a.status, a.body)
 	}
 }
+
+// TestOperatorActions: bulk cancel counts first on a dry run, refuses to
+// take everything, and cancels what matches; dial now brings a waiting
+// session forward and refuses one that is not waiting.
+func TestOperatorActions(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	var ids []string
+	for _, b := range []string{"1002", "1003"} {
+		ids = append(ids, e.call("POST", "/v1/sessions", `{"caller":"1001","callee":"`+b+`"}`).session(t).ID)
+	}
+	e.call("POST", "/v1/sessions", `{"caller":"1009","callee":"1002"}`)
+	if a := e.call("POST", "/v1/cancel", `{}`); a.status != http.StatusBadRequest {
+		t.Errorf("bulk cancel without a filter: %d %s", a.status, a.body)
+	}
+	var out api.BulkCancelResponse
+	a := e.call("POST", "/v1/cancel", `{"caller":"1001","dry_run":true}`)
+	if err := json.Unmarshal(a.body, &out); err != nil || a.status != http.StatusOK || len(out.Matched) != 2 || len(out.Cancelled) != 0 {
+		t.Fatalf("dry run: %d %s", a.status, a.body)
+	}
+	if s := e.call("GET", "/v1/sessions/"+ids[0], "").session(t); s.State == "finished" {
+		t.Fatalf("a dry run cancelled %s", s.ID)
+	}
+	a = e.call("POST", "/v1/cancel", `{"caller":"1001","by":"ops"}`)
+	if err := json.Unmarshal(a.body, &out); err != nil || len(out.Cancelled) != 2 {
+		t.Fatalf("bulk cancel: %d %s", a.status, a.body)
+	}
+	for _, id := range ids {
+		if s := e.call("GET", "/v1/sessions/"+id, "").session(t); s.Outcome != "cancelled" {
+			t.Errorf("%s after the bulk cancel: %s %s", id, s.State, s.Outcome)
+		}
+	}
+	if a := e.call("POST", "/v1/sessions/"+ids[0]+"/dial-now", ""); a.status != http.StatusConflict || a.err(t).Code != "not_waiting" {
+		t.Errorf("dial now of a finished session: %d %s", a.status, a.body)
+	}
+	w := e.call("POST", "/v1/sessions", `{"caller":"1005","callee":"1006","policy":{"ring_time":"1s","first_interval":"1h"}}`).session(t)
+	deadline := time.Now().Add(10 * time.Second)
+	for s := w; s.State != "waiting" || s.Attempts != 1; s = e.call("GET", "/v1/sessions/"+w.ID, "").session(t) {
+		if time.Now().After(deadline) {
+			t.Fatalf("never waiting after one attempt: %+v", s)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if a := e.call("POST", "/v1/sessions/"+w.ID+"/dial-now", `{"by":"ops"}`); a.status != http.StatusOK || a.session(t).DueAt == nil || time.Until(*a.session(t).DueAt) > time.Minute {
+		t.Errorf("dial now of a waiting session: %d %s", a.status, a.body)
+	}
+	if a := e.call("POST", "/v1/sessions/0000000000000000000a/dial-now", ""); a.status != http.StatusNotFound {
+		t.Errorf("dial now of an unknown session: %d %s", a.status, a.body)
+	}
+	if a := e.call("POST", "/v1/sessions/"+ids[0]+"/dial-now", `{"by":7}`); a.status != http.StatusBadRequest {
+		t.Errorf("dial now with a bad body: %d %s", a.status, a.body)
+	}
+	if a := e.call("POST", "/v1/cancel", "caller=1001", "Content-Type", "text/plain"); a.status != http.StatusUnsupportedMediaType {
+		t.Errorf("bulk cancel as text: %d %s", a.status, a.body)
+	}
+	if a := e.call("POST", "/v1/cancel", `{"caller":"`+strings.Repeat("1", 70000)+`"}`); a.status != http.StatusRequestEntityTooLarge {
+		t.Errorf("bulk cancel too large: %d", a.status)
+	}
+}

@@ -20,6 +20,7 @@ import (
 type Engine interface {
 	Create(ctx context.Context, r session.Request) (store.Session, bool, error)
 	CancelBy(ctx context.Context, id string, endBridged bool, by string) (store.Session, error)
+	DialNow(ctx context.Context, id, by string) (store.Session, error)
 	Get(ctx context.Context, id string) (store.Session, []store.Entry, error)
 	List(ctx context.Context, f store.Filter) ([]store.Session, string, error)
 	Watch(ctx context.Context) (<-chan store.Change, func())
@@ -105,6 +106,8 @@ var Routes = []Route{
 	{"GET", "/v1/sessions", true},
 	{"GET", "/v1/sessions/{id}", true},
 	{"POST", "/v1/sessions/{id}/cancel", true},
+	{"POST", "/v1/sessions/{id}/dial-now", true},
+	{"POST", "/v1/cancel", true},
 	{"POST", "/v1/dry-run", true},
 	{"GET", "/v1/watch", true},
 	{"GET", "/v1/overview", true},
@@ -127,17 +130,19 @@ func New(opt Options) *Handler {
 	}
 	h := &Handler{opt: opt, mux: http.NewServeMux(), token: sha256.Sum256([]byte(opt.Token))}
 	handlers := map[string]http.HandlerFunc{
-		"POST /v1/sessions":             h.create,
-		"GET /v1/sessions":              h.list,
-		"GET /v1/sessions/{id}":         h.get,
-		"POST /v1/sessions/{id}/cancel": h.cancel,
-		"POST /v1/dry-run":              h.dryRun,
-		"GET /v1/watch":                 h.watch,
-		"GET /v1/overview":              h.overview,
-		"GET /v1/legs/{uuid}":           h.leg,
-		"GET /livez":                    h.livez,
-		"GET /readyz":                   h.readyz,
-		"GET /metrics":                  h.metrics,
+		"POST /v1/sessions":               h.create,
+		"GET /v1/sessions":                h.list,
+		"GET /v1/sessions/{id}":           h.get,
+		"POST /v1/sessions/{id}/cancel":   h.cancel,
+		"POST /v1/sessions/{id}/dial-now": h.dialNow,
+		"POST /v1/cancel":                 h.bulkCancel,
+		"POST /v1/dry-run":                h.dryRun,
+		"GET /v1/watch":                   h.watch,
+		"GET /v1/overview":                h.overview,
+		"GET /v1/legs/{uuid}":             h.leg,
+		"GET /livez":                      h.livez,
+		"GET /readyz":                     h.readyz,
+		"GET /metrics":                    h.metrics,
 	}
 	allowed := map[string][]string{}
 	for _, rt := range Routes {

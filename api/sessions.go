@@ -260,7 +260,7 @@ func cancelledBy(by string) (string, error) {
 	return by, nil
 }
 
-var listParams = map[string]bool{"caller": true, "callee": true, "state": true, "limit": true, "cursor": true}
+var listParams = map[string]bool{"caller": true, "callee": true, "node": true, "state": true, "limit": true, "cursor": true}
 
 func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 	f, err := parseFilter(r.URL.Query())
@@ -286,10 +286,10 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 func parseFilter(q url.Values) (store.Filter, error) {
 	for k := range q {
 		if !listParams[k] {
-			return store.Filter{}, invalid(k, "unknown query parameter; use caller, callee, state, limit or cursor")
+			return store.Filter{}, invalid(k, "unknown query parameter; use caller, callee, node, state, limit or cursor")
 		}
 	}
-	f := store.Filter{Caller: q.Get("caller"), Callee: q.Get("callee"), State: store.State(q.Get("state")), Cursor: q.Get("cursor")}
+	f := store.Filter{Caller: q.Get("caller"), Callee: q.Get("callee"), Node: q.Get("node"), State: store.State(q.Get("state")), Cursor: q.Get("cursor")}
 	if f.State != "" && !validState(f.State) {
 		return f, invalid("state", strconv.Quote(string(f.State))+" is not one of waiting, dialing_callee, callee_hold, bridged, finished")
 	}
@@ -315,7 +315,7 @@ func validState(s store.State) bool {
 	return false
 }
 
-var watchParams = map[string]bool{"session": true, "caller": true, "callee": true}
+var watchParams = map[string]bool{"session": true, "caller": true, "callee": true, "node": true}
 
 // watch streams changes as newline-delimited JSON until the client goes
 // away or the server shuts down. The status line is written only once the
@@ -325,11 +325,11 @@ func (h *Handler) watch(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	for k := range q {
 		if !watchParams[k] {
-			h.writeErr(w, r, invalid(k, "unknown query parameter; use session, caller or callee"))
+			h.writeErr(w, r, invalid(k, "unknown query parameter; use session, caller, callee or node"))
 			return
 		}
 	}
-	id, caller, callee := q.Get("session"), q.Get("caller"), q.Get("callee")
+	id, caller, callee, node := q.Get("session"), q.Get("caller"), q.Get("callee"), q.Get("node")
 	flusher, ok := w.(http.Flusher)
 	if !ok {
 		writeError(w, http.StatusInternalServerError, "internal", "streaming unsupported by this server", nil)
@@ -356,7 +356,7 @@ func (h *Handler) watch(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			s := c.Session
-			if (id != "" && s.ID != id) || (caller != "" && s.Caller != caller) || (callee != "" && s.Callee != callee) {
+			if (id != "" && s.ID != id) || (caller != "" && s.Caller != caller) || (callee != "" && s.Callee != callee) || (node != "" && s.Node != node) {
 				continue
 			}
 			sess := h.session(s, nil)

@@ -1037,3 +1037,51 @@ func TestFindAndLegsInStatus(t *testing.T) {
 		t.Errorf("find an unknown leg: exit %d %q", r.code, r.stderr)
 	}
 }
+
+// TestOperatorActions: list by node, a bulk cancel that counts first and
+// cancels with --yes, and dial now for a waiting session.
+func TestOperatorActions(t *testing.T) {
+	d := startDaemon(t, fssim.Options{Default: fssim.Behavior{Action: fssim.NoAnswer}}, func(c *config.Config) {
+		c.Retry.RingTime = 60 * time.Second
+	})
+	for _, b := range []string{"1002", "1003"} {
+		d.run("call", "1001", b)
+	}
+	waitFor(t, "both attempts on fs1", func() bool {
+		return strings.Count(d.run("list", "--node", "fs1", "--state", "dialing_callee").stdout, "\n") == 3
+	})
+	if out := d.run("list", "--node", "fs9").stdout; strings.Contains(out, "1001") {
+		t.Errorf("list --node fs9 shows fs1's sessions:\n%s", out)
+	}
+	r := d.run("cancel", "--node", "fs1")
+	if r.code != 0 {
+		t.Fatalf("bulk cancel dry run: exit %d %s", r.code, r.stderr)
+	}
+	mustContain(t, "dry run", r.stdout, "2 live session(s) match", "add --yes")
+	if strings.Contains(d.run("list", "--state", "finished").stdout, "1001") {
+		t.Fatal("the dry run cancelled something")
+	}
+	r = d.run("cancel", "--node", "fs1", "--yes")
+	mustContain(t, "bulk cancel", r.stdout, "cancelled 2 of 2")
+	if r := d.run("cancel", "--caller", "1001", "1002"); r.code != cli.ExitUsage {
+		t.Errorf("an ID with a filter: exit %d %s", r.code, r.stderr)
+	}
+
+	// Dial now: a session waiting an hour for its next attempt.
+	id := sessionID(t, d.run("call", "--json", "--ring-time", "1s", "--first-interval", "1h", "1005", "1006"))
+	waitFor(t, "the first attempt to end", func() bool {
+		var s api.Session
+		json.Unmarshal([]byte(d.run("status", "--json", id).stdout), &s)
+		return s.State == "waiting" && s.Attempts == 1
+	})
+	r = d.run("dial-now", id)
+	if r.code != 0 {
+		t.Fatalf("dial-now: exit %d %s", r.code, r.stderr)
+	}
+	waitFor(t, "the second attempt", func() bool {
+		var s api.Session
+		json.Unmarshal([]byte(d.run("status", "--json", id).stdout), &s)
+		return s.Attempts == 2
+	})
+	mustContain(t, "status after dial-now", d.run("status", id).stdout, "attempt 2 to be dialled now: next attempt brought forward", "by cli")
+}

@@ -261,21 +261,34 @@ func readStream(stream *api.Stream) (<-chan api.Change, <-chan error) {
 }
 
 func runCancel(ctx context.Context, env Env, args []string) error {
-	fs := newFlagSet(env, "cancel", "[flags] ID", "Switch a background call off: no further attempt; whatever is ringing or on hold is hung up")
+	fs := newFlagSet(env, "cancel", "[flags] ID | --caller N | --callee N | --node NAME", "Switch a background call off: no further attempt; whatever is ringing or on hold is hung up. With --caller, --callee or --node instead of an ID, every live session they match: first counted, cancelled with --yes")
 	var cf clientFlags
 	cf.register(fs, env, true)
 	endBridged := fs.Bool("end-bridged", false, "also hang up the call if A and B are already talking")
-	pos, err := parse(fs, args, 1, "ID")
+	var bulk api.BulkCancelRequest
+	fs.StringVar(&bulk.Caller, "caller", "", "every live session of this caller (A)")
+	fs.StringVar(&bulk.Callee, "callee", "", "every live session to this callee (B)")
+	fs.StringVar(&bulk.Node, "node", "", "every live session on this FreeSWITCH node")
+	yes := fs.Bool("yes", false, "with --caller, --callee or --node: cancel what they match (without it, only count)")
+	want, names := 1, "ID"
+	if hasBulkFilter(args) {
+		want, names = 0, ""
+	}
+	pos, err := parse(fs, args, want, names)
+	if err != nil {
+		return err
+	}
+	c, err := cf.client()
 	if err != nil {
 		return err
 	}
 	rctx, cancel := context.WithTimeout(ctx, cf.timeout)
 	defer cancel()
-	id, err := sessionArg(pos[0])
-	if err != nil {
-		return err
+	if want == 0 {
+		bulk.EndBridged, bulk.DryRun = *endBridged, !*yes
+		return bulkCancel(rctx, env, cf, c, bulk)
 	}
-	c, err := cf.client()
+	id, err := sessionArg(pos[0])
 	if err != nil {
 		return err
 	}
@@ -295,6 +308,79 @@ func runCancel(ctx context.Context, env Env, args []string) error {
 		fmt.Fprintf(env.Stdout, " (%s)", s.Outcome)
 	}
 	fmt.Fprintln(env.Stdout)
+	return nil
+}
+
+// hasBulkFilter reports whether args name a bulk cancel's filter.
+func hasBulkFilter(args []string) bool {
+	for _, a := range args {
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if strings.HasPrefix(a, "-") && (name == "caller" || name == "callee" || name == "node") {
+			return true
+		}
+	}
+	return false
+}
+
+// bulkCancel counts, or cancels, the live sessions r matches.
+func bulkCancel(ctx context.Context, env Env, cf clientFlags, c *api.Client, r api.BulkCancelRequest) error {
+	out, err := c.BulkCancel(ctx, r)
+	if err != nil {
+		return err
+	}
+	if cf.json {
+		return printJSON(env.Stdout, out)
+	}
+	if out.DryRun {
+		fmt.Fprintf(env.Stdout, "%d live session(s) match", len(out.Matched))
+		if len(out.Bridged) > 0 {
+			fmt.Fprintf(env.Stdout, ", %d of them bridged (left alone without --end-bridged)", len(out.Bridged))
+		}
+		fmt.Fprintln(env.Stdout, "; nothing cancelled: add --yes to cancel them")
+		for _, id := range out.Matched {
+			fmt.Fprintln(env.Stdout, "  "+id)
+		}
+		return nil
+	}
+	fmt.Fprintf(env.Stdout, "cancelled %d of %d matching live session(s)\n", len(out.Cancelled), len(out.Matched))
+	if len(out.Bridged) > 0 {
+		fmt.Fprintf(env.Stdout, "left %d bridged call(s) alone (--end-bridged hangs them up): %s\n", len(out.Bridged), strings.Join(out.Bridged, " "))
+	}
+	for _, f := range out.Failed {
+		fmt.Fprintf(env.Stderr, "session %s: %s\n", f.ID, f.Error)
+	}
+	if len(out.Failed) > 0 {
+		return exitError{code: ExitError, msg: fmt.Sprintf("%d session(s) could not be cancelled", len(out.Failed))}
+	}
+	return nil
+}
+
+func runDialNow(ctx context.Context, env Env, args []string) error {
+	fs := newFlagSet(env, "dial-now", "[flags] ID", "Dial B now for a waiting session, whatever its backoff or quiet hours said")
+	var cf clientFlags
+	cf.register(fs, env, true)
+	pos, err := parse(fs, args, 1, "ID")
+	if err != nil {
+		return err
+	}
+	id, err := sessionArg(pos[0])
+	if err != nil {
+		return err
+	}
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
+	rctx, cancel := context.WithTimeout(ctx, cf.timeout)
+	defer cancel()
+	s, err := c.DialNow(rctx, id)
+	if err != nil {
+		return err
+	}
+	if cf.json {
+		return printJSON(env.Stdout, s)
+	}
+	fmt.Fprintf(env.Stdout, "session %s: attempt %d is due now (bgcall watch --session %s follows it)\n", s.ID, s.Attempts+1, s.ID)
 	return nil
 }
 
@@ -359,6 +445,7 @@ func runList(ctx context.Context, env Env, args []string) error {
 	var f api.ListFilter
 	fs.StringVar(&f.Caller, "caller", "", "only sessions of this caller (A)")
 	fs.StringVar(&f.Callee, "callee", "", "only sessions to this callee (B)")
+	fs.StringVar(&f.Node, "node", "", "only sessions whose current or last attempt is on this FreeSWITCH node")
 	fs.StringVar(&f.State, "state", "", "only sessions in this state: waiting, dialing_callee, callee_hold, bridged, finished")
 	fs.IntVar(&f.Limit, "limit", 50, "sessions per page (1-1000)")
 	fs.StringVar(&f.Cursor, "cursor", "", "start after this cursor (printed after a full page)")
@@ -404,6 +491,7 @@ func runWatch(ctx context.Context, env Env, args []string) error {
 	fs.StringVar(&f.Session, "session", "", "only this session")
 	fs.StringVar(&f.Caller, "caller", "", "only sessions of this caller (A)")
 	fs.StringVar(&f.Callee, "callee", "", "only sessions to this callee (B)")
+	fs.StringVar(&f.Node, "node", "", "only sessions on this FreeSWITCH node")
 	if _, err := parse(fs, args, 0, ""); err != nil {
 		return err
 	}
