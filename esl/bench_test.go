@@ -9,6 +9,7 @@ import (
 
 	"bgcall/freeswitch"
 	"bgcall/fssim"
+	"bgcall/internal/uuid"
 )
 
 // BenchmarkAPI measures api round trips through one connection, from one
@@ -17,7 +18,7 @@ func BenchmarkAPI(b *testing.B) {
 	sim := fssim.StartT(b, fssim.Options{RecordLimit: -1})
 	h := start(b, []Node{simNode("fs1", sim)}, fastOptions(), false, nil)
 	h.waitUp(1)
-	cmd := "uuid_exists " + newUUID()
+	cmd := "uuid_exists " + uuid.New()
 	ctx := context.Background()
 	b.Run("serial", func(b *testing.B) {
 		for b.Loop() {
@@ -64,8 +65,8 @@ func BenchmarkCalls(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		slots <- struct{}{}
-		cmd, _ := freeswitch.Originate{Endpoint: "user/" + strconv.Itoa(1000+i%9000) + "@example.com", UUID: newUUID()}.Command()
-		if err := h.p.BGAPI(ctx, "fs1", cmd, newUUID()); err != nil {
+		cmd, _ := freeswitch.Originate{Endpoint: "user/" + strconv.Itoa(1000+i%9000) + "@example.com", UUID: uuid.New()}.Command()
+		if err := h.p.BGAPI(ctx, "fs1", cmd, uuid.New()); err != nil {
 			b.Fatal(err)
 		}
 		i++

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"bgcall/fssim"
+	"bgcall/internal/uuid"
 )
 
 // waitCommandConns waits until the node has want command connections up.
@@ -53,7 +54,7 @@ func TestCommandsOverlapOnCommandConnections(t *testing.T) {
 			for j := range each {
 				// Alternate a channel that exists with one that does not,
 				// so that a reply handed to the wrong caller shows.
-				id, want := newUUID(), "false"
+				id, want := uuid.New(), "false"
 				if (i+j)%2 == 0 {
 					id, want = alive, "true"
 				}
@@ -128,7 +129,7 @@ func TestCommandConnectionLostAlone(t *testing.T) {
 	}
 	sim.SetAPIDelay(0)
 	waitCommandConns(t, h, 2)
-	if v, err := h.p.API(context.Background(), "fs1", "uuid_exists "+newUUID()); err != nil || v != "false" {
+	if v, err := h.p.API(context.Background(), "fs1", "uuid_exists "+uuid.New()); err != nil || v != "false" {
 		t.Errorf("after redial: %q, %v", v, err)
 	}
 	hl := h.p.Health()[0]

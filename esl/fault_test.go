@@ -10,6 +10,7 @@ import (
 
 	"bgcall/freeswitch"
 	"bgcall/fssim"
+	"bgcall/internal/uuid"
 )
 
 // recoveryBudget is what the issue allows for detecting a failure and for
@@ -267,7 +268,7 @@ func testAbandonedCaller(t *testing.T, commandConns int) {
 		t.Fatalf("abandoned call = %v", err)
 	}
 	sim.SetAPIDelay(0)
-	v, err := h.p.API(context.Background(), "fs1", "uuid_exists "+newUUID())
+	v, err := h.p.API(context.Background(), "fs1", "uuid_exists "+uuid.New())
 	if err != nil || v != "false" {
 		t.Fatalf("next caller got %q, %v; want its own reply \"false\"", v, err)
 	}
@@ -289,7 +290,7 @@ func testAbandonedCaller(t *testing.T, commandConns int) {
 	} else {
 		waitCommandConns(t, h, commandConns)
 	}
-	v, err = h.p.API(context.Background(), "fs1", "uuid_exists "+newUUID())
+	v, err = h.p.API(context.Background(), "fs1", "uuid_exists "+uuid.New())
 	if err != nil || v != "false" {
 		t.Fatalf("after reconnect got %q, %v; want \"false\"", v, err)
 	}

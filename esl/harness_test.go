@@ -12,6 +12,7 @@ import (
 
 	"bgcall/freeswitch"
 	"bgcall/fssim"
+	"bgcall/internal/uuid"
 )
 
 // fastOptions detect and recover from failures well within the 2 s the
@@ -157,7 +158,7 @@ func (h *harness) waitUp(n int) {
 // park originates a leg that answers and parks until killed, and returns its UUID.
 func (h *harness) park(node, number string) string {
 	h.t.Helper()
-	uuid := newUUID()
+	uuid := uuid.New()
 	cmd, err := freeswitch.Originate{Endpoint: "user/" + number + "@example.com", UUID: uuid,
 		Vars: []freeswitch.Var{{Name: "bgcall_test", Value: "1"}}}.Command()
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"bgcall/freeswitch"
 	"bgcall/fssim"
+	"bgcall/internal/uuid"
 )
 
 // TestConcurrentCommandsGetTheirOwnReplies: 16 goroutines issue 10,000 mixed
@@ -64,7 +65,7 @@ func TestConcurrentCommandsGetTheirOwnReplies(t *testing.T) {
 						err = fmt.Errorf("api reply %q, want %q", got, last)
 					}
 				case 2:
-					id := newUUID()
+					id := uuid.New()
 					err = h.p.BGAPI(ctx, "fs1", "uuid_getvar "+leg+" k", id)
 					expect[g][id] = last
 				case 3:
@@ -206,9 +207,9 @@ func TestTenThousandChannelsInOrder(t *testing.T) {
 					t.Errorf("call %d: 1000 channels alive for 20s (health %+v)", i, h.p.Health())
 					return
 				}
-				cmd, err := freeswitch.Originate{Endpoint: fmt.Sprintf("user/%d@example.com", 10000+i), UUID: newUUID()}.Command()
+				cmd, err := freeswitch.Originate{Endpoint: fmt.Sprintf("user/%d@example.com", 10000+i), UUID: uuid.New()}.Command()
 				if err == nil {
-					err = h.p.BGAPI(context.Background(), "fs1", cmd, newUUID())
+					err = h.p.BGAPI(context.Background(), "fs1", cmd, uuid.New())
 				}
 				if err != nil {
 					t.Errorf("call %d: %v", i, err)

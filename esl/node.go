@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"bgcall/freeswitch"
+	"bgcall/internal/uuid"
 )
 
 // node keeps one FreeSWITCH node connected and feeds its events, in order,
@@ -259,7 +260,7 @@ func (n *node) resync(ctx context.Context, c *conn) error {
 func (n *node) probeCore(ctx context.Context, c *conn) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, n.opts.CommandTimeout)
 	defer cancel()
-	id := newUUID()
+	id := uuid.New()
 	ch := n.jobs.add(id)
 	defer n.jobs.remove(id)
 	if _, err := n.command(ctx, c, "bgapi", "bgapi status\nJob-UUID: "+id); err != nil {

@@ -2,7 +2,6 @@ package esl
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"bgcall/freeswitch"
+	"bgcall/internal/uuid"
 )
 
 // Pool keeps a set of FreeSWITCH nodes connected and merges their events.
@@ -155,7 +155,7 @@ func (p *Pool) BGAPIWait(ctx context.Context, node, cmd string) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	id := newUUID()
+	id := uuid.New()
 	ch := n.jobs.add(id)
 	defer n.jobs.remove(id)
 	if err := p.bgapi(ctx, n, c, cmd, id); err != nil {
@@ -304,13 +304,4 @@ func (p *Pool) changed() {
 	close(p.change)
 	p.change = make(chan struct{})
 	p.mu.Unlock()
-}
-
-// newUUID returns a random (version 4) UUID.
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }

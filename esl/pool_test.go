@@ -9,6 +9,7 @@ import (
 
 	"bgcall/freeswitch"
 	"bgcall/fssim"
+	"bgcall/internal/uuid"
 )
 
 func TestCommandsEventsAndHealth(t *testing.T) {
@@ -37,7 +38,7 @@ func TestCommandsEventsAndHealth(t *testing.T) {
 	}
 
 	// A failed originate: the cause is typed.
-	cmd, _ := freeswitch.Originate{Endpoint: "user/1003@example.com", UUID: newUUID()}.Command()
+	cmd, _ := freeswitch.Originate{Endpoint: "user/1003@example.com", UUID: uuid.New()}.Command()
 	sim.SetSubscriber("1003", fssim.Behavior{Action: fssim.Busy})
 	_, err = h.p.BGAPIWait(ctx, "fs1", cmd)
 	if !errors.As(err, &fe) || fe.Cause != freeswitch.UserBusy {

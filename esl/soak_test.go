@@ -17,6 +17,7 @@ import (
 
 	"bgcall/freeswitch"
 	"bgcall/fssim"
+	"bgcall/internal/uuid"
 )
 
 // simHelperEnv makes the test binary serve a FreeSWITCH simulator instead of
@@ -151,9 +152,9 @@ func TestSoakFlatGoroutinesAndHeap(t *testing.T) {
 	every := max(calls/10, 1)
 	for i := 0; i < calls; i++ {
 		slots <- struct{}{}
-		cmd, err := freeswitch.Originate{Endpoint: "user/" + strconv.Itoa(1000+i%9000) + "@example.com", UUID: newUUID()}.Command()
+		cmd, err := freeswitch.Originate{Endpoint: "user/" + strconv.Itoa(1000+i%9000) + "@example.com", UUID: uuid.New()}.Command()
 		if err == nil {
-			err = h.p.BGAPI(ctx, "fs1", cmd, newUUID())
+			err = h.p.BGAPI(ctx, "fs1", cmd, uuid.New())
 		}
 		if err != nil {
 			_ = pprof.Lookup("goroutine").WriteTo(os.Stderr, 1)

@@ -8,6 +8,7 @@ import (
 
 	"bgcall/freeswitch"
 	"bgcall/fssim"
+	"bgcall/internal/uuid"
 )
 
 // writes records a CommandTrace's calls.
@@ -61,7 +62,7 @@ func TestCommandTrace(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	uuid := newUUID()
+	uuid := uuid.New()
 	cmd, _ := freeswitch.Originate{Endpoint: "user/1002@example.com", UUID: uuid}.Command()
 	if err := h.p.BGAPI(WithCommandTrace(context.Background(), w.trace()), "fs1", cmd, uuid); err != nil {
 		t.Fatal(err)

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"bgcall/internal/uuid"
 )
 
 func (c *rawClient) api(cmd string) string {
@@ -19,7 +21,7 @@ func (c *rawClient) api(cmd string) string {
 // bgapi sends a bgapi command and returns its job result.
 func (c *rawClient) bgapi(cmd string) string {
 	c.t.Helper()
-	job := newUUID()
+	job := uuid.New()
 	f := c.reply("bgapi " + cmd + "\nJob-UUID: " + job)
 	if f.headers["Reply-Text"] != "+OK Job-UUID: "+job {
 		c.t.Fatalf("bgapi %s: %q", cmd, f.raw)
@@ -48,7 +50,7 @@ func TestAttemptSequence(t *testing.T) {
 	n.SetSubscriber("1002", Behavior{Action: NoAnswer}, Behavior{Action: Busy}, Behavior{Action: Answer, Ring: 10 * time.Millisecond, Talk: 60 * time.Millisecond})
 	c := listening(t, n)
 	for i, want := range []string{"-ERR NO_ANSWER\n", "-ERR USER_BUSY\n", "+OK "} {
-		u := newUUID()
+		u := uuid.New()
 		got := c.bgapi("originate {origination_uuid=" + u + ",originate_timeout=1,bgcall_session=s1}user/1002@example.com &park()")
 		if !strings.HasPrefix(got, want) {
 			t.Fatalf("attempt %d: %q, want %q", i+1, got, want)
@@ -80,7 +82,7 @@ func TestEarlyMedia(t *testing.T) {
 	n := StartT(t, fastOptions())
 	n.SetSubscriber("3000", Behavior{Action: EarlyMedia, Ring: 5 * time.Millisecond})
 	c := listening(t, n)
-	u := newUUID()
+	u := uuid.New()
 	if got := c.api("originate {origination_uuid=" + u + "}user/3000 &park()"); got != "+OK "+u+"\n" {
 		t.Fatalf("early media originate = %q", got)
 	}
@@ -101,7 +103,7 @@ func TestFarEndHangupDuringPromptAndDTMF(t *testing.T) {
 	n.SetPrompt("/hold.wav", time.Second)
 	n.SetSubscriber("4000", Behavior{Action: Answer, HangupOnPrompt: true, PromptHangupAfter: 5 * time.Millisecond, DTMF: "1#"})
 	c := listening(t, n)
-	u := newUUID()
+	u := uuid.New()
 	c.api("originate {origination_uuid=" + u + "}user/4000 &park()")
 	if d := c.waitEvent("DTMF", u); d["DTMF-Digit"] != "1" {
 		t.Errorf("first DTMF = %q", d["DTMF-Digit"])
@@ -123,7 +125,7 @@ func TestFarEndHangupDuringPromptAndDTMF(t *testing.T) {
 func TestParkTimeout(t *testing.T) {
 	n := StartT(t, fastOptions())
 	c := listening(t, n)
-	u := newUUID()
+	u := uuid.New()
 	c.api("originate {origination_uuid=" + u + ",park_timeout=2:ALLOTTED_TIMEOUT}user/1000 &park()")
 	start := time.Now()
 	h := c.waitEvent("CHANNEL_HANGUP", u)
@@ -138,7 +140,7 @@ func TestParkTimeout(t *testing.T) {
 func TestBridgeKillAndParkAfterBridge(t *testing.T) {
 	n := StartT(t, fastOptions())
 	c := listening(t, n)
-	a, b := newUUID(), newUUID()
+	a, b := uuid.New(), uuid.New()
 	c.api("originate {origination_uuid=" + a + "}user/1001 &park()")
 	c.api("originate {origination_uuid=" + b + ",park_after_bridge=true}user/1002 &park()")
 	if got := c.api("uuid_bridge " + a + " " + b); got != "+OK "+b+"\n" {
@@ -170,7 +172,7 @@ func TestBridgeKillAndParkAfterBridge(t *testing.T) {
 func TestKillBLegHangsUpA(t *testing.T) {
 	n := StartT(t, fastOptions())
 	c := listening(t, n)
-	a, b := newUUID(), newUUID()
+	a, b := uuid.New(), uuid.New()
 	c.api("originate {origination_uuid=" + a + "}user/1001 &park()")
 	c.api("originate {origination_uuid=" + b + "}user/1002 &park()")
 	c.api("uuid_bridge " + a + " " + b)
@@ -185,7 +187,7 @@ func TestEndlessPlaybackAndBreak(t *testing.T) {
 	n := StartT(t, fastOptions())
 	n.SetPrompt("/moh.wav", 5*time.Millisecond)
 	c := listening(t, n)
-	u := newUUID()
+	u := uuid.New()
 	c.api("originate {origination_uuid=" + u + "}user/1000 &park()")
 	c.api("uuid_broadcast " + u + " endless_playback::/moh.wav aleg")
 	for i := 0; i < 3; i++ {
@@ -204,7 +206,7 @@ func TestEndlessPlaybackAndBreak(t *testing.T) {
 	if done["Application"] != "endless_playback" {
 		t.Errorf("completed application %q", done["Application"])
 	}
-	if got := c.api("uuid_break " + newUUID()); got != "-ERR No such channel!\n" {
+	if got := c.api("uuid_break " + uuid.New()); got != "-ERR No such channel!\n" {
 		t.Errorf("uuid_break of a gone leg = %q", got)
 	}
 	c.api("uuid_kill " + u)
@@ -213,7 +215,7 @@ func TestEndlessPlaybackAndBreak(t *testing.T) {
 func TestVariables(t *testing.T) {
 	n := StartT(t, fastOptions())
 	c := listening(t, n)
-	u := newUUID()
+	u := uuid.New()
 	c.api(`originate {origination_uuid=` + u + `,bgcall_tag=a\,b,quoted='x,y'}[leg_var=1]user/1000 &park()`)
 	for name, want := range map[string]string{"bgcall_tag": "a,b", "quoted": "x,y", "leg_var": "1", "nosuch": "_undef_", "origination_uuid": u} {
 		if got := c.api("uuid_getvar " + u + " " + name); got != want {
@@ -239,7 +241,7 @@ func TestVariables(t *testing.T) {
 func TestHupallFilter(t *testing.T) {
 	n := StartT(t, fastOptions())
 	c := listening(t, n)
-	keep, kill := newUUID(), newUUID()
+	keep, kill := uuid.New(), uuid.New()
 	c.api("originate {origination_uuid=" + keep + ",bgcall_session=other}user/1000 &park()")
 	c.api("originate {origination_uuid=" + kill + ",bgcall_session=s9}user/1001 &park()")
 	if got := c.api("hupall MANAGER_REQUEST bgcall_session s9"); got != "+OK hangup all channels matching [bgcall_session]=[s9] with cause: MANAGER_REQUEST\n" {
@@ -294,7 +296,7 @@ func TestOriginateForms(t *testing.T) {
 func TestDuplicateUUIDAndLimits(t *testing.T) {
 	n := StartT(t, fastOptions())
 	c := listening(t, n)
-	u := newUUID()
+	u := uuid.New()
 	c.api("originate {origination_uuid=" + u + "}user/1000 &park()")
 	if got := c.api("originate {origination_uuid=" + u + "}user/1000 &park()"); got != "-ERR DESTINATION_OUT_OF_ORDER\n" {
 		t.Errorf("duplicate uuid = %q", got)
@@ -340,7 +342,7 @@ func TestChatBackground(t *testing.T) {
 func TestHangupAfterBridgeFalse(t *testing.T) {
 	n := StartT(t, fastOptions())
 	c := listening(t, n)
-	a, b := newUUID(), newUUID()
+	a, b := uuid.New(), uuid.New()
 	c.api("originate {origination_uuid=" + a + "}user/1001 &park()")
 	c.api("originate {origination_uuid=" + b + ",hangup_after_bridge=false}user/1002 &park()")
 	c.api("uuid_bridge " + a + " " + b)
@@ -359,7 +361,7 @@ func TestBridgeToARingingLegEndsBoth(t *testing.T) {
 	n := StartT(t, fastOptions())
 	n.SetSubscriber("1099", Behavior{Action: NoAnswer})
 	c := listening(t, n)
-	a, ringing, job := newUUID(), newUUID(), newUUID()
+	a, ringing, job := uuid.New(), uuid.New(), uuid.New()
 	c.api("originate {origination_uuid=" + a + "}user/1001 &park()")
 	c.reply("bgapi originate {origination_uuid=" + ringing + ",originate_timeout=5}user/1099 &park()\nJob-UUID: " + job)
 	c.waitEvent("CHANNEL_PROGRESS", ringing)
@@ -402,7 +404,7 @@ func TestEarlyBridgeOutcomes(t *testing.T) {
 		opts.OriginateReturn = time.Hour // the bridge always comes first
 		n := StartT(t, opts)
 		c := listening(t, n)
-		b, a, job := newUUID(), newUUID(), newUUID()
+		b, a, job := uuid.New(), uuid.New(), uuid.New()
 		c.reply("bgapi originate {origination_uuid=" + b + "}user/1002 &park()")
 		c.waitEvent("CHANNEL_ANSWER", b)
 		n.mu.Lock()
@@ -438,7 +440,7 @@ func TestManualFarEnd(t *testing.T) {
 	n := StartT(t, fastOptions())
 	n.SetSubscriber("5000", Behavior{Action: NoAnswer})
 	c := listening(t, n)
-	u := newUUID()
+	u := uuid.New()
 	c.reply("bgapi originate {origination_uuid=" + u + ",originate_timeout=50}user/5000 &park()")
 	c.waitEvent("CHANNEL_PROGRESS", u)
 	if err := n.Answer(u); err != nil {
@@ -481,7 +483,7 @@ func TestPlaybackNamesTheFileFound(t *testing.T) {
 	opts.SoundsDir = "/srv/sounds"
 	n := StartT(t, opts)
 	c := listening(t, n)
-	u := newUUID()
+	u := uuid.New()
 	c.api("originate {origination_uuid=" + u + "}user/1000 &park()")
 	for _, tc := range []struct{ path, want string }{
 		{"ivr/ivr-not_available.wav", "/srv/sounds/ivr/ivr-not_available.wav"},

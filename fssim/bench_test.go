@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"bgcall/internal/uuid"
 )
 
 // benchConn is a lean client: one goroutine reads every frame, events are
@@ -129,7 +131,7 @@ func benchCycles(b *testing.B, window int, events string, listeners int) {
 	b.ResetTimer()
 	w := bufio.NewWriter(c.nc)
 	for i := 0; i < b.N; i++ {
-		u := newUUID()
+		u := uuid.New()
 		select {
 		case slots <- u:
 		case msg := <-failed:
@@ -190,7 +192,7 @@ func benchFanout(b *testing.B, formats []string, outbound int) {
 		b.Fatal(err)
 	}
 	defer n.Close()
-	u := newUUID()
+	u := uuid.New()
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.originate("{origination_uuid="+u+",bgcall_session=s1}user/1000@example.com &park()", func(string) {})
@@ -207,7 +209,7 @@ func benchFanout(b *testing.B, formats []string, outbound int) {
 	}
 	for i := 0; i < outbound; i++ {
 		c := newConn(n, nil)
-		c.format, c.mine = "plain", newUUID()
+		c.format, c.mine = "plain", uuid.New()
 		for _, name := range myEventNames {
 			c.names[name] = true
 		}

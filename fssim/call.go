@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"bgcall/internal/uuid"
 )
 
 // CallOptions describes an ordinary call a subscriber places through the
@@ -62,7 +64,7 @@ func (n *Node) Call(o CallOptions) (string, error) {
 		return "", fmt.Errorf("fssim: node closed")
 	}
 	now := time.Now()
-	uuid := newUUID()
+	uuid := uuid.New()
 	n.sessID++
 	a := &channel{
 		uuid: uuid, name: "sofia/internal/" + o.From + "@" + n.opts.IPv4, number: o.To,
@@ -123,7 +125,7 @@ func (n *Node) bridgeApp(a *channel, o CallOptions) {
 	data := "user/" + o.To
 	id := n.execute1(a, "bridge", data)
 	a.app, a.appData = "bridge", data
-	bUUID := newUUID()
+	bUUID := uuid.New()
 	cmd := fmt.Sprintf("{origination_uuid=%s,origination_caller_id_number=%s,origination_caller_id_name=%s,originate_timeout=%d,ignore_early_media=true}%s &park()",
 		bUUID, o.From, o.From, o.Timeout, data)
 	n.originate(cmd, func(res string) {

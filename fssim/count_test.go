@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"bgcall/internal/uuid"
 )
 
 // requireLiveCount fails the test when the node's live-channel counter
@@ -49,7 +51,7 @@ func TestLiveCountStaysExact(t *testing.T) {
 	for round := 0; round < 3; round++ {
 		for i := 0; i < 40; i++ {
 			num := numbers[i%len(numbers)]
-			u := newUUID()
+			u := uuid.New()
 			vars := "origination_uuid=" + u + ",originate_timeout=1"
 			if i%4 == 0 {
 				vars += ",park_after_bridge=true"

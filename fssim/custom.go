@@ -1,6 +1,10 @@
 package fssim
 
-import "strings"
+import (
+	"strings"
+
+	"bgcall/internal/uuid"
+)
 
 // FireCustom fires a CUSTOM event with the given subclass and headers
 // (name, value pairs), as a module such as sofia would.
@@ -28,7 +32,7 @@ func (n *Node) sendEvent(rest string, req *request) string {
 	if !ok {
 		name = "CUSTOM"
 	}
-	id := newUUID()
+	id := uuid.New()
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if uuid := req.header("Unique-ID"); uuid != "" && n.channels[uuid] != nil {

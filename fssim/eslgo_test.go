@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/percipia/eslgo"
+
+	"bgcall/internal/uuid"
 )
 
 // eslgo v1.5.2 races with itself when a connection closes (Conn.close
@@ -219,8 +221,8 @@ func TestESLOriginateOutcomes(t *testing.T) {
 		{"2008", "-ERR SUBSCRIBER_ABSENT\n"},
 	}
 	for _, tc := range cases {
-		job := newUUID()
-		uuid := newUUID()
+		job := uuid.New()
+		uuid := uuid.New()
 		c.cmd("bgapi originate {origination_uuid=" + uuid + ",originate_timeout=1}user/" + tc.number + "@example.com &park()\nJob-UUID: " + job)
 		if got := c.job(job); got != tc.want {
 			t.Errorf("%s: job = %q, want %q", tc.number, got, tc.want)
@@ -237,7 +239,7 @@ func TestESLOriginateOutcomes(t *testing.T) {
 		}
 	}
 	// Answer, bridge, kill one leg: the other goes too.
-	a, b := newUUID(), newUUID()
+	a, b := uuid.New(), uuid.New()
 	for _, u := range []string{a, b} {
 		if got := c.cmd("api originate {origination_uuid=" + u + "}sofia/gateway/gw1/3000 &park()"); got != "+OK "+u+"\n" {
 			t.Fatalf("originate = %q", got)
@@ -273,7 +275,7 @@ func TestESLBroadcastAndChat(t *testing.T) {
 	chats0, prompts0 := len(n.Chats()), len(n.Prompts())
 	c := dialESL(t, n)
 	c.cmd("event plain ALL")
-	u := newUUID()
+	u := uuid.New()
 	c.cmd("api originate {origination_uuid=" + u + "}user/1000 &park()")
 	if got := c.cmd("api uuid_broadcast " + u + " /sounds/hold.wav aleg"); got != "+OK Message sent\n" {
 		t.Fatalf("uuid_broadcast = %q", got)

@@ -11,13 +11,15 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"bgcall/internal/uuid"
 )
 
 func TestSubscriptionsAndFilters(t *testing.T) {
 	n := StartT(t, fastOptions())
 	c := authedRaw(t, n)
 	c.reply("event plain CHANNEL_ANSWER BACKGROUND_JOB CUSTOM sofia::register")
-	u, other := newUUID(), newUUID()
+	u, other := uuid.New(), uuid.New()
 	n.FireCustom("sofia::register", "from-user", "1000")
 	n.FireCustom("sofia::unregister", "from-user", "1000")
 	c.api("originate {origination_uuid=" + u + "}user/1000 &park()")
@@ -57,7 +59,7 @@ func TestJSONEvents(t *testing.T) {
 	n := StartT(t, fastOptions())
 	c := authedRaw(t, n)
 	c.reply("event json CHANNEL_CREATE")
-	u := newUUID()
+	u := uuid.New()
 	c.send("api originate {origination_uuid=" + u + "}user/1000 &park()")
 	var ev map[string]string
 	for ev == nil {
@@ -90,7 +92,7 @@ func TestStallEvents(t *testing.T) {
 	n := StartT(t, fastOptions())
 	c := listening(t, n)
 	n.StallEvents(true)
-	u := newUUID()
+	u := uuid.New()
 	if got := c.api("originate {origination_uuid=" + u + "}user/1000 &park()"); got != "+OK "+u+"\n" {
 		t.Fatalf("originate while stalled = %q", got)
 	}
@@ -130,7 +132,7 @@ func TestRestart(t *testing.T) {
 	n := StartT(t, fastOptions())
 	c := listening(t, n)
 	old := n.CoreUUID()
-	u := newUUID()
+	u := uuid.New()
 	c.api("originate {origination_uuid=" + u + "}user/1000 &park()")
 	n.Restart()
 	for {
@@ -170,7 +172,7 @@ func TestReorderKeepsPerChannelOrder(t *testing.T) {
 	n.ReorderEvents(true)
 	var ids []string
 	for i := 0; i < 4; i++ {
-		u := newUUID()
+		u := uuid.New()
 		ids = append(ids, u)
 		c.api("originate {origination_uuid=" + u + "}user/100" + strconv.Itoa(i) + " &park()")
 	}
@@ -212,7 +214,7 @@ func TestSlowClientDoesNotStallNode(t *testing.T) {
 	}
 	fast := authedRaw(t, n)
 	for i := 0; i < 200; i++ {
-		u := newUUID()
+		u := uuid.New()
 		if got := fast.api("originate {origination_uuid=" + u + "}user/1000 &park()"); got != "+OK "+u+"\n" {
 			t.Fatalf("originate %d = %q", i, got)
 		}
@@ -257,7 +259,7 @@ func TestClusterNodesAreIndependent(t *testing.T) {
 		t.Fatal("nodes share an address or a Core-UUID")
 	}
 	c0, c1 := listening(t, nodes[0]), listening(t, nodes[1])
-	u := newUUID()
+	u := uuid.New()
 	c0.api("originate {origination_uuid=" + u + "}user/1000 &park()")
 	if got := c1.api("uuid_exists " + u); got != "false" {
 		t.Error("a channel of node 1 exists on node 2")
@@ -322,7 +324,7 @@ func TestManyClientsAtOnce(t *testing.T) {
 			// or it could hang up (and lose commands) before its own ran.
 			mine, kills := map[string]bool{}, map[string]bool{}
 			for j := 0; j < calls; j++ {
-				u, job1, job2 := newUUID(), newUUID(), newUUID()
+				u, job1, job2 := uuid.New(), uuid.New(), uuid.New()
 				mine[u], mine[job1], mine[job2], kills[job2] = true, true, true, true
 				c.send("bgapi originate {origination_uuid=" + u + "}user/1000 &park()\nJob-UUID: " + job1)
 				c.send("bgapi uuid_kill " + u + "\nJob-UUID: " + job2)
@@ -370,7 +372,7 @@ func TestShowLag(t *testing.T) {
 	if got := c.api("show channels count"); got != "\n0 total.\n" {
 		t.Fatalf("empty node: %q", got)
 	}
-	u := newUUID()
+	u := uuid.New()
 	c.api("originate {origination_uuid=" + u + "}user/1000 &park()")
 	if got := c.api("show channels count"); got != "\n0 total.\n" {
 		t.Errorf("lagging table already shows the new channel: %q", got)
@@ -422,7 +424,7 @@ func TestSubscriptionChangesTakeEffect(t *testing.T) {
 	n := StartT(t, opts)
 	a, b := authedRaw(t, n), authedRaw(t, n)
 	call := func() string {
-		u := newUUID()
+		u := uuid.New()
 		a.api("originate {origination_uuid=" + u + "}user/1000 &park()")
 		a.api("uuid_kill " + u)
 		b.api("status") // a round trip: b has been sent everything fired before
@@ -454,7 +456,7 @@ func TestSubscriptionChangesTakeEffect(t *testing.T) {
 		t.Fatalf("events after nixevent and noevents: a %d, b %d", len(a.seen), len(b.seen))
 	}
 	a.reply("event json ALL")
-	u = newUUID()
+	u = uuid.New()
 	a.send("api originate {origination_uuid=" + u + "}user/1000 &park()")
 	for {
 		if f := a.next(); f.ctype() == "text/event-json" && strings.Contains(f.body, u) {

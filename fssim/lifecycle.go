@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"bgcall/internal/uuid"
 )
 
 // playback is a file being played to a leg.
@@ -37,7 +39,7 @@ func (n *Node) startApp(ch *channel) {
 }
 
 func (n *Node) execute1(ch *channel, app, data string) string {
-	return n.executeID(ch, app, data, newUUID())
+	return n.executeID(ch, app, data, uuid.New())
 }
 
 // executeID fires CHANNEL_EXECUTE with a given Application-UUID: sendmsg's
@@ -45,7 +47,7 @@ func (n *Node) execute1(ch *channel, app, data string) string {
 // completion to its request.
 func (n *Node) executeID(ch *channel, app, data, id string) string {
 	if id == "" {
-		id = newUUID()
+		id = uuid.New()
 	}
 	ch.setVar("current_application", app)
 	post := []header{{"Application", app}}
@@ -217,7 +219,7 @@ func (n *Node) bridge(a, b *channel) {
 	a.unbridged, b.unbridged = false, false
 	a.bridgeA, b.bridgeA = true, false
 	for _, pair := range [][2]*channel{{a, b}, {b, a}} {
-		src := strconv.FormatInt(now.Unix(), 10) + ":" + newUUID() + ":uuid_br:" + pair[1].uuid
+		src := strconv.FormatInt(now.Unix(), 10) + ":" + uuid.New() + ":uuid_br:" + pair[1].uuid
 		pair[0].transfer = src
 		pair[0].setVar("transfer_history", src)
 		pair[0].setVar("transfer_source", src)

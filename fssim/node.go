@@ -1,13 +1,14 @@
 package fssim
 
 import (
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"sync"
 	"time"
+
+	"bgcall/internal/uuid"
 )
 
 // Options configures a node. The zero value is a usable node on a free
@@ -201,7 +202,7 @@ func Start(opts Options) (*Node, error) {
 		opts:     opts,
 		ln:       ln,
 		addr:     ln.Addr().String(),
-		coreUUID: newUUID(),
+		coreUUID: uuid.New(),
 		started:  time.Now(),
 		conns:    make(map[*conn]struct{}),
 		channels: make(map[string]*channel),
@@ -282,7 +283,7 @@ func (n *Node) Restart() {
 		n.rec.channelGone(ch, time.Now())
 	}
 	n.dropChannelsLocked()
-	n.coreUUID = newUUID()
+	n.coreUUID = uuid.New()
 	n.seq = 0
 	n.started = time.Now()
 	n.sessions, n.peak = 0, 0
@@ -372,25 +373,4 @@ func (n *Node) removeConn(c *conn) {
 	n.mu.Lock()
 	delete(n.conns, c)
 	n.mu.Unlock()
-}
-
-// newUUID returns a random (version 4) UUID in FreeSWITCH's lowercase form.
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	const hx = "0123456789abcdef"
-	out := make([]byte, 36)
-	j := 0
-	for i, v := range b {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			out[j] = '-'
-			j++
-		}
-		out[j] = hx[v>>4]
-		out[j+1] = hx[v&15]
-		j += 2
-	}
-	return string(out)
 }

@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"bgcall/internal/uuid"
 )
 
 // originateJob is an originate waiting for its outcome.
@@ -135,9 +137,9 @@ func (n *Node) originate(arg string, done func(string)) {
 		finish("-ERR " + t.cause + "\n")
 		return
 	}
-	uuid := rec.Vars["origination_uuid"]
-	if uuid != "" {
-		if _, exists := n.channels[uuid]; exists {
+	legUUID := rec.Vars["origination_uuid"]
+	if legUUID != "" {
+		if _, exists := n.channels[legUUID]; exists {
 			finish("-ERR DESTINATION_OUT_OF_ORDER\n")
 			return
 		}
@@ -156,8 +158,8 @@ func (n *Node) originate(arg string, done func(string)) {
 		finish("-ERR DESTINATION_OUT_OF_ORDER\n")
 		return
 	}
-	if uuid == "" {
-		uuid = newUUID()
+	if legUUID == "" {
+		legUUID = uuid.New()
 	}
 	timeout := 60
 	if o.timeout != "" {
@@ -172,9 +174,9 @@ func (n *Node) originate(arg string, done func(string)) {
 	}
 	n.sessID++
 	ch := &channel{
-		uuid: uuid, name: t.name, number: t.number, endpoint: o.endpoint, source: t.source,
+		uuid: legUUID, name: t.name, number: t.number, endpoint: o.endpoint, source: t.source,
 		context: t.context, dialplan: "XML", cidNum: "0000000000", callee: t.number,
-		callUUID: uuid, sessionID: n.sessID, callState: "DOWN", answerState: "ringing",
+		callUUID: legUUID, sessionID: n.sessID, callState: "DOWN", answerState: "ringing",
 		created: now, behavior: b, record: rec,
 	}
 	if t.kind == "loopback" {
@@ -190,12 +192,12 @@ func (n *Node) originate(arg string, done func(string)) {
 	} else if o.cidName != "" {
 		ch.cidName = o.cidName
 	}
-	rec.UUID = uuid
+	rec.UUID = legUUID
 	ch.running, ch.stateNum = csNone, 1
 	for _, v := range [][2]string{{"direction", "outbound"}, {"is_outbound", "true"},
 		{"session_id", strconv.Itoa(ch.sessionID)}, {"read_codec", "PCMU"}, {"read_rate", "8000"},
 		{"write_codec", "PCMU"}, {"write_rate", "8000"}, {"channel_name", ch.name},
-		{"uuid", uuid}, {"call_uuid", uuid}} {
+		{"uuid", legUUID}, {"call_uuid", legUUID}} {
 		ch.setVar(v[0], v[1])
 	}
 	n.addChannel(ch)
@@ -204,7 +206,7 @@ func (n *Node) originate(arg string, done func(string)) {
 	ch.orig = job
 
 	if rec.Vars["origination_uuid"] != "" {
-		n.fire(n.chEvent(ch, "CHANNEL_UUID", true, header{"Old-Unique-ID", newUUID()}))
+		n.fire(n.chEvent(ch, "CHANNEL_UUID", true, header{"Old-Unique-ID", uuid.New()}))
 	}
 	n.fire(n.chEvent(ch, "CHANNEL_OUTGOING", false))
 	for _, v := range o.vars {

@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"bgcall/internal/uuid"
 )
 
 // maxReply is the room parse_command has for a reply: longer ones are cut.
@@ -392,7 +394,7 @@ func (c *conn) api(line string, console bool) {
 // command's output when it is done.
 func (c *conn) bgapi(line, jobUUID string, given bool) {
 	if !given {
-		jobUUID = newUUID()
+		jobUUID = uuid.New()
 	}
 	if len(jobUUID) > 256 {
 		jobUUID = jobUUID[:256]

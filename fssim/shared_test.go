@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"bgcall/internal/uuid"
 )
 
 // TestSharedFramesSurviveSlowListeners has one listener read at once and
@@ -30,7 +32,7 @@ func TestSharedFramesSurviveSlowListeners(t *testing.T) {
 	}()
 	ctl := authedRaw(t, n)
 	for i := 0; i < calls; i++ {
-		u := newUUID()
+		u := uuid.New()
 		if got := ctl.api("originate {origination_uuid=" + u + ",pad=" + strconv.Itoa(i) + "}user/1000 &park()"); got != "+OK "+u+"\n" {
 			t.Fatalf("originate %d = %q", i, got)
 		}

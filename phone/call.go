@@ -2,7 +2,6 @@ package phone
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 	"github.com/percipia/eslgo/command/call"
 
 	"bgcall/freeswitch"
+	"bgcall/internal/uuid"
 )
 
 // errHungUp: the caller put the phone down; nothing more can be played.
@@ -87,7 +87,7 @@ func (c *channel) execute(ctx context.Context, app, arg string) (*eslgo.Event, e
 	if c.gone {
 		return nil, errHungUp
 	}
-	id := newUUID()
+	id := uuid.New()
 	if err := c.command(ctx, &call.Execute{UUID: c.uuid, AppName: app, AppArgs: arg, AppUUID: id}); err != nil {
 		return nil, fmt.Errorf("execute %s: %w", app, err)
 	}
@@ -144,13 +144,4 @@ func (c *channel) hangup(ctx context.Context, cause freeswitch.Cause) {
 		c.s.log.Debug("hang up", "uuid", c.uuid, "err", err)
 	}
 	c.gone = true
-}
-
-// newUUID returns a random version 4 UUID for an Event-UUID.
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }

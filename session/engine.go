@@ -17,6 +17,7 @@ import (
 
 	"bgcall/esl"
 	"bgcall/freeswitch"
+	"bgcall/internal/uuid"
 	"bgcall/metrics"
 	"bgcall/store"
 )
@@ -364,11 +365,11 @@ func (e *Engine) DryRun(r Request) ([]string, error) {
 	}
 	p := r.Policy.apply(e.opt.Policy)
 	s := store.Session{ID: newID(e.now()), Caller: r.Caller, Callee: r.Callee}
-	callee, err := e.originateCallee(s, p, newUUID())
+	callee, err := e.originateCallee(s, p, uuid.New())
 	if err != nil {
 		return nil, err
 	}
-	caller, err := e.originateCaller(s, p, newUUID())
+	caller, err := e.originateCaller(s, p, uuid.New())
 	if err != nil {
 		return nil, err
 	}
@@ -464,15 +465,4 @@ func randomID() string {
 	var b [10]byte
 	rand.Read(b[:])
 	return idEncoding.EncodeToString(b[:])
-}
-
-// newUUID returns a random (version 4) UUID for origination_uuid: bgcall
-// names every leg before dialling it, so no event can arrive for a leg it
-// does not know yet.
-func newUUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }

@@ -11,6 +11,7 @@ import (
 
 	"bgcall/esl"
 	"bgcall/freeswitch"
+	"bgcall/internal/uuid"
 	"bgcall/store"
 )
 
@@ -364,7 +365,7 @@ func (w *worker) beginAttempt(ctx context.Context, t *tracked) {
 		return
 	}
 	next := s
-	next.State, next.Attempts, next.Node, next.CalleeLeg, next.CallerLeg = store.DialingCallee, s.Attempts+1, node, newUUID(), ""
+	next.State, next.Attempts, next.Node, next.CalleeLeg, next.CallerLeg = store.DialingCallee, s.Attempts+1, node, uuid.New(), ""
 	if w.apply(ctx, t, next, store.Entry{Kind: store.KindAttempt, Leg: "callee", Attempt: next.Attempts, Node: node, UUID: next.CalleeLeg}) {
 		w.sendAttempt(ctx, t)
 	}
@@ -481,7 +482,7 @@ func (w *worker) calleeAnswered(ctx context.Context, t *tracked, heard time.Time
 // session next knows which leg to look for.
 func (w *worker) dialCaller(ctx context.Context, t *tracked, heard time.Time, next store.Session, before ...store.Entry) {
 	e, s := w.e, t.s
-	leg := newUUID()
+	leg := uuid.New()
 	t.callerParked, t.callerHeard = false, time.Time{}
 	cmd, err := e.originateCaller(s, t.policy, leg)
 	next.CallerLeg = leg

@@ -2,13 +2,13 @@ package fsdiff
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"strings"
 	"sync"
 	"time"
 
 	"bgcall/esl"
+	"bgcall/internal/uuid"
 )
 
 // Target is the event socket a flow runs on.
@@ -95,7 +95,7 @@ type run struct {
 func RunFlow(ctx context.Context, t Target, f Flow) (Outcome, error) {
 	r := &run{t: t, f: f, uuids: map[string]string{}, jobs: map[string]string{}, changed: make(chan struct{}, 1)}
 	for role := range f.Legs {
-		r.uuids[role] = newUUID()
+		r.uuids[role] = uuid.New()
 	}
 	deadline := ctxDeadline(ctx, 30*time.Second)
 	ev, err := r.login(ctx, deadline)
@@ -277,13 +277,13 @@ func (r *run) send(cmd string, deadline time.Time) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		job = newUUID()
+		job = uuid.New()
 		r.mu.Lock()
 		r.jobs[job] = role
 		r.mu.Unlock()
 		line = "bgapi " + o + "\nJob-UUID: " + job
 	case strings.HasPrefix(cmd, "bgapi "):
-		job = newUUID()
+		job = uuid.New()
 		word, _, _ := strings.Cut(strings.TrimPrefix(cmd, "bgapi "), " ")
 		r.mu.Lock()
 		r.jobs[job] = word
@@ -306,12 +306,4 @@ func (r *run) send(cmd string, deadline time.Time) (string, error) {
 		reply = string(f.Body)
 	}
 	return r.normalReply(cmd, reply), nil
-}
-
-func newUUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
