@@ -302,6 +302,15 @@ func (v plainValue) Set(s string) error {
 
 func (v plainValue) IsBoolFlag() bool { return isBool(&flag.Flag{Value: v.Value}) }
 
+// String prints the value; the flag package also calls it on a zero
+// plainValue, to tell a default worth printing.
+func (v plainValue) String() string {
+	if v.Value == nil {
+		return ""
+	}
+	return v.Value.String()
+}
+
 // sessionArg checks a session id given on the command line.
 func sessionArg(id string) (string, error) {
 	if strings.TrimSpace(id) == "" {
