@@ -26,6 +26,9 @@ type node struct {
 	queue *eventQueue
 	jobs  jobTable
 	picks pickCount // Pool.Pick's recent choices of this node
+	// paused: Pick leaves the node out (maintenance); commands for legs
+	// already on it still go.
+	paused atomic.Bool
 
 	gen  atomic.Uint64
 	cmds []*cmdSlot // command connections (see command.go)
@@ -449,6 +452,7 @@ func (n *node) health() NodeHealth {
 		BufferedEvents:   held,
 		OrderRegressions: n.regressions,
 		PendingJobs:      n.jobs.len(),
+		Paused:           n.paused.Load(),
 	}
 }
 

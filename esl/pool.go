@@ -39,6 +39,7 @@ type NodeHealth struct {
 	BufferedEvents   int    // events read and not yet delivered to Events
 	OrderRegressions uint64 // channel events FreeSWITCH sent with a lower Event-Sequence than the channel's previous one
 	PendingJobs      int    // BGAPIWait calls waiting for their result
+	Paused           bool   // Pick leaves the node out (SetPaused)
 }
 
 // NewPool checks the configuration; Run connects.
@@ -208,7 +209,7 @@ func (p *Pool) Pick() (string, error) {
 	for i := range p.nodes {
 		n := p.nodes[(start+i)%len(p.nodes)]
 		h := n.health()
-		if !n.usable(h) {
+		if !n.usable(h) || h.Paused {
 			continue
 		}
 		if load := h.Channels + n.picks.recent(now) + n.backlog(); best == nil || load < bestLoad {
@@ -216,7 +217,7 @@ func (p *Pool) Pick() (string, error) {
 		}
 	}
 	if best == nil {
-		return "", fmt.Errorf("%w: none of %d nodes is connected", ErrNoNode, len(p.nodes))
+		return "", fmt.Errorf("%w: none of %d nodes is connected and not paused", ErrNoNode, len(p.nodes))
 	}
 	best.picks.add(now)
 	return best.cfg.Name, nil
@@ -255,6 +256,18 @@ func (c *pickCount) recent(now time.Time) int {
 	defer c.mu.Unlock()
 	c.roll(now)
 	return c.cur + c.prev
+}
+
+// SetPaused pauses or resumes new calls on a node: Pick leaves a paused
+// node out, for maintenance, while commands for the legs already on it
+// still go.
+func (p *Pool) SetPaused(node string, paused bool) error {
+	n := p.byName[node]
+	if n == nil {
+		return fmt.Errorf("%w: %q", ErrNoNode, node)
+	}
+	n.paused.Store(paused)
+	return nil
 }
 
 // Health reports every node, in configuration order.

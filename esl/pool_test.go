@@ -79,6 +79,20 @@ func TestCommandsEventsAndHealth(t *testing.T) {
 	if node, err := h.p.Pick(); err != nil || node != "fs1" {
 		t.Errorf("Pick = %q, %v", node, err)
 	}
+	// A paused node gets no new call until it is resumed.
+	if err := h.p.SetPaused("fs1", true); err != nil {
+		t.Fatal(err)
+	}
+	if node, err := h.p.Pick(); !errors.Is(err, ErrNoNode) || !h.p.Health()[0].Paused {
+		t.Errorf("Pick with fs1 paused = %q, %v", node, err)
+	}
+	h.p.SetPaused("fs1", false)
+	if node, err := h.p.Pick(); err != nil || node != "fs1" {
+		t.Errorf("Pick with fs1 resumed = %q, %v", node, err)
+	}
+	if err := h.p.SetPaused("fs9", true); !errors.Is(err, ErrNoNode) {
+		t.Errorf("pause an unknown node: %v", err)
+	}
 	conn, _ := h.obs.snapshot()
 	if len(conn) != 1 || conn[0] != "fs1 up" {
 		t.Errorf("observer saw %v", conn)
