@@ -82,3 +82,24 @@ func TestListByNode(t *testing.T) {
 		t.Errorf("list node fs1: %+v (%v), want the two on fs1", got, err)
 	}
 }
+
+func TestPausedNodes(t *testing.T) {
+	st, _ := newStore(t, Options{})
+	ctx := context.Background()
+	if err := st.PauseNode(ctx, "fs1", "cli:alice", t0); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.PausedNodes(ctx)
+	if err != nil || len(got) != 1 || got["fs1"].By != "cli:alice" || !got["fs1"].Since.Equal(t0) {
+		t.Errorf("paused nodes %+v (%v), want fs1 by cli:alice", got, err)
+	}
+	if err := st.ResumeNode(ctx, "fs1"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := st.PausedNodes(ctx); len(got) != 0 {
+		t.Errorf("after resume: %+v", got)
+	}
+	if err := st.PauseNode(ctx, "fs|1", "", t0); !errors.Is(err, ErrInvalid) {
+		t.Errorf("pause a node named with '|': %v", err)
+	}
+}
