@@ -16,6 +16,7 @@ import (
 
 	"bgcall/api"
 	"bgcall/fssim"
+	"bgcall/internal/testutil"
 	"bgcall/store"
 )
 
@@ -490,13 +491,9 @@ func TestCancelBridged(t *testing.T) {
 	e.sim.SetSubscriber("2001", fssim.Behavior{Action: fssim.Answer})
 	e.sim.SetSubscriber("2002", fssim.Behavior{Action: fssim.Answer})
 	s := e.call("POST", "/v1/sessions", `{"caller":"2001","callee":"2002"}`).session(t)
-	deadline := time.Now().Add(15 * time.Second)
-	for e.call("GET", "/v1/sessions/"+s.ID, "").session(t).State != "bridged" {
-		if time.Now().After(deadline) {
-			t.Fatal("never bridged")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testutil.WaitFor(t, "the call to be bridged", func() bool {
+		return e.call("GET", "/v1/sessions/"+s.ID, "").session(t).State == "bridged"
+	})
 	a := e.call("POST", "/v1/sessions/"+s.ID+"/cancel", `{}`)
 	if a.status != http.StatusConflict || a.err(t).Code != "bridged" {
 		t.Fatalf("cancel of a bridged call: %d %s, want 409 bridged", a.status, a.body)
@@ -505,12 +502,9 @@ func TestCancelBridged(t *testing.T) {
 	if a.status != http.StatusOK {
 		t.Fatalf("cancel with end_bridged: %d %s", a.status, a.body)
 	}
-	for e.call("GET", "/v1/sessions/"+s.ID, "").session(t).State != "finished" {
-		if time.Now().After(deadline) {
-			t.Fatal("the bridged call did not end")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testutil.WaitFor(t, "the bridged call to end", func() bool {
+		return e.call("GET", "/v1/sessions/"+s.ID, "").session(t).State == "finished"
+	})
 }
 
 // TestCreateSaysWhatItDidNotDo: a request the existing session cannot

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"bgcall/api"
+	"bgcall/internal/testutil"
 	"bgcall/session"
 )
 
@@ -91,14 +92,10 @@ func TestFindLeg(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	s := e.call("POST", "/v1/sessions", `{"caller":"1001","callee":"1002"}`).session(t)
 	var leg string
-	deadline := time.Now().Add(10 * time.Second)
-	for leg == "" && time.Now().Before(deadline) {
+	testutil.WaitFor(t, "a callee leg", func() bool {
 		leg = e.call("GET", "/v1/sessions/"+s.ID, "").session(t).CalleeLeg
-		time.Sleep(10 * time.Millisecond)
-	}
-	if leg == "" {
-		t.Fatal("no callee leg after 10s")
-	}
+		return leg != ""
+	})
 	a := e.call("GET", "/v1/legs/"+strings.ToUpper(leg), "")
 	if a.status != http.StatusOK || a.session(t).ID != s.ID || len(a.session(t).Timeline) == 0 {
 		t.Errorf("find %s: %d %s, want session %s with its timeline", leg, a.status, a.body, s.ID)

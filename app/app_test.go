@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 	"os"
 	"reflect"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -25,6 +23,7 @@ import (
 	"bgcall/config"
 	"bgcall/fssim"
 	"bgcall/internal/redistest"
+	"bgcall/internal/testutil"
 	"bgcall/notify"
 	"bgcall/session"
 	"bgcall/store"
@@ -49,34 +48,6 @@ func testConfig(sim *fssim.Node) config.Config {
 	c.Retry.FirstInterval = 100 * time.Millisecond
 	c.Retry.QuietStart, c.Retry.QuietEnd = -1, -1
 	return c
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // scaleParkTimeout keeps park_timeout, counted in the simulator's short
@@ -128,23 +99,23 @@ func TestDrain(t *testing.T) {
 	defer sim.Close()
 	cfg := testConfig(sim)
 	cfg.Drain = 30 * time.Second
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	d, err := app.Start(ctx, app.Options{Config: cfg, LogOutput: &logs, Engine: scaleParkTimeout(50 * time.Millisecond)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "ready", func() bool { code, _ := readyz(d.APIAddr()); return code == 200 })
+	testutil.WaitFor(t, "ready", func() bool { code, _ := readyz(d.APIAddr()); return code == 200 })
 	c := &api.Client{Base: "http://" + d.APIAddr()}
 	s, _, err := c.Create(ctx, api.CreateRequest{Caller: "1001", Callee: "1002"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "bridge", func() bool { got, err := c.Get(ctx, s.ID); return err == nil && got.State == "bridged" })
+	testutil.WaitFor(t, "bridge", func() bool { got, err := c.Get(ctx, s.ID); return err == nil && got.State == "bridged" })
 
 	stop() // what SIGTERM does through signal.NotifyContext
-	waitFor(t, "/readyz to flip", func() bool {
+	testutil.WaitFor(t, "/readyz to flip", func() bool {
 		code, body := readyz(d.APIAddr())
 		return code == http.StatusServiceUnavailable && strings.Contains(body, "draining")
 	})
@@ -181,19 +152,19 @@ func TestDrainTimeout(t *testing.T) {
 	defer sim.Close()
 	cfg := testConfig(sim)
 	cfg.Drain = 200 * time.Millisecond
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	ctx, stop := context.WithCancel(context.Background())
 	d, err := app.Start(ctx, app.Options{Config: cfg, LogOutput: &logs, Engine: scaleParkTimeout(50 * time.Millisecond)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "ready", func() bool { code, _ := readyz(d.APIAddr()); return code == 200 })
+	testutil.WaitFor(t, "ready", func() bool { code, _ := readyz(d.APIAddr()); return code == 200 })
 	c := &api.Client{Base: "http://" + d.APIAddr()}
 	s, _, err := c.Create(ctx, api.CreateRequest{Caller: "1001", Callee: "1002"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "bridge", func() bool { got, err := c.Get(ctx, s.ID); return err == nil && got.State == "bridged" })
+	testutil.WaitFor(t, "bridge", func() bool { got, err := c.Get(ctx, s.ID); return err == nil && got.State == "bridged" })
 	stop()
 	if err := d.Wait(); err != nil {
 		t.Fatal(err)
@@ -248,7 +219,7 @@ func TestEmbeddedStoreWarnsAndWorks(t *testing.T) {
 	defer sim.Close()
 	cfg := testConfig(sim)
 	cfg.Redis.Addrs = nil
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	ctx, stop := context.WithCancel(context.Background())
 	d, err := app.Start(ctx, app.Options{Config: cfg, LogOutput: &logs})
 	if err != nil {
@@ -336,7 +307,7 @@ func TestTwoReplicasShareSessions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, id+" ready", func() bool { code, _ := readyz(d.APIAddr()); return code == 200 })
+		testutil.WaitFor(t, id+" ready", func() bool { code, _ := readyz(d.APIAddr()); return code == 200 })
 		r := &replica{id: id, daemon: d, stop: stop, client: &api.Client{Base: "http://" + d.APIAddr()}}
 		t.Cleanup(func() { r.stop(); r.daemon.Wait() })
 		return r
@@ -349,7 +320,7 @@ func TestTwoReplicasShareSessions(t *testing.T) {
 		t.Fatal(err)
 	}
 	var owner string
-	waitFor(t, "an owner", func() bool {
+	testutil.WaitFor(t, "an owner", func() bool {
 		got, err := two.client.Get(ctx, s.ID) // the other replica's API sees it too
 		owner = got.Owner
 		return err == nil && owner != ""
@@ -364,7 +335,7 @@ func TestTwoReplicasShareSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, survivor.id+" to carry the session on", func() bool {
+	testutil.WaitFor(t, survivor.id+" to carry the session on", func() bool {
 		got, err := survivor.client.Get(ctx, s.ID)
 		return err == nil && got.Owner == survivor.id && got.Attempts > before.Attempts
 	})
@@ -388,9 +359,9 @@ func TestNotReadyWhenRedisIsDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "ready", func() bool { code, _ := readyz(d.APIAddr()); return code == 200 })
+	testutil.WaitFor(t, "ready", func() bool { code, _ := readyz(d.APIAddr()); return code == 200 })
 	srv.Stop()
-	waitFor(t, "not ready", func() bool {
+	testutil.WaitFor(t, "not ready", func() bool {
 		code, body := readyz(d.APIAddr())
 		return code == http.StatusServiceUnavailable && strings.Contains(body, "redis")
 	})
@@ -434,7 +405,7 @@ func TestCallerMissedNotifiesBothWays(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := &api.Client{Base: "http://" + d.APIAddr()}
-	waitFor(t, "ready", func() bool { return c.Ready(ctx) == nil })
+	testutil.WaitFor(t, "ready", func() bool { return c.Ready(ctx) == nil })
 	s, _, err := c.Create(ctx, api.CreateRequest{Caller: "1001", Callee: "1002"})
 	if err != nil {
 		t.Fatal(err)
@@ -447,7 +418,7 @@ func TestCallerMissedNotifiesBothWays(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("no webhook call")
 	}
-	waitFor(t, "the chat message", func() bool {
+	testutil.WaitFor(t, "the chat message", func() bool {
 		for _, m := range sim.Chats() {
 			if m.To == "1001@pbx.example.com" && m.From == "bgcall@pbx.example.com" && strings.Contains(m.Body, "1002") {
 				return true
@@ -476,7 +447,7 @@ func TestTransitionLogs(t *testing.T) {
 	defer sim.Close()
 	cfg := testConfig(sim)
 	cfg.Log.Format = "json"
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	d, err := app.Start(ctx, app.Options{Config: cfg, LogOutput: &logs, Engine: scaleParkTimeout(50 * time.Millisecond)})
@@ -484,12 +455,12 @@ func TestTransitionLogs(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := &api.Client{Base: "http://" + d.APIAddr()}
-	waitFor(t, "ready", func() bool { return c.Ready(ctx) == nil })
+	testutil.WaitFor(t, "ready", func() bool { return c.Ready(ctx) == nil })
 	s, _, err := c.Create(ctx, api.CreateRequest{Caller: "1001", Callee: "1002"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the outcome", func() bool { got, err := c.Get(ctx, s.ID); return err == nil && got.State == "finished" })
+	testutil.WaitFor(t, "the outcome", func() bool { got, err := c.Get(ctx, s.ID); return err == nil && got.State == "finished" })
 	final, _ := c.Get(ctx, s.ID)
 	stop()
 	d.Wait()

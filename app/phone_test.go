@@ -9,6 +9,7 @@ import (
 	"bgcall/app"
 	"bgcall/config"
 	"bgcall/fssim"
+	"bgcall/internal/testutil"
 	"bgcall/notify"
 	"bgcall/phone"
 )
@@ -40,12 +41,12 @@ func TestPhoneWiring(t *testing.T) {
 		t.Fatal("phone.enabled but no phone listener")
 	}
 	c := &api.Client{Base: "http://" + d.APIAddr()}
-	waitFor(t, "the daemon to be ready", func() bool { code, _ := readyz(d.APIAddr()); return code == 200 })
+	testutil.WaitFor(t, "the daemon to be ready", func() bool { code, _ := readyz(d.APIAddr()); return code == 200 })
 	if _, err := sim.Call(fssim.CallOptions{From: "1001", To: "*881002", Socket: d.PhoneAddr()}); err != nil {
 		t.Fatal(err)
 	}
 	var got []api.Session
-	waitFor(t, "the session *88 creates", func() bool {
+	testutil.WaitFor(t, "the session *88 creates", func() bool {
 		page, err := c.List(ctx, api.ListFilter{Caller: "1001"})
 		if err != nil {
 			return false
@@ -56,7 +57,7 @@ func TestPhoneWiring(t *testing.T) {
 	if got[0].Callee != "1002" || got[0].Source != "feature_code" {
 		t.Errorf("session %+v, want 1001→1002 from the feature code", got[0])
 	}
-	waitFor(t, "A to hear the confirmation", func() bool {
+	testutil.WaitFor(t, "A to hear the confirmation", func() bool {
 		for _, p := range sim.Prompts() {
 			if p.Path == cfg.Phone.Prompts.On {
 				return true

@@ -12,6 +12,7 @@ import (
 	"bgcall/app"
 	"bgcall/fssim"
 	"bgcall/internal/redistest"
+	"bgcall/internal/testutil"
 	"bgcall/store"
 )
 
@@ -35,21 +36,21 @@ func TestNotReadyWhenRedisIsFull(t *testing.T) {
 	}
 	defer d.Wait()
 	defer stop()
-	waitFor(t, "ready", func() bool { code, _ := readyz(d.APIAddr()); return code == http.StatusOK })
+	testutil.WaitFor(t, "ready", func() bool { code, _ := readyz(d.APIAddr()); return code == http.StatusOK })
 
 	// Full: Redis uses more than its maxmemory.
 	c := srv.Client(t)
 	if err := c.ConfigSet(ctx, "maxmemory", "1").Err(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "not ready", func() bool {
+	testutil.WaitFor(t, "not ready", func() bool {
 		code, body := readyz(d.APIAddr())
 		return code == http.StatusServiceUnavailable && strings.Contains(body, "OOM")
 	})
 	if err := c.ConfigSet(ctx, "maxmemory", "0").Err(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "ready again", func() bool { code, _ := readyz(d.APIAddr()); return code == http.StatusOK })
+	testutil.WaitFor(t, "ready again", func() bool { code, _ := readyz(d.APIAddr()); return code == http.StatusOK })
 }
 
 // TestRedisMemoryPolicyAtStart: the daemon refuses a Redis that may evict
@@ -76,7 +77,7 @@ func TestRedisMemoryPolicyAtStart(t *testing.T) {
 	volatile := redistest.Start(t, "--maxmemory-policy", "volatile-lru")
 	cfg = testConfig(sim)
 	cfg.Redis.Addrs = []string{volatile.Addr}
-	var log syncBuffer
+	var log testutil.SyncBuffer
 	ctx, stop := context.WithCancel(context.Background())
 	d, err := app.Start(ctx, app.Options{Config: cfg, LogOutput: &log})
 	if err != nil {
@@ -103,7 +104,7 @@ func TestRedisDataLossIsReported(t *testing.T) {
 	cfg := testConfig(sim)
 	cfg.Redis.Addrs = []string{srv.Addr}
 	cfg.LeaseTTL = time.Second
-	var log syncBuffer
+	var log testutil.SyncBuffer
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	d, err := app.Start(ctx, app.Options{Config: cfg, LogOutput: &log})
@@ -112,13 +113,13 @@ func TestRedisDataLossIsReported(t *testing.T) {
 	}
 	defer d.Wait()
 	defer stop()
-	waitFor(t, "ready", func() bool { code, _ := readyz(d.APIAddr()); return code == http.StatusOK })
+	testutil.WaitFor(t, "ready", func() bool { code, _ := readyz(d.APIAddr()); return code == http.StatusOK })
 	c := srv.Client(t)
-	waitFor(t, "the data set's mark", func() bool { return c.Exists(ctx, "{"+cfg.Namespace+"}:epoch").Val() == 1 })
+	testutil.WaitFor(t, "the data set's mark", func() bool { return c.Exists(ctx, "{"+cfg.Namespace+"}:epoch").Val() == 1 })
 	if err := c.FlushAll(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the loss in the log", func() bool { return strings.Contains(log.String(), "REDIS LOST ITS DATA") })
+	testutil.WaitFor(t, "the loss in the log", func() bool { return strings.Contains(log.String(), "REDIS LOST ITS DATA") })
 	resp, err := http.Get("http://" + d.APIAddr() + "/metrics")
 	if err != nil {
 		t.Fatal(err)

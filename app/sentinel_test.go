@@ -10,6 +10,7 @@ import (
 	"bgcall/app"
 	"bgcall/fssim"
 	"bgcall/internal/redistest"
+	"bgcall/internal/testutil"
 	"bgcall/store"
 )
 
@@ -33,7 +34,7 @@ func TestSentinel(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := &api.Client{Base: "http://" + d.APIAddr()}
-	waitFor(t, "ready", func() bool { return c.Ready(ctx) == nil })
+	testutil.WaitFor(t, "ready", func() bool { return c.Ready(ctx) == nil })
 	s, _, err := c.Create(ctx, api.CreateRequest{Caller: "1001", Callee: "1002"})
 	if err != nil {
 		t.Fatal(err)

@@ -21,6 +21,7 @@ import (
 	"bgcall/api"
 	"bgcall/app"
 	"bgcall/fssim"
+	"bgcall/internal/testutil"
 )
 
 // writeCert writes a self-signed certificate for 127.0.0.1 and its key.
@@ -74,7 +75,7 @@ func TestRedisTLS(t *testing.T) {
 	cmd := exec.Command(bin, "--port", "0", "--tls-port", port, "--bind", "127.0.0.1",
 		"--tls-cert-file", cert, "--tls-key-file", key, "--tls-auth-clients", "no",
 		"--requirepass", "s3cret-redis", "--save", "", "--appendonly", "no", "--dir", dir)
-	var out syncBuffer
+	var out testutil.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -82,7 +83,7 @@ func TestRedisTLS(t *testing.T) {
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
 	t.Cleanup(func() { cmd.Process.Kill(); <-exited })
-	waitFor(t, "redis-server on TLS", func() bool {
+	testutil.WaitFor(t, "redis-server on TLS", func() bool {
 		select {
 		case <-exited:
 			t.Skipf("redis-server does not run with TLS here: %s", out.String())
@@ -112,7 +113,7 @@ func TestRedisTLS(t *testing.T) {
 		t.Fatalf("start over TLS: %v\n%s", err, out.String())
 	}
 	c := &api.Client{Base: "http://" + d.APIAddr()}
-	waitFor(t, "ready", func() bool { return c.Ready(ctx) == nil })
+	testutil.WaitFor(t, "ready", func() bool { return c.Ready(ctx) == nil })
 	if _, _, err := c.Create(ctx, api.CreateRequest{Caller: "1001", Callee: "1002"}); err != nil {
 		t.Errorf("create over TLS: %v", err)
 	}

@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,6 +22,7 @@ import (
 	"bgcall/config"
 	"bgcall/fssim"
 	"bgcall/internal/redistest"
+	"bgcall/internal/testutil"
 	"bgcall/session"
 )
 
@@ -33,25 +33,6 @@ func TestMain(m *testing.M) {
 }
 
 const token = "cli-test-token-0123456789"
-
-// syncBuffer is a bytes.Buffer safe for a command writing while the test
-// reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 var namespaces atomic.Int64
 
@@ -116,13 +97,7 @@ func startDaemon(t *testing.T, simOpts fssim.Options, change func(*config.Config
 	})
 	dm := &daemon{t: t, sim: sim, api: "http://" + d.APIAddr()}
 	c := &api.Client{Base: dm.api}
-	deadline := time.Now().Add(10 * time.Second)
-	for c.Ready(context.Background()) != nil {
-		if time.Now().After(deadline) {
-			t.Fatal("daemon not ready after 10s")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testutil.WaitFor(t, "the daemon to be ready", func() bool { return c.Ready(context.Background()) == nil })
 	return dm
 }
 
@@ -139,7 +114,7 @@ func (d *daemon) run(args ...string) result {
 }
 
 func (d *daemon) runCtx(ctx context.Context, args ...string) result {
-	var out, errOut syncBuffer
+	var out, errOut testutil.SyncBuffer
 	code := cli.Main(ctx, args, cli.Env{Stdout: &out, Stderr: &errOut, Getenv: d.getenv})
 	return result{code: code, stdout: out.String(), stderr: errOut.String()}
 }
@@ -318,17 +293,17 @@ func TestWatch(t *testing.T) {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, errOut syncBuffer
+	var out, errOut testutil.SyncBuffer
 	done := make(chan int)
 	go func() {
 		done <- cli.Main(ctx, []string{"watch", "--caller", "1001"}, cli.Env{Stdout: &out, Stderr: &errOut, Getenv: d.getenv})
 	}()
-	waitFor(t, "watch to subscribe", func() bool { return strings.Contains(errOut.String(), "watching") })
+	testutil.WaitFor(t, "watch to subscribe", func() bool { return strings.Contains(errOut.String(), "watching") })
 	id := sessionID(t, d.run("call", "--json", "1001", "1002"))
 	d.run("call", "1009", "1002")
-	waitFor(t, "the first attempt", func() bool { return strings.Contains(out.String(), "attempt 1") })
+	testutil.WaitFor(t, "the first attempt", func() bool { return strings.Contains(out.String(), "attempt 1") })
 	d.run("cancel", id)
-	waitFor(t, "the cancel", func() bool { return strings.Contains(out.String(), "outcome: cancelled") })
+	testutil.WaitFor(t, "the cancel", func() bool { return strings.Contains(out.String(), "outcome: cancelled") })
 	cancel()
 	if code := <-done; code != 0 {
 		t.Errorf("watch: exit %d %s", code, errOut.String())
@@ -338,14 +313,14 @@ func TestWatch(t *testing.T) {
 	// --json: one object per line.
 	ctx, cancel = context.WithCancel(context.Background())
 	defer cancel()
-	var jsonOut, jsonErr syncBuffer
+	var jsonOut, jsonErr testutil.SyncBuffer
 	go func() {
 		done <- cli.Main(ctx, []string{"watch", "--json"}, cli.Env{Stdout: &jsonOut, Stderr: &jsonErr, Getenv: d.getenv})
 	}()
 	// A new session each round, until the stream (subscribed at some
 	// point) has shown two changes.
 	n := 0
-	waitFor(t, "JSON changes", func() bool {
+	testutil.WaitFor(t, "JSON changes", func() bool {
 		n++
 		d.run("call", fmt.Sprint(2000+n), fmt.Sprint(3000+n))
 		return strings.Count(jsonOut.String(), "\n") >= 2
@@ -363,21 +338,10 @@ func TestWatch(t *testing.T) {
 	}
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func TestSim(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, errOut syncBuffer
+	var out, errOut testutil.SyncBuffer
 	done := make(chan int)
 	go func() {
 		done <- cli.Main(ctx, []string{"sim", "--listen", "127.0.0.1:0", "--password", "s3cret"}, cli.Env{Stdout: &out, Stderr: &errOut})
@@ -423,7 +387,7 @@ func TestServe(t *testing.T) {
 	listen := l.Addr().String()
 	l.Close()
 
-	var out, errOut syncBuffer
+	var out, errOut testutil.SyncBuffer
 	env := cli.Env{Stdout: &out, Stderr: &errOut, Environ: []string{
 		"BGCALL_REDIS_ADDRS=" + redisAddr,
 		"BGCALL_FREESWITCH_NODES=fs1=" + sim.Password() + "@" + sim.Addr(),
@@ -551,17 +515,17 @@ func TestCallWaitSurvivesADaemonRestart(t *testing.T) {
 	}
 	d1, stop1 := start()
 	dm := &daemon{t: t, sim: sim, api: "http://" + listen}
-	waitFor(t, "ready", func() bool { return (&api.Client{Base: dm.api}).Ready(context.Background()) == nil })
+	testutil.WaitFor(t, "ready", func() bool { return (&api.Client{Base: dm.api}).Ready(context.Background()) == nil })
 
-	var out, errOut syncBuffer
+	var out, errOut testutil.SyncBuffer
 	done := make(chan int)
 	go func() {
 		done <- cli.Main(context.Background(), []string{"call", "--wait", "1001", "1002"}, cli.Env{Stdout: &out, Stderr: &errOut, Getenv: dm.getenv})
 	}()
-	waitFor(t, "the first attempt to end", func() bool { return strings.Contains(out.String(), "attempt 1: B did not answer") })
+	testutil.WaitFor(t, "the first attempt to end", func() bool { return strings.Contains(out.String(), "attempt 1: B did not answer") })
 	stop1()
 	d1.Wait()
-	waitFor(t, "the client to notice", func() bool { return strings.Contains(errOut.String(), "lost the daemon") })
+	testutil.WaitFor(t, "the client to notice", func() bool { return strings.Contains(errOut.String(), "lost the daemon") })
 	d2, stop2 := start() // same replica id: it resumes the sessions it owned
 	defer func() { stop2(); d2.Wait() }()
 
@@ -607,25 +571,25 @@ func TestWatchSurvivesADaemonRestart(t *testing.T) {
 	}
 	d1, stop1 := start()
 	dm := &daemon{t: t, sim: sim, api: "http://" + listen}
-	waitFor(t, "ready", func() bool { return (&api.Client{Base: dm.api}).Ready(context.Background()) == nil })
+	testutil.WaitFor(t, "ready", func() bool { return (&api.Client{Base: dm.api}).Ready(context.Background()) == nil })
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, errOut syncBuffer
+	var out, errOut testutil.SyncBuffer
 	done := make(chan int)
 	go func() {
 		done <- cli.Main(ctx, []string{"watch", "--caller", "1001"}, cli.Env{Stdout: &out, Stderr: &errOut, Getenv: dm.getenv})
 	}()
-	waitFor(t, "watch to subscribe", func() bool { return strings.Contains(errOut.String(), "watching") })
+	testutil.WaitFor(t, "watch to subscribe", func() bool { return strings.Contains(errOut.String(), "watching") })
 	stop1()
 	d1.Wait()
-	waitFor(t, "watch to notice", func() bool { return strings.Contains(errOut.String(), "watching again") })
+	testutil.WaitFor(t, "watch to notice", func() bool { return strings.Contains(errOut.String(), "watching again") })
 	d2, stop2 := start()
 	defer func() { stop2(); d2.Wait() }()
-	waitFor(t, "ready again", func() bool { return (&api.Client{Base: dm.api}).Ready(context.Background()) == nil })
+	testutil.WaitFor(t, "ready again", func() bool { return (&api.Client{Base: dm.api}).Ready(context.Background()) == nil })
 	// The new stream may open a moment after readiness: call until watch shows it.
 	id := sessionID(t, dm.run("call", "--json", "1001", "1002"))
-	waitFor(t, "the session on the reopened stream", func() bool { return strings.Contains(out.String(), id) })
+	testutil.WaitFor(t, "the session on the reopened stream", func() bool { return strings.Contains(out.String(), id) })
 	dm.run("cancel", id)
 	cancel()
 	if code := <-done; code != 0 {
@@ -670,7 +634,7 @@ func TestHealthyCallCountsNoCommandError(t *testing.T) {
 	}
 	// The closing commands go out after the outcome is stored: wait until
 	// the node has no channel left.
-	waitFor(t, "every leg to be gone", func() bool { return len(d.sim.Channels()) == 0 })
+	testutil.WaitFor(t, "every leg to be gone", func() bool { return len(d.sim.Channels()) == 0 })
 	metrics := d.scrape()
 	var errs float64
 	for _, line := range strings.Split(metrics, "\n") {
@@ -768,7 +732,7 @@ func TestClientFindsTheDaemonLikeTheDaemon(t *testing.T) {
 	_, port, _ := net.SplitHostPort(hostPort)
 	run := func(env map[string]string, args ...string) result {
 		t.Helper()
-		var out, errOut syncBuffer
+		var out, errOut testutil.SyncBuffer
 		code := cli.Main(context.Background(), args, cli.Env{Stdout: &out, Stderr: &errOut, Getenv: func(k string) string { return env[k] }})
 		return result{code: code, stdout: out.String(), stderr: errOut.String()}
 	}
@@ -821,7 +785,7 @@ func TestCallWaitLiveLine(t *testing.T) {
 		c.Retry.FirstInterval = 1500 * time.Millisecond
 		c.Retry.MaxInterval = 1500 * time.Millisecond
 	})
-	var out, errOut syncBuffer
+	var out, errOut testutil.SyncBuffer
 	code := cli.Main(context.Background(), []string{"call", "--wait", "1001", "1002"},
 		cli.Env{Stdout: &out, Stderr: &errOut, Getenv: d.getenv, Terminal: true})
 	if code != cli.ExitOutcome {
@@ -888,7 +852,7 @@ func TestCausesReadAsTheyMean(t *testing.T) {
 	}
 
 	id := sessionID(t, d.run("call", "--json", "--first-interval", "1h", "1003", "1004"))
-	waitFor(t, "the first attempt to end", func() bool {
+	testutil.WaitFor(t, "the first attempt to end", func() bool {
 		var s api.Session
 		json.Unmarshal([]byte(d.run("status", "--json", id).stdout), &s)
 		return s.State == "waiting" && s.Attempts == 1
@@ -910,7 +874,7 @@ func TestErrorsSpeakCommandLine(t *testing.T) {
 		"1002": {{Action: fssim.Answer, Ring: 50 * time.Millisecond}},
 	}}, nil)
 	id := sessionID(t, d.run("call", "--json", "1001", "1002"))
-	waitFor(t, "the bridge", func() bool {
+	testutil.WaitFor(t, "the bridge", func() bool {
 		var s api.Session
 		json.Unmarshal([]byte(d.run("status", "--json", id).stdout), &s)
 		return s.State == "bridged"
@@ -953,7 +917,7 @@ func TestCallWithoutNode(t *testing.T) {
 	d := startDaemon(t, fssim.Options{}, nil)
 	d.sim.Close()
 	c := &api.Client{Base: d.api}
-	waitFor(t, "the daemon to lose its node", func() bool { return c.Ready(context.Background()) != nil })
+	testutil.WaitFor(t, "the daemon to lose its node", func() bool { return c.Ready(context.Background()) != nil })
 	r := d.run("call", "1001", "1002")
 	if r.code != 0 {
 		t.Fatalf("call: exit %d %s", r.code, r.stderr)
@@ -975,7 +939,7 @@ func TestTop(t *testing.T) {
 		c.Retry.RingTime = 60 * time.Second
 	})
 	d.run("call", "1001", "1002")
-	waitFor(t, "the first attempt", func() bool {
+	testutil.WaitFor(t, "the first attempt", func() bool {
 		var o api.Overview
 		json.Unmarshal([]byte(d.run("top", "--json").stdout), &o)
 		return o.Live["dialing_callee"] == 1
@@ -992,12 +956,12 @@ func TestTop(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, errOut syncBuffer
+	var out, errOut testutil.SyncBuffer
 	done := make(chan int)
 	go func() {
 		done <- cli.Main(ctx, []string{"top", "--interval", "100ms"}, cli.Env{Stdout: &out, Stderr: &errOut, Getenv: d.getenv, Terminal: true})
 	}()
-	waitFor(t, "three screens", func() bool { return strings.Count(out.String(), "\x1b[H\x1b[2J") >= 3 })
+	testutil.WaitFor(t, "three screens", func() bool { return strings.Count(out.String(), "\x1b[H\x1b[2J") >= 3 })
 	cancel()
 	if code := <-done; code != 0 {
 		t.Errorf("top on a terminal: exit %d %s", code, errOut.String())
@@ -1047,7 +1011,7 @@ func TestOperatorActions(t *testing.T) {
 	for _, b := range []string{"1002", "1003"} {
 		d.run("call", "1001", b)
 	}
-	waitFor(t, "both attempts on fs1", func() bool {
+	testutil.WaitFor(t, "both attempts on fs1", func() bool {
 		return strings.Count(d.run("list", "--node", "fs1", "--state", "dialing_callee").stdout, "\n") == 3
 	})
 	if out := d.run("list", "--node", "fs9").stdout; strings.Contains(out, "1001") {
@@ -1069,7 +1033,7 @@ func TestOperatorActions(t *testing.T) {
 
 	// Dial now: a session waiting an hour for its next attempt.
 	id := sessionID(t, d.run("call", "--json", "--ring-time", "1s", "--first-interval", "1h", "1005", "1006"))
-	waitFor(t, "the first attempt to end", func() bool {
+	testutil.WaitFor(t, "the first attempt to end", func() bool {
 		var s api.Session
 		json.Unmarshal([]byte(d.run("status", "--json", id).stdout), &s)
 		return s.State == "waiting" && s.Attempts == 1
@@ -1078,7 +1042,7 @@ func TestOperatorActions(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("dial-now: exit %d %s", r.code, r.stderr)
 	}
-	waitFor(t, "the second attempt", func() bool {
+	testutil.WaitFor(t, "the second attempt", func() bool {
 		var s api.Session
 		json.Unmarshal([]byte(d.run("status", "--json", id).stdout), &s)
 		return s.Attempts == 2

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"bgcall/cli"
+	"bgcall/internal/testutil"
 	"bgcall/metrics/promtest"
 )
 
@@ -16,7 +17,7 @@ import (
 func TestDashboardOnDemo(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out syncBuffer
+	var out testutil.SyncBuffer
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {

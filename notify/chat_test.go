@@ -8,6 +8,7 @@ import (
 
 	"bgcall/esl"
 	"bgcall/fssim"
+	"bgcall/internal/testutil"
 	"bgcall/notify"
 )
 
@@ -20,12 +21,12 @@ func TestChatThroughFreeSWITCH(t *testing.T) {
 	m := msg
 	m.Node = "fs1"
 	n.Send(t.Context(), m)
-	waitFor(t, "the chat", func() bool { return len(node.Chats()) == 1 })
+	testutil.WaitFor(t, "the chat", func() bool { return len(node.Chats()) == 1 })
 	c := node.Chats()[0]
 	if c.Proto != "sip" || c.To != "1001@example.com" || c.From != "1002@example.com" || !strings.Contains(c.Body, "1002") {
 		t.Errorf("chat %+v", c)
 	}
-	waitFor(t, "the sent count", func() bool { return countChannel(t, reg, "chat", "sent") == 1 })
+	testutil.WaitFor(t, "the sent count", func() bool { return countChannel(t, reg, "chat", "sent") == 1 })
 }
 
 // TestChatNeverSentTwice: FreeSWITCH ran the chat, but its result never
@@ -41,7 +42,7 @@ func TestChatNeverSentTwice(t *testing.T) {
 	m := msg
 	m.Node = "fs1"
 	n.Send(t.Context(), m)
-	waitFor(t, "the notification to give up", func() bool { return countChannel(t, reg, "chat", "failed") == 1 })
+	testutil.WaitFor(t, "the notification to give up", func() bool { return countChannel(t, reg, "chat", "failed") == 1 })
 	node.StallEvents(false)
 	if got := len(node.Chats()); got != 1 {
 		t.Errorf("FreeSWITCH was asked to send the message %d times, want once", got)

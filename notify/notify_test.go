@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"bgcall/internal/testutil"
 	"bgcall/metrics"
 	"bgcall/notify"
 	"bgcall/phone"
@@ -48,17 +49,6 @@ func countChannel(t *testing.T, reg *prometheus.Registry, channel, result string
 	return 0
 }
 
-func waitFor(t *testing.T, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func start(t *testing.T, opts notify.Options) (*notify.Notifier, *prometheus.Registry) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
@@ -92,7 +82,7 @@ func TestWebhookRetriesThenSends(t *testing.T) {
 	defer srv.Close()
 	n, reg := start(t, notify.Options{Channel: notify.ChannelWebhook, WebhookURL: srv.URL, Retries: 3, Backoff: 5 * time.Millisecond})
 	n.Send(context.Background(), msg)
-	waitFor(t, "the notification", func() bool { return count(t, reg, "sent") == 1 })
+	testutil.WaitFor(t, "the notification", func() bool { return count(t, reg, "sent") == 1 })
 	if got := count(t, reg, "retried"); got != 2 {
 		t.Errorf("retried %v times, want 2", got)
 	}
@@ -127,7 +117,7 @@ func TestWebhookGivesUpAndNeverBlocks(t *testing.T) {
 	}
 	// Those the queue took are tried twice (a first try and one retry, each
 	// timing out); the rest are dropped. Every one of the ten ends failed.
-	waitFor(t, "every notification to fail", func() bool { return count(t, reg, "failed") == 10 })
+	testutil.WaitFor(t, "every notification to fail", func() bool { return count(t, reg, "failed") == 10 })
 	h, retried := float64(hits.Load()), count(t, reg, "retried")
 	if h < 4 || h != 2*retried {
 		t.Errorf("gateway saw %v tries with %v retries; want two tries for each queued message (at least 2 queued)", h, retried)
@@ -168,5 +158,5 @@ func TestOfferByWebhook(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("no offer reached the gateway")
 	}
-	waitFor(t, "the sent count", func() bool { return count(t, reg, "sent") == 1 })
+	testutil.WaitFor(t, "the sent count", func() bool { return count(t, reg, "sent") == 1 })
 }

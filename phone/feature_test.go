@@ -3,9 +3,9 @@ package phone_test
 import (
 	"context"
 	"testing"
-	"time"
 
 	"bgcall/fssim"
+	"bgcall/internal/testutil"
 	"bgcall/phone"
 	"bgcall/session"
 	"bgcall/store"
@@ -140,16 +140,10 @@ func TestSocketRefusesStrangers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if _, ok := other.Channel(uuid); !ok {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the stranger's channel was not released")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testutil.WaitFor(t, "the stranger's channel to be released", func() bool {
+		_, up := other.Channel(uuid)
+		return !up
+	})
 	if list := r.sessions("3001"); len(list) != 0 {
 		t.Errorf("a node outside the pool created %d sessions", len(list))
 	}

@@ -16,6 +16,7 @@ import (
 	"bgcall/freeswitch"
 	"bgcall/fssim"
 	"bgcall/internal/redistest"
+	"bgcall/internal/testutil"
 	"bgcall/phone"
 	"bgcall/session"
 	"bgcall/store"
@@ -153,16 +154,10 @@ func (r *rig) call(o fssim.CallOptions) string {
 
 func (r *rig) waitGone(uuid string) {
 	r.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, ok := r.node.Channel(uuid); !ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			r.t.Fatalf("channel %s still up", uuid)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	r.waitFor("channel "+uuid+" to go", func() bool {
+		_, up := r.node.Channel(uuid)
+		return !up
+	})
 }
 
 // heard lists the prompts played on a leg, in order.
@@ -188,13 +183,7 @@ func (r *rig) sessions(caller string) []store.Session {
 
 func (r *rig) waitFor(what string, ok func() bool) {
 	r.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			r.t.Fatalf("never: %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testutil.WaitFor(r.t, what, ok)
 }
 
 func (r *rig) missed(a, b string) int {
