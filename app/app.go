@@ -55,12 +55,14 @@ type Daemon struct {
 	apiAddr    net.Addr
 	pprofLn    net.Listener
 	redis      redis.UniversalClient
-	closeRedis func()
 	store      *store.Store
 	pool       *esl.Pool
 	engine     *session.Engine
 	phone      *phone.Server
 	draining   atomic.Bool
+	// acquired releases the connections and listeners Start acquired:
+	// at once if a later step of Start fails, else when the daemon stops.
+	acquired stack
 
 	done chan struct{}
 	err  error
@@ -77,7 +79,7 @@ func Run(ctx context.Context, opts Options) error {
 }
 
 // Start starts the daemon; it stops when ctx is done. The API is listening
-// when Start returns.
+// when Start returns. A start that fails has released whatever it acquired.
 func Start(ctx context.Context, opts Options) (*Daemon, error) {
 	cfg := opts.Config
 	if err := cfg.Validate(); err != nil {
@@ -92,19 +94,17 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 		log = NewLogger(out, cfg.Log)
 	}
 	d := &Daemon{log: log, cfg: cfg, done: make(chan struct{})}
+	fail := func(err error) (*Daemon, error) {
+		d.acquired.release()
+		return nil, err
+	}
 
 	rdb, closeRedis, err := openRedis(ctx, cfg, log)
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
-	d.redis, d.closeRedis = rdb, closeRedis
-	cleanup := []func(){closeRedis}
-	fail := func(err error) (*Daemon, error) {
-		for i := len(cleanup) - 1; i >= 0; i-- {
-			cleanup[i]()
-		}
-		return nil, err
-	}
+	d.redis = rdb
+	d.acquired.push(closeRedis)
 
 	reg := opts.Registry
 	if reg == nil {
@@ -191,6 +191,7 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 		if err != nil {
 			return fail(fmt.Errorf("phone: %w (phone.listen %s)", err, cfg.Phone.Listen))
 		}
+		d.acquired.push(func() { d.phone.Close() })
 	}
 
 	m.AddRoutes(api.RouteNames()...)
@@ -224,13 +225,14 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 		return fail(fmt.Errorf("api.listen %s: %w (is another bgcall running? change api.listen)", cfg.API.Listen, err))
 	}
 	d.apiAddr = ln.Addr()
-	cleanup = append(cleanup, func() { ln.Close() })
+	d.acquired.push(func() { ln.Close() })
 	if cfg.Metrics.PprofListen != "" {
 		pln, err := net.Listen("tcp", cfg.Metrics.PprofListen)
 		if err != nil {
 			return fail(fmt.Errorf("pprof.listen %s: %w", cfg.Metrics.PprofListen, err))
 		}
 		d.pprofLn = pln
+		d.acquired.push(func() { pln.Close() })
 	}
 
 	go d.run(ctx, ln, handler, notifs)
@@ -350,7 +352,7 @@ func (d *Daemon) run(ctx context.Context, ln net.Listener, handler http.Handler,
 	}
 	cancel()
 	serving.Wait()
-	d.closeRedis()
+	d.acquired.release()
 	d.log.Info("bgcall stopped")
 }
 

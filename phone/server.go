@@ -50,6 +50,10 @@ func New(opts Options) (*Server, error) {
 // Addr is the address the socket application must connect to.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
+// Close releases the listener of a server that will not Run, such as one
+// whose daemon failed to start after New; Run releases it by itself.
+func (s *Server) Close() error { return s.ln.Close() }
+
 // Run serves until ctx ends; every goroutine it started has stopped when it
 // returns. eslgo's own listener, on a private loopback port, outlives it
 // (eslgo offers no way to close it) but is reachable only through this
