@@ -50,16 +50,16 @@ type Options struct {
 
 // Daemon is a started bgcall daemon.
 type Daemon struct {
-	log        *slog.Logger
-	cfg        config.Config
-	apiAddr    net.Addr
-	pprofLn    net.Listener
-	redis      redis.UniversalClient
-	store      *store.Store
-	pool       *esl.Pool
-	engine     *session.Engine
-	phone      *phone.Server
-	draining   atomic.Bool
+	log      *slog.Logger
+	cfg      config.Config
+	apiAddr  net.Addr
+	pprofLn  net.Listener
+	redis    redis.UniversalClient
+	store    *store.Store
+	pool     *esl.Pool
+	engine   *session.Engine
+	phone    *phone.Server
+	draining atomic.Bool
 	// acquired releases the connections and listeners Start acquired:
 	// at once if a later step of Start fails, else when the daemon stops.
 	acquired stack
