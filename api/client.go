@@ -167,6 +167,18 @@ func (c *Client) BulkCancel(ctx context.Context, r BulkCancelRequest) (BulkCance
 	return out, err
 }
 
+// PauseNode pauses (pause true) or resumes new calls on a FreeSWITCH node,
+// for every replica, and returns the node as the answering replica sees it.
+func (c *Client) PauseNode(ctx context.Context, node string, pause bool) (NodeStatus, error) {
+	verb := "resume"
+	if pause {
+		verb = "pause"
+	}
+	var n NodeStatus
+	_, err := c.do(ctx, http.MethodPost, "/v1/nodes/"+url.PathEscape(node)+"/"+verb, NodeRequest{By: c.Name}, &n)
+	return n, err
+}
+
 // DryRun returns the commands the daemon would send for r.
 func (c *Client) DryRun(ctx context.Context, r CreateRequest) ([]string, error) {
 	var out DryRunResponse

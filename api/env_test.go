@@ -84,10 +84,16 @@ func newEnv(t *testing.T, o envOptions) *env {
 
 	h := api.New(api.Options{Engine: eng, Token: testToken, Ready: o.ready, Metrics: o.metrics, MaxBody: o.maxBody, Logger: log, KeepAlive: time.Hour,
 		Stats: st, Replica: "api-test", Clock: eopts.Clock,
+		PauseNode: func(ctx context.Context, node string, pause bool, by string) error {
+			if node != "fs1" {
+				return api.ErrUnknownNode
+			}
+			return pool.SetPaused(node, pause)
+		},
 		Nodes: func() []api.NodeStatus {
 			var out []api.NodeStatus
 			for _, n := range pool.Health() {
-				out = append(out, api.NodeStatus{Name: n.Name, Addr: n.Addr, Connected: n.Connected, Channels: n.Channels})
+				out = append(out, api.NodeStatus{Name: n.Name, Addr: n.Addr, Connected: n.Connected, Channels: n.Channels, Paused: n.Paused})
 			}
 			return out
 		}})

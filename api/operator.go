@@ -127,3 +127,51 @@ func (h *Handler) dialNow(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, h.session(s, nil))
 }
+
+// ErrUnknownNode is what Options.PauseNode returns for a node the daemon
+// is not configured with.
+var ErrUnknownNode = errors.New("no such FreeSWITCH node")
+
+// NodeRequest is the optional body of POST /v1/nodes/{node}/pause and
+// /resume.
+type NodeRequest struct {
+	By string `json:"by,omitempty"`
+}
+
+// pauseNode pauses or resumes new calls on the node in the path, for every
+// replica.
+func (h *Handler) pauseNode(pause bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		node := r.PathValue("node")
+		var body NodeRequest
+		if err := decode(w, r, h.opt.MaxBody, &body, true); err != nil {
+			h.writeErr(w, r, err)
+			return
+		}
+		by, err := cancelledBy(body.By)
+		if err != nil {
+			h.writeErr(w, r, err)
+			return
+		}
+		if h.opt.PauseNode == nil || h.opt.Nodes == nil {
+			writeError(w, http.StatusNotFound, "not_found", "this daemon cannot pause nodes", nil)
+			return
+		}
+		err = h.opt.PauseNode(r.Context(), node, pause, by)
+		if errors.Is(err, ErrUnknownNode) {
+			writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no FreeSWITCH node %q; freeswitch.nodes names them (bgcall top lists them)", node), nil)
+			return
+		}
+		if err != nil {
+			h.writeErr(w, r, err)
+			return
+		}
+		for _, n := range h.opt.Nodes() {
+			if n.Name == node {
+				writeJSON(w, http.StatusOK, n)
+				return
+			}
+		}
+		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no FreeSWITCH node %q", node), nil)
+	}
+}

@@ -165,3 +165,26 @@ func TestOperatorActions(t *testing.T) {
 		t.Errorf("bulk cancel too large: %d", a.status)
 	}
 }
+
+func TestPauseNode(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	var n api.NodeStatus
+	a := e.call("POST", "/v1/nodes/fs1/pause", `{"by":"ops"}`)
+	if err := json.Unmarshal(a.body, &n); err != nil || a.status != http.StatusOK || !n.Paused {
+		t.Errorf("pause fs1: %d %s", a.status, a.body)
+	}
+	a = e.call("POST", "/v1/nodes/fs1/resume", "")
+	if err := json.Unmarshal(a.body, &n); err != nil || a.status != http.StatusOK || n.Paused {
+		t.Errorf("resume fs1: %d %s", a.status, a.body)
+	}
+	for _, path := range []string{"/v1/nodes/fs9/pause", "/v1/nodes/fs9/resume"} {
+		if a := e.call("POST", path, ""); a.status != http.StatusNotFound {
+			t.Errorf("%s: %d %s", path, a.status, a.body)
+		}
+	}
+	for _, path := range []string{"/v1/nodes/fs1/pause", "/v1/nodes/fs1/resume"} {
+		if a := e.call("POST", path, `{"who":"x"}`); a.status != http.StatusBadRequest {
+			t.Errorf("%s with an unknown field: %d %s", path, a.status, a.body)
+		}
+	}
+}

@@ -53,6 +53,10 @@ type Options struct {
 	// Requests counts every request answered, by route and status; nil
 	// counts nothing.
 	Requests RequestObserver
+	// PauseNode pauses (or resumes) new calls on a FreeSWITCH node for
+	// every replica; ErrUnknownNode for a node not configured. nil: the
+	// routes answer 404.
+	PauseNode func(ctx context.Context, node string, pause bool, by string) error
 	// Page serves the operator's web page at / and its files under /ui/;
 	// nil leaves them out.
 	Page http.Handler
@@ -108,6 +112,8 @@ var Routes = []Route{
 	{"POST", "/v1/sessions/{id}/cancel", true},
 	{"POST", "/v1/sessions/{id}/dial-now", true},
 	{"POST", "/v1/cancel", true},
+	{"POST", "/v1/nodes/{node}/pause", true},
+	{"POST", "/v1/nodes/{node}/resume", true},
 	{"POST", "/v1/dry-run", true},
 	{"GET", "/v1/watch", true},
 	{"GET", "/v1/overview", true},
@@ -136,6 +142,8 @@ func New(opt Options) *Handler {
 		"POST /v1/sessions/{id}/cancel":   h.cancel,
 		"POST /v1/sessions/{id}/dial-now": h.dialNow,
 		"POST /v1/cancel":                 h.bulkCancel,
+		"POST /v1/nodes/{node}/pause":     h.pauseNode(true),
+		"POST /v1/nodes/{node}/resume":    h.pauseNode(false),
 		"POST /v1/dry-run":                h.dryRun,
 		"GET /v1/watch":                   h.watch,
 		"GET /v1/overview":                h.overview,

@@ -94,6 +94,11 @@ type NodeStatus struct {
 	LastHeartbeat *time.Time `json:"last_heartbeat,omitempty"`
 	Reconnects    uint64     `json:"reconnects"`
 	LastError     string     `json:"last_error,omitempty"`
+	// Paused: no replica starts new calls on the node (maintenance);
+	// calls already on it go on.
+	Paused      bool       `json:"paused"`
+	PausedBy    string     `json:"paused_by,omitempty"`
+	PausedSince *time.Time `json:"paused_since,omitempty"`
 }
 
 // ListResponse is a page of GET /v1/sessions.

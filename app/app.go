@@ -59,6 +59,7 @@ type Daemon struct {
 	pool     *esl.Pool
 	engine   *session.Engine
 	phone    *phone.Server
+	pauses   pauses
 	draining atomic.Bool
 	// acquired releases the connections and listeners Start acquired:
 	// at once if a later step of Start fails, else when the daemon stops.
@@ -200,14 +201,15 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 		metricsHandler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
 	}
 	handler := api.New(api.Options{
-		Engine:   engine,
-		Token:    cfg.API.Token,
-		Ready:    d.ready,
-		Nodes:    d.nodes,
-		Stats:    st,
-		Requests: m,
-		Page:     web.Handler(),
-		Replica:  engine.Replica(),
+		Engine:    engine,
+		Token:     cfg.API.Token,
+		Ready:     d.ready,
+		Nodes:     d.nodes,
+		Stats:     st,
+		Requests:  m,
+		PauseNode: d.pauseNode,
+		Page:      web.Handler(),
+		Replica:   engine.Replica(),
 		NotificationBacklog: func() int {
 			n := 0
 			for _, nt := range notifs {
@@ -306,6 +308,7 @@ func (d *Daemon) run(ctx context.Context, ln net.Listener, handler http.Handler,
 	for _, n := range notifs {
 		start("notifier", n.Run)
 	}
+	start("node pauses", d.followPauses)
 
 	streamsCtx, stopStreams := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopStreams()
@@ -413,7 +416,10 @@ func (d *Daemon) nodes() []api.NodeStatus {
 	out := make([]api.NodeStatus, len(health))
 	for i, h := range health {
 		out[i] = api.NodeStatus{Name: h.Name, Addr: h.Addr, Connected: h.Connected, Channels: h.Channels,
-			CommandConns: h.CommandConns, Reconnects: h.Reconnects, LastError: h.LastError}
+			CommandConns: h.CommandConns, Reconnects: h.Reconnects, LastError: h.LastError, Paused: h.Paused}
+		if p, ok := d.pauses.get(h.Name); ok && h.Paused {
+			out[i].PausedBy, out[i].PausedSince = p.By, &p.Since
+		}
 		if !h.LastHeartbeat.IsZero() {
 			out[i].LastHeartbeat = &h.LastHeartbeat
 		}

@@ -1049,3 +1049,29 @@ func TestOperatorActions(t *testing.T) {
 	})
 	mustContain(t, "status after dial-now", d.run("status", id).stdout, "attempt 2 to be dialled now: next attempt brought forward", "by cli")
 }
+
+// TestPauseNode: a paused node gets no new call until it is resumed, and
+// top says it is paused.
+func TestPauseNode(t *testing.T) {
+	d := startDaemon(t, fssim.Options{Default: fssim.Behavior{Action: fssim.NoAnswer}}, func(c *config.Config) {
+		c.Retry.RingTime = 60 * time.Second
+	})
+	r := d.run("pause", "fs1")
+	if r.code != 0 {
+		t.Fatalf("pause: exit %d %s", r.code, r.stderr)
+	}
+	mustContain(t, "pause", r.stdout, "node fs1 paused")
+	mustContain(t, "top", d.run("top").stdout, "up, paused by cli")
+	id := sessionID(t, d.run("call", "--json", "1001", "1002"))
+	waitFor(t, "the attempt put off", func() bool { return strings.Contains(d.run("status", id).stdout, "not paused") })
+	if n := len(d.sim.Originates()); n != 0 {
+		t.Fatalf("%d originates to a paused node", n)
+	}
+	if r := d.run("resume", "fs1"); r.code != 0 || !strings.Contains(r.stdout, "takes new calls again") {
+		t.Fatalf("resume: exit %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	waitFor(t, "the attempt once resumed", func() bool { return len(d.sim.Originates()) == 1 })
+	if r := d.run("pause", "fs9"); r.code != cli.ExitError || !strings.Contains(r.stderr, "no FreeSWITCH node") {
+		t.Errorf("pause an unknown node: exit %d %q", r.code, r.stderr)
+	}
+}

@@ -569,3 +569,45 @@ func watchOnce(ctx context.Context, c *api.Client, f api.WatchFilter, env Env, c
 		}
 	}
 }
+
+func runPause(ctx context.Context, env Env, args []string) error {
+	return pauseNode(ctx, env, args, true)
+}
+func runResume(ctx context.Context, env Env, args []string) error {
+	return pauseNode(ctx, env, args, false)
+}
+
+// pauseNode pauses or resumes new calls on a FreeSWITCH node, for every
+// replica.
+func pauseNode(ctx context.Context, env Env, args []string, pause bool) error {
+	name, summary := "resume", "Let every replica start new calls on a FreeSWITCH node again"
+	if pause {
+		name, summary = "pause", "Stop every replica starting new calls on a FreeSWITCH node, for maintenance; calls already on it go on"
+	}
+	fs := newFlagSet(env, name, "[flags] NODE", summary)
+	var cf clientFlags
+	cf.register(fs, env, true)
+	pos, err := parse(fs, args, 1, "NODE")
+	if err != nil {
+		return err
+	}
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
+	rctx, cancel := context.WithTimeout(ctx, cf.timeout)
+	defer cancel()
+	n, err := c.PauseNode(rctx, pos[0], pause)
+	if err != nil {
+		return err
+	}
+	if cf.json {
+		return printJSON(env.Stdout, n)
+	}
+	if n.Paused {
+		fmt.Fprintf(env.Stdout, "node %s paused: no new calls on it (calls already there go on); bgcall resume %s ends it\n", n.Name, n.Name)
+	} else {
+		fmt.Fprintf(env.Stdout, "node %s takes new calls again\n", n.Name)
+	}
+	return nil
+}

@@ -119,6 +119,12 @@ func printOverview(w io.Writer, o api.Overview, now time.Time) {
 		if n.Connected {
 			state = "up"
 		}
+		if n.Paused {
+			state += ", paused"
+			if n.PausedBy != "" {
+				state += " by " + n.PausedBy
+			}
+		}
 		beat := "-"
 		if n.LastHeartbeat != nil {
 			beat = now.Sub(*n.LastHeartbeat).Round(time.Second).String() + " ago"
