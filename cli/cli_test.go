@@ -1063,14 +1063,14 @@ func TestPauseNode(t *testing.T) {
 	mustContain(t, "pause", r.stdout, "node fs1 paused")
 	mustContain(t, "top", d.run("top").stdout, "up, paused by cli")
 	id := sessionID(t, d.run("call", "--json", "1001", "1002"))
-	waitFor(t, "the attempt put off", func() bool { return strings.Contains(d.run("status", id).stdout, "not paused") })
+	testutil.WaitFor(t, "the attempt put off", func() bool { return strings.Contains(d.run("status", id).stdout, "not paused") })
 	if n := len(d.sim.Originates()); n != 0 {
 		t.Fatalf("%d originates to a paused node", n)
 	}
 	if r := d.run("resume", "fs1"); r.code != 0 || !strings.Contains(r.stdout, "takes new calls again") {
 		t.Fatalf("resume: exit %d %s %s", r.code, r.stdout, r.stderr)
 	}
-	waitFor(t, "the attempt once resumed", func() bool { return len(d.sim.Originates()) == 1 })
+	testutil.WaitFor(t, "the attempt once resumed", func() bool { return len(d.sim.Originates()) == 1 })
 	if r := d.run("pause", "fs9"); r.code != cli.ExitError || !strings.Contains(r.stderr, "no FreeSWITCH node") {
 		t.Errorf("pause an unknown node: exit %d %q", r.code, r.stderr)
 	}
