@@ -25,11 +25,12 @@ type closer struct {
 }
 
 type closing struct {
-	id     string // the session the leg belonged to: the sender's key
-	node   string
-	prompt string    // the file whose PLAYBACK_STOP ends the leg; "" for doomed
-	killAt time.Time // hang up by then at the latest
-	until  time.Time // forget the leg after this
+	id        string // the session the leg belonged to: the sender's key
+	node      string
+	prompt    string    // the file whose PLAYBACK_STOP ends the leg; "" for doomed
+	awaitPark bool      // the prompt waits for the leg's CHANNEL_PARK
+	killAt    time.Time // hang up by then at the latest
+	until     time.Time // forget the leg after this
 }
 
 type closerCmd struct {
@@ -55,17 +56,21 @@ func (c *closer) doom(id, leg, node string, window time.Duration) {
 }
 
 // prompt plays path to leg of session id, then hangs it up when the prompt
-// ends, or after PromptTimeout at the latest.
-func (c *closer) prompt(id, leg, node, path string) {
+// ends, or after PromptTimeout at the latest. A leg whose originate has not
+// returned yet (parked false) gets the prompt once it parks: FreeSWITCH
+// drops a prompt sent before, though it replies +OK.
+func (c *closer) prompt(id, leg, node, path string, parked bool) {
 	if leg == "" {
 		return
 	}
 	now := c.e.now()
 	kill := now.Add(c.e.opt.PromptTimeout)
 	c.mu.Lock()
-	c.legs[leg] = &closing{id: id, node: node, prompt: path, killAt: kill, until: kill.Add(c.e.opt.LegGrace)}
+	c.legs[leg] = &closing{id: id, node: node, prompt: path, awaitPark: !parked, killAt: kill, until: kill.Add(c.e.opt.LegGrace)}
 	c.mu.Unlock()
-	c.send(closerCmd{id: id, node: node, uuid: leg, prompt: path})
+	if parked {
+		c.send(closerCmd{id: id, node: node, uuid: leg, prompt: path})
+	}
 }
 
 // forget stops watching leg, if session id doomed it.
@@ -105,8 +110,14 @@ func (c *closer) observe(ev *esl.Event) bool {
 	case freeswitch.EventChannelHangup, freeswitch.EventChannelHangupComplete, freeswitch.EventChannelDestroy, esl.EventChannelGone:
 		delete(c.legs, ev.UniqueID)
 	case freeswitch.EventPlaybackStop:
-		kill = cl.prompt != "" && playedFile(ev.Header(freeswitch.HeaderPlaybackFilePath), cl.prompt)
-	case freeswitch.EventChannelCreate, freeswitch.EventChannelAnswer, freeswitch.EventChannelPark:
+		kill = cl.prompt != "" && !cl.awaitPark && playedFile(ev.Header(freeswitch.HeaderPlaybackFilePath), cl.prompt)
+	case freeswitch.EventChannelPark:
+		if cl.awaitPark {
+			cl.awaitPark = false
+			c.later(closerCmd{id: cl.id, node: cl.node, uuid: ev.UniqueID, prompt: cl.prompt})
+		}
+		kill = cl.prompt == ""
+	case freeswitch.EventChannelCreate, freeswitch.EventChannelAnswer:
 		kill = cl.prompt == ""
 	}
 	if kill {

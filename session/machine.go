@@ -215,6 +215,9 @@ func (w *worker) calleeHold(ctx context.Context, t *tracked, in input) {
 			}
 		} else {
 			t.calleeParked = true
+			if !t.callerParked {
+				w.playHold(ctx, t) // held back until now, see dialCaller
+			}
 		}
 		w.bridgeWhenParked(ctx, t)
 	case inJobFailed:
@@ -340,7 +343,9 @@ func (e *Engine) tearDown(s store.Session) {
 		e.closer.doom(s.ID, s.CalleeLeg, s.Node, p.RingTime)
 	case store.CalleeHold:
 		e.closer.doom(s.ID, s.CallerLeg, s.Node, p.CallerRingTime)
-		e.closer.prompt(s.ID, s.CalleeLeg, s.Node, e.opt.Prompts.Cancelled)
+		// B answered; its originate returned long ago but for a cancel in
+		// the first milliseconds of the hold, from whichever replica.
+		e.closer.prompt(s.ID, s.CalleeLeg, s.Node, e.opt.Prompts.Cancelled, true)
 	case store.Bridged:
 		e.closer.doom(s.ID, s.CalleeLeg, s.Node, 0)
 		e.closer.doom(s.ID, s.CallerLeg, s.Node, 0)
@@ -384,7 +389,7 @@ var transitions = []transition{
 	{store.Waiting, "cancel", "", "", "finished: cancelled", "", "cancelled, finished"},
 
 	{store.DialingCallee, "claimed", "", "the claim began the attempt", "", "originate B", ""},
-	{store.DialingCallee, "answer", roleCallee, "", "callee_hold", "originate A, hold prompt to B", "callee_answered, caller_dialing"},
+	{store.DialingCallee, "answer", roleCallee, "", "callee_hold", "originate A", "callee_answered, caller_dialing"},
 	{store.DialingCallee, "parked", roleCallee, "", "callee_hold", "originate A, hold prompt to B", "callee_answered, caller_dialing"},
 	{store.DialingCallee, "job failed", roleCallee, "USER_BUSY, attempts left", "waiting", "", "attempt_ended, scheduled"},
 	{store.DialingCallee, "job failed", roleCallee, "UNALLOCATED_NUMBER", "finished: failed", "", "attempt_ended, finished"},
@@ -408,8 +413,10 @@ var transitions = []transition{
 	{store.CalleeHold, "parked", roleCaller, "B's job in", "", "uuid_bridge", ""},
 	{store.CalleeHold, "parked", roleCaller, "B's job not in", "", "", ""},
 	{store.CalleeHold, "parked", roleCallee, "A's job in", "", "uuid_bridge", ""},
+	{store.CalleeHold, "parked", roleCallee, "A's job not in", "", "hold prompt to B", ""},
 	{store.CalleeHold, "job failed", roleCallee, "", "", "", ""},
 	{store.CalleeHold, "job failed", roleCaller, "A has not answered", "finished: caller_missed", "unavailable prompt to B, SMS to A", "caller_ended, finished"},
+	{store.CalleeHold, "job failed", roleCaller, "A has not answered, B's job not in", "finished: caller_missed", "SMS to A", "caller_ended, finished"},
 	{store.CalleeHold, "job failed", roleCaller, "A answered", "", "", ""},
 	{store.CalleeHold, "hangup", roleCallee, "", "finished: callee_left", "hang up A", "callee_hung_up, finished"},
 	{store.CalleeHold, "hangup", roleCaller, "", "finished: caller_missed", "unavailable prompt to B, SMS to A", "caller_ended, finished"},

@@ -148,15 +148,17 @@ var setups = map[string]func(m *machineUnderTest, t *tracked, in *input){
 	"both bridged": func(_ *machineUnderTest, _ *tracked, in *input) {
 		in.probed.callee, in.probed.caller = bridgedLeg(), bridgedLeg()
 	},
-	"both up":            func(_ *machineUnderTest, _ *tracked, in *input) { in.probed.callee, in.probed.caller = up(), up() },
-	"jobs not in":        func(*machineUnderTest, *tracked, *input) {},
-	"both jobs in":       func(_ *machineUnderTest, t *tracked, _ *input) { t.calleeParked, t.callerParked = true, true },
-	"B's job in":         func(_ *machineUnderTest, t *tracked, _ *input) { t.calleeParked = true },
-	"B's job not in":     func(*machineUnderTest, *tracked, *input) {},
-	"A's job in":         func(_ *machineUnderTest, t *tracked, _ *input) { t.callerParked = true },
-	"A has not answered": func(*machineUnderTest, *tracked, *input) {},
-	"bridge sent":        func(_ *machineUnderTest, t *tracked, _ *input) { t.bridging = true },
-	"end bridged":        func(*machineUnderTest, *tracked, *input) {},
+	"both up":                            func(_ *machineUnderTest, _ *tracked, in *input) { in.probed.callee, in.probed.caller = up(), up() },
+	"jobs not in":                        func(_ *machineUnderTest, t *tracked, _ *input) { t.calleeParked, t.callerParked = false, false },
+	"both jobs in":                       func(_ *machineUnderTest, t *tracked, _ *input) { t.calleeParked, t.callerParked = true, true },
+	"B's job in":                         func(_ *machineUnderTest, t *tracked, _ *input) { t.calleeParked = true },
+	"B's job not in":                     func(_ *machineUnderTest, t *tracked, _ *input) { t.calleeParked = false },
+	"A's job in":                         func(_ *machineUnderTest, t *tracked, _ *input) { t.callerParked = true },
+	"A's job not in":                     func(*machineUnderTest, *tracked, *input) {},
+	"A has not answered":                 func(*machineUnderTest, *tracked, *input) {},
+	"A has not answered, B's job not in": func(_ *machineUnderTest, t *tracked, _ *input) { t.calleeParked = false },
+	"bridge sent":                        func(_ *machineUnderTest, t *tracked, _ *input) { t.bridging = true },
+	"end bridged":                        func(*machineUnderTest, *tracked, *input) {},
 	"connection lost, attempts left": func(_ *machineUnderTest, _ *tracked, in *input) {
 		in.err = fmt.Errorf("fs1: bgapi originate: %w", esl.ErrConnectionLost)
 	},
@@ -208,6 +210,8 @@ func TestTransitionTable(t *testing.T) {
 			} else {
 				tr = &tracked{s: s, policy: m.e.policyOf(s)}
 			}
+			// B holds: as a rule its originate returned long before.
+			tr.calleeParked = s.State == store.CalleeHold || s.State == store.Bridged
 			setup(m, tr, &in)
 			m.st.put(tr.s)
 			before := len(m.st.timelines[s.ID])

@@ -498,7 +498,12 @@ func (w *worker) dialCaller(ctx context.Context, t *tracked, heard time.Time, ne
 		return
 	}
 	w.originate(s.ID, &notSent{leg: leg, node: s.Node, caller: true, window: t.policy.CallerRingTime}, cmd, heard)
-	w.playHold(ctx, t)
+	if t.calleeParked {
+		// Else once B's originate has returned (calleeHold, inParked):
+		// FreeSWITCH drops a prompt sent to a leg whose originate is
+		// still under way, though it replies +OK.
+		w.playHold(ctx, t)
+	}
 	w.setTimer(t, t.policy.CallerRingTime+e.opt.LegGrace)
 }
 
@@ -626,7 +631,7 @@ func (w *worker) callerMissed(ctx context.Context, t *tracked, cause freeswitch.
 		store.Entry{Kind: store.KindCallerEnded, Leg: "caller", Node: s.Node, UUID: s.CallerLeg, Cause: string(cause)}) {
 		return
 	}
-	e.closer.prompt(s.ID, s.CalleeLeg, s.Node, e.opt.Prompts.CallerUnavailable)
+	e.closer.prompt(s.ID, s.CalleeLeg, s.Node, e.opt.Prompts.CallerUnavailable, t.calleeParked)
 	if e.opt.Notifier != nil {
 		// A reads the time in the session's zone, the one its quiet hours use.
 		e.opt.Notifier.Send(ctx, Message{SessionID: s.ID, Caller: s.Caller, Callee: s.Callee, Node: s.Node, At: e.now().In(t.policy.Quiet.location())})
