@@ -503,3 +503,37 @@ func TestPlaybackNamesTheFileFound(t *testing.T) {
 	}
 	c.api("uuid_kill " + u)
 }
+
+// TestBroadcastBeforeTheOriginateReturnedIsLost: a prompt sent to a leg
+// that answered but whose originate has not returned yet is never played,
+// although the reply says +OK. Recorded on FreeSWITCH 1.10.12 (loopback far
+// end answering after 200 ms, a one-second WAV): uuid_broadcast sent on the
+// leg's CHANNEL_ANSWER replied "+OK Message sent" and played in 3 of 10
+// calls (late, 200 ms after the park), never in the other 7; sent on its
+// BACKGROUND_JOB, it played in 20 of 20. The simulator drops it every time.
+func TestBroadcastBeforeTheOriginateReturnedIsLost(t *testing.T) {
+	opts := fastOptions()
+	opts.OriginateReturn = 200 * time.Millisecond
+	n := StartT(t, opts)
+	c := listening(t, n)
+	u, job := uuid.New(), uuid.New()
+	if f := c.reply("bgapi originate {origination_uuid=" + u + "}user/1000 &park()\nJob-UUID: " + job); f.headers["Reply-Text"] != "+OK Job-UUID: "+job {
+		t.Fatalf("bgapi originate: %q", f.raw)
+	}
+	c.waitEvent("CHANNEL_ANSWER", u)
+	if got := c.api("uuid_broadcast " + u + " /early.wav aleg"); got != "+OK Message sent\n" {
+		t.Fatalf("uuid_broadcast before the originate returned: %q", got)
+	}
+	for c.waitEvent("BACKGROUND_JOB", "")["Job-UUID"] != job {
+	}
+	c.api("uuid_broadcast " + u + " /late.wav aleg")
+	if got := c.waitEvent("PLAYBACK_START", u)["Playback-File-Path"]; got != "/late.wav" {
+		t.Errorf("first prompt played: %s, want /late.wav, the one sent after the originate returned", got)
+	}
+	for _, p := range n.Prompts() {
+		if p.Path == "/early.wav" {
+			t.Errorf("the prompt sent before the originate returned was played")
+		}
+	}
+	c.api("uuid_kill " + u)
+}

@@ -280,6 +280,11 @@ func (n *Node) uuidBroadcast(arg string) string {
 		return "-ERR invalid uuid\n"
 	}
 	if ch := n.live(f[0]); ch != nil {
+		if ch.orig != nil && !ch.orig.finished {
+			// FreeSWITCH queues it, then drops it when the originate
+			// hands the leg to its application.
+			return "+OK Message sent\n"
+		}
 		leg := "aleg"
 		if len(f) > 2 {
 			leg = strings.ToLower(f[2])
