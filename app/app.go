@@ -363,30 +363,38 @@ func (d *Daemon) run(ctx context.Context, ln net.Listener, handler http.Handler,
 // this replica steers to finish, at most drain.timeout.
 func (d *Daemon) drain() {
 	d.draining.Store(true)
-	d.engine.Drain()
-	live := d.engine.Live()
-	if live == 0 || d.cfg.Drain == 0 {
-		d.log.Info("stopping", "live_sessions", live)
+	drain(d.engine, d.cfg.Drain, d.log)
+}
+
+// drainer is what a drain needs of the engine.
+type drainer interface {
+	Drain()
+	Live() int
+	Released() <-chan struct{}
+}
+
+// drain stops e from starting anything new and waits until it steers no
+// session, at most timeout.
+func drain(e drainer, timeout time.Duration, log *slog.Logger) {
+	e.Drain()
+	live := e.Live()
+	if live == 0 || timeout == 0 {
+		log.Info("stopping", "live_sessions", live)
 		return
 	}
-	d.log.Info("draining: no new attempts; waiting for live calls", "live_sessions", live, "timeout", d.cfg.Drain)
-	deadline := time.NewTimer(d.cfg.Drain)
+	log.Info("draining: no new attempts; waiting for live calls", "live_sessions", live, "timeout", timeout)
+	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
+	for e.Live() > 0 {
 		select {
 		case <-deadline.C:
-			d.log.Warn("drain timeout: stopping with live sessions; another replica (or this one, restarted with the same replica.id) resumes them",
-				"live_sessions", d.engine.Live())
+			log.Warn("drain timeout: stopping with live sessions; another replica (or this one, restarted with the same replica.id) resumes them",
+				"live_sessions", e.Live())
 			return
-		case <-tick.C:
-			if d.engine.Live() == 0 {
-				d.log.Info("drained")
-				return
-			}
+		case <-e.Released():
 		}
 	}
+	log.Info("drained")
 }
 
 // ready is /readyz: Redis answers and takes writes, the store is not

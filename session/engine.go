@@ -175,6 +175,7 @@ type Engine struct {
 	senders             *senders
 	wake                chan struct{} // a session became due now: claim without waiting
 	stopped             chan struct{} // closed when Run returns: nothing routes any more
+	released            chan struct{} // a session stopped being steered here; see Released
 
 	mu       sync.Mutex
 	draining bool
@@ -194,6 +195,7 @@ func New(opts Options) (*Engine, error) {
 		wake:    make(chan struct{}, 1),
 		stopped: make(chan struct{}),
 	}
+	e.released = make(chan struct{}, 1)
 	e.senders = newSenders(opts.Pool.Nodes(), e.stopped)
 	e.closer = newCloser(e)
 	e.fence = newLeaseFence(opts.LeaseTTL)
@@ -271,6 +273,11 @@ func (e *Engine) isDraining() bool {
 	defer e.mu.Unlock()
 	return e.draining
 }
+
+// Released receives after sessions stop being steered by this replica
+// (several may make one receive): a drain reads Live again on each instead
+// of polling it.
+func (e *Engine) Released() <-chan struct{} { return e.released }
 
 // Live reports how many sessions this replica steers right now.
 func (e *Engine) Live() int {

@@ -256,6 +256,10 @@ func (w *worker) forget(t *tracked) {
 	delete(w.live, t.s.ID)
 	w.count.Add(-1)
 	w.e.steered.remove(t.s.ID)
+	select {
+	case w.e.released <- struct{}{}:
+	default: // one is pending already, and Live will be read after it
+	}
 }
 
 // setTimer arms the deadline of t's current state.
