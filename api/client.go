@@ -76,6 +76,10 @@ func (c *Client) request(ctx context.Context, method, path string, body any) (*h
 	}
 	resp, err := c.http().Do(req)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // net/http's error repeats the URL the message starts with
+		}
 		return nil, fmt.Errorf("bgcall daemon at %s: %w (is `bgcall serve` running? set --api or BGCALL_API_LISTEN)", c.Base, err)
 	}
 	if resp.StatusCode >= 300 {

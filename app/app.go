@@ -132,13 +132,13 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 		Observer:       m,
 	})
 	if err != nil {
-		return fail(fmt.Errorf("FreeSWITCH pool: %w", err))
+		return fail(err) // esl's errors name the node and the fix
 	}
 	d.pool = pool
 
 	notifs, err := notifiers(cfg, pool, m, log)
 	if err != nil {
-		return fail(fmt.Errorf("notify: %w", err))
+		return fail(err) // notify's errors say "notify:" and the fix
 	}
 	eopts, err := engineOptions(cfg)
 	if err != nil {
@@ -190,7 +190,7 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 			Metrics:       m,
 		})
 		if err != nil {
-			return fail(fmt.Errorf("phone: %w (phone.listen %s)", err, cfg.Phone.Listen))
+			return fail(fmt.Errorf("phone.listen: %w", err))
 		}
 		d.acquired.push(func() { d.phone.Close() })
 	}
@@ -224,14 +224,14 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 	})
 	ln, err := net.Listen("tcp", cfg.API.Listen)
 	if err != nil {
-		return fail(fmt.Errorf("api.listen %s: %w (is another bgcall running? change api.listen)", cfg.API.Listen, err))
+		return fail(fmt.Errorf("api.listen: %w (is another bgcall running? change api.listen)", err))
 	}
 	d.apiAddr = ln.Addr()
 	d.acquired.push(func() { ln.Close() })
 	if cfg.Metrics.PprofListen != "" {
 		pln, err := net.Listen("tcp", cfg.Metrics.PprofListen)
 		if err != nil {
-			return fail(fmt.Errorf("pprof.listen %s: %w", cfg.Metrics.PprofListen, err))
+			return fail(fmt.Errorf("pprof.listen: %w", err))
 		}
 		d.pprofLn = pln
 		d.acquired.push(func() { pln.Close() })

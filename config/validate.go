@@ -107,7 +107,7 @@ func (c *Config) Validate() error {
 		missingDomain := strings.Contains(t.tmpl, "{domain}") && c.Dial.Domain == ""
 		if !unknown && !missingDomain && strings.Contains(t.tmpl, "{number}") {
 			if _, err := freeswitch.DialTemplate(t.tmpl).Endpoint("1000", map[string]string{"domain": c.Dial.Domain}); err != nil {
-				bad(t.key, "template %q does not make a valid FreeSWITCH destination: %v", t.tmpl, err)
+				bad(t.key, "%v", err) // names the template and what is wrong with it
 			}
 		}
 	}

@@ -281,10 +281,10 @@ type DialTemplate string
 // destination (see ValidEndpoint).
 func (t DialTemplate) Endpoint(number string, vars map[string]string) (string, error) {
 	if err := ValidNumber(number); err != nil {
-		return "", fmt.Errorf("dial template: %w", err)
+		return "", err // the number's problem, not the template's
 	}
 	if !strings.Contains(string(t), "{number}") {
-		return "", fmt.Errorf("dial template %q: has no {number} placeholder", string(t))
+		return "", fmt.Errorf("dial template %q has no {number} placeholder", string(t))
 	}
 	var b strings.Builder
 	rest := string(t)
@@ -307,7 +307,7 @@ func (t DialTemplate) Endpoint(number string, vars map[string]string) (string, e
 			return "", fmt.Errorf("dial template %q: no value for {%s}", string(t), name)
 		default:
 			if err := ValidEndpoint(v); err != nil {
-				return "", fmt.Errorf("dial template: {%s}: %w", name, err)
+				return "", fmt.Errorf("dial template %q: {%s}: %w", string(t), name, err)
 			}
 			b.WriteString(v)
 		}

@@ -36,7 +36,7 @@ func New(opts Options) (*Server, error) {
 	}
 	ln, err := net.Listen("tcp", opts.Listen)
 	if err != nil {
-		return nil, fmt.Errorf("phone: listen for FreeSWITCH's socket application on %s: %w (set another address, and the same in the dialplan)", opts.Listen, err)
+		return nil, fmt.Errorf("%w (set another address, and the same in the dialplan's socket application)", err)
 	}
 	return &Server{
 		opt:    opts,

@@ -57,7 +57,7 @@ func (e *Engine) CancelBy(ctx context.Context, id string, endBridged bool, by st
 		}
 		if err != nil {
 			e.opt.Metrics.RedisError("cancel")
-			return store.Session{}, fmt.Errorf("cancel session %s: %w", id, err)
+			return store.Session{}, fmt.Errorf("cancel: %w", err)
 		}
 		e.tearDown(s)
 		e.opt.Metrics.SessionFinished(string(store.Cancelled), s.Attempts, now.Sub(s.CreatedAt))

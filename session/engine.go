@@ -324,7 +324,7 @@ func (e *Engine) Create(ctx context.Context, r Request) (store.Session, bool, er
 		return store.Session{}, false, fmt.Errorf("%w: callee %s has %d live sessions", ErrLimit, r.Callee, e.opt.Limits.PerCallee)
 	case err != nil:
 		e.opt.Metrics.RedisError("create")
-		return store.Session{}, false, fmt.Errorf("create session: %w", err)
+		return store.Session{}, false, err // the store's error names the session and the step
 	}
 	if created {
 		e.opt.Metrics.SessionCreated(r.Source)

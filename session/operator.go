@@ -38,9 +38,9 @@ func (e *Engine) DialNow(ctx context.Context, id, by string) (store.Session, err
 		}
 		if err != nil {
 			e.opt.Metrics.RedisError("apply")
-			return store.Session{}, fmt.Errorf("dial session %s now: %w", id, err)
+			return store.Session{}, fmt.Errorf("dial now: %w", err)
 		}
-		e.logTransition(got, s.State, "dial_now", "attempt", s.Attempts, "by", by)
+		e.logTransition(got, s.State, store.KindDialNow, "attempt", s.Attempts, "by", by)
 		select {
 		case e.wake <- struct{}{}:
 		default:

@@ -381,7 +381,7 @@ func (w *worker) sendAttempt(ctx context.Context, t *tracked) {
 	e, s := w.e, t.s
 	cmd, err := e.originateCallee(s, t.policy, s.CalleeLeg)
 	if err != nil {
-		w.finish(ctx, t, store.Failed, "", "bad callee dial string: "+err.Error())
+		w.finish(ctx, t, store.Failed, "", err.Error())
 		return
 	}
 	t.calleeParked = false
@@ -498,7 +498,7 @@ func (w *worker) dialCaller(ctx context.Context, t *tracked, heard time.Time, ne
 		return
 	}
 	if err != nil {
-		w.callerMissed(ctx, t, "", "cannot build the caller dial string: "+err.Error())
+		w.callerMissed(ctx, t, "", err.Error())
 		return
 	}
 	w.originate(s.ID, &notSent{leg: leg, node: s.Node, caller: true, window: t.policy.CallerRingTime}, cmd, heard)
