@@ -16,7 +16,8 @@ import (
 // FinishedSince counts, by outcome, the sessions that finished at or after
 // since, reading at most limit of them, the latest first: total is how many
 // finished then, and the counts cover min(total, limit) of them. Finished
-// sessions are found in the gc set, scored by the end of their retention.
+// sessions are found in the gc set, scored by the end of their retention
+// (quarantined records are there too, counted in total, with no outcome).
 func (s *Store) FinishedSince(ctx context.Context, since time.Time, limit int) (counts map[Outcome]int, total int64, err error) {
 	lo := strconv.FormatInt(ms(since.Add(s.opts.Retention)), 10)
 	pipe := s.rdb.Pipeline()
@@ -38,7 +39,7 @@ func (s *Store) FinishedSince(ctx context.Context, since time.Time, limit int) (
 		}
 	}
 	for _, o := range outcomes {
-		if o.Err() == nil {
+		if o.Err() == nil && o.Val() != "" { // a quarantined record has none
 			counts[Outcome(o.Val())]++
 		}
 	}
