@@ -1075,3 +1075,27 @@ func TestPauseNode(t *testing.T) {
 		t.Errorf("pause an unknown node: exit %d %q", r.code, r.stderr)
 	}
 }
+
+// TestPauseReachesEveryReplica: a pause asked of one replica is applied by
+// the others sharing its store.
+func TestPauseReachesEveryReplica(t *testing.T) {
+	var namespace string
+	first := startDaemon(t, fssim.Options{}, func(c *config.Config) { namespace = c.Namespace })
+	second := startDaemon(t, fssim.Options{}, func(c *config.Config) {
+		c.Namespace = namespace
+		c.FreeSWITCH.Nodes = []config.Node{{Name: "fs1", Addr: first.sim.Addr(), Password: first.sim.Password()}}
+	})
+	if r := first.run("pause", "fs1"); r.code != 0 {
+		t.Fatalf("pause through the first replica: exit %d %s", r.code, r.stderr)
+	}
+	paused := func(d *daemon) bool {
+		var o api.Overview
+		json.Unmarshal([]byte(d.run("top", "--json").stdout), &o)
+		return len(o.Nodes) == 1 && o.Nodes[0].Paused
+	}
+	testutil.WaitFor(t, "the second replica to pause fs1", func() bool { return paused(second) })
+	if r := second.run("resume", "fs1"); r.code != 0 {
+		t.Fatalf("resume through the second replica: exit %d %s", r.code, r.stderr)
+	}
+	testutil.WaitFor(t, "the first replica to resume fs1", func() bool { return !paused(first) })
+}
