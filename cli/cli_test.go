@@ -24,6 +24,7 @@ import (
 	"bgcall/internal/redistest"
 	"bgcall/internal/testutil"
 	"bgcall/session"
+	"bgcall/store"
 )
 
 var redisAddr string
@@ -983,7 +984,7 @@ func TestFindAndLegsInStatus(t *testing.T) {
 	json.Unmarshal([]byte(d.run("status", "--json", id).stdout), &s)
 	var legs []string
 	for _, e := range s.Timeline {
-		if e.Kind == "attempt_ended" && e.UUID != "" {
+		if e.Kind == store.KindAttemptEnded && e.UUID != "" {
 			legs = append(legs, e.UUID)
 		}
 	}

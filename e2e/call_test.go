@@ -15,6 +15,7 @@ import (
 	"bgcall/freeswitch"
 	"bgcall/internal/callrec"
 	"bgcall/session"
+	"bgcall/store"
 )
 
 // call follows the background calls of one caller on a backend: the
@@ -71,7 +72,7 @@ func (c *call) read(stream *api.Stream) {
 			c.ids = append(c.ids, id)
 		}
 		for _, e := range ch.Entries {
-			if e.Kind == "finished" {
+			if e.Kind == store.KindFinished {
 				c.finished[id]++
 			}
 		}

@@ -14,6 +14,7 @@ import (
 	"bgcall/esl"
 	"bgcall/freeswitch"
 	"bgcall/internal/callrec"
+	"bgcall/store"
 )
 
 // scenario is one background call: who A and B are, what happens during
@@ -310,9 +311,9 @@ func judge(ctx context.Context, c *call, s api.Session, w want, fail func(string
 	var attemptLegs []string
 	for _, e := range s.Timeline {
 		switch e.Kind {
-		case "finished":
+		case store.KindFinished:
 			finished = append(finished, e)
-		case "attempt":
+		case store.KindAttempt:
 			attemptLegs = append(attemptLegs, e.UUID)
 		}
 	}

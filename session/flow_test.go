@@ -631,7 +631,7 @@ func TestDialNow(t *testing.T) {
 	tl := h.timeline(s.ID)
 	found := false
 	for _, e := range tl {
-		found = found || (e.Kind == "dial_now" && strings.Contains(e.Note, "cli:alice"))
+		found = found || (e.Kind == store.KindDialNow && strings.Contains(e.Note, "cli:alice"))
 	}
 	if !found {
 		t.Errorf("no dial_now entry naming who asked:\n%s", formatTimeline(tl))

@@ -55,7 +55,7 @@ func TestFindLeg(t *testing.T) {
 	const old, unknown = "aaaaaaaa-0000-4000-8000-000000000001", "bbbbbbbb-0000-4000-8000-000000000002"
 	next := b
 	next.State, next.Owner = Waiting, ""
-	if _, err := st.Apply(ctx, next, b.Version, []Entry{{Kind: "attempt_ended", Leg: "callee", UUID: old, At: t0.Add(2 * time.Second)}}, t0.Add(2*time.Second)); err != nil {
+	if _, err := st.Apply(ctx, next, b.Version, []Entry{{Kind: KindAttemptEnded, Leg: "callee", UUID: old, At: t0.Add(2 * time.Second)}}, t0.Add(2*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	if s, err := st.FindLeg(ctx, old, t0.Add(-time.Hour), 1000); err != nil || s.ID != b.ID {
@@ -73,7 +73,7 @@ func TestListByNode(t *testing.T) {
 		s := mustCreate(t, st, newSession(fmt.Sprint(1001+2*i), fmt.Sprint(1002+2*i)), t0.Add(time.Duration(i)*time.Second))
 		next := s
 		next.State, next.Outcome, next.Node = Finished, Expired, node
-		if _, err := st.Apply(ctx, next, s.Version, []Entry{{Kind: "finished", At: t0}}, t0.Add(time.Minute)); err != nil {
+		if _, err := st.Apply(ctx, next, s.Version, []Entry{{Kind: KindFinished, At: t0}}, t0.Add(time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 	}
