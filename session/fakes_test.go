@@ -101,10 +101,11 @@ type fakeSwitch struct {
 	cmds   []string
 	up     map[string]bool
 	noNode bool
-	apiErr error // every api command fails with it (a node not connected)
+	apiErr error          // every api command fails with it (a node not connected)
+	events chan esl.Event // what Events delivers; nil: nothing
 }
 
-func (f *fakeSwitch) Events() <-chan esl.Event { return nil }
+func (f *fakeSwitch) Events() <-chan esl.Event { return f.events }
 
 func (f *fakeSwitch) API(_ context.Context, _, cmd string) (string, error) {
 	f.mu.Lock()

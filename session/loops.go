@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"bgcall/esl"
 	"bgcall/freeswitch"
 )
 
@@ -22,6 +23,9 @@ func (e *Engine) dispatch(ctx context.Context) {
 				return
 			}
 			e.closer.observe(&ev)
+			if ev.Name == esl.EventNodeUp {
+				e.nodeBack(ctx, ev.Node)
+			}
 			leg := ev.UniqueID
 			if ev.Name == freeswitch.EventBackgroundJob {
 				leg = ev.JobUUID
@@ -35,6 +39,20 @@ func (e *Engine) dispatch(ctx context.Context) {
 			if e.opt.Observe != nil {
 				e.opt.Observe(&ev)
 			}
+		}
+	}
+}
+
+// nodeBack has every worker look again at the sessions it steers on node,
+// whose event socket was down: events of their legs may have been lost
+// meanwhile (an answer, a bridge), and the reconnect reports only the
+// channels that are gone.
+func (e *Engine) nodeBack(ctx context.Context, node string) {
+	for _, w := range e.workers {
+		select {
+		case w.inbox <- job{kind: jobNodeBack, node: node}:
+		case <-ctx.Done():
+			return
 		}
 	}
 }

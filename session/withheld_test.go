@@ -77,3 +77,36 @@ func TestBridgeThatNeverLeftIsTriedAgain(t *testing.T) {
 		t.Errorf("uuid_bridge sent %d times, want the one that failed and one more: %q", bridges, m.sw.sent())
 	}
 }
+
+// TestEventsLostWhileTheNodeWasAwayAreAskedAbout: A answered while the
+// event socket of the node was cut, so the answer never came (the
+// reconnect reports only the channels that are gone). When the node is
+// back, the sessions on it are read again and FreeSWITCH asked about their
+// legs: A is bridged to B, instead of being hung up at the ring deadline
+// and recorded as not answering.
+func TestEventsLostWhileTheNodeWasAwayAreAskedAbout(t *testing.T) {
+	m := newMachine(t)
+	events := make(chan esl.Event, 1)
+	m.sw.events = events
+	ctx, cancel := context.WithCancel(context.Background())
+	dispatched := make(chan struct{})
+	go func() { defer close(dispatched); m.e.dispatch(ctx) }()
+	defer func() { cancel(); <-dispatched }()
+
+	s := sessionIn(store.CalleeHold, m.st.now)
+	m.st.put(s)
+	m.w.track(s)
+	events <- esl.Event{Node: "fs1", Name: esl.EventNodeUp}
+	select {
+	case j := <-m.w.inbox:
+		m.w.handle(ctx, j)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the node came back, and the session on it was not looked at again")
+	}
+	settle(ctx, m.e)
+	got, _ := m.st.Get(ctx, s.ID)
+	cmds := strings.Join(m.sw.sent(), "\n")
+	if got.State != store.CalleeHold || !strings.Contains(cmds, "uuid_bridge "+legB+" "+legA) || strings.Contains(cmds, "uuid_kill") {
+		t.Errorf("session %s %s after the node came back; sent:\n%s\nwant A, who answered meanwhile, bridged to B", got.State, got.Outcome, cmds)
+	}
+}

@@ -31,6 +31,7 @@ const (
 	jobRecheckAll                // the lease lapsed: ask the store about every session here
 	jobRecheck                   // the reconciler found the session not ours in the store
 	jobWithheld                  // a command of the session may not have reached FreeSWITCH: withheld (the lease was in doubt), or its connection failed
+	jobNodeBack                  // a node's event socket is back: ask the store and FreeSWITCH about every session on it
 )
 
 type job struct {
@@ -42,6 +43,7 @@ type job struct {
 	notSent *notSent
 	probed  *probed
 	done    chan struct{} // closed once handled (jobRecheckAll)
+	node    string        // jobNodeBack
 }
 
 // notSent reports an originate that failed on its way to FreeSWITCH, to
@@ -203,6 +205,19 @@ func (w *worker) handle(ctx context.Context, j job) {
 		if t != nil && !t.recheck {
 			t.recheck = true
 			w.setTimer(t, w.e.opt.LegGrace)
+		}
+	case jobNodeBack:
+		// Events of the node's legs may have been lost while its event
+		// socket was down: read each session on it again and ask
+		// FreeSWITCH, as after a takeover.
+		var on []*tracked
+		for _, t := range w.live {
+			if t.s.Node == j.node && !t.recheck {
+				on = append(on, t)
+			}
+		}
+		for _, t := range on {
+			w.recheck(ctx, t)
 		}
 	case jobRecheckAll:
 		all := make([]*tracked, 0, len(w.live))
