@@ -302,6 +302,9 @@ func (w *worker) calleeHoldProbed(ctx context.Context, t *tracked, r *probed) {
 	case a.bridged && b.bridged:
 		w.bridged(ctx, t) // bridged before the step was stored
 	case a.answered:
+		// A answered: a late failure of A's originate (ORIGINATOR_CANCEL,
+		// the bridge taking A's leg out of it) is not A refusing.
+		t.callerHeard = time.Now()
 		w.bridge(ctx, t, time.Time{})
 	default:
 		w.playHold(ctx, t)

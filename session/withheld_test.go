@@ -110,3 +110,27 @@ func TestEventsLostWhileTheNodeWasAwayAreAskedAbout(t *testing.T) {
 		t.Errorf("session %s %s after the node came back; sent:\n%s\nwant A, who answered meanwhile, bridged to B", got.State, got.Outcome, cmds)
 	}
 }
+
+// TestBridgeAfterAskingSurvivesTheLateCancelOfAsOriginate: FreeSWITCH said
+// A answered (after a takeover, or once the node was back), so A is bridged
+// to B at once, while A's originate may still be running; the bridge takes
+// A's leg out of it, and FreeSWITCH ends that originate with
+// ORIGINATOR_CANCEL. That late job is not A refusing the call: the session
+// must not end as caller_missed, nor B be hung up.
+func TestBridgeAfterAskingSurvivesTheLateCancelOfAsOriginate(t *testing.T) {
+	m := newMachine(t)
+	ctx := context.Background()
+	s := sessionIn(store.CalleeHold, m.st.now)
+	m.st.put(s)
+	tr := m.w.track(s)
+	up := legStatus{exists: true, answered: true}
+	m.w.step(ctx, tr, input{kind: inProbed, probed: &probed{callee: up, caller: up}})
+	settle(ctx, m.e)
+	m.w.step(ctx, tr, input{kind: inJobFailed, leg: roleCaller, cause: freeswitch.OriginatorCancel, at: time.Now()})
+	settle(ctx, m.e)
+	got, _ := m.st.Get(ctx, s.ID)
+	cmds := strings.Join(m.sw.sent(), "\n")
+	if got.State != store.CalleeHold || strings.Contains(cmds, "uuid_kill") || len(m.sms.sent) > 0 {
+		t.Errorf("session %s %s after the late ORIGINATOR_CANCEL of A's originate; sent:\n%s", got.State, got.Outcome, cmds)
+	}
+}
