@@ -134,3 +134,26 @@ func TestBridgeAfterAskingSurvivesTheLateCancelOfAsOriginate(t *testing.T) {
 		t.Errorf("session %s %s after the late ORIGINATOR_CANCEL of A's originate; sent:\n%s", got.State, got.Outcome, cmds)
 	}
 }
+
+// TestNoCalleeDialledAfterACancel: the claim stored the attempt, and its
+// originate was held up (its worker waited seconds on Redis for another
+// session); meanwhile a cancel from another replica was acknowledged. B
+// must not be dialled after that.
+func TestNoCalleeDialledAfterACancel(t *testing.T) {
+	m := newMachine(t)
+	ctx := context.Background()
+	s := sessionIn(store.DialingCallee, m.st.now)
+	cancelled := s
+	cancelled.State, cancelled.Outcome, cancelled.Owner, cancelled.Version = store.Finished, store.Cancelled, "", s.Version+1
+	m.st.put(cancelled)
+	m.w.handle(ctx, job{kind: jobClaimed, id: s.ID, sess: s}) // the claim as it was
+	settle(ctx, m.e)
+	for _, c := range m.sw.sent() {
+		if strings.Contains(c, "originate") {
+			t.Errorf("B dialled after the cancel: %s", c)
+		}
+	}
+	if m.w.live[s.ID] != nil {
+		t.Error("the cancelled session is still steered")
+	}
+}

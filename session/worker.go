@@ -432,6 +432,10 @@ func (w *worker) originate(id string, leg *notSent, cmd string, heard time.Time)
 			w.report(job{kind: jobWithheld, id: id})
 			return
 		}
+		if !leg.caller && !e.stillDialling(ctx, id, leg.leg) {
+			w.report(job{kind: jobRecheck, id: id}) // cancelled meanwhile: let go
+			return
+		}
 		if err := e.opt.Pool.BGAPI(ctx, leg.node, cmd, leg.leg); err != nil {
 			if ctx.Err() != nil {
 				return // stopping: whoever takes the session over asks FreeSWITCH
@@ -440,6 +444,25 @@ func (w *worker) originate(id string, leg *notSent, cmd string, heard time.Time)
 			w.report(job{kind: jobNotSent, id: id, notSent: leg})
 		}
 	})
+}
+
+// stillDialling asks the store, just before B's originate leaves, whether
+// session id still waits for callee leg. The attempt was stored before the
+// originate was queued, and the originate may have waited seconds since (a
+// worker held up by a slow Redis call for another session, a slow node's
+// queue) while a cancel from another replica was acknowledged: B must not
+// be dialled after it. One read per attempt; A's originate, which B waits
+// for on hold, is not held up by it. A store that cannot answer does not
+// stop the attempt.
+func (e *Engine) stillDialling(ctx context.Context, id, leg string) bool {
+	s, err := e.opt.Store.Get(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return false
+	case err != nil:
+		return true
+	}
+	return s.State == store.DialingCallee && s.CalleeLeg == leg
 }
 
 // calleeAttemptEnded decides, by the retry policy, what follows an
