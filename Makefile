@@ -5,13 +5,14 @@
 #   make test-freeswitch   only the real-FreeSWITCH tests; fails when FreeSWITCH is missing
 #   make freeswitch        run a real FreeSWITCH with the test configuration on 127.0.0.1:8021, to try bgcall by hand
 #   make record-freeswitch re-record the real FreeSWITCH the simulator's differential tests hold it to
+#   make chaos             the randomized fault run, a few minutes per seed: SEED=n (default 1) SEEDS=count (default 1)
 GO        ?= go
 BIN       := bin/bgcall
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X bgcall/internal/buildinfo.Version=$(VERSION)
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: all build demo test test-freeswitch freeswitch-summary freeswitch record-freeswitch deps lint fuzz bench clean
+.PHONY: all build demo test test-freeswitch freeswitch-summary freeswitch record-freeswitch deps lint fuzz bench chaos clean
 
 all: build
 
@@ -66,6 +67,16 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzReadFrame -fuzztime 60s ./fssim
 	$(GO) test -run '^$$' -fuzz FuzzParseEvent -fuzztime 60s ./esl
 	$(GO) test -run '^$$' -fuzz FuzzReadFrame -fuzztime 60s ./esl
+
+# Three bgcall replicas, two simulated nodes and a Redis behind a fault
+# proxy under random kill -9, SIGSTOP, lost Redis replies, ESL cuts and node
+# restarts (package chaos; `make test` runs a short version). A failing seed
+# is printed with what reproduces it.
+SEED  ?= 1
+SEEDS ?= 1
+chaos: deps
+	BGCALL_CHAOS_LONG=1 $(GO) test -race -count=1 -timeout $$(( $(SEEDS) * 10 ))m -run 'TestChaos$$' -v ./chaos \
+		-chaos.seed=$(SEED) -chaos.seeds=$(SEEDS)
 
 bench: build
 	./$(BIN) bench
