@@ -15,7 +15,7 @@ type Report struct {
 	Sessions int            // sessions planned
 	Outcomes map[string]int // sessions by outcome, as stored at the end
 	// Faults counts the faults injected, by kind; Skipped those that found
-	// no target (a kill or pause while only one replica ran).
+	// no target (a kill or a pause while another replica was down or paused).
 	Faults, Skipped map[string]int
 	// RepliesLost is how many of the Redis replies planned to be lost were
 	// (a planned loss waits for its script to run that often).
