@@ -187,18 +187,26 @@ func TestRedisRestartWithAOF(t *testing.T) {
 		t.Fatal(err)
 	}
 	l := &load{st: st}
+	killed, restarted := make(chan struct{}), make(chan error, 1)
 	l.run(ctx, t, 120, func(i int) {
-		if i == 60 {
+		switch i {
+		case 60:
 			// Killed while calls are on their way, some of whose replies are lost.
 			go func() {
 				srv.Kill()
+				close(killed)
 				time.Sleep(200 * time.Millisecond) // down a while, as a crashed server is
-				if err := srv.Restart(); err != nil {
-					t.Error(err)
-				}
+				restarted <- srv.Restart()
 			}()
+		case 62:
+			// The kill must land inside the stream, not after the test ended
+			// and its cleanup removed the server's directory.
+			<-killed
 		}
 	})
+	if err := <-restarted; err != nil {
+		t.Fatal(err)
+	}
 	l.checkNothingLost(t, st)
 	if err := st.Heartbeat(ctx, "r1", t0); err != nil || losses != 0 || !st.DataLost().IsZero() {
 		t.Errorf("after a restart from the AOF: heartbeat %v, %d data losses reported", err, losses)
