@@ -8,6 +8,7 @@ import (
 
 	"bgcall/esl"
 	"bgcall/freeswitch"
+	"bgcall/internal/uuid"
 	"bgcall/store"
 )
 
@@ -83,6 +84,27 @@ func (f *fakeStore) Apply(_ context.Context, next store.Session, expVersion int6
 func (f *fakeStore) ClaimAndStart(context.Context, string, time.Time, int, []string) ([]store.Session, time.Time, error) {
 	return nil, time.Time{}, nil
 }
+// BeginAttempt begins the attempt as the store does: the next attempt
+// number, a new callee leg, no caller leg, under the version and fence
+// checks of Apply.
+func (f *fakeStore) BeginAttempt(ctx context.Context, s store.Session, node string, now time.Time) (store.Session, error) {
+	next := s
+	next.State, next.Attempts, next.Node, next.CalleeLeg, next.CallerLeg = store.DialingCallee, s.Attempts+1, node, uuid.New(), ""
+	next.UpdatedAt = now
+	entry := store.Entry{At: now, Kind: store.KindAttempt, State: store.DialingCallee, Leg: "callee", Attempt: next.Attempts, Node: node, UUID: next.CalleeLeg}
+	if cur, ok := f.get(s.ID); ok && cur.State != store.Waiting {
+		return store.Session{}, store.ErrStale
+	}
+	return f.Apply(ctx, next, s.Version, []store.Entry{entry}, now)
+}
+
+func (f *fakeStore) get(id string) (store.Session, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s, ok := f.sessions[id]
+	return s, ok
+}
+
 func (f *fakeStore) Heartbeat(context.Context, string, time.Time) error { return nil }
 func (f *fakeStore) TakeOver(context.Context, string, time.Time) ([]store.Session, error) {
 	return nil, nil

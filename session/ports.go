@@ -26,6 +26,9 @@ type Store interface {
 	Apply(ctx context.Context, next store.Session, expVersion int64, entries []store.Entry, now time.Time) (store.Session, error)
 
 	ClaimAndStart(ctx context.Context, replica string, now time.Time, n int, nodes []string) ([]store.Session, time.Time, error)
+	// BeginAttempt begins the next callee attempt of a waiting session the
+	// claim did not begin, as the claim begins one.
+	BeginAttempt(ctx context.Context, s store.Session, node string, now time.Time) (store.Session, error)
 	Heartbeat(ctx context.Context, replica string, now time.Time) error
 	TakeOver(ctx context.Context, replica string, now time.Time) ([]store.Session, error)
 	Release(ctx context.Context, replica string) error

@@ -309,6 +309,15 @@ func (w *worker) apply(ctx context.Context, t *tracked, next store.Session, entr
 		}
 	}
 	got, err := e.opt.Store.Apply(ctx, next, t.s.Version, entries, now)
+	return w.stored(ctx, t, got, err, entries)
+}
+
+// stored takes in the store's answer to a step of t (got, or err) whose
+// timeline entries were entries: on success t moves on and the transition
+// is logged; otherwise the session is looked at again. It reports whether
+// the step landed.
+func (w *worker) stored(ctx context.Context, t *tracked, got store.Session, err error, entries []store.Entry) bool {
+	e, now := w.e, w.e.now()
 	if err != nil {
 		if errors.Is(err, store.ErrStale) || errors.Is(err, store.ErrFenced) || errors.Is(err, store.ErrNotFound) {
 			// A cancel makes the next step stale, which is no news; a
@@ -322,7 +331,7 @@ func (w *worker) apply(ctx context.Context, t *tracked, next store.Session, entr
 			return false
 		}
 		e.opt.Metrics.RedisError("apply")
-		e.log.Error("store transition; will look again", "session", t.s.ID, "from", t.s.State, "to", next.State, "err", err)
+		e.log.Error("store transition; will look again", "session", t.s.ID, "from", t.s.State, "step", entries[0].Kind, "err", err)
 		// Whether the step landed is unknown: come back, read the stored
 		// state and ask FreeSWITCH, rather than let an old deadline act on
 		// a state that may not be the stored one.
@@ -367,8 +376,9 @@ func (w *worker) apply(ctx context.Context, t *tracked, next store.Session, entr
 
 // beginAttempt begins the next callee attempt of a claimed, waiting
 // session: it stores the attempt (node, leg) and sends it. A claim usually
-// begins the attempt itself (store.ClaimAndStart); the worker does it when
-// the claim could not (no node picked for it).
+// begins the attempt itself (store.ClaimAndStart); the worker has the store
+// do it when the claim could not (no node picked for it, or a session
+// taken over while waiting).
 func (w *worker) beginAttempt(ctx context.Context, t *tracked) {
 	e, s, now := w.e, t.s, w.e.now()
 	if !s.DeadlineAt.IsZero() && !now.Before(s.DeadlineAt) {
@@ -383,9 +393,10 @@ func (w *worker) beginAttempt(ctx context.Context, t *tracked) {
 		w.apply(ctx, t, next, store.Entry{Kind: store.KindDeferred, Note: "no FreeSWITCH node connected: " + err.Error()})
 		return
 	}
-	next := s
-	next.State, next.Attempts, next.Node, next.CalleeLeg, next.CallerLeg = store.DialingCallee, s.Attempts+1, node, uuid.New(), ""
-	if w.apply(ctx, t, next, store.Entry{Kind: store.KindAttempt, Leg: "callee", Attempt: next.Attempts, Node: node, UUID: next.CalleeLeg}) {
+	// The store begins it as a claim does (store.BeginAttempt), so there is
+	// one definition of an attempt's fields and timeline entry.
+	got, err := e.opt.Store.BeginAttempt(ctx, s, node, now)
+	if w.stored(ctx, t, got, err, []store.Entry{{Kind: store.KindAttempt}}) {
 		w.sendAttempt(ctx, t)
 	}
 }

@@ -111,7 +111,7 @@ func (s *Store) ClaimAndStart(ctx context.Context, replica string, now time.Time
 	args := make([]any, 0, 10+2*len(nodes))
 	args = append(args, s.p, ms(now), n, replica, s.channel(), batch, lease, s.opts.Retention.Milliseconds(), seed, len(nodes))
 	for _, node := range nodes {
-		args = append(args, node, encodeEntry(Entry{At: now, Kind: KindAttempt, State: DialingCallee, Leg: "callee", Node: node}))
+		args = append(args, node, attemptEntry(node, now))
 	}
 	res, err := claimScript.Run(ctx, s.rdb, keys, args...).Slice()
 	if s.done("claim", err) != nil {

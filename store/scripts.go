@@ -432,6 +432,36 @@ publish(ARGV[13], id, ARGV[14], nst, ARGV[15], entries)
 return DONE
 `)
 
+// luaBeginAttempt is what beginning a callee attempt means, written once
+// for both scripts that begin one (claimScript, beginScript).
+//
+// beginAttempt(seed, id, h, node, entry) takes the waiting session id
+// (h: its fields as read) into its next callee attempt on node: it
+// returns the fields to set (state dialing_callee, attempts + 1, the
+// node, a new callee leg), the field to delete (the caller leg, 'la') and
+// the attempt's timeline entry, which is entry (JSON whose first character
+// is '{') with the attempt number and the leg put in front.
+//
+// The leg's UUID is derived from seed, the session and the attempt number
+// (8-4-4-4-12 hex from SHA-1, version 5, RFC 4122 variant) rather than
+// passed in, so that a script run again by a client retrying after a lost
+// reply names the same leg, and two runs with different seeds never hand
+// one leg to two sessions.
+const luaBeginAttempt = `
+local function legOf(seed, id, n)
+  local h = redis.sha1hex(seed .. '|' .. id .. '|' .. n)
+  local v = tonumber(string.sub(h, 17, 17), 16) % 4 + 1
+  return string.sub(h, 1, 8) .. '-' .. string.sub(h, 9, 12) .. '-5' .. string.sub(h, 14, 16) .. '-' ..
+    string.sub('89ab', v, v) .. string.sub(h, 18, 20) .. '-' .. string.sub(h, 21, 32)
+end
+local function beginAttempt(seed, id, h, node, entry)
+  local n = tostring(tonumber(h.n or '0') + 1)
+  local leg = legOf(seed, id, n)
+  local set = {st = 'dialing_callee', n = n, nd = node, lb = leg}
+  return set, 'la', '{"a":' .. n .. ',"u":"' .. leg .. '",' .. string.sub(entry, 2)
+end
+`
+
 // claimScript gives up to n due waiting sessions to a replica, begins the
 // callee attempt of the first k of them whose deadline has not passed (one
 // transition instead of a claim and then an Apply: a retry costs one round
@@ -452,16 +482,14 @@ return DONE
 //	then k pairs: node, and the attempt's timeline entry without its attempt
 //	number and leg (JSON whose first character is '{')
 //
-// A started session is stored as dialing_callee with attempts + 1, the node,
-// a callee leg named after the seed, the session and the attempt number, no
-// caller leg, and the entry on its timeline; one that is only claimed stays
-// waiting. Both get a new fence and version and the owner. The leg is
-// derived, not passed, so that the legs of two claims never collide.
+// A started session begins its attempt as beginAttempt (luaBeginAttempt)
+// has it; one that is only claimed stays waiting. Both get a new fence and
+// version and the owner.
 //
 // Returns {next due, next end of retention, {id, why, ...} quarantined now,
 // id1, fields1, ...}; a next is -1 when there is none. A second run with the
 // same token returns the first run's sessions (those not changed since).
-var claimScript = redis.NewScript(luaPrelude + luaPublish + luaDecodable + luaQuarantine + luaReplay + `
+var claimScript = redis.NewScript(luaPrelude + luaPublish + luaDecodable + luaQuarantine + luaReplay + luaBeginAttempt + `
 local p, now, replica = ARGV[1], ARGV[2], ARGV[4]
 local seen = redis.call('GET', KEYS[7])
 if seen then
@@ -494,13 +522,6 @@ if #head == 2 * (k + 1) and i >= #head then
   if first[2] then out[1] = first[2] end
 end
 local seed, starts, started = ARGV[9], tonumber(ARGV[10]), 0
--- A leg's UUID: 8-4-4-4-12 hex from SHA-1, version 5, RFC 4122 variant.
-local function legOf(id, n)
-  local h = redis.sha1hex(seed .. '|' .. id .. '|' .. n)
-  local variant = string.sub('89ab', tonumber(string.sub(h, 17, 17), 16) % 4 + 1, tonumber(string.sub(h, 17, 17), 16) % 4 + 1)
-  return string.sub(h, 1, 8) .. '-' .. string.sub(h, 9, 12) .. '-5' .. string.sub(h, 14, 16) .. '-' ..
-    variant .. string.sub(h, 18, 20) .. '-' .. string.sub(h, 21, 32)
-end
 local claimed, quarantined = {}, {}
 for _, id in ipairs(ids) do
   local key = p .. 's:' .. id
@@ -521,16 +542,15 @@ for _, id in ipairs(ids) do
   elseif h.st == 'waiting' then
     local v = tostring(tonumber(h.v or '0') + 1)
     local set = {f = tostring(tonumber(h.f or '0') + 1), v = v, w = replica, tu = now}
-    local nst, entries = 'waiting', {}
+    local nst, entries, del = 'waiting', {}, nil
     local deadline = tonumber(h.tx or '0')
     if started < starts and (deadline == 0 or deadline > tonumber(now)) then
       local b = 11 + 2 * started
       started = started + 1
-      local n = tostring(tonumber(h.n or '0') + 1)
-      local leg = legOf(id, n)
-      nst = 'dialing_callee'
-      set.st, set.n, set.nd, set.lb = nst, n, ARGV[b], leg
-      entries = {'{"a":' .. n .. ',"u":"' .. leg .. '",' .. string.sub(ARGV[b + 1], 2)}
+      local begun, entry
+      begun, del, entry = beginAttempt(seed, id, h, ARGV[b], ARGV[b + 1])
+      for f, val in pairs(begun) do set[f] = val end
+      nst, entries = begun.st, {entry}
     end
     local hset = {}
     for f, val in pairs(set) do
@@ -545,10 +565,10 @@ for _, id in ipairs(ids) do
     end
     redis.call('HSET', key, unpack(hset))
     if nst ~= 'waiting' then
-      if at.la then
-        redis.call('HDEL', key, 'la')
-        table.remove(flat, at.la)
-        table.remove(flat, at.la - 1)
+      if del and at[del] then
+        redis.call('HDEL', key, del)
+        table.remove(flat, at[del])
+        table.remove(flat, at[del] - 1)
       end
       redis.call('RPUSH', p .. 't:' .. id, unpack(entries))
       redis.call('HINCRBY', KEYS[6], 'waiting>' .. nst, 1)
@@ -594,6 +614,42 @@ if #claimed > 0 or #quarantined > 0 then
   remember(KEYS[7], {out[1], out[2]}, quarantined, claimed)
 end
 return out
+`)
+
+// beginScript begins the next callee attempt of a waiting session that a
+// replica claimed or took over but whose claim began none (it had no node
+// for it then): the same step as a claim's start (luaBeginAttempt), on its
+// own, checked as applyScript checks a transition.
+//
+//	KEYS[1] s:<id>      KEYS[2] t:<id>      KEYS[3] count
+//	ARGV[1] id          ARGV[2] fence presented      ARGV[3] owner presented
+//	ARGV[4] expected version                         ARGV[5] now ms
+//	ARGV[6] node        ARGV[7] the attempt's timeline entry without its
+//	                    attempt number and leg (JSON whose first character is '{')
+//	ARGV[8] seed        ARGV[9] request token        ARGV[10] channel
+//
+// The request token is written with the step (field rq): a second run
+// that finds it there is a replay and answers as the first run did.
+//
+// Returns {DONE, version, attempts, callee leg}, or {NOT_FOUND}, {FENCED}
+// (another fence or owner), {STALE} (the version moved, or the session
+// is no longer waiting), {UNDECODABLE}. Anything but DONE writes nothing.
+var beginScript = redis.NewScript(luaPrelude + luaPublish + luaHash + luaDecodable + luaBeginAttempt + `
+local h, found = hash(KEYS[1])
+if not found then return {NOT_FOUND} end
+if h.rq == ARGV[9] then return {DONE, h.v, h.n, h.lb} end
+if undecodable(h) then return {UNDECODABLE} end
+if tonumber(ARGV[2]) ~= tonumber(h.f or '0') or ARGV[3] ~= (h.w or '') then return {FENCED} end
+if tonumber(ARGV[4]) ~= tonumber(h.v or '0') or h.st ~= 'waiting' then return {STALE} end
+local set, del, entry = beginAttempt(ARGV[8], ARGV[1], h, ARGV[6], ARGV[7])
+local v = tostring(tonumber(h.v or '0') + 1)
+set.v, set.tu, set.rq = v, ARGV[5], ARGV[9]
+redis.call('HSET', KEYS[1], unpack(flatten(set)))
+redis.call('HDEL', KEYS[1], del)
+redis.call('RPUSH', KEYS[2], entry)
+redis.call('HINCRBY', KEYS[3], 'waiting>' .. set.st, 1)
+publish(ARGV[10], ARGV[1], v, set.st, '', {entry})
+return {DONE, v, set.n, set.lb}
 `)
 
 // takeOverScript moves every live session of one replica whose lease expired
