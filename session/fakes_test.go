@@ -84,6 +84,7 @@ func (f *fakeStore) Apply(_ context.Context, next store.Session, expVersion int6
 func (f *fakeStore) ClaimAndStart(context.Context, string, time.Time, int, []string) ([]store.Session, time.Time, error) {
 	return nil, time.Time{}, nil
 }
+
 // BeginAttempt begins the attempt as the store does: the next attempt
 // number, a new callee leg, no caller leg, under the version and fence
 // checks of Apply.
