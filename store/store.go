@@ -32,6 +32,9 @@
 //	                         score = when (unix ms)
 //	p r:<token>     string   what a claim or takeover returned, for a second run
 //	                         of the same call, with a short TTL
+//	p o:<callee>    hash     the callee's opt-outs: "*" (every caller) or a caller
+//	                         -> "<since ms>|<by>" (see optout.go)
+//	p optouts       set      callees with an opt-out, for OptOutCount
 //	p epoch         string   a random mark of the data set, for DataLost
 //	p ready         string   written by Check, with a short TTL
 //	p changes       channel  one message per change, for Subscribe: id, version,
