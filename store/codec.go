@@ -27,6 +27,7 @@ const (
 	fCalleeLeg  = "lb"
 	fCallerLeg  = "la"
 	fPolicy     = "p"
+	fCallback   = "cb"
 	fCreatedAt  = "tc"
 	fUpdatedAt  = "tu"
 	fDueAt      = "td"
@@ -93,6 +94,7 @@ func (sess *Session) fields() []any {
 	str(fCalleeLeg, sess.CalleeLeg)
 	str(fCallerLeg, sess.CallerLeg)
 	str(fPolicy, sess.Policy)
+	str(fCallback, sess.CallbackURL)
 	num(fCreatedAt, ms(sess.CreatedAt))
 	num(fUpdatedAt, ms(sess.UpdatedAt))
 	num(fDueAt, ms(sess.DueAt))
@@ -124,6 +126,7 @@ func decodeSession(id string, h map[string]string) (Session, error) {
 		CalleeLeg:      h[fCalleeLeg],
 		CallerLeg:      h[fCallerLeg],
 		Policy:         h[fPolicy],
+		CallbackURL:    h[fCallback],
 		Quarantine:     h[fQuarantine],
 	}
 	var err error

@@ -15,6 +15,7 @@ func TestCreateStoresWaitingSession(t *testing.T) {
 	in := newSession("1001", "1002")
 	in.DueAt = due
 	in.Policy = `{"max_attempts":3}`
+	in.CallbackURL = "https://hooks.example.com/bgcall"
 	in.State = Bridged // ignored: a new session always waits
 	in.Owner = "r1"    // ignored: a new session has no owner
 	sess, created, err := st.Create(ctx, in, firstEntry(), Limits{PerCaller: 1, PerCallee: 1}, t0)

@@ -39,6 +39,8 @@
 //	p ready         string   written by Check, with a short TTL
 //	p changes       channel  one message per change, for Subscribe: id, version,
 //	                         state, outcome and new entries, never the session
+//	p hooks         stream   lifecycle events waiting for their webhooks, read
+//	                         by the consumer group "hooks" (outbox.go)
 //
 // Memory drives the layout: a waiting session is a hash and one member in
 // each of two sorted sets, plus one field in its caller's and its callee's
@@ -125,6 +127,10 @@ type Session struct {
 	Node, CalleeLeg, CallerLeg string
 
 	Policy string // JSON of per-session policy overrides, "" = defaults
+
+	// CallbackURL is where the session's lifecycle events go besides the
+	// operator's webhook URL, when the request named one; "" = none.
+	CallbackURL string
 
 	// Quarantine is why the stored record was set aside because it could
 	// not be decoded (a field Redis holds is not what the Store wrote);

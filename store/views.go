@@ -101,6 +101,7 @@ func changes(base, next *Session) (set, del []any) {
 	str(fCalleeLeg, base.CalleeLeg, next.CalleeLeg)
 	str(fCallerLeg, base.CallerLeg, next.CallerLeg)
 	str(fPolicy, base.Policy, next.Policy)
+	str(fCallback, base.CallbackURL, next.CallbackURL)
 	num(fCreatedAt, ms(base.CreatedAt), ms(next.CreatedAt))
 	num(fUpdatedAt, ms(base.UpdatedAt), ms(next.UpdatedAt))
 	num(fDueAt, ms(base.DueAt), ms(next.DueAt))

@@ -57,6 +57,8 @@ func TestApplyStoresExactlyTheSession(t *testing.T) {
 	steps := []func(s *Session){
 		func(s *Session) { s.State, s.Attempts, s.Node, s.CalleeLeg = DialingCallee, 1, "fs1", "leg-b-1" },
 		func(s *Session) { s.State, s.AnsweredAt, s.CallerLeg = CalleeHold, t0.Add(time.Second), "leg-a-1" },
+		func(s *Session) { s.CallbackURL = "https://hooks.example.com/bgcall?a=1" },
+		func(s *Session) { s.CallbackURL = "" },
 		func(s *Session) {
 			s.State, s.CallerLeg, s.CalleeLeg, s.Node, s.AnsweredAt = DialingCallee, "", "leg-b-2", "fs2", time.Time{}
 		},
