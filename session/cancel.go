@@ -63,6 +63,7 @@ func (e *Engine) CancelBy(ctx context.Context, id string, endBridged bool, by st
 		e.opt.Metrics.SessionFinished(string(store.Cancelled), s.Attempts, now.Sub(s.CreatedAt))
 		e.logTransition(got, s.State, store.KindCancelled, "attempt", s.Attempts, "node", s.Node, "callee_leg", s.CalleeLeg,
 			"caller_leg", s.CallerLeg, "outcome", got.Outcome, "by", by)
+		e.observe(got, entries)
 		return got, nil
 	}
 	return store.Session{}, fmt.Errorf("cancel session %s: it kept changing; try again", id)

@@ -103,6 +103,15 @@ type Options struct {
 	// this replica (ordinary calls, for the automatic offer). It runs on
 	// the dispatcher's goroutine: it must not block.
 	Observe func(*esl.Event)
+	// Transitions, when set, is told of every transition this replica
+	// stores, a session's creation included: the session as stored after it
+	// and the timeline entries it wrote. It runs on the goroutine that
+	// stored the step, often a worker steering other calls too: it must not
+	// block (no network I/O; hand the work to a goroutine of its own).
+	Transitions func(s store.Session, entries []store.Entry)
+	// CallbackURL checks the callback URL a request names
+	// (Request.CallbackURL); nil refuses every one.
+	CallbackURL func(url string) error
 }
 
 func (o *Options) fill() error {
@@ -294,6 +303,9 @@ func (e *Engine) Create(ctx context.Context, r Request) (store.Session, bool, er
 	if err := r.Validate(); err != nil {
 		return store.Session{}, false, err
 	}
+	if err := e.checkCallbackURL(r.CallbackURL); err != nil {
+		return store.Session{}, false, err
+	}
 	policyJSON := ""
 	if r.Policy != nil {
 		b, err := json.Marshal(r.Policy)
@@ -309,7 +321,7 @@ func (e *Engine) Create(ctx context.Context, r Request) (store.Session, bool, er
 	first := p.First(now)
 	s := store.Session{
 		ID: newID(now), Caller: r.Caller, Callee: r.Callee, Source: r.Source,
-		IdempotencyKey: r.IdempotencyKey, State: store.Waiting, Policy: policyJSON,
+		IdempotencyKey: r.IdempotencyKey, State: store.Waiting, Policy: policyJSON, CallbackURL: r.CallbackURL,
 		CreatedAt: now, UpdatedAt: now, DueAt: first, DeadlineAt: first.Add(p.MaxTotal),
 	}
 	entry := store.CreatedEntry(now, r.Source)
@@ -329,6 +341,7 @@ func (e *Engine) Create(ctx context.Context, r Request) (store.Session, bool, er
 	if created {
 		e.opt.Metrics.SessionCreated(r.Source)
 		e.log.Info("session created", "session", got.ID, "caller", got.Caller, "callee", got.Callee, "source", got.Source, "due", got.DueAt)
+		e.observe(got, []store.Entry{entry})
 		if !got.DueAt.After(now) {
 			select {
 			case e.wake <- struct{}{}:

@@ -40,3 +40,26 @@ func reasonOf(entries []store.Entry) string {
 	}
 	return ""
 }
+
+// observe tells Options.Transitions of a transition of s (as stored after
+// it) that wrote entries.
+func (e *Engine) observe(s store.Session, entries []store.Entry) {
+	if e.opt.Transitions != nil {
+		e.opt.Transitions(s, entries)
+	}
+}
+
+// checkCallbackURL refuses a request's callback URL unless the operator
+// allows it.
+func (e *Engine) checkCallbackURL(u string) error {
+	switch {
+	case u == "":
+		return nil
+	case e.opt.CallbackURL == nil:
+		return &ValidationError{"callback_url", "this server takes no callback URL per request (webhooks.allow_request_url is off); leave it out, or ask the operator to allow it"}
+	}
+	if err := e.opt.CallbackURL(u); err != nil {
+		return &ValidationError{"callback_url", err.Error()}
+	}
+	return nil
+}

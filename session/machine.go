@@ -153,6 +153,7 @@ func (w *worker) dialingCallee(ctx context.Context, t *tracked, in input) {
 		// The claim began the attempt and stored it; no worker step did,
 		// so its transition is logged here.
 		e.logTransition(s, store.Waiting, store.KindAttempt, "attempt", s.Attempts, "node", s.Node, "callee_leg", s.CalleeLeg)
+		e.observe(s, []store.Entry{{At: s.UpdatedAt, Kind: store.KindAttempt, State: s.State, Attempt: s.Attempts, Leg: "callee", Node: s.Node, UUID: s.CalleeLeg}})
 		w.sendAttempt(ctx, t)
 	case inAnswer, inParked:
 		t.calleeParked = t.calleeParked || in.kind == inParked

@@ -32,7 +32,8 @@ func (e *Engine) DialNow(ctx context.Context, id, by string) (store.Session, err
 		if by != "" {
 			note += " by " + by
 		}
-		got, err := e.opt.Store.Apply(ctx, next, s.Version, []store.Entry{{At: now, Kind: store.KindDialNow, State: store.Waiting, Attempt: s.Attempts + 1, Note: note}}, now)
+		entries := []store.Entry{{At: now, Kind: store.KindDialNow, State: store.Waiting, Attempt: s.Attempts + 1, Note: note}}
+		got, err := e.opt.Store.Apply(ctx, next, s.Version, entries, now)
 		if errors.Is(err, store.ErrStale) || errors.Is(err, store.ErrFenced) {
 			continue // it moved while we looked: look again
 		}
@@ -41,6 +42,7 @@ func (e *Engine) DialNow(ctx context.Context, id, by string) (store.Session, err
 			return store.Session{}, fmt.Errorf("dial now: %w", err)
 		}
 		e.logTransition(got, s.State, store.KindDialNow, "attempt", s.Attempts, "by", by)
+		e.observe(got, entries)
 		select {
 		case e.wake <- struct{}{}:
 		default:

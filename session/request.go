@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
 
 	"bgcall/freeswitch"
@@ -23,6 +25,9 @@ type Request struct {
 	Source         string // one of the Source constants; "" means api
 	IdempotencyKey string // a retried request with the same key returns the same session
 	Policy         *PolicyOverrides
+	// CallbackURL is where this session's lifecycle events go too, if the
+	// operator allows a request to name one (Options.CallbackURL).
+	CallbackURL string
 }
 
 // PolicyOverrides changes the retry policy of one session. Nil fields keep
@@ -106,6 +111,11 @@ func (r *Request) Validate() error {
 	if len(r.IdempotencyKey) > 128 {
 		bad("idempotency_key", "is longer than 128 characters")
 	}
+	if r.CallbackURL != "" {
+		if err := ValidCallbackURL(r.CallbackURL); err != nil {
+			bad("callback_url", err.Error())
+		}
+	}
 	if p := r.Policy; p != nil {
 		if p.RingTime != nil && (time.Duration(*p.RingTime) < time.Second || time.Duration(*p.RingTime) > 5*time.Minute) {
 			bad("policy.ring_time", "must be between 1s and 5m")
@@ -158,4 +168,24 @@ func (o *PolicyOverrides) apply(base Policy) Policy {
 		}
 	}
 	return base
+}
+
+// maxCallbackURL bounds a request's callback URL: it is stored with the
+// session.
+const maxCallbackURL = 1024
+
+// ValidCallbackURL checks that u is an absolute http(s) URL a session may
+// keep.
+func ValidCallbackURL(u string) error {
+	if len(u) > maxCallbackURL {
+		return fmt.Errorf("is longer than %d characters", maxCallbackURL)
+	}
+	p, err := url.Parse(u)
+	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+		return fmt.Errorf("%q is not an http(s) URL such as https://example.com/bgcall-events", u)
+	}
+	if strings.ContainsFunc(u, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		return fmt.Errorf("%q contains spaces or control characters", u)
+	}
+	return nil
 }

@@ -358,6 +358,7 @@ func (w *worker) stored(ctx context.Context, t *tracked, got store.Session, err 
 	}
 	e.logTransition(got, prev.State, kind, "attempt", got.Attempts, "node", node, "callee_leg", callee,
 		"caller_leg", caller, "cause", cause, "outcome", got.Outcome, "reason", reasonOf(entries))
+	e.observe(got, entries)
 	switch got.State {
 	case store.Finished:
 		e.opt.Metrics.SessionFinished(string(got.Outcome), got.Attempts, now.Sub(got.CreatedAt))
