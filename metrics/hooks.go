@@ -15,6 +15,15 @@ func (m *Metrics) SessionCreated(source string) {
 	m.sessionsCreated.WithLabelValues(bounded(source, Sources)).Inc()
 }
 
+// SessionRefused counts a request for a session that was refused: source
+// is one of Sources, reason one of RefusalReasons.
+func (m *Metrics) SessionRefused(source, reason string) {
+	if m == nil {
+		return
+	}
+	m.sessionsRefused.WithLabelValues(bounded(source, Sources), bounded(reason, RefusalReasons)).Inc()
+}
+
 // SessionFinished counts a finished session with its outcome (one of
 // Outcomes), the callee attempts it made and its age.
 func (m *Metrics) SessionFinished(outcome string, attempts int, sinceCreate time.Duration) {

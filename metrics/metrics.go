@@ -59,13 +59,18 @@ var (
 	// PhoneOffers are the steps of the in-call offer: made (A heard it),
 	// accepted (A pressed 1), declined (another key or none).
 	PhoneOffers = []string{"made", "accepted", "declined", other}
+	// RefusalReasons are why a request for a session was refused: the
+	// callee opted out of background calls (from every caller or from
+	// this one), or the caller or the callee has as many live sessions as
+	// the limits allow.
+	RefusalReasons = []string{"opted_out", "limit", other}
 	// RedisOps are the store operations a Redis error is counted against,
 	// named after the store calls the session engine makes; "quarantine"
 	// counts the session records the store set aside because they could
 	// not be decoded, "data_loss" the times a replica found that Redis had
 	// lost its data.
 	RedisOps = []string{"create", "apply", "cancel", "get", "timeline", "list", "claim",
-		"heartbeat", "takeover", "release", "owned", "lookup", "live_counts", "subscribe", "quarantine", "data_loss", other}
+		"heartbeat", "takeover", "release", "owned", "lookup", "live_counts", "subscribe", "quarantine", "data_loss", "optout", other}
 )
 
 // Histogram buckets, chosen for what each one measures.
@@ -104,6 +109,7 @@ type BuildInfo struct {
 type Metrics struct {
 	sessionsCreated  *prometheus.CounterVec
 	sessionsFinished *prometheus.CounterVec
+	sessionsRefused  *prometheus.CounterVec
 	sessionDuration  *prometheus.HistogramVec
 	sessionAttempts  prometheus.Histogram
 	dialAttempts     *prometheus.CounterVec
@@ -142,6 +148,10 @@ func New(reg prometheus.Registerer, build BuildInfo) *Metrics {
 			Namespace: namespace, Name: "sessions_created_total",
 			Help: "Background-call sessions created, by the entry point that requested them.",
 		}, []string{"source"}),
+		sessionsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "sessions_refused_total",
+			Help: "Requests for a background-call session refused, by the entry point that made them and why: opted_out (B refuses background calls), limit (live session limits).",
+		}, []string{"source", "reason"}),
 		sessionsFinished: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "sessions_finished_total",
 			Help: "Background-call sessions finished, by outcome.",
@@ -236,7 +246,7 @@ func New(reg prometheus.Registerer, build BuildInfo) *Metrics {
 		routes: make(map[string]bool),
 	}
 	m.collectors = []prometheus.Collector{
-		m.sessionsCreated, m.sessionsFinished, m.sessionDuration, m.sessionAttempts,
+		m.sessionsCreated, m.sessionsRefused, m.sessionsFinished, m.sessionDuration, m.sessionAttempts,
 		m.dialAttempts, m.retries, m.calleeAnswer, m.bridge, m.bridgeDuration,
 		m.notifications, m.schedulerLag, m.reaction, m.redisErrors, m.eslConnected,
 		m.eslReconnects, m.eslCommand, m.eslCommandErrors, m.buildInfo, m.httpRequests,
@@ -245,6 +255,9 @@ func New(reg prometheus.Registerer, build BuildInfo) *Metrics {
 
 	for _, v := range Sources {
 		m.sessionsCreated.WithLabelValues(v)
+		for _, r := range RefusalReasons {
+			m.sessionsRefused.WithLabelValues(v, r)
+		}
 	}
 	for _, v := range Outcomes {
 		m.sessionsFinished.WithLabelValues(v)

@@ -61,6 +61,7 @@ func TestNamesFollowContract(t *testing.T) {
 	want := map[string]dto.MetricType{
 		"bgcall_sessions_created_total":       dto.MetricType_COUNTER,
 		"bgcall_sessions_finished_total":      dto.MetricType_COUNTER,
+		"bgcall_sessions_refused_total":       dto.MetricType_COUNTER,
 		"bgcall_sessions_live":                dto.MetricType_GAUGE,
 		"bgcall_session_duration_seconds":     dto.MetricType_HISTOGRAM,
 		"bgcall_dial_attempts_total":          dto.MetricType_COUNTER,
@@ -120,6 +121,9 @@ func TestEverySeriesAtZero(t *testing.T) {
 	}
 	for _, s := range []string{"api", "cli", "feature_code", "offer"} {
 		expect("bgcall_sessions_created_total", "source", s)
+		for _, r := range []string{"opted_out", "limit"} {
+			expect("bgcall_sessions_refused_total", "source", s, "reason", r)
+		}
 	}
 	for _, o := range []string{"completed", "caller_missed", "callee_left", "cancelled", "expired", "failed"} {
 		expect("bgcall_sessions_finished_total", "outcome", o)

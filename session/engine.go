@@ -306,6 +306,9 @@ func (e *Engine) Create(ctx context.Context, r Request) (store.Session, bool, er
 	if err := e.checkCallbackURL(r.CallbackURL); err != nil {
 		return store.Session{}, false, err
 	}
+	if err := e.refuseOptedOut(ctx, r); err != nil {
+		return store.Session{}, false, err
+	}
 	policyJSON := ""
 	if r.Policy != nil {
 		b, err := json.Marshal(r.Policy)
@@ -331,8 +334,10 @@ func (e *Engine) Create(ctx context.Context, r Request) (store.Session, bool, er
 	got, created, err := e.opt.Store.Create(ctx, s, entry, e.opt.Limits, now)
 	switch {
 	case errors.Is(err, store.ErrLimitCaller):
+		e.opt.Metrics.SessionRefused(r.Source, "limit")
 		return store.Session{}, false, fmt.Errorf("%w: caller %s has %d live sessions", ErrLimit, r.Caller, e.opt.Limits.PerCaller)
 	case errors.Is(err, store.ErrLimitCallee):
+		e.opt.Metrics.SessionRefused(r.Source, "limit")
 		return store.Session{}, false, fmt.Errorf("%w: callee %s has %d live sessions", ErrLimit, r.Callee, e.opt.Limits.PerCallee)
 	case err != nil:
 		e.opt.Metrics.RedisError("create")
@@ -342,6 +347,9 @@ func (e *Engine) Create(ctx context.Context, r Request) (store.Session, bool, er
 		e.opt.Metrics.SessionCreated(r.Source)
 		e.log.Info("session created", "session", got.ID, "caller", got.Caller, "callee", got.Callee, "source", got.Source, "due", got.DueAt)
 		e.observe(got, []store.Entry{entry})
+		if err := e.cancelIfOptedOut(ctx, got); err != nil {
+			return store.Session{}, false, err
+		}
 		if !got.DueAt.After(now) {
 			select {
 			case e.wake <- struct{}{}:

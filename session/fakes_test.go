@@ -61,6 +61,16 @@ func (f *fakeStore) Subscribe(context.Context) (<-chan store.Change, func()) { r
 
 func (f *fakeStore) LiveCounts(context.Context) (map[store.State]int64, error) { return nil, nil }
 
+func (f *fakeStore) OptedOut(context.Context, string, string) (store.OptOut, bool, error) {
+	return store.OptOut{}, false, nil
+}
+func (f *fakeStore) AddOptOut(context.Context, store.OptOut, time.Time) (store.OptOut, bool, error) {
+	return store.OptOut{}, false, store.ErrInvalid
+}
+func (f *fakeStore) RemoveOptOut(context.Context, string, string) (bool, error) { return false, nil }
+func (f *fakeStore) RemoveOptOuts(context.Context, string) (int, error)         { return 0, nil }
+func (f *fakeStore) OptOuts(context.Context, string) ([]store.OptOut, error)    { return nil, nil }
+
 // Apply stores next if the session is at expVersion and, unless next
 // finishes it, still steered under next's fence.
 func (f *fakeStore) Apply(_ context.Context, next store.Session, expVersion int64, entries []store.Entry, _ time.Time) (store.Session, error) {

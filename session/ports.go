@@ -21,6 +21,13 @@ type Store interface {
 	Subscribe(ctx context.Context) (<-chan store.Change, func())
 	LiveCounts(ctx context.Context) (map[store.State]int64, error)
 
+	// The callees' opt-outs of background calls (see OptOut).
+	OptedOut(ctx context.Context, callee, caller string) (store.OptOut, bool, error)
+	AddOptOut(ctx context.Context, o store.OptOut, now time.Time) (store.OptOut, bool, error)
+	RemoveOptOut(ctx context.Context, callee, caller string) (bool, error)
+	RemoveOptOuts(ctx context.Context, callee string) (int, error)
+	OptOuts(ctx context.Context, callee string) ([]store.OptOut, error)
+
 	// Apply stores next if the session is still at expVersion and steered
 	// by next's owner under its fence.
 	Apply(ctx context.Context, next store.Session, expVersion int64, entries []store.Entry, now time.Time) (store.Session, error)

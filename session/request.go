@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"bgcall/freeswitch"
+	"bgcall/store"
 )
 
 // Sources a request can come from; the metrics label takes exactly these.
@@ -75,6 +77,9 @@ var (
 	// ErrLimit: the caller or the callee already has as many live
 	// sessions as the operator allows.
 	ErrLimit = errors.New("live session limit reached")
+	// ErrOptedOut: the callee refuses background calls from the caller
+	// (from every caller, or from this one); see OptOut.
+	ErrOptedOut = errors.New("callee opted out of background calls")
 	// ErrFinished: the session has its outcome; nothing to cancel.
 	ErrFinished = errors.New("session already finished")
 	// ErrBridged: A and B are talking; cancel leaves the call alone unless
@@ -188,4 +193,40 @@ func ValidCallbackURL(u string) error {
 		return fmt.Errorf("%q contains spaces or control characters", u)
 	}
 	return nil
+}
+
+// refuseOptedOut returns ErrOptedOut when r's callee refuses background
+// calls from r's caller, and counts the refusal. It runs before the
+// session is stored, so a refused request stores nothing.
+func (e *Engine) refuseOptedOut(ctx context.Context, r Request) error {
+	o, out, err := e.opt.Store.OptedOut(ctx, r.Callee, r.Caller)
+	if err != nil {
+		e.opt.Metrics.RedisError("optout")
+		return err
+	}
+	if !out {
+		return nil
+	}
+	e.opt.Metrics.SessionRefused(r.Source, "opted_out")
+	e.log.Info("request refused: callee opted out", "caller", r.Caller, "callee", r.Callee, "source", r.Source, "opt_out_caller", o.Caller, "opt_out_by", o.By)
+	return optedOutError(o)
+}
+
+// cancelIfOptedOut checks again, after s was created, whether its callee
+// refuses background calls from its caller: an opt-out stored between the
+// first check and the creation did not see s among the live sessions it
+// cancels. If so, s is cancelled and ErrOptedOut returned.
+func (e *Engine) cancelIfOptedOut(ctx context.Context, s store.Session) error {
+	o, out, err := e.opt.Store.OptedOut(ctx, s.Callee, s.Caller)
+	if err != nil || !out {
+		if err != nil {
+			e.log.Warn("check the opt-outs again after creating a session", "session", s.ID, "err", err)
+		}
+		return nil
+	}
+	e.opt.Metrics.SessionRefused(s.Source, "opted_out")
+	if err := e.cancelOptedOut(ctx, s.ID, o); err != nil && !errors.Is(err, ErrFinished) {
+		return fmt.Errorf("session %s created as the callee opted out, and not cancelled: %w", s.ID, err)
+	}
+	return optedOutError(o)
 }
