@@ -157,6 +157,8 @@ func (h *Handler) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusNotFound, "not_found", "no session with this id (finished sessions are kept for the configured retention)", nil)
 	case errors.Is(err, session.ErrLimit), errors.Is(err, store.ErrLimitCaller), errors.Is(err, store.ErrLimitCallee):
 		writeError(w, http.StatusTooManyRequests, "limit_reached", err.Error(), nil)
+	case errors.Is(err, session.ErrOptedOut):
+		writeError(w, http.StatusConflict, "opted_out", err.Error(), nil)
 	case errors.Is(err, session.ErrFinished), errors.Is(err, store.ErrFinished):
 		writeError(w, http.StatusConflict, "finished", "the session has already finished; nothing to cancel", nil)
 	case errors.Is(err, session.ErrBridged):

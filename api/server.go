@@ -27,6 +27,7 @@ type Engine interface {
 	DryRun(r session.Request) ([]string, error)
 	QuietHours(s store.Session) session.QuietHours
 	DefaultQuietHours() session.QuietHours
+	OptOuts
 }
 
 // Options configure a Handler.
@@ -114,6 +115,9 @@ var Routes = []Route{
 	{"POST", "/v1/cancel", true},
 	{"POST", "/v1/nodes/{node}/pause", true},
 	{"POST", "/v1/nodes/{node}/resume", true},
+	{"GET", "/v1/optouts/{callee}", true},
+	{"POST", "/v1/optouts/{callee}", true},
+	{"POST", "/v1/optouts/{callee}/remove", true},
 	{"POST", "/v1/dry-run", true},
 	{"GET", "/v1/watch", true},
 	{"GET", "/v1/overview", true},
@@ -136,21 +140,24 @@ func New(opt Options) *Handler {
 	}
 	h := &Handler{opt: opt, mux: http.NewServeMux(), token: sha256.Sum256([]byte(opt.Token))}
 	handlers := map[string]http.HandlerFunc{
-		"POST /v1/sessions":               h.create,
-		"GET /v1/sessions":                h.list,
-		"GET /v1/sessions/{id}":           h.get,
-		"POST /v1/sessions/{id}/cancel":   h.cancel,
-		"POST /v1/sessions/{id}/dial-now": h.dialNow,
-		"POST /v1/cancel":                 h.bulkCancel,
-		"POST /v1/nodes/{node}/pause":     h.pauseNode(true),
-		"POST /v1/nodes/{node}/resume":    h.pauseNode(false),
-		"POST /v1/dry-run":                h.dryRun,
-		"GET /v1/watch":                   h.watch,
-		"GET /v1/overview":                h.overview,
-		"GET /v1/legs/{uuid}":             h.leg,
-		"GET /livez":                      h.livez,
-		"GET /readyz":                     h.readyz,
-		"GET /metrics":                    h.metrics,
+		"POST /v1/sessions":                h.create,
+		"GET /v1/sessions":                 h.list,
+		"GET /v1/sessions/{id}":            h.get,
+		"POST /v1/sessions/{id}/cancel":    h.cancel,
+		"POST /v1/sessions/{id}/dial-now":  h.dialNow,
+		"POST /v1/cancel":                  h.bulkCancel,
+		"POST /v1/nodes/{node}/pause":      h.pauseNode(true),
+		"POST /v1/nodes/{node}/resume":     h.pauseNode(false),
+		"GET /v1/optouts/{callee}":         h.listOptOuts,
+		"POST /v1/optouts/{callee}":        h.addOptOut,
+		"POST /v1/optouts/{callee}/remove": h.removeOptOut,
+		"POST /v1/dry-run":                 h.dryRun,
+		"GET /v1/watch":                    h.watch,
+		"GET /v1/overview":                 h.overview,
+		"GET /v1/legs/{uuid}":              h.leg,
+		"GET /livez":                       h.livez,
+		"GET /readyz":                      h.readyz,
+		"GET /metrics":                     h.metrics,
 	}
 	allowed := map[string][]string{}
 	for _, rt := range Routes {
