@@ -211,3 +211,24 @@ func (m *Metrics) PhoneOffer(result string) {
 	}
 	m.phoneOffers.WithLabelValues(bounded(result, PhoneOffers)).Inc()
 }
+
+// WebhookDelivery counts one try to deliver a lifecycle event, result one
+// of WebhookResults, and records how long it took (d 0: none was made, the
+// event was dropped).
+func (m *Metrics) WebhookDelivery(result string, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.webhooks.WithLabelValues(bounded(result, WebhookResults)).Inc()
+	if d > 0 {
+		m.webhookLatency.Observe(seconds(d))
+	}
+}
+
+// WebhookBacklog sets the number of events in the webhook outbox.
+func (m *Metrics) WebhookBacklog(n int64) {
+	if m == nil {
+		return
+	}
+	m.webhookBacklog.Set(float64(n))
+}

@@ -70,7 +70,11 @@ var (
 	// not be decoded, "data_loss" the times a replica found that Redis had
 	// lost its data.
 	RedisOps = []string{"create", "apply", "cancel", "get", "timeline", "list", "claim",
-		"heartbeat", "takeover", "release", "owned", "lookup", "live_counts", "subscribe", "quarantine", "data_loss", "optout", other}
+		"heartbeat", "takeover", "release", "owned", "lookup", "live_counts", "subscribe", "quarantine", "data_loss", "optout", "outbox", other}
+	// WebhookResults are the results of one try to deliver a lifecycle
+	// event: ok (2xx), retry (failed, tried again later), failed (given
+	// up, or dropped before it reached the outbox).
+	WebhookResults = []string{"ok", "retry", "failed", other}
 )
 
 // Histogram buckets, chosen for what each one measures.
@@ -96,6 +100,9 @@ var (
 	// ESL command round trip: sub-millisecond on a LAN, up to the command
 	// timeout when a node hangs.
 	commandBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+	// One webhook try: milliseconds for a healthy endpoint, up to the
+	// try's timeout (webhooks.timeout) for one that hangs.
+	webhookBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
 )
 
 // BuildInfo identifies the running binary in bgcall_build_info.
@@ -129,6 +136,9 @@ type Metrics struct {
 	httpRequests     *prometheus.CounterVec
 	phoneConns       *prometheus.CounterVec
 	phoneOffers      *prometheus.CounterVec
+	webhooks         *prometheus.CounterVec
+	webhookLatency   prometheus.Histogram
+	webhookBacklog   prometheus.Gauge
 	live             *liveCollector
 
 	collectors []prometheus.Collector
@@ -241,6 +251,19 @@ func New(reg prometheus.Registerer, build BuildInfo) *Metrics {
 			Namespace: namespace, Name: "phone_offers_total",
 			Help: "In-call offers of background calling to A: made (A heard it), accepted (A pressed 1), declined.",
 		}, []string{"result"}),
+		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "webhook_deliveries_total",
+			Help: "Tries to deliver a lifecycle event to a webhook, by result: ok (2xx), retry (failed, tried again later), failed (given up or dropped).",
+		}, []string{"result"}),
+		webhookLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: namespace, Name: "webhook_delivery_seconds",
+			Help:    "Round trip of one webhook try, failed ones included.",
+			Buckets: webhookBuckets,
+		}),
+		webhookBacklog: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "webhook_outbox_events",
+			Help: "Lifecycle events in the outbox, not yet delivered or given up; the same on every replica, so take max.",
+		}),
 		live:   newLiveCollector(),
 		nodes:  make(map[string]bool),
 		routes: make(map[string]bool),
@@ -250,7 +273,7 @@ func New(reg prometheus.Registerer, build BuildInfo) *Metrics {
 		m.dialAttempts, m.retries, m.calleeAnswer, m.bridge, m.bridgeDuration,
 		m.notifications, m.schedulerLag, m.reaction, m.redisErrors, m.eslConnected,
 		m.eslReconnects, m.eslCommand, m.eslCommandErrors, m.buildInfo, m.httpRequests,
-		m.phoneConns, m.phoneOffers, m.live,
+		m.phoneConns, m.phoneOffers, m.webhooks, m.webhookLatency, m.webhookBacklog, m.live,
 	}
 
 	for _, v := range Sources {
@@ -284,6 +307,9 @@ func New(reg prometheus.Registerer, build BuildInfo) *Metrics {
 	}
 	for _, r := range PhoneOffers {
 		m.phoneOffers.WithLabelValues(r)
+	}
+	for _, r := range WebhookResults {
+		m.webhooks.WithLabelValues(r)
 	}
 	m.addRoute(other)
 	m.buildInfo.WithLabelValues(orUnknown(build.Version), orUnknown(build.Revision), orUnknown(build.GoVersion)).Set(1)

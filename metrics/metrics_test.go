@@ -82,6 +82,9 @@ func TestNamesFollowContract(t *testing.T) {
 		"bgcall_http_requests_total":          dto.MetricType_COUNTER,
 		"bgcall_phone_connections_total":      dto.MetricType_COUNTER,
 		"bgcall_phone_offers_total":           dto.MetricType_COUNTER,
+		"bgcall_webhook_deliveries_total":     dto.MetricType_COUNTER,
+		"bgcall_webhook_delivery_seconds":     dto.MetricType_HISTOGRAM,
+		"bgcall_webhook_outbox_events":        dto.MetricType_GAUGE,
 	}
 	got := gatherBgcall(t, reg)
 	for name, typ := range want {
@@ -148,6 +151,10 @@ func TestEverySeriesAtZero(t *testing.T) {
 	for _, s := range []string{"caller_originate", "bridge"} {
 		expect("bgcall_reaction_seconds", "step", s)
 	}
+	for _, r := range []string{"ok", "retry", "failed"} {
+		expect("bgcall_webhook_deliveries_total", "result", r)
+	}
+	expect("bgcall_redis_errors_total", "op", "outbox")
 	for _, node := range []string{"fs1", "fs2"} {
 		expect("bgcall_esl_connected", "node", node)
 		expect("bgcall_esl_reconnects_total", "node", node)
@@ -157,7 +164,8 @@ func TestEverySeriesAtZero(t *testing.T) {
 		}
 	}
 	for _, name := range []string{"bgcall_retries_total", "bgcall_callee_answer_seconds", "bgcall_bridge_seconds",
-		"bgcall_session_attempts", "bgcall_bridge_duration_seconds", "bgcall_scheduler_lag_seconds"} {
+		"bgcall_session_attempts", "bgcall_bridge_duration_seconds", "bgcall_scheduler_lag_seconds",
+		"bgcall_webhook_delivery_seconds", "bgcall_webhook_outbox_events"} {
 		expect(name)
 	}
 
@@ -208,6 +216,10 @@ func TestHooksMoveTheirSeries(t *testing.T) {
 	m.Reconnected("fs2")
 	m.CommandDone("fs1", "bgapi", 2*time.Millisecond, nil)
 	m.CommandDone("fs1", "api", 40*time.Millisecond, errors.New("-ERR no reply"))
+	m.WebhookDelivery("ok", 30*time.Millisecond)
+	m.WebhookDelivery("retry", 5*time.Second)
+	m.WebhookDelivery("failed", 0) // dropped: no try, no latency
+	m.WebhookBacklog(17)
 
 	families := gatherBgcall(t, reg)
 	checks := []struct {
@@ -250,6 +262,11 @@ func TestHooksMoveTheirSeries(t *testing.T) {
 		{"bgcall_esl_command_duration_seconds", []string{"node", "fs1", "kind", "api"}, 1},
 		{"bgcall_esl_command_errors_total", []string{"node", "fs1", "kind", "api"}, 1},
 		{"bgcall_esl_command_errors_total", []string{"node", "fs1", "kind", "bgapi"}, 0},
+		{"bgcall_webhook_deliveries_total", []string{"result", "ok"}, 1},
+		{"bgcall_webhook_deliveries_total", []string{"result", "retry"}, 1},
+		{"bgcall_webhook_deliveries_total", []string{"result", "failed"}, 1},
+		{"bgcall_webhook_delivery_seconds", nil, 2},
+		{"bgcall_webhook_outbox_events", nil, 17},
 	}
 	for _, c := range checks {
 		got, ok := find(families, c.name, c.labels...)
@@ -367,6 +384,8 @@ func TestNilMetricsIsSafe(t *testing.T) {
 	m.SchedulerLag(time.Second)
 	m.Reaction("bridge", time.Second)
 	m.RedisError("get")
+	m.WebhookDelivery("ok", time.Second)
+	m.WebhookBacklog(1)
 	m.SetLiveFunc(func() map[string]int64 { return nil })
 	m.AddNode("fs1")
 	var o eslObserver = m
