@@ -190,6 +190,10 @@ func (c *conn) work() {
 				r.reply <- result{err: err}
 				continue
 			}
+			if !GateOpen(r.ctx) {
+				r.reply <- result{err: ErrWithheld}
+				continue
+			}
 			r.reply <- c.send(r)
 			if c.failed() != nil {
 				return

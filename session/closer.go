@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"time"
@@ -218,7 +219,8 @@ func (c *closer) expire() {
 }
 
 func (c *closer) exec(ctx context.Context, cmd closerCmd) {
-	if !c.e.mayAct("hang up", cmd.id) {
+	ctx, ok := c.e.mayAct(ctx, "hang up", cmd.id)
+	if !ok {
 		// The session may be another replica's by now, which may want
 		// this very leg (a deadline that fired as this replica woke from
 		// a pause doomed a leg the new owner bridged): the doom is void,
@@ -227,15 +229,29 @@ func (c *closer) exec(ctx context.Context, cmd closerCmd) {
 		c.forget(cmd.uuid, cmd.id)
 		return
 	}
-	api := c.e.opt.Pool.API
+	// api sends line; a command the fence withheld at its turn voids the
+	// doom as above.
+	api := func(line string) (withheld bool, err error) {
+		_, err = c.e.opt.Pool.API(ctx, cmd.node, line)
+		if errors.Is(err, esl.ErrWithheld) {
+			c.forget(cmd.uuid, cmd.id)
+			return true, err
+		}
+		return false, err
+	}
 	if cmd.prompt != "" {
 		// Stop the hold music first: a broadcast queues behind it otherwise.
 		if line, err := freeswitch.UUIDBreak(cmd.uuid, true); err == nil {
-			api(ctx, cmd.node, line)
+			if withheld, _ := api(line); withheld {
+				return
+			}
 		}
 		line, err := freeswitch.UUIDBroadcast(cmd.uuid, cmd.prompt, "aleg")
 		if err == nil {
-			_, err = api(ctx, cmd.node, line)
+			var withheld bool
+			if withheld, err = api(line); withheld {
+				return
+			}
 		}
 		if err != nil {
 			c.e.log.Warn("closing prompt; hanging up at once", "leg", cmd.uuid, "node", cmd.node, "err", err)
@@ -249,5 +265,5 @@ func (c *closer) exec(ctx context.Context, cmd closerCmd) {
 		return
 	}
 	// -ERR No such channel is success here: the leg is gone either way.
-	api(ctx, cmd.node, line)
+	api(line)
 }

@@ -136,14 +136,34 @@ type fakeSwitch struct {
 	noNode bool
 	apiErr error          // every api command fails with it (a node not connected)
 	events chan esl.Event // what Events delivers; nil: nothing
+	// beforeTurn, when set, runs as a command's turn comes, before its
+	// gate is asked (see esl.WithGate), as a pause of the process there.
+	beforeTurn func()
+}
+
+// turn is what esl does as a command's turn comes: it asks the command's
+// gate, and a closed gate sends nothing. It reports whether cmd was sent.
+func (f *fakeSwitch) turn(ctx context.Context, cmd string) bool {
+	if f.beforeTurn != nil {
+		f.beforeTurn()
+	}
+	if !esl.GateOpen(ctx) {
+		return false
+	}
+	f.mu.Lock()
+	f.cmds = append(f.cmds, cmd)
+	f.mu.Unlock()
+	return true
 }
 
 func (f *fakeSwitch) Events() <-chan esl.Event { return f.events }
 
-func (f *fakeSwitch) API(_ context.Context, _, cmd string) (string, error) {
+func (f *fakeSwitch) API(ctx context.Context, _, cmd string) (string, error) {
+	if !f.turn(ctx, cmd) {
+		return "", esl.ErrWithheld
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.cmds = append(f.cmds, cmd)
 	if f.apiErr != nil {
 		return "", f.apiErr
 	}
@@ -156,10 +176,10 @@ func (f *fakeSwitch) API(_ context.Context, _, cmd string) (string, error) {
 	return "+OK", nil
 }
 
-func (f *fakeSwitch) BGAPI(_ context.Context, _, cmd, _ string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.cmds = append(f.cmds, "bgapi "+cmd)
+func (f *fakeSwitch) BGAPI(ctx context.Context, _, cmd, _ string) error {
+	if !f.turn(ctx, "bgapi "+cmd) {
+		return esl.ErrWithheld
+	}
 	return nil
 }
 

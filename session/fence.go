@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"bgcall/esl"
 )
 
 // leaseFence keeps FreeSWITCH's side effects behind the replica's lease, as
@@ -62,13 +64,17 @@ func (f *leaseFence) resume() {
 }
 
 // mayAct reports whether a command for session id may go to FreeSWITCH,
-// and says why when it may not.
-func (e *Engine) mayAct(what, id string) bool {
+// and says why when it may not. The context it returns asks the fence once
+// more when the command's turn comes on the node's connection, just before
+// it is written (esl.WithGate): the process may be paused, or the command
+// held up, between this check and the write, long enough for the lease to
+// pass to another replica.
+func (e *Engine) mayAct(ctx context.Context, what, id string) (context.Context, bool) {
 	if e.fence.held() {
-		return true
+		return esl.WithGate(ctx, e.fence.held), true
 	}
 	e.log.Warn("lease not held: command withheld", "command", what, "session", id)
-	return false
+	return ctx, false
 }
 
 // renew heartbeats the lease and, if it had lapsed, has every worker ask

@@ -157,3 +157,48 @@ func TestNoCalleeDialledAfterACancel(t *testing.T) {
 		t.Error("the cancelled session is still steered")
 	}
 }
+
+// TestLeaseLapsedBeforeTheCommandsTurn: the lease was held when a step
+// decided on a command, and lapsed before the command's turn came on the
+// node's connection (the process was paused in between, or the command
+// waited behind others): the command is not sent. A replica paused just
+// after its check would otherwise dial B again on waking, while the
+// replica that took the session over had begun an attempt of its own.
+func TestLeaseLapsedBeforeTheCommandsTurn(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		state store.State
+		in    input
+		cmd   string
+	}{
+		{"originate B", store.Waiting, input{kind: inClaimed}, "originate"},
+		{"hold prompt", store.CalleeHold, input{kind: inParked, leg: roleCallee}, "uuid_broadcast"},
+		{"uuid_bridge", store.CalleeHold, input{kind: inAnswer, leg: roleCaller}, "uuid_bridge"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newMachine(t)
+			ctx := context.Background()
+			s := sessionIn(tc.state, m.st.now)
+			m.st.put(s)
+			tr := m.w.track(s)
+			tr.calleeParked, tr.callerParked = tc.cmd == "uuid_bridge", tc.cmd == "uuid_bridge"
+			lapsed := 0
+			m.sw.beforeTurn = func() {
+				m.e.fence.mu.Lock()
+				m.e.fence.until = time.Time{} // paused past the lease
+				m.e.fence.mu.Unlock()
+				lapsed++
+			}
+			m.w.step(ctx, tr, tc.in)
+			settle(ctx, m.e)
+			if lapsed == 0 {
+				t.Fatal("no command reached its turn: the test proves nothing")
+			}
+			for _, c := range m.sw.sent() {
+				if strings.Contains(c, tc.cmd) {
+					t.Errorf("sent %q after the lease lapsed", c)
+				}
+			}
+		})
+	}
+}

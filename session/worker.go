@@ -440,17 +440,22 @@ func (w *worker) originate(id string, leg *notSent, cmd string, heard time.Time)
 		if leg.caller {
 			ctx = e.reacting(ctx, "caller_originate", heard)
 		}
-		if !e.mayAct("originate", id) {
-			w.report(job{kind: jobWithheld, id: id})
-			return
-		}
 		if !leg.caller && !e.stillDialling(ctx, id, leg.leg) {
 			w.report(job{kind: jobRecheck, id: id}) // cancelled meanwhile: let go
+			return
+		}
+		ctx, ok := e.mayAct(ctx, "originate", id)
+		if !ok {
+			w.report(job{kind: jobWithheld, id: id})
 			return
 		}
 		if err := e.opt.Pool.BGAPI(ctx, leg.node, cmd, leg.leg); err != nil {
 			if ctx.Err() != nil {
 				return // stopping: whoever takes the session over asks FreeSWITCH
+			}
+			if errors.Is(err, esl.ErrWithheld) {
+				w.report(job{kind: jobWithheld, id: id}) // the lease lapsed while it waited
+				return
 			}
 			leg.err = err
 			w.report(job{kind: jobNotSent, id: id, notSent: leg})
@@ -572,11 +577,14 @@ func (w *worker) playHold(_ context.Context, t *tracked) {
 		return
 	}
 	e.senders.send(s.Node, s.ID, func(ctx context.Context) {
-		if !e.mayAct("hold prompt", s.ID) {
+		ctx, ok := e.mayAct(ctx, "hold prompt", s.ID)
+		if !ok {
 			w.report(job{kind: jobWithheld, id: s.ID})
 			return
 		}
-		if _, err := e.opt.Pool.API(ctx, s.Node, cmd); err != nil {
+		if _, err := e.opt.Pool.API(ctx, s.Node, cmd); errors.Is(err, esl.ErrWithheld) {
+			w.report(job{kind: jobWithheld, id: s.ID})
+		} else if err != nil {
 			e.log.Warn("hold prompt", "session", s.ID, "callee_leg", s.CalleeLeg, "err", err)
 		}
 	})
@@ -605,12 +613,15 @@ func (w *worker) bridge(_ context.Context, t *tracked, heard time.Time) {
 		e.log.Warn("uuid_bridge", "session", s.ID, "err", err)
 	} else {
 		e.senders.send(s.Node, s.ID, func(ctx context.Context) {
-			if !e.mayAct("uuid_bridge", s.ID) {
+			ctx, ok := e.mayAct(ctx, "uuid_bridge", s.ID)
+			if !ok {
 				w.report(job{kind: jobWithheld, id: s.ID})
 				return
 			}
 			_, err := e.opt.Pool.API(e.reacting(ctx, "bridge", heard), s.Node, cmd)
 			switch {
+			case errors.Is(err, esl.ErrWithheld):
+				w.report(job{kind: jobWithheld, id: s.ID}) // the lease lapsed while it waited
 			case errors.Is(err, esl.ErrNotConnected), errors.Is(err, esl.ErrConnectionLost), errors.Is(err, context.DeadlineExceeded):
 				// The node's connection failed: the bridge never left, or
 				// nobody knows. Both parties wait; once the grace has
