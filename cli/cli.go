@@ -56,6 +56,7 @@ func init() {
 		{"find", "[--json] UUID", "show the session of a leg UUID (from fs_cli or a FreeSWITCH log)", runFind},
 		{"list", "[--caller N] [--callee N] [--node NAME] [--state S] [--json]", "list sessions, newest first", runList},
 		{"watch", "[--session ID] [--caller N] [--callee N] [--node NAME] [--json]", "follow session changes live", runWatch},
+		{"optout", optoutUsage, "opt a callee out of background calls (every caller or one), or in again; list the opt-outs", runOptout},
 		{"pause", "NODE", "stop new calls on a FreeSWITCH node, for maintenance (every replica)", runPause},
 		{"resume", "NODE", "let new calls go to a paused FreeSWITCH node again", runResume},
 		{"top", "[--json] [--interval D]", "the whole system on one screen: sessions, nodes, due, quiet hours, replicas", runTop},

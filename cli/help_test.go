@@ -13,7 +13,7 @@ import (
 // defaults, and nothing else (the flag package's default printer once met
 // a wrapped value it could not print: "panic calling String method").
 func TestHelpOfEveryCommand(t *testing.T) {
-	for _, cmd := range []string{"call", "cancel", "status", "list", "watch", "bench", "serve", "top", "find"} {
+	for _, cmd := range []string{"call", "cancel", "status", "list", "watch", "bench", "serve", "top", "find", "optout"} {
 		var out, errOut bytes.Buffer
 		cli.Main(context.Background(), []string{cmd, "-h"}, cli.Env{Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" }})
 		help := out.String() + errOut.String()

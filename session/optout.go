@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"bgcall/freeswitch"
 	"bgcall/store"
@@ -154,20 +156,25 @@ func (e *Engine) cancelOptedOut(ctx context.Context, id string, o store.OptOut) 
 	return err
 }
 
-// optedOutError is ErrOptedOut for opt-out o, naming it and the way back.
+// optedOutError is ErrOptedOut for opt-out o, naming it and the way back:
+// "callee 1002 opted out of background calls from every caller (since
+// 2026-03-14 09:00:00Z, by phone); ...".
 func optedOutError(o store.OptOut) error {
 	whom := "every caller"
 	if o.Caller != "" {
 		whom = o.Caller
 	}
-	since := ""
+	var about []string
 	if !o.Since.IsZero() {
-		since = " since " + o.Since.Format("2006-01-02 15:04:05Z07:00")
+		about = append(about, "since "+o.Since.UTC().Format(time.DateTime)+"Z")
 	}
-	by := ""
 	if o.By != "" {
-		by = " (" + o.By + ")"
+		about = append(about, "by "+o.By)
 	}
-	return fmt.Errorf("%w: callee %s refuses background calls from %s%s%s; only %s can opt in again (or an operator: bgcall optout remove %s)",
-		ErrOptedOut, o.Callee, whom, since, by, o.Callee, o.Callee)
+	detail := ""
+	if len(about) > 0 {
+		detail = " (" + strings.Join(about, ", ") + ")"
+	}
+	return fmt.Errorf("callee %s %w from %s%s; %s can opt in again from its phone, an operator with: bgcall optout remove %s",
+		o.Callee, ErrOptedOut, whom, detail, o.Callee, o.Callee)
 }

@@ -56,7 +56,7 @@ func TestOptOutRefusesRequests(t *testing.T) {
 		if !errors.Is(err, session.ErrOptedOut) {
 			t.Fatalf("%s→%s after B opted out: %v, want ErrOptedOut", r.Caller, r.Callee, err)
 		}
-		for _, want := range []string{"3102", "every caller", "phone", "bgcall optout remove 3102"} {
+		for _, want := range []string{"callee 3102 opted out of background calls from every caller", "by phone", "bgcall optout remove 3102"} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("refusal %q does not name %q", err, want)
 			}

@@ -79,7 +79,7 @@ var (
 	ErrLimit = errors.New("live session limit reached")
 	// ErrOptedOut: the callee refuses background calls from the caller
 	// (from every caller, or from this one); see OptOut.
-	ErrOptedOut = errors.New("callee opted out of background calls")
+	ErrOptedOut = errors.New("opted out of background calls")
 	// ErrFinished: the session has its outcome; nothing to cancel.
 	ErrFinished = errors.New("session already finished")
 	// ErrBridged: A and B are talking; cancel leaves the call alone unless
