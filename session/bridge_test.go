@@ -35,7 +35,7 @@ func TestBridgeNeverConfirmed(t *testing.T) {
 	got := h.waitOutcome(s.ID)
 	tl := h.timeline(s.ID)
 	last := tl[len(tl)-1]
-	if got.Outcome != store.Failed || !strings.Contains(last.Note, "CHANNEL_BRIDGE never came") {
+	if got.Outcome != store.Failed || !strings.Contains(last.Note, "never bridged the legs") {
 		t.Fatalf("outcome %s, want failed for a bridge never confirmed\n%s", got.Outcome, formatTimeline(tl))
 	}
 	for _, e := range tl {

@@ -130,12 +130,13 @@ func (f *fakeStore) LegsOf(context.Context, []string) (map[string]store.Legs, er
 // fakeSwitch records the commands the engine sends to FreeSWITCH and
 // answers them as a node would whose legs in up are up and answered.
 type fakeSwitch struct {
-	mu     sync.Mutex
-	cmds   []string
-	up     map[string]bool
-	noNode bool
-	apiErr error          // every api command fails with it (a node not connected)
-	events chan esl.Event // what Events delivers; nil: nothing
+	mu      sync.Mutex
+	cmds    []string
+	up      map[string]bool
+	bridged map[string]bool // legs up that uuid_dump shows bridged
+	noNode  bool
+	apiErr  error          // every api command fails with it (a node not connected)
+	events  chan esl.Event // what Events delivers; nil: nothing
 	// beforeTurn, when set, runs as a command's turn comes, before its
 	// gate is asked (see esl.WithGate), as a pause of the process there.
 	beforeTurn func()
@@ -170,6 +171,9 @@ func (f *fakeSwitch) API(ctx context.Context, _, cmd string) (string, error) {
 	if leg, ok := strings.CutPrefix(cmd, "uuid_dump "); ok {
 		if !f.up[leg] {
 			return freeswitch.ParseResult("-ERR No such channel!\n")
+		}
+		if f.bridged[leg] {
+			return "Answer-State: answered\nvariable_bridge_uuid: " + leg + "\n", nil
 		}
 		return "Answer-State: answered\n", nil
 	}

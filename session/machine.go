@@ -249,10 +249,16 @@ func (w *worker) calleeHold(ctx context.Context, t *tracked, in input) {
 		switch {
 		case !t.bridging && !t.callerHeard.IsZero():
 			w.bridge(ctx, t, t.callerHeard) // A answered; an originate's job is late or lost
+		case t.bridging && !t.bridgeAsked:
+			// No CHANNEL_BRIDGE read here is not proof that no bridge
+			// happened: a loaded node, or this replica restarted in
+			// between, may deliver it late. FreeSWITCH is asked before the
+			// call is called failed.
+			t.bridgeAsked = true
+			w.askLegs(t)
+			w.setTimer(t, e.opt.LegGrace)
 		case t.bridging:
-			e.closer.doom(s.ID, s.CallerLeg, s.Node, 0)
-			e.closer.doom(s.ID, s.CalleeLeg, s.Node, 0)
-			w.finish(ctx, t, store.Failed, "", "uuid_bridge sent but CHANNEL_BRIDGE never came")
+			w.bridgeFailed(ctx, t)
 		default:
 			e.closer.doom(s.ID, s.CallerLeg, s.Node, t.policy.CallerRingTime)
 			w.callerMissed(ctx, t, freeswitch.NoAnswer)
@@ -301,7 +307,9 @@ func (w *worker) calleeHoldProbed(ctx context.Context, t *tracked, r *probed) {
 		w.dialCaller(ctx, t, time.Time{}, s, store.Entry{Kind: store.KindCallerRedial, Leg: "caller", Node: s.Node, UUID: s.CallerLeg,
 			Note: "A's leg was not up when the session was taken over"})
 	case a.bridged && b.bridged:
-		w.bridged(ctx, t) // bridged before the step was stored
+		w.bridged(ctx, t) // bridged before the step was stored, or its event is late
+	case t.bridgeAsked:
+		w.bridgeFailed(ctx, t)
 	case a.answered:
 		// A answered: a late failure of A's originate (ORIGINATOR_CANCEL,
 		// the bridge taking A's leg out of it) is not A refusing.
@@ -311,6 +319,15 @@ func (w *worker) calleeHoldProbed(ctx context.Context, t *tracked, r *probed) {
 		w.playHold(ctx, t)
 		w.setTimer(t, t.policy.CallerRingTime+e.opt.LegGrace)
 	}
+}
+
+// bridgeFailed ends a session whose uuid_bridge went out but whose legs
+// FreeSWITCH does not show bridged.
+func (w *worker) bridgeFailed(ctx context.Context, t *tracked) {
+	e, s := w.e, t.s
+	e.closer.doom(s.ID, s.CallerLeg, s.Node, 0)
+	e.closer.doom(s.ID, s.CalleeLeg, s.Node, 0)
+	w.finish(ctx, t, store.Failed, "", "uuid_bridge sent but FreeSWITCH never bridged the legs")
 }
 
 // bridgedState: A and B talk. bgcall never ends the call; it waits for a
@@ -431,13 +448,15 @@ var transitions = []transition{
 	{store.CalleeHold, "playback stop", roleCaller, "", "", "", ""},
 	{store.CalleeHold, "deadline", "", "A has not answered", "finished: caller_missed", "hang up A, unavailable prompt to B, SMS to A", "caller_ended, finished"},
 	{store.CalleeHold, "deadline", "", "A answered", "", "uuid_bridge", ""},
-	{store.CalleeHold, "deadline", "", "bridge sent", "finished: failed", "hang up A, hang up B", "finished"},
+	{store.CalleeHold, "deadline", "", "bridge sent", "finished: failed", "uuid_dump B, uuid_dump A, hang up A, hang up B", "finished"},
+	{store.CalleeHold, "deadline", "", "bridge sent, its event late", "bridged", "uuid_dump B, uuid_dump A", "bridged"},
 	{store.CalleeHold, "not sent", roleCaller, "", "finished: caller_missed", "hang up A, unavailable prompt to B, SMS to A", "caller_ended, finished"},
 	{store.CalleeHold, "not sent", roleCaller, "connection lost, attempts left", "waiting", "hang up A, hang up B", "attempt_ended, scheduled"},
 	{store.CalleeHold, "not sent", roleCallee, "", "", "", ""},
 	{store.CalleeHold, "probed", "", "B gone", "finished: callee_left", "hang up A", "callee_hung_up, finished"},
 	{store.CalleeHold, "probed", "", "A gone", "", "hang up A, originate A, hold prompt to B", "caller_redial, caller_dialing"},
 	{store.CalleeHold, "probed", "", "both bridged", "bridged", "", "bridged"},
+	{store.CalleeHold, "probed", "", "bridge sent, not bridged", "finished: failed", "hang up A, hang up B", "finished"},
 	{store.CalleeHold, "probed", "", "A answered", "", "uuid_bridge", ""},
 	{store.CalleeHold, "probed", "", "A rings", "", "hold prompt to B", ""},
 	{store.CalleeHold, "probed", "", "node unreachable", "", "", ""},

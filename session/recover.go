@@ -54,6 +54,13 @@ func (w *worker) adopt(ctx context.Context, t *tracked) {
 		w.forget(t)
 		return
 	}
+	w.askLegs(t)
+}
+
+// askLegs asks FreeSWITCH about t's legs; the answer comes back as an
+// inProbed input unless the session moved on meanwhile.
+func (w *worker) askLegs(t *tracked) {
+	e, s := w.e, t.s
 	w.probes++
 	r := &probed{seq: w.probes, version: s.Version}
 	t.probe = r.seq

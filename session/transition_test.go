@@ -158,7 +158,15 @@ var setups = map[string]func(m *machineUnderTest, t *tracked, in *input){
 	"A has not answered":                 func(*machineUnderTest, *tracked, *input) {},
 	"A has not answered, B's job not in": func(_ *machineUnderTest, t *tracked, _ *input) { t.calleeParked = false },
 	"bridge sent":                        func(_ *machineUnderTest, t *tracked, _ *input) { t.bridging = true },
-	"end bridged":                        func(*machineUnderTest, *tracked, *input) {},
+	"bridge sent, its event late": func(m *machineUnderTest, t *tracked, _ *input) {
+		t.bridging = true
+		m.sw.bridged = map[string]bool{legA: true, legB: true}
+	},
+	"bridge sent, not bridged": func(_ *machineUnderTest, t *tracked, in *input) {
+		t.bridging, t.bridgeAsked = true, true
+		in.probed.callee, in.probed.caller = up(), up()
+	},
+	"end bridged": func(*machineUnderTest, *tracked, *input) {},
 	"connection lost, attempts left": func(_ *machineUnderTest, _ *tracked, in *input) {
 		in.err = fmt.Errorf("fs1: bgapi originate: %w", esl.ErrConnectionLost)
 	},

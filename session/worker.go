@@ -64,6 +64,9 @@ type tracked struct {
 	timer    *time.Timer
 	timerGen uint64
 	bridging bool // uuid_bridge sent: the hold prompt must not be replayed
+	// bridgeAsked: the bridge's deadline passed without CHANNEL_BRIDGE and
+	// FreeSWITCH was asked whether the legs are bridged.
+	bridgeAsked bool
 	// Each leg's originate returned +OK: FreeSWITCH handed the answered leg
 	// to park. uuid_bridge waits for both, since a bridge that takes a leg
 	// out of an originate still running makes FreeSWITCH end that
@@ -188,7 +191,7 @@ func (w *worker) handle(ctx context.Context, j job) {
 		w.notSent(ctx, t, j.id, j.notSent)
 	case jobProbed:
 		r := j.probed
-		if t == nil || t.probe != r.seq || t.s.Version != r.version || t.recheck || t.bridging {
+		if t == nil || t.probe != r.seq || t.s.Version != r.version || t.recheck || (t.bridging && !t.bridgeAsked) {
 			return // the session moved on meanwhile: it is being steered already
 		}
 		t.probe = 0
