@@ -56,21 +56,25 @@ var types = map[store.Kind]Type{
 type Event struct {
 	// ID is the idempotency key, also sent as the Idempotency-Key header:
 	// the same on every retry and from every replica.
-	ID        string    `json:"id"`
-	Type      Type      `json:"type"`
-	SessionID string    `json:"session_id"`
-	Sequence  int64     `json:"sequence"` // the session's version after the step: orders a session's events
-	At        time.Time `json:"at"`
-	Caller    string    `json:"caller"`
-	Callee    string    `json:"callee"`
-	State     string    `json:"state"`             // the session's state after the step
-	Attempt   int       `json:"attempt,omitempty"` // B's attempt the event concerns, from 1
-	Node      string    `json:"node,omitempty"`
-	Leg       string    `json:"leg,omitempty"`      // callee (B) or caller (A)
-	LegUUID   string    `json:"leg_uuid,omitempty"` // the FreeSWITCH channel
-	Cause     *Cause    `json:"cause,omitempty"`
-	Outcome   string    `json:"outcome,omitempty"` // finished: completed, caller_missed, ...
-	Reason    string    `json:"reason,omitempty"`  // finished, attempt_ended: why, in words
+	ID        string `json:"id"`
+	Type      Type   `json:"type"`
+	SessionID string `json:"session_id"`
+	// Sequence is the session's version after the step: it orders a
+	// session's events. The events of one step share it (callee_answered
+	// and caller_ringing; attempt_ended and finished) and come in the
+	// order of Types.
+	Sequence int64     `json:"sequence"`
+	At       time.Time `json:"at"`
+	Caller   string    `json:"caller"`
+	Callee   string    `json:"callee"`
+	State    string    `json:"state"`             // the session's state after the step
+	Attempt  int       `json:"attempt,omitempty"` // B's attempt the event concerns, from 1
+	Node     string    `json:"node,omitempty"`
+	Leg      string    `json:"leg,omitempty"`      // callee (B) or caller (A)
+	LegUUID  string    `json:"leg_uuid,omitempty"` // the FreeSWITCH channel
+	Cause    *Cause    `json:"cause,omitempty"`
+	Outcome  string    `json:"outcome,omitempty"` // finished: completed, caller_missed, ...
+	Reason   string    `json:"reason,omitempty"`  // finished, attempt_ended: why, in words
 }
 
 // Cause is a FreeSWITCH hangup cause in bgcall's words.
@@ -141,6 +145,7 @@ type record struct {
 	Key  string          `json:"k"`
 	Type Type            `json:"t"`
 	Line string          `json:"l"` // the session: its events to one URL go in order
+	Seq  int64           `json:"q"` // the event's sequence in its session
 	Body json.RawMessage `json:"b"`
 }
 
@@ -152,7 +157,7 @@ func encodeRecords(events []Event, urls []string) ([]string, error) {
 			return nil, fmt.Errorf("encode %s event of session %s: %w", ev.Type, ev.SessionID, err)
 		}
 		for _, u := range urls {
-			b, err := json.Marshal(record{URL: u, Key: ev.ID, Type: ev.Type, Line: ev.SessionID, Body: body})
+			b, err := json.Marshal(record{URL: u, Key: ev.ID, Type: ev.Type, Line: ev.SessionID, Seq: ev.Sequence, Body: body})
 			if err != nil {
 				return nil, fmt.Errorf("encode %s event of session %s: %w", ev.Type, ev.SessionID, err)
 			}

@@ -91,3 +91,19 @@ func mustJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+func TestInsertKeepsSequenceBehindTheHead(t *testing.T) {
+	ev := func(seq int64) *held { return &held{rec: record{Seq: seq}} }
+	var line []*held
+	for _, s := range []int64{5, 3, 4, 1, 6} {
+		line = insert(line, ev(s))
+	}
+	var got []int64
+	for _, e := range line {
+		got = append(got, e.rec.Seq)
+	}
+	// 5 was the head (maybe being tried) when the others came.
+	if want := []int64{5, 1, 3, 4, 6}; !slices.Equal(got, want) {
+		t.Errorf("line %v, want %v", got, want)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -388,7 +389,7 @@ func (h *Hooks) hold(ctx context.Context, evs []store.OutboxEvent) {
 			l = &line{key: key}
 			h.lines[key] = l
 		}
-		l.events = append(l.events, e)
+		l.events = insert(l.events, e)
 		if len(l.events) == 1 {
 			h.ready <- key // room for every line: never waits
 		}
@@ -399,6 +400,17 @@ func (h *Hooks) hold(ctx context.Context, evs []store.OutboxEvent) {
 			h.opt.Logger.Warn("webhook outbox: removing unreadable events", "err", err)
 		}
 	}
+}
+
+// insert adds e to a line's events in sequence order: the events of a
+// transition stored just after a session's creation may reach the outbox
+// before the creation's. The head, which may be being tried, stays.
+func insert(events []*held, e *held) []*held {
+	i := len(events)
+	for i > 1 && events[i-1].rec.Seq > e.rec.Seq {
+		i--
+	}
+	return slices.Insert(events, i, e)
 }
 
 // work tries the head of each ready line.
