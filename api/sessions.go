@@ -29,6 +29,7 @@ type createBody struct {
 	Source         string          `json:"source"`
 	IdempotencyKey string          `json:"idempotency_key"`
 	Policy         json.RawMessage `json:"policy"`
+	CallbackURL    string          `json:"callback_url"`
 }
 
 func (h *Handler) readCreate(w http.ResponseWriter, r *http.Request) (CreateRequest, error) {
@@ -36,7 +37,7 @@ func (h *Handler) readCreate(w http.ResponseWriter, r *http.Request) (CreateRequ
 	if err := decode(w, r, h.opt.MaxBody, &b, false); err != nil {
 		return CreateRequest{}, err
 	}
-	out := CreateRequest{Caller: b.Caller, Callee: b.Callee, Source: b.Source, IdempotencyKey: b.IdempotencyKey}
+	out := CreateRequest{Caller: b.Caller, Callee: b.Callee, Source: b.Source, IdempotencyKey: b.IdempotencyKey, CallbackURL: b.CallbackURL}
 	if len(b.Policy) > 0 && string(b.Policy) != "null" {
 		out.Policy = new(PolicyOverride)
 		dec := json.NewDecoder(bytes.NewReader(b.Policy))
@@ -107,7 +108,7 @@ func (h *Handler) session(s store.Session, tl []store.Entry) Session {
 // error names every bad field, those the wire format gets wrong (a missing
 // number, a duration without its unit) and those the engine refuses.
 func toRequest(b CreateRequest, idemHeader string) (session.Request, error) {
-	req := session.Request{Caller: b.Caller, Callee: b.Callee, Source: b.Source, IdempotencyKey: b.IdempotencyKey}
+	req := session.Request{Caller: b.Caller, Callee: b.Callee, Source: b.Source, IdempotencyKey: b.IdempotencyKey, CallbackURL: b.CallbackURL}
 	if req.IdempotencyKey == "" {
 		req.IdempotencyKey = idemHeader
 	}

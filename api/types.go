@@ -13,6 +13,9 @@ type CreateRequest struct {
 	Source         string          `json:"source,omitempty"`
 	IdempotencyKey string          `json:"idempotency_key,omitempty"`
 	Policy         *PolicyOverride `json:"policy,omitempty"`
+	// CallbackURL receives this session's lifecycle events too
+	// (docs/webhooks.md), where the operator allows it.
+	CallbackURL string `json:"callback_url,omitempty"`
 }
 
 // PolicyOverride changes the retry policy of one session.
@@ -39,6 +42,7 @@ type Session struct {
 	Callee         string     `json:"callee"`
 	Source         string     `json:"source"`
 	IdempotencyKey string     `json:"idempotency_key,omitempty"`
+	CallbackURL    string     `json:"callback_url,omitempty"`
 	State          string     `json:"state"`
 	Outcome        string     `json:"outcome,omitempty"`
 	Cause          string     `json:"cause,omitempty"`
@@ -140,8 +144,8 @@ type FieldError struct {
 func fromStore(s store.Session, tl []store.Entry) Session {
 	out := Session{
 		ID: s.ID, Caller: s.Caller, Callee: s.Callee, Source: s.Source,
-		IdempotencyKey: s.IdempotencyKey,
-		State:          string(s.State), Outcome: string(s.Outcome), Cause: s.Cause,
+		IdempotencyKey: s.IdempotencyKey, CallbackURL: s.CallbackURL,
+		State: string(s.State), Outcome: string(s.Outcome), Cause: s.Cause,
 		Attempts: s.Attempts, Node: s.Node, CalleeLeg: s.CalleeLeg, CallerLeg: s.CallerLeg,
 		Owner: s.Owner, Version: s.Version,
 		CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,

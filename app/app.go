@@ -32,6 +32,7 @@ import (
 	"bgcall/session"
 	"bgcall/store"
 	"bgcall/web"
+	"bgcall/webhook"
 )
 
 // Options configure the daemon.
@@ -59,6 +60,7 @@ type Daemon struct {
 	pool     *esl.Pool
 	engine   *session.Engine
 	phone    *phone.Server
+	hooks    *webhook.Hooks // nil: webhooks off
 	pauses   pauses
 	draining atomic.Bool
 	// acquired releases the connections and listeners Start acquired:
@@ -168,11 +170,20 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 	if cfg.Phone.Enabled {
 		eopts.Observe = func(ev *esl.Event) { d.phone.Observe(ev) }
 	}
+	// The engine tells the webhooks of its transitions; d.hooks is set
+	// before the engine runs, so the hook reads it safely.
+	if cfg.Webhooks.On() {
+		eopts.Transitions = func(s store.Session, entries []store.Entry) { d.hooks.Observe(s, entries) }
+		eopts.CallbackURL = cfg.Webhooks.RequestURLCheck()
+	}
 	engine, err := session.New(eopts)
 	if err != nil {
 		return fail(fmt.Errorf("session engine: %w", err))
 	}
 	d.engine = engine
+	if d.hooks, err = webhooks(cfg.Webhooks, st, engine.Replica(), m, log); err != nil {
+		return fail(err) // webhook's errors say "webhook:" and the fix
+	}
 	if cfg.Phone.Enabled {
 		threshold := cfg.Phone.OfferThreshold
 		if threshold == 0 {
@@ -307,6 +318,9 @@ func (d *Daemon) run(ctx context.Context, ln net.Listener, handler http.Handler,
 	}
 	for _, n := range notifs {
 		start("notifier", n.Run)
+	}
+	if d.hooks != nil {
+		start("webhooks", d.hooks.Run)
 	}
 	start("node pauses", d.followPauses)
 

@@ -26,11 +26,12 @@ func runCall(ctx context.Context, env Env, args []string) error {
 	maxAttempts := fs.Int("max-attempts", 0, "override: attempts before giving up (0 = until B answers)")
 	maxTotal := fs.Duration("max-total", 0, "override: give up this long after the request")
 	tz := fs.String("time-zone", "", "override: B's IANA time zone for quiet hours")
+	callback := fs.String("callback-url", "", "also send this session's lifecycle events to this http(s) URL (where the server allows it: webhooks.allow_request_url)")
 	pos, err := parse(fs, args, 2, "CALLER CALLEE")
 	if err != nil {
 		return err
 	}
-	req := api.CreateRequest{Caller: pos[0], Callee: pos[1], Source: session.SourceCLI, IdempotencyKey: *idem}
+	req := api.CreateRequest{Caller: pos[0], Callee: pos[1], Source: session.SourceCLI, IdempotencyKey: *idem, CallbackURL: *callback}
 	var p api.PolicyOverride
 	if *ring > 0 {
 		p.RingTime = ring.String()

@@ -21,6 +21,7 @@ type Config struct {
 	Retry      Retry
 	Prompts    Prompts
 	Notify     Notify
+	Webhooks   Webhooks
 	Limits     Limits
 	Phone      Phone
 	API        API

@@ -210,6 +210,25 @@ func TestValidateNamesSettingAndFix(t *testing.T) {
 		{"notify.mode", func(c *Config) { c.Notify.Mode = "sms" }},
 		{"notify.webhook_url", func(c *Config) { c.Notify.Mode = "webhook"; c.Notify.WebhookURL = "ftp://x" }},
 		{"limits.per_callee", func(c *Config) { c.Limits.PerCallee = 0 }},
+		{"webhooks.url", func(c *Config) { c.Webhooks.URL, c.Webhooks.Secret = "ftp://hooks.example.com/", "0123456789abcdef" }},
+		{"webhooks.url", func(c *Config) { c.Webhooks.URL, c.Webhooks.Secret = "https:///no-host", "0123456789abcdef" }},
+		{"webhooks.secret", func(c *Config) { c.Webhooks.URL = "https://hooks.example.com/" }},
+		{"webhooks.secret", func(c *Config) { c.Webhooks.AllowRequestURL = true }},
+		{"webhooks.secret", func(c *Config) { c.Webhooks.URL, c.Webhooks.Secret = "https://hooks.example.com/", "short" }},
+		{"webhooks.allowed_prefixes", func(c *Config) { c.Webhooks.AllowedPrefixes = []string{"https://hooks.example.com/"} }},
+		{"webhooks.allowed_prefixes", func(c *Config) {
+			c.Webhooks.AllowRequestURL, c.Webhooks.Secret, c.Webhooks.AllowedPrefixes = true, "0123456789abcdef", []string{"hooks.example.com"}
+		}},
+		{"webhooks.allowed_prefixes", func(c *Config) {
+			c.Webhooks.AllowRequestURL, c.Webhooks.Secret, c.Webhooks.AllowedPrefixes = true, "0123456789abcdef", []string{"https://crm.example.com"}
+		}},
+		{"webhooks.timeout", func(c *Config) { c.Webhooks.Timeout = 0 }},
+		{"webhooks.timeout", func(c *Config) { c.Webhooks.Timeout = 20 * time.Second }},
+		{"webhooks.max_attempts", func(c *Config) { c.Webhooks.MaxAttempts = 0 }},
+		{"webhooks.first_retry", func(c *Config) { c.Webhooks.FirstRetry = 0 }},
+		{"webhooks.max_retry_interval", func(c *Config) { c.Webhooks.MaxRetry = 100 * time.Millisecond }},
+		{"webhooks.claim_idle", func(c *Config) { c.Webhooks.ClaimIdle = time.Second }},
+		{"webhooks.max_backlog", func(c *Config) { c.Webhooks.MaxBacklog = 10 }},
 		{"api.listen", func(c *Config) { c.API.Listen = "8080" }},
 		{"api.token", func(c *Config) { c.API.Listen = ":8080" }},
 		{"api.token", func(c *Config) { c.API.Token = "short" }},
@@ -356,5 +375,34 @@ func TestFormatReadsBackAndHidesSecrets(t *testing.T) {
 	got.ReplicaID = c.ReplicaID
 	if !reflect.DeepEqual(got, c) {
 		t.Errorf("read back:\n%+v\nwant:\n%+v", got, c)
+	}
+}
+
+// TestWebhookRequestURLCheck: a request's callback URL is refused unless
+// allowed, and then must start with an allowed prefix when there are any.
+func TestWebhookRequestURLCheck(t *testing.T) {
+	w := Defaults().Webhooks
+	if w.RequestURLCheck() != nil {
+		t.Fatal("request URLs allowed by default")
+	}
+	w.AllowRequestURL = true
+	if err := w.RequestURLCheck()("https://anything.example.com/"); err != nil {
+		t.Errorf("no prefixes: %v", err)
+	}
+	w.AllowedPrefixes = []string{"https://crm.example.com/hooks/", "https://ops.example.com/"}
+	check := w.RequestURLCheck()
+	if err := check("https://ops.example.com/bgcall"); err != nil {
+		t.Errorf("an allowed prefix: %v", err)
+	}
+	for _, u := range []string{"https://crm.example.com/other", "https://ops.example.com.evil.net/", "http://ops.example.com/"} {
+		if err := check(u); err == nil || !strings.Contains(err.Error(), "https://crm.example.com/hooks/") {
+			t.Errorf("%s: %v; want refused, naming the allowed prefixes", u, err)
+		}
+	}
+	c := Defaults()
+	c.Webhooks = w
+	c.Webhooks.Secret = "0123456789abcdef"
+	if err := c.Validate(); err != nil {
+		t.Errorf("a valid webhooks section: %v", err)
 	}
 }

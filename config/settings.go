@@ -78,7 +78,8 @@ func Defaults() Config {
 			SMSTemplate:   "{callee} called you back at {time} and could not reach you. Call {callee} to talk.",
 			OfferTemplate: "{callee} did not answer your last {missed} calls. Dial {on_prefix}{callee} and we will keep trying {callee} and call you back when they answer.",
 		},
-		Limits: Limits{PerCaller: 5, PerCallee: 3},
+		Webhooks: defaultWebhooks(),
+		Limits:   Limits{PerCaller: 5, PerCallee: 3},
 		Phone: Phone{
 			Listen:         "127.0.0.1:8084",
 			OnPrefix:       "*88",
@@ -159,6 +160,17 @@ var settings = []setting{
 	integer("notify.retries", "further tries after a failed notification (backoff doubles from 1s)", func(c *Config) *int { return &c.Notify.Retries }),
 	str("notify.sms_template", "text sent to A; `{caller}`, `{callee}` and `{time}` (when B called, in the session's time zone: `retry.timezone` or the request's) replaced", func(c *Config) *string { return &c.Notify.SMSTemplate }),
 	str("notify.offer_template", "the automatic offer by message (`phone.offer_by_message`); `{caller}`, `{callee}`, `{missed}`, `{time}` and `{on_prefix}` replaced", func(c *Config) *string { return &c.Notify.OfferTemplate }),
+
+	str("webhooks.url", "receives every session's lifecycle events (created, attempts, answers, bridged, finished) as signed JSON POSTs, see docs/webhooks.md; empty = none", func(c *Config) *string { return &c.Webhooks.URL }),
+	secretSetting(str("webhooks.secret", "key of the HMAC-SHA256 `Bgcall-Signature` of every webhook request; required when `webhooks.url` is set or `webhooks.allow_request_url` is on", func(c *Config) *string { return &c.Webhooks.Secret })),
+	boolean("webhooks.allow_request_url", "a request may name a `callback_url` of its own, which gets its session's events too; off: such a request is refused", func(c *Config) *bool { return &c.Webhooks.AllowRequestURL }),
+	list("webhooks.allowed_prefixes", "with `webhooks.allow_request_url`: a request's `callback_url` must start with one of these, comma-separated (e.g. `https://crm.example.com/hooks/`); empty = any http(s) URL", func(c *Config) *[]string { return &c.Webhooks.AllowedPrefixes }),
+	dur("webhooks.timeout", "bound on one webhook try; under a quarter of `webhooks.claim_idle`", func(c *Config) *time.Duration { return &c.Webhooks.Timeout }),
+	integer("webhooks.max_attempts", "tries of one event (by one replica) before it is given up; any answer but 2xx, or none, is tried again", func(c *Config) *int { return &c.Webhooks.MaxAttempts }),
+	dur("webhooks.first_retry", "wait before the first retry of an event; each further wait doubles (±20%)", func(c *Config) *time.Duration { return &c.Webhooks.FirstRetry }),
+	dur("webhooks.max_retry_interval", "longest wait between two tries of an event", func(c *Config) *time.Duration { return &c.Webhooks.MaxRetry }),
+	dur("webhooks.claim_idle", "events a replica read and has not touched for this long (it died or hangs) are taken over by another", func(c *Config) *time.Duration { return &c.Webhooks.ClaimIdle }),
+	integer("webhooks.max_backlog", "events the outbox in Redis keeps at most; past it the oldest are dropped, so that an endpoint down for long cannot fill Redis", func(c *Config) *int { return &c.Webhooks.MaxBacklog }),
 
 	integer("limits.per_caller", "live sessions one caller may have", func(c *Config) *int { return &c.Limits.PerCaller }),
 	integer("limits.per_callee", "live sessions one callee may be the target of", func(c *Config) *int { return &c.Limits.PerCallee }),

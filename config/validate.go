@@ -240,6 +240,8 @@ func (c *Config) Validate() error {
 		bad("notify.retries", "must be 0 or more")
 	}
 
+	c.Webhooks.validate(bad)
+
 	if c.Limits.PerCaller < 1 {
 		bad("limits.per_caller", "must be at least 1")
 	}
