@@ -193,8 +193,10 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 		d.phone, err = phone.New(phone.Options{
 			Engine: engine, Store: st, Pool: pool, Listen: cfg.Phone.Listen,
 			OnPrefix: cfg.Phone.OnPrefix, OffPrefix: cfg.Phone.OffPrefix,
+			OptOutPrefix: cfg.Phone.OptOutPrefix, OptInPrefix: cfg.Phone.OptInPrefix,
 			Prompts: phone.Prompts{On: p.On, Off: p.Off, NotFound: p.NotFound, Limit: p.Limit,
-				Invalid: p.Invalid, Failed: p.Failed, Offer: p.Offer},
+				Invalid: p.Invalid, Failed: p.Failed, Offer: p.Offer,
+				OptedOut: p.OptedOut, OptedIn: p.OptedIn, Refused: p.Refused},
 			OfferThreshold: threshold, OfferWindow: cfg.Phone.OfferWindow, DigitTimeout: cfg.Phone.DigitTimeout,
 			OfferNotifier: offerNotifier(cfg, notifs),
 			Logger:        log.With("component", "phone"),

@@ -73,7 +73,8 @@ func TestPhoneDefaultsArePhoneDefaults(t *testing.T) {
 	c := config.Defaults().Phone
 	want := phone.DefaultPrompts()
 	got := phone.Prompts{On: c.Prompts.On, Off: c.Prompts.Off, NotFound: c.Prompts.NotFound, Limit: c.Prompts.Limit,
-		Invalid: c.Prompts.Invalid, Failed: c.Prompts.Failed, Offer: c.Prompts.Offer}
+		Invalid: c.Prompts.Invalid, Failed: c.Prompts.Failed, Offer: c.Prompts.Offer,
+		OptedOut: c.Prompts.OptedOut, OptedIn: c.Prompts.OptedIn, Refused: c.Prompts.Refused}
 	if got != want {
 		t.Errorf("phone prompts from config defaults %+v, phone defaults %+v", got, want)
 	}

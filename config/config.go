@@ -143,10 +143,14 @@ type Notify struct {
 // automatic offer, both reaching bgcall through FreeSWITCH's socket
 // application (deploy/freeswitch, docs/phone.md).
 type Phone struct {
-	Enabled        bool
-	Listen         string // where the dialplan's socket application connects
-	OnPrefix       string
-	OffPrefix      string
+	Enabled   bool
+	Listen    string // where the dialplan's socket application connects
+	OnPrefix  string
+	OffPrefix string
+	// OptOutPrefix and OptInPrefix are dialled by B: opt out of background
+	// calls (alone: from every caller; + A's number: from A) and in again.
+	OptOutPrefix   string
+	OptInPrefix    string
 	OfferThreshold int           // unanswered calls in a row that bring the offer; 0 = never offer
 	OfferWindow    time.Duration // the run of unanswered calls must fall within this
 	DigitTimeout   time.Duration
@@ -159,6 +163,9 @@ type Phone struct {
 // PhonePrompts are what A hears after a feature code or during the offer.
 type PhonePrompts struct {
 	On, Off, NotFound, Limit, Invalid, Failed, Offer string
+	// OptedOut and OptedIn confirm B's opt-out codes; Refused tells A
+	// that B opted out of background calls.
+	OptedOut, OptedIn, Refused string
 }
 
 // Limits cap live sessions.

@@ -238,6 +238,9 @@ func TestValidateNamesSettingAndFix(t *testing.T) {
 		{"replica.id", func(c *Config) { c.ReplicaID = "a b" }},
 		{"drain.timeout", func(c *Config) { c.Drain = -time.Second }},
 		{"replica.lease_ttl", func(c *Config) { c.LeaseTTL = 0 }},
+		{"phone.optout_prefix", func(c *Config) { c.Phone.Enabled = true; c.Phone.OptOutPrefix = "*8a" }},
+		{"phone.optout_prefix", func(c *Config) { c.Phone.Enabled = true; c.Phone.OptOutPrefix = c.Phone.OnPrefix }},
+		{"phone.optin_prefix", func(c *Config) { c.Phone.Enabled = true; c.Phone.OptInPrefix = c.Phone.OptOutPrefix }},
 	} {
 		c := Defaults()
 		tc.change(&c)

@@ -253,13 +253,20 @@ func (c *Config) Validate() error {
 		if _, port, err := net.SplitHostPort(c.Phone.Listen); err != nil || port == "" {
 			bad("phone.listen", "%q is not host:port; e.g. 127.0.0.1:8084, the address the shipped dialplan uses", c.Phone.Listen)
 		}
-		for key, p := range map[string]string{"phone.on_prefix": c.Phone.OnPrefix, "phone.off_prefix": c.Phone.OffPrefix} {
-			if err := freeswitch.ValidFeatureCode(p); err != nil {
-				bad(key, "%q: %v; use * or # and digits, e.g. *88", p, err)
-			}
+		codes := []struct{ key, code string }{
+			{"phone.on_prefix", c.Phone.OnPrefix}, {"phone.off_prefix", c.Phone.OffPrefix},
+			{"phone.optout_prefix", c.Phone.OptOutPrefix}, {"phone.optin_prefix", c.Phone.OptInPrefix},
 		}
-		if c.Phone.OnPrefix == c.Phone.OffPrefix {
-			bad("phone.off_prefix", "is the same as phone.on_prefix; give on and off different codes")
+		for i, fc := range codes {
+			if err := freeswitch.ValidFeatureCode(fc.code); err != nil {
+				bad(fc.key, "%q: %v; use * or # and digits, e.g. *88", fc.code, err)
+				continue
+			}
+			for _, earlier := range codes[:i] {
+				if fc.code == earlier.code {
+					bad(fc.key, "is the same as %s (%s); give each feature code its own", earlier.key, fc.code)
+				}
+			}
 		}
 		if c.Phone.OfferThreshold < 0 {
 			bad("phone.offer_threshold", "must be 0 (never offer) or more")

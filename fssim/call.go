@@ -25,7 +25,7 @@ type CallOptions struct {
 	// failed bridge hangs the caller up with the bridge's cause.
 	Socket string
 	// Features are the dialled prefixes routed straight to the socket;
-	// default "*88" and "*89".
+	// default "*88", "*89", "*87" and "*86", as the shipped dialplan.
 	Features []string
 	// Timeout is the bridge's call_timeout in FreeSWITCH seconds; default 30.
 	Timeout int
@@ -53,7 +53,7 @@ func (n *Node) Call(o CallOptions) (string, error) {
 		return "", fmt.Errorf("fssim: call needs From and To")
 	}
 	if o.Features == nil {
-		o.Features = []string{"*88", "*89"}
+		o.Features = []string{"*88", "*89", "*87", "*86"}
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 30

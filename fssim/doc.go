@@ -74,7 +74,7 @@
 // # Ordinary calls and the outbound socket
 //
 // Call places a subscriber's own call through the dialplan bgcall ships
-// (deploy/freeswitch): a feature code (*88, *89) runs the socket
+// (deploy/freeswitch): a feature code (*86 to *89) runs the socket
 // application at once; any other number is bridged to user/<number> with
 // continue_on_fail and hangup_after_bridge set, and a failed bridge hands
 // the caller's still-up leg to the socket. The caller's leg is inbound

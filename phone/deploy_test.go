@@ -92,13 +92,13 @@ func TestShippedDialplanRoutesToTheListener(t *testing.T) {
 	route := loadDialplan(t)
 	socket := action{"socket", phone.DefaultListen + " async full"}
 
-	for _, dest := range []string{"*881002", "*89", "*891002", "*88+4930123456"} {
+	for _, dest := range []string{"*881002", "*89", "*891002", "*88+4930123456", "*87", "*871001", "*86", "*861001"} {
 		name, acts := route(dest)
 		if len(acts) != 1 || acts[0] != socket {
 			t.Errorf("%s goes to extension %q with %v, want only %v", dest, name, acts, socket)
 		}
 	}
-	for _, dest := range []string{"*87", "*88", "*881", "*88abc"} {
+	for _, dest := range []string{"*85", "*851001", "*88", "*881", "*88abc", "*871"} {
 		if name, acts := route(dest); len(acts) == 1 && acts[0] == socket {
 			t.Errorf("%s reaches bgcall's socket through %q; it is no feature code", dest, name)
 		}

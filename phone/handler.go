@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/percipia/eslgo"
@@ -38,20 +39,36 @@ func (s *Server) handle(connCtx context.Context, conn *eslgo.Conn, data *eslgo.R
 		log.Warn("subscribe to the channel's events", "err", err)
 		return
 	}
-	on, off := s.opt.OnPrefix, s.opt.OffPrefix
-	// The longer prefix first, so that neither can hide the other.
-	first, second, firstOn := on, off, true
-	if len(off) > len(on) {
-		first, second, firstOn = off, on, false
+	for _, fc := range s.featureCodes() {
+		if digits, ok := strings.CutPrefix(c.dialed, fc.prefix); ok {
+			s.feature(ctx, c, fc.run, digits)
+			return
+		}
 	}
-	switch {
-	case strings.HasPrefix(c.dialed, first):
-		s.feature(ctx, c, firstOn, strings.TrimPrefix(c.dialed, first))
-	case strings.HasPrefix(c.dialed, second):
-		s.feature(ctx, c, !firstOn, strings.TrimPrefix(c.dialed, second))
-	default:
-		s.offerInCall(ctx, c)
+	s.offerInCall(ctx, c)
+}
+
+// featureCode is a prefix the dialplan hands over and what it does: run
+// gets the dialling party's number and the digits after the prefix, and
+// returns the prompt that says how it went.
+type featureCode struct {
+	prefix string
+	run    func(ctx context.Context, party, digits string) string
+}
+
+// featureCodes returns the feature codes, the longest prefix first, so
+// that none can hide another.
+func (s *Server) featureCodes() []featureCode {
+	codes := []featureCode{
+		{s.opt.OnPrefix, func(ctx context.Context, caller, callee string) string {
+			return s.switchOn(ctx, caller, callee, session.SourceFeatureCode, "")
+		}},
+		{s.opt.OffPrefix, s.switchOff},
+		{s.opt.OptOutPrefix, s.optOut},
+		{s.opt.OptInPrefix, s.optIn},
 	}
+	slices.SortStableFunc(codes, func(a, b featureCode) int { return len(b.prefix) - len(a.prefix) })
+	return codes
 }
 
 // release lets FreeSWITCH end the connection and waits until eslgo has
@@ -99,18 +116,15 @@ func (s *Server) vouch(ctx context.Context, c *channel) error {
 	return nil
 }
 
-// feature carries out *88<B> (on) or *89[<B>] (off) and tells the caller.
-func (s *Server) feature(ctx context.Context, c *channel, on bool, callee string) {
+// feature carries out a feature code (*88<B>, *89[<B>], *87[<A>],
+// *86[<A>]) with the digits after its prefix and tells the party who
+// dialled it.
+func (s *Server) feature(ctx context.Context, c *channel, run func(ctx context.Context, party, digits string) string, digits string) {
 	if err := c.answer(ctx); err != nil {
 		s.log.Debug("answer feature code", "uuid", c.uuid, "err", err)
 		return
 	}
-	var prompt string
-	if on {
-		prompt = s.switchOn(ctx, c.caller, callee, session.SourceFeatureCode, "")
-	} else {
-		prompt = s.switchOff(ctx, c.caller, callee)
-	}
+	prompt := run(ctx, c.caller, digits)
 	if err := c.play(ctx, prompt); err != nil {
 		return
 	}
@@ -137,6 +151,9 @@ func (s *Server) switchOn(ctx context.Context, caller, callee, source, callID st
 		return s.opt.Prompts.Invalid
 	case errors.Is(err, session.ErrLimit):
 		return s.opt.Prompts.Limit
+	case errors.Is(err, session.ErrOptedOut):
+		s.log.Info("background call refused: the callee opted out", "caller", caller, "callee", callee, "source", source)
+		return s.opt.Prompts.Refused
 	default:
 		s.log.Error("switch background call on", "caller", caller, "callee", callee, "err", err)
 		return s.opt.Prompts.Failed
@@ -184,4 +201,36 @@ func (s *Server) switchOff(ctx context.Context, caller, callee string) string {
 	}
 	s.log.Info("background calls switched off from the phone", "caller", caller, "callee", callee, "cancelled", cancelled)
 	return s.opt.Prompts.Off
+}
+
+// optOut records, from callee's phone, that callee refuses background
+// calls from caller (from every caller when caller is empty), which ends
+// the live ones it covers.
+func (s *Server) optOut(ctx context.Context, callee, caller string) string {
+	if freeswitch.ValidNumber(callee) != nil || (caller != "" && freeswitch.ValidNumber(caller) != nil) || caller == callee {
+		return s.opt.Prompts.Invalid
+	}
+	res, err := s.opt.Engine.OptOut(ctx, callee, caller, "phone")
+	if err != nil {
+		s.log.Error("opt out of background calls", "callee", callee, "caller", caller, "err", err)
+		return s.opt.Prompts.Failed
+	}
+	s.log.Info("opted out of background calls from the phone", "callee", callee, "caller", caller,
+		"added", res.Added, "cancelled", len(res.Cancelled))
+	return s.opt.Prompts.OptedOut
+}
+
+// optIn removes, from callee's phone, callee's opt-out from caller, or
+// every opt-out of callee when caller is empty.
+func (s *Server) optIn(ctx context.Context, callee, caller string) string {
+	if freeswitch.ValidNumber(callee) != nil || (caller != "" && freeswitch.ValidNumber(caller) != nil) || caller == callee {
+		return s.opt.Prompts.Invalid
+	}
+	n, err := s.opt.Engine.OptIn(ctx, callee, caller)
+	if err != nil {
+		s.log.Error("opt in to background calls", "callee", callee, "caller", caller, "err", err)
+		return s.opt.Prompts.Failed
+	}
+	s.log.Info("opted in to background calls from the phone", "callee", callee, "caller", caller, "removed", n)
+	return s.opt.Prompts.OptedIn
 }

@@ -75,7 +75,7 @@ func (s *Server) account(ctx context.Context, ev *esl.Event) {
 		return
 	}
 	// A call that reached the listener had its offer in the call.
-	if n == s.opt.OfferThreshold && s.opt.OfferNotifier != nil && ev.Var("socket_host") == "" {
+	if n == s.opt.OfferThreshold && s.opt.OfferNotifier != nil && ev.Var("socket_host") == "" && !s.refuses(ctx, b, a) {
 		s.opt.OfferNotifier.SendOffer(ctx, Offer{Caller: a, Callee: b, Missed: n, At: now})
 	}
 }
@@ -97,9 +97,10 @@ func (s *Server) offerInCall(ctx context.Context, c *channel) {
 		c.hangup(ctx, cause)
 		return
 	}
-	if s.opt.OfferThreshold < 0 || n < s.opt.OfferThreshold {
-		// Below the threshold the call ends as it would have: the
-		// caller's phone shows the bridge's own cause.
+	if s.opt.OfferThreshold < 0 || n < s.opt.OfferThreshold || s.refuses(ctx, b, a) {
+		// Below the threshold, or for a callee who opted out, the call
+		// ends as it would have: the caller's phone shows the bridge's
+		// own cause.
 		c.hangup(ctx, cause)
 		return
 	}
@@ -151,4 +152,15 @@ func (s *Server) followSessions(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// refuses reports whether callee opted out of background calls from
+// caller, so that caller is not offered what would be refused. When the
+// store cannot tell, the offer is made: accepting it checks again.
+func (s *Server) refuses(ctx context.Context, callee, caller string) bool {
+	_, out, err := s.opt.Store.OptedOut(ctx, callee, caller)
+	if err != nil {
+		s.log.Warn("check opt-outs before the offer", "caller", caller, "callee", callee, "err", err)
+	}
+	return out
 }

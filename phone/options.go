@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"bgcall/esl"
@@ -22,6 +23,9 @@ type Prompts struct {
 	Invalid  string // the number after the prefix is not a number
 	Failed   string // anything else went wrong
 	Offer    string // the offer: press 1 for a background call to B
+	OptedOut string // B, after the opt-out code: no more background calls
+	OptedIn  string // B, after the opt-in code: background calls again
+	Refused  string // A, when B opted out of background calls
 }
 
 // DefaultPrompts are FreeSWITCH's stock sounds, present on every install.
@@ -34,6 +38,9 @@ func DefaultPrompts() Prompts {
 		Invalid:  "ivr/ivr-that_was_an_invalid_entry.wav",
 		Failed:   "ivr/ivr-call_cannot_be_completed_as_dialed.wav",
 		Offer:    "ivr/ivr-please_choose_from_the_following.wav",
+		OptedOut: "ivr/ivr-you_are_now_logged_out.wav",
+		OptedIn:  "ivr/ivr-you_are_now_logged_in.wav",
+		Refused:  "ivr/ivr-not_available.wav",
 	}
 }
 
@@ -67,7 +74,11 @@ type Options struct {
 	Listen string
 	// OnPrefix and OffPrefix are the feature codes; defaults "*88", "*89".
 	OnPrefix, OffPrefix string
-	Prompts             Prompts
+	// OptOutPrefix and OptInPrefix are the codes B dials to refuse
+	// background calls and to take them again, alone (every caller) or
+	// followed by A's number; defaults "*87", "*86".
+	OptOutPrefix, OptInPrefix string
+	Prompts                   Prompts
 
 	// OfferThreshold is how many unanswered calls in a row within
 	// OfferWindow bring the offer; default 3. Negative disables the offer
@@ -106,13 +117,20 @@ func (o *Options) fill() error {
 	if o.OffPrefix == "" {
 		o.OffPrefix = "*89"
 	}
-	for _, p := range []string{o.OnPrefix, o.OffPrefix} {
+	if o.OptOutPrefix == "" {
+		o.OptOutPrefix = "*87"
+	}
+	if o.OptInPrefix == "" {
+		o.OptInPrefix = "*86"
+	}
+	codes := []string{o.OnPrefix, o.OffPrefix, o.OptOutPrefix, o.OptInPrefix}
+	for i, p := range codes {
 		if err := freeswitch.ValidFeatureCode(p); err != nil {
 			return fmt.Errorf("phone: prefix: %w", err)
 		}
-	}
-	if o.OnPrefix == o.OffPrefix {
-		return fmt.Errorf("phone: the on and off prefixes are both %q; give them different codes", o.OnPrefix)
+		if slices.Contains(codes[:i], p) {
+			return fmt.Errorf("phone: the prefix %q is given to two feature codes; give each its own", p)
+		}
 	}
 	def := DefaultPrompts()
 	for _, f := range []struct {
@@ -120,7 +138,8 @@ func (o *Options) fill() error {
 		d string
 	}{{&o.Prompts.On, def.On}, {&o.Prompts.Off, def.Off},
 		{&o.Prompts.NotFound, def.NotFound}, {&o.Prompts.Limit, def.Limit}, {&o.Prompts.Invalid, def.Invalid},
-		{&o.Prompts.Failed, def.Failed}, {&o.Prompts.Offer, def.Offer}} {
+		{&o.Prompts.Failed, def.Failed}, {&o.Prompts.Offer, def.Offer},
+		{&o.Prompts.OptedOut, def.OptedOut}, {&o.Prompts.OptedIn, def.OptedIn}, {&o.Prompts.Refused, def.Refused}} {
 		if *f.p == "" {
 			*f.p = f.d
 		}
