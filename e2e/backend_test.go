@@ -52,14 +52,16 @@ var (
 	phonePrompts      = config.PhonePrompts{
 		On: "e2e/phone-on.wav", Off: "e2e/phone-off.wav", NotFound: "e2e/phone-not-found.wav",
 		Limit: "e2e/phone-limit.wav", Invalid: "e2e/phone-invalid.wav", Failed: "e2e/phone-failed.wav",
-		Offer: "e2e/phone-offer.wav",
+		Offer: "e2e/phone-offer.wav", OptedOut: "e2e/phone-opted-out.wav", OptedIn: "e2e/phone-opted-in.wav",
+		Refused: "e2e/phone-refused.wav",
 	}
 	prompts = map[string]time.Duration{
 		promptHold: time.Second, promptUnavailable: 300 * time.Millisecond, promptCancelled: 300 * time.Millisecond,
 		phonePrompts.On: 300 * time.Millisecond, phonePrompts.Off: 300 * time.Millisecond,
 		phonePrompts.NotFound: 300 * time.Millisecond, phonePrompts.Limit: 300 * time.Millisecond,
 		phonePrompts.Invalid: 300 * time.Millisecond, phonePrompts.Failed: 300 * time.Millisecond,
-		phonePrompts.Offer: 500 * time.Millisecond,
+		phonePrompts.Offer: 500 * time.Millisecond, phonePrompts.OptedOut: 300 * time.Millisecond,
+		phonePrompts.OptedIn: 300 * time.Millisecond, phonePrompts.Refused: 300 * time.Millisecond,
 	}
 )
 

@@ -28,6 +28,7 @@ func runPhone(t *testing.T, start func(*testing.T) *backend) {
 	together(t, map[string]func(*testing.T){
 		"feature_codes": func(t *testing.T) { testFeatureCodes(t, b) },
 		"offer":         func(t *testing.T) { testOffer(t, b) },
+		"optout":        func(t *testing.T) { testOptOut(t, b) },
 	})
 }
 
