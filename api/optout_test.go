@@ -58,6 +58,12 @@ func TestOptOuts(t *testing.T) {
 		t.Errorf("list: %d %s; want the opt-out from every caller, then 1001's", a.status, a.body)
 	}
 
+	var o api.Overview
+	a = e.call("GET", "/v1/overview", "")
+	if err := json.Unmarshal(a.body, &o); err != nil || o.OptedOut != 1 {
+		t.Errorf("overview: opted out %d, %v (%s); want 1 callee", o.OptedOut, err, a.body)
+	}
+
 	var removed api.OptInResponse
 	a = e.call("POST", "/v1/optouts/1002/remove", `{"caller":"1001"}`)
 	if err := json.Unmarshal(a.body, &removed); err != nil || a.status != http.StatusOK || removed.Removed != 1 {

@@ -21,6 +21,7 @@ type Stats interface {
 	DueBetween(ctx context.Context, from, to time.Time, limit int) ([]store.Session, int64, error)
 	Replicas(ctx context.Context) ([]store.Replica, error)
 	FindLeg(ctx context.Context, uuid string, since time.Time, limit int) (store.Session, error)
+	OptOutCount(ctx context.Context) (int64, error)
 }
 
 // Overview is the whole system at a glance: GET /v1/overview, bgcall top
@@ -40,6 +41,9 @@ type Overview struct {
 	// NotificationBacklog is the number of messages to callers the
 	// answering replica has yet to deliver.
 	NotificationBacklog int `json:"notification_backlog"`
+	// OptedOut is the number of callees who refuse background calls, from
+	// every caller or from some.
+	OptedOut int64 `json:"opted_out_callees"`
 }
 
 // FinishedWindow counts the sessions finished within a window. Outcomes
@@ -152,6 +156,9 @@ func (h *Handler) readOverview(ctx context.Context) (Overview, error) {
 	sort.Slice(o.Replicas, func(i, j int) bool { return o.Replicas[i].ID < o.Replicas[j].ID })
 	if h.opt.NotificationBacklog != nil {
 		o.NotificationBacklog = h.opt.NotificationBacklog()
+	}
+	if o.OptedOut, err = st.OptOutCount(ctx); err != nil {
+		return o, err
 	}
 	return o, nil
 }

@@ -41,6 +41,7 @@ func TestOptout(t *testing.T) {
 	r = d.run("optout", "list", "1002")
 	mustContain(t, "optout list", r.stdout, "1002 refuses background calls from every caller", "1002 refuses background calls from 1001")
 
+	mustContain(t, "top", d.run("top").stdout, "opted out  1 callee(s)")
 	r = d.run("optout", "remove", "1002")
 	mustContain(t, "optout remove", r.stdout, "1002 takes background calls from every caller again (2 opt-out(s) removed)")
 	mustContain(t, "optout list after remove", d.run("optout", "list", "1002").stdout, "1002 takes background calls from every caller")

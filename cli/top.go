@@ -110,6 +110,7 @@ func printOverview(w io.Writer, o api.Overview, now time.Time) {
 		fmt.Fprintf(w, "quiet      %s, off now; %d session(s) wait for the end of the next window (%s)\n", q.Hours, q.Held, q.Until.Local().Format("Jan 2 15:04"))
 	}
 	fmt.Fprintf(w, "notify     backlog %d\n", o.NotificationBacklog)
+	fmt.Fprintf(w, "opted out  %d callee(s) refuse background calls (bgcall optout list CALLEE)\n", o.OptedOut)
 
 	fmt.Fprintf(w, "\nFreeSWITCH nodes (as replica %s sees them)\n", o.Replica)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
