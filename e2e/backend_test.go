@@ -269,6 +269,9 @@ func daemonConfig(name, node, password, template string) config.Config {
 	c.Limits.PerCaller, c.Limits.PerCallee = 20, 20
 	c.Phone.Enabled, c.Phone.Listen, c.Phone.Prompts = true, "127.0.0.1:0", phonePrompts
 	c.Phone.OfferThreshold = offerAfter
+	// No URL of the operator's: the webhook test names its own endpoint
+	// per request.
+	c.Webhooks.AllowRequestURL, c.Webhooks.Secret = true, webhookSecret
 	c.Log.Level = "debug"
 	return c
 }
