@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -170,4 +172,30 @@ func TestAddOptOutReplayed(t *testing.T) {
 			t.Errorf("run %d: reply %v, want DONE", run+1, res)
 		}
 	}
+}
+
+// BenchmarkOptedOut measures the check every new session makes (twice,
+// before and after it is stored): one HMGET of the callee's opt-outs,
+// against callees of whom one in ten opted out of someone.
+func BenchmarkOptedOut(b *testing.B) {
+	ctx := context.Background()
+	st, _ := newStore(b, Options{})
+	for n := range 1000 {
+		if n%10 == 0 {
+			if _, _, err := st.AddOptOut(ctx, OptOut{Callee: fmt.Sprintf("2%09d", n), Caller: "1000000000"}, t0); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	var i atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			n := i.Add(1)
+			if _, _, err := st.OptedOut(ctx, fmt.Sprintf("2%09d", n%1000), fmt.Sprintf("1%09d", n%7)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "checks/s")
 }
