@@ -86,13 +86,37 @@ func (n *Node) SetShowLag(d time.Duration) {
 	n.snapshot = nil
 }
 
-// show answers "show channels|calls [as json|count]".
+// likeColumns are the columns "show channels like <text>" looks for the
+// text in, anywhere (SQL LIKE '%text%'), as FreeSWITCH 1.10.12 does: not
+// dest, callee_num or presence_id (recorded in
+// testdata/freeswitch/flows.json, "busy check").
+var likeColumns = []string{"uuid", "name", "cid_name", "cid_num", "presence_data", "accountcode"}
+
+// like keeps the rows that mention text in one of likeColumns.
+func like(rows []map[string]string, text string) []map[string]string {
+	var out []map[string]string
+	for _, r := range rows {
+		for _, c := range likeColumns {
+			if strings.Contains(strings.ToLower(r[c]), text) {
+				out = append(out, r)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// show answers "show channels|calls [as json|count]" and "show channels
+// like <text> [as json]".
 func (n *Node) show(arg string) string {
 	f := strings.Fields(strings.ToLower(arg))
 	if len(f) == 0 {
 		return "-USAGE: codec|endpoint|application|api|dialplan|file|timer|calls [count]|channels [count|like <match string>]|calls|detailed_calls|bridged_calls|detailed_bridged_calls|aliases|complete|chat|management|modules|nat_map|say|interfaces|interface_types|tasks|limits|status\n"
 	}
-	what := f[0]
+	what, match := f[0], ""
+	if what == "channels" && len(f) >= 3 && f[1] == "like" {
+		match, f = f[2], append(f[:1:1], f[3:]...)
+	}
 	asJSON := len(f) >= 3 && f[1] == "as" && f[2] == "json"
 	count := len(f) >= 2 && f[1] == "count"
 	var cols []string
@@ -101,6 +125,9 @@ func (n *Node) show(arg string) string {
 	switch what {
 	case "channels":
 		cols, rows = channelColumns, channels
+		if match != "" {
+			rows = like(rows, match)
+		}
 	case "calls":
 		cols, rows = append(append([]string(nil), callLegColumns...), callBColumns...), calls
 	default:
@@ -110,6 +137,9 @@ func (n *Node) show(arg string) string {
 		return "\n" + strconv.Itoa(len(rows)) + " total.\n"
 	}
 	if asJSON {
+		if len(rows) == 0 {
+			return `{"row_count": 0}` + "\n" // FreeSWITCH's own spelling of an empty table
+		}
 		var b strings.Builder
 		b.WriteString(`{"row_count":`)
 		b.WriteString(strconv.Itoa(len(rows)))

@@ -196,6 +196,22 @@ var Flows = []Flow{
 		Runs: 3,
 	},
 	{
+		Name: "busy check", Doc: "what bgcall asks before ringing A back: show channels like a number (matched in the name, not only whole), like a uuid, like nothing up; uuid_getvar of its tags",
+		Legs: map[string]Far{"A": {Kind: "answer", Ring: 100 * time.Millisecond}},
+		Steps: []Step{
+			{Cmd: "originate A"},
+			{On: parked("A"), Cmd: "pause 1.5s"},
+			{Cmd: "api show channels like {A.number} as json"},
+			{Cmd: "api show channels like {A} as json"},
+			{Cmd: "api show channels like 5550000000000000 as json"},
+			{Cmd: "api uuid_getvar {A} bgcall_leg"},
+			{Cmd: "api uuid_getvar {A} bgcall_nosuch"},
+			{Cmd: "api uuid_kill {A}"},
+			{On: []string{"CHANNEL_DESTROY[A]"}, Cmd: "api uuid_getvar {A} bgcall_leg"},
+		},
+		Runs: 3,
+	},
+	{
 		Name: "kill on answer", Doc: "bgcall ending a leg on its CHANNEL_ANSWER, before its originate returned",
 		Legs: map[string]Far{"A": {Kind: "answer", Ring: 300 * time.Millisecond}},
 		Steps: []Step{
@@ -310,6 +326,15 @@ func pause(cmd string) (time.Duration, bool) {
 	}
 	v, err := time.ParseDuration(d)
 	return v, err == nil
+}
+
+// numbered replaces {A.number}, {B.number} ... by the numbers the roles
+// are dialled at.
+func (f Flow) numbered(cmd string) string {
+	for role := range f.Legs {
+		cmd = strings.ReplaceAll(cmd, "{"+role+".number}", f.Number(role))
+	}
+	return cmd
 }
 
 // bind replaces {A}, {B} ... by the roles' Unique-IDs.

@@ -288,9 +288,9 @@ func (r *run) send(cmd string, deadline time.Time) (string, error) {
 		r.mu.Lock()
 		r.jobs[job] = word
 		r.mu.Unlock()
-		line = bind(cmd, r.uuids) + "\nJob-UUID: " + job
+		line = bind(r.f.numbered(cmd), r.uuids) + "\nJob-UUID: " + job
 	case strings.HasPrefix(cmd, "api "):
-		line = bind(cmd, r.uuids)
+		line = bind(r.f.numbered(cmd), r.uuids)
 	default:
 		return "", fmt.Errorf("unknown step %q", cmd)
 	}
