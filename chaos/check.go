@@ -461,7 +461,7 @@ func (c *checker) sms() {
 			case r == nil:
 				c.fail(invSMS, "", "SMS to %s, who asked for no session", m.To)
 				continue
-			case r.s.Outcome != store.CallerMissed:
+			case r.s.Outcome != store.CallerMissed && r.s.Outcome != store.CallerBusy:
 				c.fail(invSMS, r.s.ID, "SMS to A for a session that ended %s", r.s.Outcome)
 			}
 			sent[r.s.ID]++

@@ -49,6 +49,15 @@ func (m *Metrics) DialAttempt(leg string, class freeswitch.Class) {
 	m.dialAttempts.WithLabelValues(bounded(leg, Legs), string(class)).Inc()
 }
 
+// CallerBusyCheck counts one answer to whether A is in a call: when is one
+// of BusyWhens, result one of BusyResults.
+func (m *Metrics) CallerBusyCheck(when, result string) {
+	if m == nil {
+		return
+	}
+	m.busyChecks.WithLabelValues(bounded(when, BusyWhens), bounded(result, BusyResults)).Inc()
+}
+
 // Retry counts a callee attempt scheduled again after an unanswered one.
 func (m *Metrics) Retry() {
 	if m == nil {

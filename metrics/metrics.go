@@ -34,7 +34,7 @@ var (
 	// Sources are the entry points a session can be requested from.
 	Sources = []string{"api", "cli", "feature_code", "offer", other}
 	// Outcomes are the outcomes a session finishes with.
-	Outcomes = []string{"completed", "caller_missed", "callee_left", "cancelled", "expired", "failed", other}
+	Outcomes = []string{"completed", "caller_missed", "caller_busy", "callee_left", "cancelled", "expired", "failed", other}
 	// LiveStates are the states of a session that has not finished.
 	LiveStates = []string{"waiting", "dialing_callee", "callee_hold", "bridged", other}
 	// Legs are the two calls bgcall places: to B (callee) and to A (caller).
@@ -48,6 +48,12 @@ var (
 	// ReactionSteps are the commands bgcall sends as soon as a leg answers:
 	// A's originate once B answered, uuid_bridge once A answered.
 	ReactionSteps = []string{"caller_originate", "bridge", other}
+	// BusyWhens are the moments A is asked whether A is in a call: once B
+	// answered (callee_answered), or before B is dialled (before_callee).
+	BusyWhens = []string{"callee_answered", "before_callee", other}
+	// BusyResults are the answers about A: free, busy, or unknown (the
+	// node could not tell; A is rung or B dialled anyway).
+	BusyResults = []string{"free", "busy", "unknown", other}
 	// CommandKinds are the ways a command reaches FreeSWITCH.
 	CommandKinds = []string{"api", "bgapi", other}
 	// HTTPCodes are the classes of the API's response statuses.
@@ -139,6 +145,7 @@ type Metrics struct {
 	webhooks         *prometheus.CounterVec
 	webhookLatency   prometheus.Histogram
 	webhookBacklog   prometheus.Gauge
+	busyChecks       *prometheus.CounterVec
 	live             *liveCollector
 
 	collectors []prometheus.Collector
@@ -264,6 +271,10 @@ func New(reg prometheus.Registerer, build BuildInfo) *Metrics {
 			Namespace: namespace, Name: "webhook_outbox_events",
 			Help: "Lifecycle events in the outbox, not yet delivered or given up; the same on every replica, so take max.",
 		}),
+		busyChecks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "caller_busy_checks_total",
+			Help: "Answers to whether A is in a call, asked before A is rung (callee_answered) or before B is dialled (before_callee): free, busy, unknown.",
+		}, []string{"when", "result"}),
 		live:   newLiveCollector(),
 		nodes:  make(map[string]bool),
 		routes: make(map[string]bool),
@@ -273,7 +284,7 @@ func New(reg prometheus.Registerer, build BuildInfo) *Metrics {
 		m.dialAttempts, m.retries, m.calleeAnswer, m.bridge, m.bridgeDuration,
 		m.notifications, m.schedulerLag, m.reaction, m.redisErrors, m.eslConnected,
 		m.eslReconnects, m.eslCommand, m.eslCommandErrors, m.buildInfo, m.httpRequests,
-		m.phoneConns, m.phoneOffers, m.webhooks, m.webhookLatency, m.webhookBacklog, m.live,
+		m.phoneConns, m.phoneOffers, m.webhooks, m.webhookLatency, m.webhookBacklog, m.busyChecks, m.live,
 	}
 
 	for _, v := range Sources {
@@ -310,6 +321,11 @@ func New(reg prometheus.Registerer, build BuildInfo) *Metrics {
 	}
 	for _, r := range WebhookResults {
 		m.webhooks.WithLabelValues(r)
+	}
+	for _, w := range BusyWhens {
+		for _, r := range BusyResults {
+			m.busyChecks.WithLabelValues(w, r)
+		}
 	}
 	m.addRoute(other)
 	m.buildInfo.WithLabelValues(orUnknown(build.Version), orUnknown(build.Revision), orUnknown(build.GoVersion)).Set(1)

@@ -66,6 +66,7 @@ func TestNamesFollowContract(t *testing.T) {
 		"bgcall_session_duration_seconds":     dto.MetricType_HISTOGRAM,
 		"bgcall_dial_attempts_total":          dto.MetricType_COUNTER,
 		"bgcall_retries_total":                dto.MetricType_COUNTER,
+		"bgcall_caller_busy_checks_total":     dto.MetricType_COUNTER,
 		"bgcall_callee_answer_seconds":        dto.MetricType_HISTOGRAM,
 		"bgcall_bridge_seconds":               dto.MetricType_HISTOGRAM,
 		"bgcall_session_attempts":             dto.MetricType_HISTOGRAM,

@@ -46,6 +46,9 @@ type Message struct {
 	Callee    string // B, who answered and waited
 	Node      string // the FreeSWITCH node of the session, for chat
 	At        time.Time
+	// CallerBusy: A was in another call all the while B held, rather
+	// than not answering.
+	CallerBusy bool
 }
 
 // Notifier tells A that B called. Send must not block for long: the engine
@@ -66,7 +69,8 @@ type Options struct {
 	CallerDial freeswitch.DialTemplate
 	DialVars   map[string]string // extra template values, e.g. domain
 	Prompts    Prompts
-	Notifier   Notifier // nil: nobody is told
+	CallerBusy CallerBusy // whether and how A is asked if A is in a call; zero: DefaultCallerBusy
+	Notifier   Notifier   // nil: nobody is told
 	Metrics    *metrics.Metrics
 	Logger     *slog.Logger
 	Clock      func() time.Time // nil: Store.Now, Redis's clock, which every replica shares
@@ -136,6 +140,13 @@ func (o *Options) fill() error {
 	}
 	if o.Prompts == (Prompts{}) {
 		o.Prompts = DefaultPrompts()
+	}
+	if o.CallerBusy == (CallerBusy{}) {
+		o.CallerBusy = DefaultCallerBusy()
+	}
+	o.CallerBusy.fill()
+	if err := o.CallerBusy.Validate(); err != nil {
+		return err
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

@@ -137,6 +137,9 @@ type fakeSwitch struct {
 	noNode  bool
 	apiErr  error          // every api command fails with it (a node not connected)
 	events  chan esl.Event // what Events delivers; nil: nothing
+	// callerBusy: show channels lists a call of A's (1001) that no
+	// background call placed.
+	callerBusy bool
 	// beforeTurn, when set, runs as a command's turn comes, before its
 	// gate is asked (see esl.WithGate), as a pause of the process there.
 	beforeTurn func()
@@ -167,6 +170,15 @@ func (f *fakeSwitch) API(ctx context.Context, _, cmd string) (string, error) {
 	defer f.mu.Unlock()
 	if f.apiErr != nil {
 		return "", f.apiErr
+	}
+	if strings.HasPrefix(cmd, "show channels like ") {
+		if f.callerBusy {
+			return `{"row_count":1,"rows":[{"uuid":"c0c0c0c0-0000-4000-8000-00000000000c","name":"sofia/internal/1001@10.0.0.1","cid_num":"1001"}]}`, nil
+		}
+		return `{"row_count": 0}`, nil
+	}
+	if strings.HasPrefix(cmd, "uuid_getvar ") {
+		return freeswitch.Undefined, nil
 	}
 	if leg, ok := strings.CutPrefix(cmd, "uuid_dump "); ok {
 		if !f.up[leg] {

@@ -169,6 +169,9 @@ func (e *Engine) lease(ctx context.Context) {
 // esl.Pool.Pick), so an idle replica does not pick eight nodes per poll.
 // Fewer when no node is connected: the worker defers what is claimed.
 func (e *Engine) pickNodes(k int) []string {
+	if e.checksBeforeCallee() {
+		return nil // A is asked first: the worker begins the attempt (busy.go)
+	}
 	nodes := make([]string, 0, k)
 	for range k {
 		node, err := e.opt.Pool.Pick()

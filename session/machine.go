@@ -39,11 +39,12 @@ const (
 	inDeadline                      // the state's deadline passed
 	inNotSent                       // an originate of the leg never reached FreeSWITCH
 	inProbed                        // FreeSWITCH's answer about the legs, after a takeover or restart
+	inChecked                       // the node's answer whether A is in a call (busy.go)
 	inputKinds                      // the number of kinds
 )
 
 var inputNames = [inputKinds]string{"claimed", "answer", "parked", "job failed", "hangup", "node lost",
-	"bridge", "playback stop", "deadline", "not sent", "probed"}
+	"bridge", "playback stop", "deadline", "not sent", "probed", "checked"}
 
 func (k inputKind) String() string { return inputNames[k] }
 
@@ -63,6 +64,7 @@ type input struct {
 	at     time.Time        // when the event was read off the socket; zero if learnt otherwise
 	err    error            // inNotSent: why it never left
 	probed *probed          // inProbed
+	check  *checked         // inChecked
 }
 
 // classify turns ev into an input for t's session, or reports false if ev
@@ -135,7 +137,10 @@ func (w *worker) waiting(ctx context.Context, t *tracked, in input) {
 	case inClaimed:
 		w.beginAttempt(ctx, t)
 	case inDeadline:
-		w.adopt(ctx, t) // a store error left it here: look again
+		w.adopt(ctx, t) // a store error, or a busy check unanswered, left it here: look again
+	case inChecked:
+		// A was asked before B is dialled (CallerBusy.BeforeCallee).
+		w.checkedBeforeCallee(ctx, t, in.check)
 	default:
 		// inAnswer, inParked, inJobFailed, inHangup, inNodeLost, inBridge,
 		// inPlaybackStop, inNotSent, inProbed: a waiting session has no leg.
@@ -186,15 +191,22 @@ func (w *worker) dialingCallee(ctx context.Context, t *tracked, in input) {
 			w.setTimer(t, t.policy.RingTime+e.opt.LegGrace)
 		}
 	default:
-		// inBridge, inPlaybackStop: nothing is bridged or played yet.
+		// inBridge, inPlaybackStop: nothing is bridged or played yet;
+		// inChecked: A is asked only while waiting or holding B.
 	}
 }
 
 // calleeHold: B answered and hears the hold prompt; A's phone rings. A and
-// B are bridged once A answered and both originates returned.
+// B are bridged once A answered and both originates returned. Before A is
+// rung (no caller leg yet), the node is asked whether A is in a call, and
+// asked again while A is (busy.go).
 func (w *worker) calleeHold(ctx context.Context, t *tracked, in input) {
 	e, s := w.e, t.s
 	switch in.kind {
+	case inChecked:
+		if s.CallerLeg == "" {
+			w.callerChecked(ctx, t, in.check)
+		}
 	case inClaimed:
 		// A claim never hands out a session that is not waiting.
 	case inAnswer:
@@ -247,6 +259,8 @@ func (w *worker) calleeHold(ctx context.Context, t *tracked, in input) {
 		}
 	case inDeadline:
 		switch {
+		case s.CallerLeg == "":
+			w.busyWaitDeadline(ctx, t) // A is being asked, or is busy
 		case !t.bridging && !t.callerHeard.IsZero():
 			w.bridge(ctx, t, t.callerHeard) // A answered; an originate's job is late or lost
 		case t.bridging && !t.bridgeAsked:
@@ -297,6 +311,10 @@ func (w *worker) calleeHoldProbed(ctx context.Context, t *tracked, r *probed) {
 		w.probeAgain(t)
 	case !b.exists:
 		w.calleeLeft(ctx, t, freeswitch.Cause(""))
+	case s.CallerLeg == "":
+		// Taken over while A was being asked whether A is in a call: ask
+		// again, B holding.
+		w.holdForCheck(t)
 	case !a.exists:
 		// The lost replica stored A's leg but it is not up: never dialled,
 		// or already over. B is still holding, so dial A again under a new
@@ -304,7 +322,7 @@ func (w *worker) calleeHoldProbed(ctx context.Context, t *tracked, r *probed) {
 		// its way).
 		e.closer.doom(s.ID, s.CallerLeg, s.Node, t.policy.CallerRingTime)
 		e.legs.remove(s.CallerLeg)
-		w.dialCaller(ctx, t, time.Time{}, s, store.Entry{Kind: store.KindCallerRedial, Leg: "caller", Node: s.Node, UUID: s.CallerLeg,
+		w.dialCaller(ctx, t, time.Time{}, s, "", store.Entry{Kind: store.KindCallerRedial, Leg: "caller", Node: s.Node, UUID: s.CallerLeg,
 			Note: "A's leg was not up when the session was taken over"})
 	case a.bridged && b.bridged:
 		w.bridged(ctx, t) // bridged before the step was stored, or its event is late
@@ -349,8 +367,8 @@ func (w *worker) bridgedState(ctx context.Context, t *tracked, in input) {
 		// Both up: they are talking; the hangup event will end it.
 	default:
 		// inClaimed, inAnswer, inParked, inJobFailed (a late job of a leg
-		// that talks), inBridge (again), inPlaybackStop, inNotSent: the call
-		// goes on.
+		// that talks), inBridge (again), inPlaybackStop, inNotSent,
+		// inChecked (late): the call goes on.
 	}
 }
 
@@ -407,11 +425,16 @@ var transitions = []transition{
 	{store.Waiting, "playback stop", "", "", "", "", ""},
 	{store.Waiting, "not sent", "", "", "", "", ""},
 	{store.Waiting, "probed", "", "", "", "", ""},
+	{store.Waiting, "claimed", "", "caller_busy.before_callee", "dialing_callee", "busy check of A, originate B", "attempt"},
+	{store.Waiting, "claimed", "", "caller_busy.before_callee, A busy", "", "busy check of A", "deferred"},
+	{store.Waiting, "checked", "", "A free", "dialing_callee", "originate B", "attempt"},
+	{store.Waiting, "checked", "", "A busy", "", "", "deferred"},
+	{store.Waiting, "checked", "", "check failed", "dialing_callee", "originate B", "attempt"},
 	{store.Waiting, "cancel", "", "", "finished: cancelled", "", "cancelled, finished"},
 
 	{store.DialingCallee, "claimed", "", "the claim began the attempt", "", "originate B", ""},
-	{store.DialingCallee, "answer", roleCallee, "", "callee_hold", "originate A", "callee_answered, caller_dialing"},
-	{store.DialingCallee, "parked", roleCallee, "", "callee_hold", "originate A, hold prompt to B", "callee_answered, caller_dialing"},
+	{store.DialingCallee, "answer", roleCallee, "", "callee_hold", "busy check of A, originate A", "callee_answered, caller_dialing"},
+	{store.DialingCallee, "parked", roleCallee, "", "callee_hold", "hold prompt to B, busy check of A, originate A", "callee_answered, caller_dialing"},
 	{store.DialingCallee, "job failed", roleCallee, "USER_BUSY, attempts left", "waiting", "", "attempt_ended, scheduled"},
 	{store.DialingCallee, "job failed", roleCallee, "UNALLOCATED_NUMBER", "finished: failed", "", "attempt_ended, finished"},
 	{store.DialingCallee, "hangup", roleCallee, "NO_ANSWER, attempts left", "waiting", "", "attempt_ended, scheduled"},
@@ -422,10 +445,11 @@ var transitions = []transition{
 	{store.DialingCallee, "deadline", "", "attempts left", "waiting", "hang up B", "attempt_ended, scheduled"},
 	{store.DialingCallee, "not sent", roleCallee, "attempts left", "waiting", "hang up B", "attempt_ended, scheduled"},
 	{store.DialingCallee, "probed", "", "B gone", "waiting", "hang up B", "attempt_ended, scheduled"},
-	{store.DialingCallee, "probed", "", "B answered", "callee_hold", "originate A, hold prompt to B", "callee_answered, caller_dialing"},
+	{store.DialingCallee, "probed", "", "B answered", "callee_hold", "hold prompt to B, busy check of A, originate A", "callee_answered, caller_dialing"},
 	{store.DialingCallee, "probed", "", "B rings", "", "", ""},
 	{store.DialingCallee, "probed", "", "node unreachable", "", "", ""},
 	{store.DialingCallee, "cancel", "", "", "finished: cancelled", "hang up B", "cancelled, finished"},
+	{store.DialingCallee, "checked", "", "", "", "", ""},
 
 	{store.CalleeHold, "claimed", "", "", "", "", ""},
 	{store.CalleeHold, "answer", roleCallee, "", "", "", ""},
@@ -461,6 +485,19 @@ var transitions = []transition{
 	{store.CalleeHold, "probed", "", "A rings", "", "hold prompt to B", ""},
 	{store.CalleeHold, "probed", "", "node unreachable", "", "", ""},
 	{store.CalleeHold, "cancel", "", "", "finished: cancelled", "hang up A, cancel prompt to B", "cancelled, finished"},
+	{store.CalleeHold, "checked", "", "", "", "", ""},
+	{store.CalleeHold, "checked", "", "A free", "", "originate A", "caller_dialing"},
+	{store.CalleeHold, "checked", "", "A busy", "", "", "caller_busy"},
+	{store.CalleeHold, "checked", "", "A busy, wait over", "finished: caller_busy", "unavailable prompt to B, SMS to A", "caller_busy, finished"},
+	{store.CalleeHold, "checked", "", "check failed", "", "originate A", "caller_dialing"},
+	{store.CalleeHold, "deadline", "", "A being asked, no answer", "", "originate A", "caller_dialing"},
+	{store.CalleeHold, "deadline", "", "A busy, asking again", "", "busy check of A", "caller_busy"},
+	{store.CalleeHold, "deadline", "", "A still busy, asking again", "", "busy check of A", ""},
+	{store.CalleeHold, "deadline", "", "A free again, asking again", "", "busy check of A, originate A", "caller_dialing"},
+	{store.CalleeHold, "playback stop", roleCallee, "A being asked", "", "hold prompt to B", ""},
+	{store.CalleeHold, "hangup", roleCallee, "A being asked", "finished: callee_left", "", "callee_hung_up, finished"},
+	{store.CalleeHold, "probed", "", "A being asked", "", "hold prompt to B, busy check of A, originate A", "caller_dialing"},
+	{store.CalleeHold, "cancel", "", "A being asked", "finished: cancelled", "cancel prompt to B", "cancelled, finished"},
 
 	{store.Bridged, "claimed", "", "", "", "", ""},
 	{store.Bridged, "answer", roleCaller, "", "", "", ""},
@@ -477,4 +514,5 @@ var transitions = []transition{
 	{store.Bridged, "probed", "", "B gone", "finished: completed", "hang up A", "finished"},
 	{store.Bridged, "cancel", "", "", "", "", ""},
 	{store.Bridged, "cancel", "", "end bridged", "finished: cancelled", "hang up B, hang up A", "cancelled, finished"},
+	{store.Bridged, "checked", "", "", "", "", ""},
 }

@@ -28,6 +28,9 @@ func TestSlowReplyHoldsUpNoOtherSession(t *testing.T) {
 		// it: B must not give up, nor the engine on the bridge, meanwhile.
 		o.ParkTimeout = 300 * time.Second
 		o.LegGrace = 3 * slow
+		// Every API command is slow here, the second session's own busy
+		// check of A too: the test is about the first one's reply.
+		o.CallerBusy.Check = session.BusyOff
 	}))
 	n := h.nodes[0]
 	n.SetSubscriber("4102", answer)

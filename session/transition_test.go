@@ -101,6 +101,11 @@ func words(cmds []string, s store.Session, sms int) string {
 			// A closing prompt first stops the hold prompt; part of it.
 		case "uuid_dump":
 			out = append(out, "uuid_dump "+who(c))
+		case "show":
+			out = append(out, "busy check of A")
+		case "uuid_getvar":
+			// Part of the busy check: whether a channel of A's is a
+			// background call's.
 		default:
 			out = append(out, verb)
 		}
@@ -170,12 +175,63 @@ var setups = map[string]func(m *machineUnderTest, t *tracked, in *input){
 	"connection lost, attempts left": func(_ *machineUnderTest, _ *tracked, in *input) {
 		in.err = fmt.Errorf("fs1: bgapi originate: %w", esl.ErrConnectionLost)
 	},
+	"caller_busy.before_callee": func(m *machineUnderTest, _ *tracked, _ *input) { m.e.opt.CallerBusy.BeforeCallee = true },
+	"caller_busy.before_callee, A busy": func(m *machineUnderTest, _ *tracked, _ *input) {
+		m.e.opt.CallerBusy.BeforeCallee, m.sw.callerBusy = true, true
+	},
+	"A free": func(m *machineUnderTest, t *tracked, in *input) { beingAsked(m, t, in, &checked{}) },
+	"A busy": func(m *machineUnderTest, t *tracked, in *input) { beingAsked(m, t, in, busyAnswer()) },
+	"check failed": func(m *machineUnderTest, t *tracked, in *input) {
+		beingAsked(m, t, in, &checked{err: esl.ErrNotConnected})
+	},
+	"A busy, wait over": func(m *machineUnderTest, t *tracked, in *input) {
+		beingAsked(m, t, in, busyAnswer())
+		t.s.AnsweredAt = m.st.now.Add(-m.e.opt.CallerBusy.Wait)
+	},
+	"A being asked, no answer": func(m *machineUnderTest, t *tracked, in *input) { beingAsked(m, t, in, nil) },
+	"A busy, asking again": func(m *machineUnderTest, t *tracked, in *input) {
+		beingAsked(m, t, in, nil)
+		t.check, m.sw.callerBusy = 0, true
+	},
+	"A still busy, asking again": func(m *machineUnderTest, t *tracked, in *input) {
+		beingAsked(m, t, in, nil)
+		t.check, t.busyNoted, m.sw.callerBusy = 0, true, true
+	},
+	"A free again, asking again": func(m *machineUnderTest, t *tracked, in *input) {
+		beingAsked(m, t, in, nil)
+		t.check, t.busyNoted = 0, true
+	},
+	"A being asked": func(m *machineUnderTest, t *tracked, in *input) {
+		beingAsked(m, t, in, nil)
+		if in.kind == inProbed {
+			in.probed.callee = up()
+		}
+	},
 	"A answered": func(m *machineUnderTest, t *tracked, in *input) {
 		t.callerHeard = m.st.now
 		if in.kind == inProbed {
 			in.probed.callee, in.probed.caller = up(), up()
 		}
 	},
+}
+
+// beingAsked puts t where A is asked whether A is in a call: before B is
+// dialled (waiting) or with B holding and no caller leg yet. c, when not
+// nil, is the node's answer the input brings.
+func beingAsked(m *machineUnderTest, t *tracked, in *input, c *checked) {
+	t.check, t.checkNode = 7, "fs1"
+	if t.s.State == store.CalleeHold {
+		t.s.CallerLeg, t.s.AnsweredAt = "", m.st.now
+		t.holdSent = in.kind != inProbed // B hears the hold prompt, unless taken over
+	}
+	if c != nil {
+		c.seq = t.check
+		in.check = c
+	}
+}
+
+func busyAnswer() *checked {
+	return &checked{busy: true, why: "channel sofia/internal/1001@10.0.0.1 (c0c0c0c0-0000-4000-8000-00000000000c) is up"}
 }
 
 func up() legStatus         { return legStatus{exists: true, answered: true} }
@@ -262,7 +318,7 @@ func TestTransitionTable(t *testing.T) {
 // TestTransitionTableComplete: every state has a row for every input (and
 // cancel), so the table says what each pair does, even nothing.
 func TestTransitionTableComplete(t *testing.T) {
-	for _, st := range []store.State{store.Waiting, store.DialingCallee, store.CalleeHold, store.Bridged} {
+	for _, st := range store.LiveStates {
 		for _, name := range append(inputNames[:], "cancel") {
 			if !slices.ContainsFunc(transitions, func(r transition) bool { return r.state == st && r.input == name }) {
 				t.Errorf("no row for %s on %s", st, name)
@@ -302,7 +358,8 @@ Inputs: **claimed** (the scheduler claimed the session), **answer** (CHANNEL_ANS
 (BACKGROUND_JOB -ERR), **hangup** (CHANNEL_HANGUP), **node lost** (the leg vanished with its node),
 **bridge** (CHANNEL_BRIDGE), **playback stop**, **deadline** (the state's timer), **not sent** (an
 originate never reached FreeSWITCH), **probed** (FreeSWITCH's answer about the legs after a takeover
-or restart), **cancel** (from any replica). An empty "next" keeps the state; a row with nothing in it
+or restart), **checked** (the node's answer whether A is in a call, see
+[caller-busy.md](caller-busy.md)), **cancel** (from any replica). An empty "next" keeps the state; a row with nothing in it
 deliberately does nothing. A closing prompt stops the hold prompt first (uuid_break).
 
 `)

@@ -32,6 +32,7 @@ const (
 	jobRecheck                   // the reconciler found the session not ours in the store
 	jobWithheld                  // a command of the session may not have reached FreeSWITCH: withheld (the lease was in doubt), or its connection failed
 	jobNodeBack                  // a node's event socket is back: ask the store and FreeSWITCH about every session on it
+	jobChecked                   // the node's answer whether the session's caller is in a call
 )
 
 type job struct {
@@ -42,6 +43,7 @@ type job struct {
 	gen     uint64 // timer generation; an older one is ignored
 	notSent *notSent
 	probed  *probed
+	checked *checked
 	done    chan struct{} // closed once handled (jobRecheckAll)
 	node    string        // jobNodeBack
 }
@@ -78,6 +80,13 @@ type tracked struct {
 	// that may not be the stored one.
 	recheck bool
 	probe   uint64 // the FreeSWITCH answer awaited after an adoption; 0: none
+	// check is the answer awaited about whether A is in a call (0: none),
+	// asked of checkNode; busyNoted: the timeline says A was busy.
+	check       uint64
+	checkNode   string
+	busyNoted   bool
+	calleeHeard time.Time // when B's answer was read, for A's originate once A is free
+	holdSent    bool      // the hold prompt was sent to B (it repeats on PLAYBACK_STOP)
 }
 
 // worker steers a fixed share of the sessions, one job at a time, so the
@@ -99,6 +108,7 @@ type worker struct {
 	reports  []job         // at most one per command that was in the senders since the last job
 	reported chan struct{} // signalled when reports is not empty
 	probes   uint64        // adoptions that asked FreeSWITCH, numbering their answers
+	checks   uint64        // busy checks of callers, numbering their answers
 }
 
 // workerInbox is the jobs a worker holds before the dispatcher waits for
@@ -196,6 +206,13 @@ func (w *worker) handle(ctx context.Context, j job) {
 		}
 		t.probe = 0
 		w.step(ctx, t, input{kind: inProbed, probed: r})
+	case jobChecked:
+		c := j.checked
+		if t == nil || t.check != c.seq || t.recheck {
+			return // the session moved on meanwhile
+		}
+		t.check = 0
+		w.step(ctx, t, input{kind: inChecked, check: c})
 	case jobRecheck:
 		if t != nil {
 			w.recheck(ctx, t)
@@ -397,6 +414,16 @@ func (w *worker) beginAttempt(ctx context.Context, t *tracked) {
 		w.apply(ctx, t, next, store.Entry{Kind: store.KindDeferred, Note: "no FreeSWITCH node connected: " + err.Error()})
 		return
 	}
+	if e.checksBeforeCallee() {
+		w.checkCaller(t, node) // B is dialled once A is found free
+		return
+	}
+	w.startAttempt(ctx, t, node)
+}
+
+// startAttempt begins the next callee attempt of t on node.
+func (w *worker) startAttempt(ctx context.Context, t *tracked, node string) {
+	e, s, now := w.e, t.s, w.e.now()
 	// The store begins it as a claim does (store.BeginAttempt), so there is
 	// one definition of an attempt's fields and timeline entry.
 	got, err := e.opt.Store.BeginAttempt(ctx, s, node, now)
@@ -531,7 +558,7 @@ func (w *worker) calleeAnswered(ctx context.Context, t *tracked, heard time.Time
 	s, now := t.s, w.e.now()
 	next := s
 	next.State, next.AnsweredAt = store.CalleeHold, now
-	w.dialCaller(ctx, t, heard, next,
+	w.ringCaller(ctx, t, heard, next,
 		store.Entry{Kind: store.KindCalleeAnswered, Leg: "callee", Attempt: s.Attempts, Node: s.Node, UUID: s.CalleeLeg})
 	if t.s.State == store.CalleeHold {
 		w.e.opt.Metrics.DialAttempt("callee", freeswitch.ClassAnswered)
@@ -541,8 +568,9 @@ func (w *worker) calleeAnswered(ctx context.Context, t *tracked, heard time.Time
 
 // dialCaller stores a new caller leg in next and dials it, B holding. The
 // leg is named and stored before it is dialled, so whoever steers the
-// session next knows which leg to look for.
-func (w *worker) dialCaller(ctx context.Context, t *tracked, heard time.Time, next store.Session, before ...store.Entry) {
+// session next knows which leg to look for. note goes on the timeline's
+// caller_dialing entry.
+func (w *worker) dialCaller(ctx context.Context, t *tracked, heard time.Time, next store.Session, note string, before ...store.Entry) {
 	e, s := w.e, t.s
 	leg := uuid.New()
 	t.callerParked, t.callerHeard = false, time.Time{}
@@ -551,7 +579,7 @@ func (w *worker) dialCaller(ctx context.Context, t *tracked, heard time.Time, ne
 	if err != nil {
 		next.CallerLeg = ""
 	}
-	entries := append(before, store.Entry{Kind: store.KindCallerDialing, Leg: "caller", Node: s.Node, UUID: next.CallerLeg})
+	entries := append(before, store.Entry{Kind: store.KindCallerDialing, Leg: "caller", Node: s.Node, UUID: next.CallerLeg, Note: note})
 	if !w.apply(ctx, t, next, entries...) {
 		return
 	}
@@ -560,10 +588,11 @@ func (w *worker) dialCaller(ctx context.Context, t *tracked, heard time.Time, ne
 		return
 	}
 	w.originate(s.ID, &notSent{leg: leg, node: s.Node, caller: true, window: t.policy.CallerRingTime}, cmd, heard)
-	if t.calleeParked {
+	if t.calleeParked && !t.holdSent {
 		// Else once B's originate has returned (calleeHold, inParked):
 		// FreeSWITCH drops a prompt sent to a leg whose originate is
-		// still under way, though it replies +OK.
+		// still under way, though it replies +OK. B already hears it
+		// when A was asked first whether A is in a call.
 		w.playHold(ctx, t)
 	}
 	w.setTimer(t, t.policy.CallerRingTime+e.opt.LegGrace)
@@ -579,6 +608,7 @@ func (w *worker) playHold(_ context.Context, t *tracked) {
 		e.log.Warn("hold prompt", "session", s.ID, "callee_leg", s.CalleeLeg, "err", err)
 		return
 	}
+	t.holdSent = true
 	e.senders.send(s.Node, s.ID, func(ctx context.Context) {
 		ctx, ok := e.mayAct(ctx, "hold prompt", s.ID)
 		if !ok {
@@ -700,9 +730,17 @@ func (w *worker) callerMissed(ctx context.Context, t *tracked, cause freeswitch.
 		return
 	}
 	e.closer.prompt(s.ID, s.CalleeLeg, s.Node, e.opt.Prompts.CallerUnavailable, t.calleeParked)
+	w.tellCaller(ctx, t, false)
+}
+
+// tellCaller tells A that B called and could not reach A: A missed the
+// call, or was busy in another.
+func (w *worker) tellCaller(ctx context.Context, t *tracked, busy bool) {
+	e, s := w.e, t.s
 	if e.opt.Notifier != nil {
 		// A reads the time in the session's zone, the one its quiet hours use.
-		e.opt.Notifier.Send(ctx, Message{SessionID: s.ID, Caller: s.Caller, Callee: s.Callee, Node: s.Node, At: e.now().In(t.policy.Quiet.location())})
+		e.opt.Notifier.Send(ctx, Message{SessionID: s.ID, Caller: s.Caller, Callee: s.Callee, Node: s.Node,
+			At: e.now().In(t.policy.Quiet.location()), CallerBusy: busy})
 	}
 }
 

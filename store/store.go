@@ -104,6 +104,7 @@ type Outcome string
 const (
 	Completed    Outcome = "completed"
 	CallerMissed Outcome = "caller_missed"
+	CallerBusy   Outcome = "caller_busy" // B answered and held while A was in another call, to the end of the wait
 	CalleeLeft   Outcome = "callee_left"
 	Cancelled    Outcome = "cancelled"
 	Expired      Outcome = "expired"
@@ -160,6 +161,7 @@ const (
 	KindBridged        Kind = "bridged"         // A and B are talking
 	KindCalleeHungUp   Kind = "callee_hung_up"  // B hung up before A answered
 	KindCallerEnded    Kind = "caller_ended"    // A did not answer
+	KindCallerBusy     Kind = "caller_busy"     // A was in another call when A was to be rung
 	KindCancelled      Kind = "cancelled"       // background calling was switched off
 	KindFinished       Kind = "finished"        // the session reached its outcome; always the last entry
 )
