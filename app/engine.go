@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"regexp"
 	"time"
 
 	"bgcall/config"
@@ -17,7 +18,12 @@ func engineOptions(cfg config.Config) (session.Options, error) {
 	if err != nil {
 		return session.Options{}, err
 	}
+	busy, err := callerBusy(cfg.CallerBusy)
+	if err != nil {
+		return session.Options{}, err
+	}
 	return session.Options{
+		CallerBusy: busy,
 		Replica:    cfg.ReplicaID,
 		LeaseTTL:   cfg.LeaseTTL,
 		Policy:     p,
@@ -31,6 +37,25 @@ func engineOptions(cfg config.Config) (session.Options, error) {
 			Cancelled:         cfg.Prompts.Cancelled,
 		},
 	}, nil
+}
+
+// callerBusy is the engine's busy check of A for the configured one.
+func callerBusy(c config.CallerBusy) (session.CallerBusy, error) {
+	b := session.CallerBusy{
+		Check: session.BusyCheck(c.Check), Command: freeswitch.CommandTemplate(c.Command),
+		Wait: c.Wait, Interval: c.Interval, BeforeCallee: c.BeforeCallee, Defer: c.Defer,
+	}
+	if c.Check == string(session.BusyCommand) {
+		re, err := regexp.Compile(c.BusyReply)
+		if err != nil {
+			return b, fmt.Errorf("caller_busy.busy_reply: %w", err)
+		}
+		b.BusyReply = re
+	}
+	if err := b.Validate(); err != nil {
+		return b, err
+	}
+	return b, nil
 }
 
 // policy is the engine's retry policy for the configured one.

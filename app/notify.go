@@ -36,6 +36,7 @@ func notifiers(cfg config.Config, pool *esl.Pool, m *metrics.Metrics, log *slog.
 			ChatTo:        domain.Replace(cfg.Notify.ChatTo),
 			WebhookURL:    cfg.Notify.WebhookURL,
 			Template:      cfg.Notify.SMSTemplate,
+			BusyTemplate:  cfg.Notify.BusyTemplate,
 			OfferTemplate: cfg.Notify.OfferTemplate,
 			OnPrefix:      cfg.Phone.OnPrefix,
 			Timeout:       cfg.Notify.Timeout,

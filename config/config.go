@@ -20,6 +20,7 @@ type Config struct {
 	Retention  time.Duration
 	Retry      Retry
 	Prompts    Prompts
+	CallerBusy CallerBusy
 	Notify     Notify
 	Webhooks   Webhooks
 	Limits     Limits
@@ -124,6 +125,18 @@ type Prompts struct {
 	Cancelled         string
 }
 
+// CallerBusy is whether and how bgcall asks if A is in a call before
+// ringing A back (docs/caller-busy.md).
+type CallerBusy struct {
+	Check        string        // channels | command | off
+	Command      string        // check = command: API command with {number}
+	BusyReply    string        // check = command: regular expression a busy reply matches
+	Wait         time.Duration // how long B holds while A is busy; 0 = end at once
+	Interval     time.Duration // how often a busy A is asked again
+	BeforeCallee bool          // also ask before dialling B; a busy A defers the attempt
+	Defer        time.Duration // how long such an attempt is put off
+}
+
 // Notify is how A learns that a call back failed (claim 4's SMS).
 type Notify struct {
 	Mode        string // none | chat | webhook | both
@@ -134,6 +147,9 @@ type Notify struct {
 	Timeout     time.Duration
 	Retries     int
 	SMSTemplate string // {caller}, {callee} and {time}
+	// BusyTemplate is the text when A was in another call all the while
+	// B held (outcome caller_busy); the same placeholders.
+	BusyTemplate string
 	// OfferTemplate is the automatic offer by message: {caller}, {callee},
 	// {missed}, {time} and {on_prefix}.
 	OfferTemplate string

@@ -207,6 +207,21 @@ func TestValidateNamesSettingAndFix(t *testing.T) {
 			c.Retry.Causes = append(c.Retry.Causes, CauseRule{Cause: "USER_BUSY", Action: ActionFail})
 		}},
 		{"prompts.hold", func(c *Config) { c.Prompts.Hold = "" }},
+		{"caller_busy.check", func(c *Config) { c.CallerBusy.Check = "presence" }},
+		{"caller_busy.command", func(c *Config) { c.CallerBusy.Check = "command" }},
+		{"caller_busy.command", func(c *Config) { c.CallerBusy.Check, c.CallerBusy.Command = "command", "hash select/busy/1001" }},
+		{"caller_busy.command", func(c *Config) {
+			c.CallerBusy.Check, c.CallerBusy.Command = "command", "hash select/busy/{number}|fsctl shutdown"
+		}},
+		{"caller_busy.command", func(c *Config) { c.CallerBusy.Check, c.CallerBusy.Command = "command", "eval ${number}" }},
+		{"caller_busy.busy_reply", func(c *Config) {
+			c.CallerBusy.Check, c.CallerBusy.Command, c.CallerBusy.BusyReply = "command", "hash select/busy/{number}", "(true"
+		}},
+		{"caller_busy.wait", func(c *Config) { c.CallerBusy.Wait = -time.Second }},
+		{"caller_busy.wait", func(c *Config) { c.CallerBusy.Wait = time.Hour }},
+		{"caller_busy.interval", func(c *Config) { c.CallerBusy.Interval = 0 }},
+		{"caller_busy.interval", func(c *Config) { c.CallerBusy.Interval = time.Minute }},
+		{"caller_busy.defer", func(c *Config) { c.CallerBusy.BeforeCallee, c.CallerBusy.Defer = true, 0 }},
 		{"notify.mode", func(c *Config) { c.Notify.Mode = "sms" }},
 		{"notify.webhook_url", func(c *Config) { c.Notify.Mode = "webhook"; c.Notify.WebhookURL = "ftp://x" }},
 		{"limits.per_callee", func(c *Config) { c.Limits.PerCallee = 0 }},

@@ -68,6 +68,13 @@ func Defaults() Config {
 			CallerUnavailable: "ivr/ivr-not_available.wav",
 			Cancelled:         "ivr/ivr-call_cannot_be_completed_as_dialed.wav",
 		},
+		CallerBusy: CallerBusy{
+			Check:     "channels",
+			BusyReply: `^(?i:true|yes|busy|[1-9][0-9]*)$`,
+			Wait:      20 * time.Second,
+			Interval:  2 * time.Second,
+			Defer:     30 * time.Second,
+		},
 		Notify: Notify{
 			Mode:          "none",
 			ChatProto:     "sip",
@@ -76,6 +83,7 @@ func Defaults() Config {
 			Timeout:       5 * time.Second,
 			Retries:       3,
 			SMSTemplate:   "{callee} called you back at {time} and could not reach you. Call {callee} to talk.",
+			BusyTemplate:  "{callee} called you back at {time} while you were on another call. Call {callee} to talk.",
 			OfferTemplate: "{callee} did not answer your last {missed} calls. Dial {on_prefix}{callee} and we will keep trying {callee} and call you back when they answer.",
 		},
 		Webhooks: defaultWebhooks(),
@@ -156,6 +164,14 @@ var settings = []setting{
 	str("prompts.caller_unavailable", "played to B when A does not answer, before B is hung up", func(c *Config) *string { return &c.Prompts.CallerUnavailable }),
 	str("prompts.cancelled", "played to B when the session is cancelled while B is on hold", func(c *Config) *string { return &c.Prompts.Cancelled }),
 
+	str("caller_busy.check", "how bgcall asks whether A is in a call before ringing A back: `channels` (A's channels on the node, `show channels like`), `command` (`caller_busy.command`), `off`", func(c *Config) *string { return &c.CallerBusy.Check }),
+	str("caller_busy.command", "with `caller_busy.check=command`: a FreeSWITCH API command whose reply says whether `{number}` is busy, e.g. `hash select/busy/{number}`", func(c *Config) *string { return &c.CallerBusy.Command }),
+	str("caller_busy.busy_reply", "with `caller_busy.check=command`: regular expression the command's reply (blanks trimmed) matches when A is busy", func(c *Config) *string { return &c.CallerBusy.BusyReply }),
+	dur("caller_busy.wait", "how long B holds, after answering, for a busy A to be free; then B hears `prompts.caller_unavailable`, A gets the message, the outcome is `caller_busy`; 0 = at once", func(c *Config) *time.Duration { return &c.CallerBusy.Wait }),
+	dur("caller_busy.interval", "how often a busy A is asked again while B holds", func(c *Config) *time.Duration { return &c.CallerBusy.Interval }),
+	boolean("caller_busy.before_callee", "also ask before dialling B: a busy A puts the attempt off by `caller_busy.defer` without counting it (Asterisk's CC_CALLER_BUSY)", func(c *Config) *bool { return &c.CallerBusy.BeforeCallee }),
+	dur("caller_busy.defer", "with `caller_busy.before_callee`: how long an attempt is put off while A is busy", func(c *Config) *time.Duration { return &c.CallerBusy.Defer }),
+
 	str("notify.mode", "how A is told B was missed: `none`, `chat` (FreeSWITCH chat API), `webhook`, `both`", func(c *Config) *string { return &c.Notify.Mode }),
 	str("notify.chat_proto", "chat protocol (`sip`)", func(c *Config) *string { return &c.Notify.ChatProto }),
 	str("notify.chat_from", "chat sender; `{domain}` and `{callee}` replaced", func(c *Config) *string { return &c.Notify.ChatFrom }),
@@ -164,6 +180,7 @@ var settings = []setting{
 	dur("notify.timeout", "bound on one notification attempt", func(c *Config) *time.Duration { return &c.Notify.Timeout }),
 	integer("notify.retries", "further tries after a failed notification (backoff doubles from 1s)", func(c *Config) *int { return &c.Notify.Retries }),
 	str("notify.sms_template", "text sent to A; `{caller}`, `{callee}` and `{time}` (when B called, in the session's time zone: `retry.timezone` or the request's) replaced", func(c *Config) *string { return &c.Notify.SMSTemplate }),
+	str("notify.busy_template", "text sent to A when A was on another call all the while B held (outcome `caller_busy`); the same placeholders as `notify.sms_template`", func(c *Config) *string { return &c.Notify.BusyTemplate }),
 	str("notify.offer_template", "the automatic offer by message (`phone.offer_by_message`); `{caller}`, `{callee}`, `{missed}`, `{time}` and `{on_prefix}` replaced", func(c *Config) *string { return &c.Notify.OfferTemplate }),
 
 	str("webhooks.url", "receives every session's lifecycle events (created, attempts, answers, bridged, finished) as signed JSON POSTs, see docs/webhooks.md; empty = none", func(c *Config) *string { return &c.Webhooks.URL }),

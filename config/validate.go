@@ -115,6 +115,8 @@ func (c *Config) Validate() error {
 		bad("dial.domain", "%q is not a domain name; use a plain name such as pbx.example.com", c.Dial.Domain)
 	}
 
+	validateCallerBusy(c.CallerBusy, bad)
+
 	r := c.Redis
 	for _, a := range r.Addrs {
 		if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
@@ -336,4 +338,38 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// validateCallerBusy checks the caller_busy settings.
+func validateCallerBusy(b CallerBusy, bad func(key, format string, args ...any)) {
+	switch b.Check {
+	case "channels", "off":
+	case "command":
+		if b.Command == "" {
+			bad("caller_busy.command", "is empty but caller_busy.check is command; write an API command with {number}, e.g. hash select/busy/{number}, or set caller_busy.check=channels")
+		} else if err := freeswitch.CommandTemplate(b.Command).Validate(); err != nil {
+			bad("caller_busy.command", "%v", err) // names the template and what is wrong
+		}
+		if _, err := regexp.Compile(b.BusyReply); err != nil {
+			bad("caller_busy.busy_reply", "%q is not a regular expression: %v", b.BusyReply, err)
+		} else if b.BusyReply == "" {
+			bad("caller_busy.busy_reply", "is empty, which every reply matches; write what a busy reply looks like, e.g. ^(true|[1-9][0-9]*)$")
+		}
+	default:
+		bad("caller_busy.check", "%q is not channels, command or off", b.Check)
+	}
+	if b.Wait < 0 {
+		bad("caller_busy.wait", "must not be negative; 0 ends the session at once when A is busy, e.g. 20s holds B that long")
+	}
+	if b.Interval <= 0 {
+		bad("caller_busy.interval", "must be positive, e.g. 2s")
+	} else if b.Wait > 0 && b.Interval > b.Wait {
+		bad("caller_busy.interval", "%v is longer than caller_busy.wait %v: A would be asked once only; make it shorter, e.g. 2s", b.Interval, b.Wait)
+	}
+	if b.Wait > 5*time.Minute {
+		bad("caller_busy.wait", "%v holds B too long on hold; at most 5m (20s is usual)", b.Wait)
+	}
+	if b.BeforeCallee && b.Defer <= 0 {
+		bad("caller_busy.defer", "must be positive with caller_busy.before_callee, e.g. 30s")
+	}
 }

@@ -35,6 +35,10 @@ const (
 // replaced.
 const DefaultTemplate = "{callee} called you back at {time} and could not reach you. Call {callee} to talk."
 
+// DefaultBusyTemplate is the message text when A was in another call all
+// the while B held (outcome caller_busy); the same placeholders.
+const DefaultBusyTemplate = "{callee} called you back at {time} while you were on another call. Call {callee} to talk."
+
 // DefaultOfferTemplate is the automatic offer sent by message (claim 3,
 // when the dialplan cannot make it during the call); {callee}, {caller},
 // {missed}, {time} and {on_prefix} are replaced.
@@ -50,6 +54,8 @@ type Options struct {
 	WebhookURL string
 	Client     *http.Client
 	Template   string
+	// BusyTemplate is the text when A was busy in another call.
+	BusyTemplate string
 	// OfferTemplate and OnPrefix write the automatic offer (SendOffer).
 	OfferTemplate string
 	OnPrefix      string
@@ -100,6 +106,9 @@ func New(opts Options) (*Notifier, error) {
 	}
 	if opts.Template == "" {
 		opts.Template = DefaultTemplate
+	}
+	if opts.BusyTemplate == "" {
+		opts.BusyTemplate = DefaultBusyTemplate
 	}
 	if opts.OfferTemplate == "" {
 		opts.OfferTemplate = DefaultOfferTemplate
@@ -216,6 +225,9 @@ var errMaybeSent = errors.New("FreeSWITCH may have sent it: its result was lost"
 
 // Text renders the message for m.
 func (n *Notifier) Text(m session.Message) string {
+	if m.CallerBusy {
+		return fill(n.opt.BusyTemplate, m)
+	}
 	return fill(n.opt.Template, m)
 }
 

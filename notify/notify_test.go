@@ -160,3 +160,27 @@ func TestOfferByWebhook(t *testing.T) {
 	}
 	testutil.WaitFor(t, "the sent count", func() bool { return count(t, reg, "sent") == 1 })
 }
+
+// TestBusyText: A who was on another call all the while B held is told
+// so, by the busy template, not that A could not be reached.
+func TestBusyText(t *testing.T) {
+	n, err := notify.New(notify.Options{Channel: notify.ChannelWebhook, WebhookURL: "http://127.0.0.1:1/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	busy := msg
+	busy.CallerBusy = true
+	if got, want := n.Text(busy), "1002 called you back at 14:05 while you were on another call. Call 1002 to talk."; got != want {
+		t.Errorf("busy text %q, want %q", got, want)
+	}
+	if got := n.Text(msg); strings.Contains(got, "another call") {
+		t.Errorf("missed text %q speaks of another call", got)
+	}
+	n, err = notify.New(notify.Options{Channel: notify.ChannelWebhook, WebhookURL: "http://127.0.0.1:1/", BusyTemplate: "{caller}: {callee} rang while you talked"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := n.Text(busy); got != "1001: 1002 rang while you talked" {
+		t.Errorf("configured busy text %q", got)
+	}
+}
