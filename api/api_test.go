@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -553,5 +555,40 @@ func TestCreateNamesEveryBadField(t *testing.T) {
 		if !got[want] {
 			t.Errorf("field %s not named: %s", want, a.body)
 		}
+	}
+}
+
+// TestRingWarning: a request whose ring time reaches the network's
+// voicemail delay (20s here) without confirmation is created, and its
+// answer warns, naming the setting and the fix; a shorter ring or
+// confirmation leaves the warning out, and a bad confirm is refused.
+func TestRingWarning(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	for i, c := range []struct {
+		policy string
+		warn   bool
+	}{
+		{`{"ring_time":"25s"}`, true},
+		{`{"ring_time":"20s"}`, true},
+		{`{"ring_time":"15s"}`, false},
+		{`{"ring_time":"25s","confirm":true}`, false},
+	} {
+		a := e.call("POST", "/v1/sessions", fmt.Sprintf(`{"caller":"20%02d","callee":"30%02d","policy":%s}`, i, i, c.policy))
+		if a.status != http.StatusCreated {
+			t.Fatalf("%s: %d %s", c.policy, a.status, a.body)
+		}
+		s := a.session(t)
+		warned := slices.ContainsFunc(s.Warnings, func(w string) bool {
+			return strings.Contains(w, "retry.voicemail_after") && strings.Contains(w, "confirm")
+		})
+		if warned != c.warn {
+			t.Errorf("%s: warnings %q, want the voicemail warning: %v", c.policy, s.Warnings, c.warn)
+		}
+		if got := e.call("GET", "/v1/sessions/"+s.ID, "").session(t); !slices.Equal(got.Warnings, s.Warnings) {
+			t.Errorf("%s: get warns %q, create %q", c.policy, got.Warnings, s.Warnings)
+		}
+	}
+	if a := e.call("POST", "/v1/sessions", `{"caller":"2099","callee":"3099","policy":{"confirm":"yes"}}`); a.status != http.StatusBadRequest {
+		t.Errorf("confirm \"yes\": %d %s, want 400", a.status, a.body)
 	}
 }

@@ -222,5 +222,5 @@ func (h *Handler) leg(w http.ResponseWriter, r *http.Request) {
 		h.writeErr(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, h.withWarnings(h.session(s, tl)))
+	writeJSON(w, http.StatusOK, h.withWarnings(h.session(s, tl), s))
 }

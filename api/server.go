@@ -26,6 +26,9 @@ type Engine interface {
 	Watch(ctx context.Context) (<-chan store.Change, func())
 	DryRun(r session.Request) ([]string, error)
 	QuietHours(s store.Session) session.QuietHours
+	// RingWarning says when s rings B long enough for B's voicemail to
+	// answer for B, unconfirmed; "" otherwise.
+	RingWarning(s store.Session) string
 	DefaultQuietHours() session.QuietHours
 	OptOuts
 }

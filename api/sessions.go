@@ -83,7 +83,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusCreated
 		w.Header().Set("Location", "/v1/sessions/"+s.ID)
 	}
-	writeJSON(w, status, h.withWarnings(h.session(s, nil)))
+	writeJSON(w, status, h.withWarnings(h.session(s, nil), s))
 }
 
 // session is s as the API shows it, with its effective attempt cap and
@@ -125,7 +125,7 @@ func toRequest(b CreateRequest, idemHeader string) (session.Request, error) {
 		bad("callee", "is required: B's number, e.g. \"1002\"")
 	}
 	if p := b.Policy; p != nil {
-		o := &session.PolicyOverrides{MaxAttempts: p.MaxAttempts, TimeZone: p.TimeZone}
+		o := &session.PolicyOverrides{MaxAttempts: p.MaxAttempts, TimeZone: p.TimeZone, Confirm: p.Confirm}
 		for _, d := range []struct {
 			field string
 			text  string
@@ -208,12 +208,20 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request) {
 		h.writeErr(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, h.withWarnings(h.session(s, tl)))
+	writeJSON(w, http.StatusOK, h.withWarnings(h.session(s, tl), s))
 }
 
-// withWarnings adds to a live session what keeps it from going on.
-func (h *Handler) withWarnings(s Session) Session {
-	if s.State == "finished" || h.opt.Nodes == nil {
+// withWarnings adds to a live session what keeps it from going on, and
+// what in its policy may not do what A expects (a ring long enough for B's
+// voicemail to answer, with B not asked to confirm).
+func (h *Handler) withWarnings(s Session, st store.Session) Session {
+	if s.State == "finished" {
+		return s
+	}
+	if w := h.opt.Engine.RingWarning(st); w != "" {
+		s.Warnings = append(s.Warnings, w)
+	}
+	if h.opt.Nodes == nil {
 		return s
 	}
 	nodes := h.opt.Nodes()
@@ -292,7 +300,7 @@ func parseFilter(q url.Values) (store.Filter, error) {
 	}
 	f := store.Filter{Caller: q.Get("caller"), Callee: q.Get("callee"), Node: q.Get("node"), State: store.State(q.Get("state")), Cursor: q.Get("cursor")}
 	if f.State != "" && !validState(f.State) {
-		return f, invalid("state", strconv.Quote(string(f.State))+" is not one of waiting, dialing_callee, callee_hold, bridged, finished")
+		return f, invalid("state", strconv.Quote(string(f.State))+" is not one of waiting, dialing_callee, confirming, callee_hold, bridged, finished")
 	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)

@@ -25,6 +25,9 @@ type PolicyOverride struct {
 	MaxAttempts   *int   `json:"max_attempts,omitempty"`
 	MaxTotal      string `json:"max_total,omitempty"`
 	TimeZone      string `json:"time_zone,omitempty"`
+	// Confirm asks B to press 1 before A is called (confirm.enabled for
+	// this session).
+	Confirm *bool `json:"confirm,omitempty"`
 }
 
 // CancelRequest is the optional body of POST /v1/sessions/{id}/cancel.

@@ -60,7 +60,8 @@ type Daemon struct {
 	pool     *esl.Pool
 	engine   *session.Engine
 	phone    *phone.Server
-	hooks    *webhook.Hooks // nil: webhooks off
+	hooks    *webhook.Hooks    // nil: webhooks off
+	machines *machineDetection // nil: confirm.machine_detection off
 	pauses   pauses
 	draining atomic.Bool
 	// acquired releases the connections and listeners Start acquired:
@@ -97,6 +98,9 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 		log = NewLogger(out, cfg.Log)
 	}
 	d := &Daemon{log: log, cfg: cfg, done: make(chan struct{})}
+	for _, w := range cfg.Warnings() {
+		log.Warn("WARNING: "+w.Key+" "+w.Problem, "setting", w.Key)
+	}
 	fail := func(err error) (*Daemon, error) {
 		d.acquired.release()
 		return nil, err
@@ -161,6 +165,10 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 		eopts.Notifier = notifs[0]
 	default:
 		eopts.Notifier = fanout(notifs)
+	}
+	if cfg.Confirm.MachineDetection {
+		d.machines = newMachineDetection(pool, log.With("component", "machine_detection"))
+		eopts.MachineDetection = d.machines.on
 	}
 	if opts.Engine != nil {
 		opts.Engine(&eopts)
@@ -325,6 +333,9 @@ func (d *Daemon) run(ctx context.Context, ln net.Listener, handler http.Handler,
 		start("webhooks", d.hooks.Run)
 	}
 	start("node pauses", d.followPauses)
+	if d.machines != nil {
+		start("machine detection", d.machines.run)
+	}
 
 	streamsCtx, stopStreams := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopStreams()

@@ -69,7 +69,7 @@ func readyz(addr string) (int, string) {
 // TestDefaultsAreTheEngineDefaults keeps the documented defaults and the
 // engine's own defaults one and the same.
 func TestDefaultsAreTheEngineDefaults(t *testing.T) {
-	got, err := app.Policy(config.Defaults().Retry)
+	got, err := app.Policy(config.Defaults().Retry, config.Defaults().Confirm)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,6 +83,12 @@ func TestDefaultsAreTheEngineDefaults(t *testing.T) {
 	}
 	if d := config.Defaults().Notify.SMSTemplate; d != notify.DefaultTemplate {
 		t.Errorf("notify.sms_template default %q, notifier default %q", d, notify.DefaultTemplate)
+	}
+	if d := config.Defaults().Notify.DeclinedTemplate; d != notify.DefaultDeclinedTemplate {
+		t.Errorf("notify.declined_template default %q, notifier default %q", d, notify.DefaultDeclinedTemplate)
+	}
+	if d := config.Defaults().Prompts.Confirm; d != session.DefaultPrompts().Confirm {
+		t.Errorf("prompts.confirm default %q, engine default %q", d, session.DefaultPrompts().Confirm)
 	}
 }
 

@@ -14,7 +14,7 @@ import (
 // engineOptions maps the configuration onto the engine's options; Store,
 // Pool, Metrics, Logger and Notifier are the caller's.
 func engineOptions(cfg config.Config) (session.Options, error) {
-	p, err := policy(cfg.Retry)
+	p, err := policy(cfg.Retry, cfg.Confirm)
 	if err != nil {
 		return session.Options{}, err
 	}
@@ -35,6 +35,7 @@ func engineOptions(cfg config.Config) (session.Options, error) {
 			Hold:              cfg.Prompts.Hold,
 			CallerUnavailable: cfg.Prompts.CallerUnavailable,
 			Cancelled:         cfg.Prompts.Cancelled,
+			Confirm:           cfg.Prompts.Confirm,
 		},
 	}, nil
 }
@@ -59,7 +60,7 @@ func callerBusy(c config.CallerBusy) (session.CallerBusy, error) {
 }
 
 // policy is the engine's retry policy for the configured one.
-func policy(r config.Retry) (session.Policy, error) {
+func policy(r config.Retry, c config.Confirm) (session.Policy, error) {
 	loc, err := time.LoadLocation(r.Timezone)
 	if err != nil {
 		return session.Policy{}, fmt.Errorf("retry.timezone: %w", err)
@@ -75,6 +76,9 @@ func policy(r config.Retry) (session.Policy, error) {
 		CallerRingTime: r.CallerRing,
 		Quiet:          session.QuietHours{Location: loc},
 		Causes:         map[freeswitch.Cause]session.CauseRule{},
+		Confirm:        c.Enabled,
+		ConfirmTimeout: c.Timeout,
+		VoicemailAfter: r.VoicemailAfter,
 	}
 	if r.QuietStart.Set() && r.QuietEnd.Set() {
 		p.Quiet.Start = time.Duration(r.QuietStart) * time.Minute

@@ -29,20 +29,21 @@ func notifiers(cfg config.Config, pool *esl.Pool, m *metrics.Metrics, log *slog.
 	var out []*notify.Notifier
 	for _, ch := range channels {
 		n, err := notify.New(notify.Options{
-			Channel:       ch,
-			Pool:          pool,
-			ChatProto:     cfg.Notify.ChatProto,
-			ChatFrom:      domain.Replace(cfg.Notify.ChatFrom),
-			ChatTo:        domain.Replace(cfg.Notify.ChatTo),
-			WebhookURL:    cfg.Notify.WebhookURL,
-			Template:      cfg.Notify.SMSTemplate,
-			BusyTemplate:  cfg.Notify.BusyTemplate,
-			OfferTemplate: cfg.Notify.OfferTemplate,
-			OnPrefix:      cfg.Phone.OnPrefix,
-			Timeout:       cfg.Notify.Timeout,
-			Retries:       cfg.Notify.Retries,
-			Metrics:       m,
-			Logger:        log.With("component", "notify", "channel", ch),
+			Channel:          ch,
+			Pool:             pool,
+			ChatProto:        cfg.Notify.ChatProto,
+			ChatFrom:         domain.Replace(cfg.Notify.ChatFrom),
+			ChatTo:           domain.Replace(cfg.Notify.ChatTo),
+			WebhookURL:       cfg.Notify.WebhookURL,
+			Template:         cfg.Notify.SMSTemplate,
+			DeclinedTemplate: cfg.Notify.DeclinedTemplate,
+			BusyTemplate:     cfg.Notify.BusyTemplate,
+			OfferTemplate:    cfg.Notify.OfferTemplate,
+			OnPrefix:         cfg.Phone.OnPrefix,
+			Timeout:          cfg.Notify.Timeout,
+			Retries:          cfg.Notify.Retries,
+			Metrics:          m,
+			Logger:           log.With("component", "notify", "channel", ch),
 		})
 		if err != nil {
 			return nil, err

@@ -1100,3 +1100,16 @@ func TestPauseReachesEveryReplica(t *testing.T) {
 	}
 	testutil.WaitFor(t, "the first replica to resume fs1", func() bool { return !paused(first) })
 }
+
+// TestCallConfirm: --confirm asks for confirmation mode, which silences the
+// warning that B rings long enough for B's voicemail to answer; without it
+// the reply carries that warning.
+func TestCallConfirm(t *testing.T) {
+	d := startDaemon(t, fssim.Options{Default: fssim.Behavior{Action: fssim.NoAnswer}}, nil)
+	r := d.run("call", "--ring-time", "25s", "1001", "1002")
+	mustContain(t, "call without --confirm", r.stdout+r.stderr, "retry.voicemail_after")
+	r = d.run("call", "--ring-time", "25s", "--confirm", "1003", "1004")
+	if r.code != 0 || strings.Contains(r.stdout+r.stderr, "voicemail") {
+		t.Errorf("call --confirm: exit %d %q %q; want no voicemail warning", r.code, r.stdout, r.stderr)
+	}
+}

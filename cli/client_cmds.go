@@ -27,6 +27,7 @@ func runCall(ctx context.Context, env Env, args []string) error {
 	maxTotal := fs.Duration("max-total", 0, "override: give up this long after the request")
 	tz := fs.String("time-zone", "", "override: B's IANA time zone for quiet hours")
 	callback := fs.String("callback-url", "", "also send this session's lifecycle events to this http(s) URL (where the server allows it: webhooks.allow_request_url)")
+	confirm := fs.Bool("confirm", false, "override: ask B to press 1 before A is called (--confirm=false: do not ask)")
 	pos, err := parse(fs, args, 2, "CALLER CALLEE")
 	if err != nil {
 		return err
@@ -40,8 +41,11 @@ func runCall(ctx context.Context, env Env, args []string) error {
 		p.FirstInterval = first.String()
 	}
 	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "max-attempts" {
+		switch f.Name {
+		case "max-attempts":
 			p.MaxAttempts = maxAttempts
+		case "confirm":
+			p.Confirm = confirm
 		}
 	})
 	if *maxTotal > 0 {
@@ -447,7 +451,7 @@ func runList(ctx context.Context, env Env, args []string) error {
 	fs.StringVar(&f.Caller, "caller", "", "only sessions of this caller (A)")
 	fs.StringVar(&f.Callee, "callee", "", "only sessions to this callee (B)")
 	fs.StringVar(&f.Node, "node", "", "only sessions whose current or last attempt is on this FreeSWITCH node")
-	fs.StringVar(&f.State, "state", "", "only sessions in this state: waiting, dialing_callee, callee_hold, bridged, finished")
+	fs.StringVar(&f.State, "state", "", "only sessions in this state: waiting, dialing_callee, confirming, callee_hold, bridged, finished")
 	fs.IntVar(&f.Limit, "limit", 50, "sessions per page (1-1000)")
 	fs.StringVar(&f.Cursor, "cursor", "", "start after this cursor (printed after a full page)")
 	all := fs.Bool("all", false, "fetch every page")

@@ -175,6 +175,8 @@ func progress(s api.Session, now time.Time) string {
 		return line
 	case "dialing_callee":
 		return fmt.Sprintf("ringing B (%s) for %d s", s.Callee, int(now.Sub(s.UpdatedAt).Seconds()))
+	case "confirming":
+		return fmt.Sprintf("B answered, asked to press 1 for %d s", int(now.Sub(s.UpdatedAt).Seconds()))
 	case "callee_hold":
 		return fmt.Sprintf("B on hold, ringing A (%s) for %d s", s.Caller, int(now.Sub(s.UpdatedAt).Seconds()))
 	case "bridged":

@@ -71,7 +71,7 @@ func printOverview(w io.Writer, o api.Overview, now time.Time) {
 
 	var live []string
 	total := int64(0)
-	for _, st := range []string{"waiting", "dialing_callee", "callee_hold", "bridged"} {
+	for _, st := range []string{"waiting", "dialing_callee", "confirming", "callee_hold", "bridged"} {
 		live = append(live, fmt.Sprintf("%s %d", st, o.Live[st]))
 		total += o.Live[st]
 	}

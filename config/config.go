@@ -19,6 +19,7 @@ type Config struct {
 	Namespace  string
 	Retention  time.Duration
 	Retry      Retry
+	Confirm    Confirm
 	Prompts    Prompts
 	CallerBusy CallerBusy
 	Notify     Notify
@@ -91,6 +92,20 @@ type Retry struct {
 	QuietEnd      Clock         // unset in both: no quiet hours
 	Timezone      string        // IANA zone the quiet hours are read in
 	Causes        []CauseRule
+	// VoicemailAfter is how long the network lets B ring before its
+	// voicemail answers; 0 = unknown. Warnings names a RingTime that
+	// reaches it without confirmation.
+	VoicemailAfter time.Duration
+}
+
+// Confirm is the confirmation mode: B, once answered, presses 1 before A
+// is called (docs/confirmation.md).
+type Confirm struct {
+	Enabled bool          // the default for requests that do not say (policy.confirm)
+	Timeout time.Duration // how long B has to press a key after answering
+	// MachineDetection listens to B's leg for a voicemail's beep (mod_avmd,
+	// where the node has it loaded) while B is asked to confirm.
+	MachineDetection bool
 }
 
 // Clock is a time of day in minutes after midnight; -1 means unset.
@@ -123,6 +138,7 @@ type Prompts struct {
 	Hold              string
 	CallerUnavailable string
 	Cancelled         string
+	Confirm           string // {caller} is replaced by A's number
 }
 
 // CallerBusy is whether and how bgcall asks if A is in a call before
@@ -150,6 +166,9 @@ type Notify struct {
 	// BusyTemplate is the text when A was in another call all the while
 	// B held (outcome caller_busy); the same placeholders.
 	BusyTemplate string
+	// DeclinedTemplate is the message to A when B declined (pressed 2 at
+	// the confirmation prompt): {caller}, {callee} and {time}.
+	DeclinedTemplate string
 	// OfferTemplate is the automatic offer by message: {caller}, {callee},
 	// {missed}, {time} and {on_prefix}.
 	OfferTemplate string

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -222,6 +223,12 @@ func TestValidateNamesSettingAndFix(t *testing.T) {
 		{"caller_busy.interval", func(c *Config) { c.CallerBusy.Interval = 0 }},
 		{"caller_busy.interval", func(c *Config) { c.CallerBusy.Interval = time.Minute }},
 		{"caller_busy.defer", func(c *Config) { c.CallerBusy.BeforeCallee, c.CallerBusy.Defer = true, 0 }},
+		{"prompts.confirm", func(c *Config) { c.Prompts.Confirm = "" }},
+		{"prompts.confirm", func(c *Config) { c.Prompts.Confirm = "phrase::confirm:${caller_id_number}" }},
+		{"prompts.confirm", func(c *Config) { c.Prompts.Confirm = "say::{callee}" }},
+		{"retry.voicemail_after", func(c *Config) { c.Retry.VoicemailAfter = -time.Second }},
+		{"confirm.timeout", func(c *Config) { c.Confirm.Timeout = 0 }},
+		{"confirm.timeout", func(c *Config) { c.Confirm.Timeout = time.Hour }},
 		{"notify.mode", func(c *Config) { c.Notify.Mode = "sms" }},
 		{"notify.webhook_url", func(c *Config) { c.Notify.Mode = "webhook"; c.Notify.WebhookURL = "ftp://x" }},
 		{"limits.per_callee", func(c *Config) { c.Limits.PerCallee = 0 }},
@@ -422,5 +429,45 @@ func TestWebhookRequestURLCheck(t *testing.T) {
 	c.Webhooks.Secret = "0123456789abcdef"
 	if err := c.Validate(); err != nil {
 		t.Errorf("a valid webhooks section: %v", err)
+	}
+}
+
+// TestWarnings: a ring time that reaches the network's voicemail delay
+// without confirmation is warned about, naming the setting and the fixes,
+// and is no error; confirmation, a shorter ring or an unknown delay
+// silence it.
+func TestWarnings(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(*Config)
+		want   []string // keys warned about
+	}{
+		{"defaults: 30s rings past 20s", func(*Config) {}, []string{"retry.ring_time"}},
+		{"ring time equal to the delay", func(c *Config) { c.Retry.RingTime = 20 * time.Second }, []string{"retry.ring_time"}},
+		{"ring time below the delay", func(c *Config) { c.Retry.RingTime = 15 * time.Second }, nil},
+		{"confirmation on", func(c *Config) { c.Confirm.Enabled = true }, nil},
+		{"delay unknown", func(c *Config) { c.Retry.VoicemailAfter = 0 }, nil},
+		{"machine detection without confirmation", func(c *Config) {
+			c.Retry.RingTime = 15 * time.Second
+			c.Confirm.MachineDetection = true
+		}, []string{"confirm.machine_detection"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Defaults()
+			tc.change(&c)
+			if err := c.Validate(); err != nil {
+				t.Fatalf("a warning must not be an error: %v", err)
+			}
+			var keys []string
+			for _, w := range c.Warnings() {
+				keys = append(keys, w.Key)
+				if w.Key == "retry.ring_time" && (!strings.Contains(w.Problem, "retry.voicemail_after") || !strings.Contains(w.Problem, "confirm.enabled")) {
+					t.Errorf("warning %q does not name the delay and the fix", w.Problem)
+				}
+			}
+			if !slices.Equal(keys, tc.want) {
+				t.Errorf("warnings about %v, want %v", keys, tc.want)
+			}
+		})
 	}
 }

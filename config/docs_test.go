@@ -52,3 +52,33 @@ func TestPhoneDocsSettings(t *testing.T) {
 		t.Fatalf("read %d settings rows from docs/phone.md; the table's layout changed", rows)
 	}
 }
+
+// TestConfirmationDocsSettings: the settings table of docs/confirmation.md
+// names real settings with their real defaults.
+func TestConfirmationDocsSettings(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "docs", "confirmation.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := Defaults()
+	rows := 0
+	for _, line := range strings.Split(string(data), "\n") {
+		m := docRow.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		s, ok := lookup(m[1])
+		if !ok {
+			t.Errorf("docs/confirmation.md names %s, which is no setting", m[1])
+			continue
+		}
+		rows++
+		shown := strings.TrimSpace(m[2])
+		if strings.HasPrefix(shown, "`") && shown != "`"+s.get(&def)+"`" {
+			t.Errorf("docs/confirmation.md gives %s the default %s, the code %q", m[1], shown, s.get(&def))
+		}
+	}
+	if rows < 6 {
+		t.Fatalf("read %d settings rows from docs/confirmation.md; the table's layout changed", rows)
+	}
+}

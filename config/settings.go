@@ -62,11 +62,16 @@ func Defaults() Config {
 			QuietEnd:      8 * 60,
 			Timezone:      "UTC",
 			Causes:        defaultCauseRules(),
+			// Mobile networks forward to voicemail after 15-30 s; 20 s is
+			// a common setting.
+			VoicemailAfter: 20 * time.Second,
 		},
+		Confirm: Confirm{Timeout: 10 * time.Second},
 		Prompts: Prompts{
 			Hold:              "local_stream://moh",
 			CallerUnavailable: "ivr/ivr-not_available.wav",
 			Cancelled:         "ivr/ivr-call_cannot_be_completed_as_dialed.wav",
+			Confirm:           "ivr/ivr-accept_reject_voicemail.wav",
 		},
 		CallerBusy: CallerBusy{
 			Check:     "channels",
@@ -76,15 +81,16 @@ func Defaults() Config {
 			Defer:     30 * time.Second,
 		},
 		Notify: Notify{
-			Mode:          "none",
-			ChatProto:     "sip",
-			ChatFrom:      "bgcall@{domain}",
-			ChatTo:        "{caller}@{domain}",
-			Timeout:       5 * time.Second,
-			Retries:       3,
-			SMSTemplate:   "{callee} called you back at {time} and could not reach you. Call {callee} to talk.",
-			BusyTemplate:  "{callee} called you back at {time} while you were on another call. Call {callee} to talk.",
-			OfferTemplate: "{callee} did not answer your last {missed} calls. Dial {on_prefix}{callee} and we will keep trying {callee} and call you back when they answer.",
+			Mode:             "none",
+			ChatProto:        "sip",
+			ChatFrom:         "bgcall@{domain}",
+			ChatTo:           "{caller}@{domain}",
+			Timeout:          5 * time.Second,
+			Retries:          3,
+			SMSTemplate:      "{callee} called you back at {time} and could not reach you. Call {callee} to talk.",
+			BusyTemplate:     "{callee} called you back at {time} while you were on another call. Call {callee} to talk.",
+			DeclinedTemplate: "{callee} answered your background call at {time} and declined it.",
+			OfferTemplate:    "{callee} did not answer your last {missed} calls. Dial {on_prefix}{callee} and we will keep trying {callee} and call you back when they answer.",
 		},
 		Webhooks: defaultWebhooks(),
 		Limits:   Limits{PerCaller: 5, PerCallee: 3},
@@ -158,11 +164,17 @@ var settings = []setting{
 	clock("retry.quiet_start", "start of quiet hours (`HH:MM`), when no attempt is made; empty = none", func(c *Config) *Clock { return &c.Retry.QuietStart }),
 	clock("retry.quiet_end", "end of quiet hours (`HH:MM`)", func(c *Config) *Clock { return &c.Retry.QuietEnd }),
 	str("retry.timezone", "IANA time zone of the quiet hours", func(c *Config) *string { return &c.Retry.Timezone }),
+	dur("retry.voicemail_after", "how long the network lets B ring before its voicemail answers (mobile networks: 15-30s); a `retry.ring_time` this long or longer without `confirm.enabled` is warned about at start and in the API; 0 = unknown, no warning", func(c *Config) *time.Duration { return &c.Retry.VoicemailAfter }),
 	causes("retry.causes", "per hangup cause of a callee attempt, comma-separated: `CAUSE=fail` ends the session as failed; `CAUSE=retry[:DELAY][:max=N]` retries after DELAY instead of the backoff and expires the session after N attempts with that cause. Replaces the whole list; unlisted causes retry with backoff", func(c *Config) *[]CauseRule { return &c.Retry.Causes }),
+
+	boolean("confirm.enabled", "ask B, once answered, to press 1 before A is called (2 declines); no key within `confirm.timeout` counts as no answer, so a voicemail that answers for B is not connected to A. A request may say otherwise (`policy.confirm`)", func(c *Config) *bool { return &c.Confirm.Enabled }),
+	dur("confirm.timeout", "how long B has, from answering, to press a key", func(c *Config) *time.Duration { return &c.Confirm.Timeout }),
+	boolean("confirm.machine_detection", "while B is asked to confirm, listen for a voicemail's beep with FreeSWITCH's mod_avmd and count it as no answer; nodes without mod_avmd loaded are named in a warning at start and go without", func(c *Config) *bool { return &c.Confirm.MachineDetection }),
 
 	str("prompts.hold", "played to B while A is called (FreeSWITCH's stock music on hold by default)", func(c *Config) *string { return &c.Prompts.Hold }),
 	str("prompts.caller_unavailable", "played to B when A does not answer, before B is hung up", func(c *Config) *string { return &c.Prompts.CallerUnavailable }),
 	str("prompts.cancelled", "played to B when the session is cancelled while B is on hold", func(c *Config) *string { return &c.Prompts.Cancelled }),
+	str("prompts.confirm", "played to B, again and again, while B is asked to confirm: press 1 to be connected, 2 to decline; `{caller}` is replaced by A's number (for a phrase macro, e.g. `phrase::bgcall-confirm:{caller}`)", func(c *Config) *string { return &c.Prompts.Confirm }),
 
 	str("caller_busy.check", "how bgcall asks whether A is in a call before ringing A back: `channels` (A's channels on the node, `show channels like`), `command` (`caller_busy.command`), `off`", func(c *Config) *string { return &c.CallerBusy.Check }),
 	str("caller_busy.command", "with `caller_busy.check=command`: a FreeSWITCH API command whose reply says whether `{number}` is busy, e.g. `hash select/busy/{number}`", func(c *Config) *string { return &c.CallerBusy.Command }),
@@ -181,6 +193,7 @@ var settings = []setting{
 	integer("notify.retries", "further tries after a failed notification (backoff doubles from 1s)", func(c *Config) *int { return &c.Notify.Retries }),
 	str("notify.sms_template", "text sent to A; `{caller}`, `{callee}` and `{time}` (when B called, in the session's time zone: `retry.timezone` or the request's) replaced", func(c *Config) *string { return &c.Notify.SMSTemplate }),
 	str("notify.busy_template", "text sent to A when A was on another call all the while B held (outcome `caller_busy`); the same placeholders as `notify.sms_template`", func(c *Config) *string { return &c.Notify.BusyTemplate }),
+	str("notify.declined_template", "text sent to A when B declined (pressed 2 at the confirmation prompt); `{caller}`, `{callee}` and `{time}` replaced", func(c *Config) *string { return &c.Notify.DeclinedTemplate }),
 	str("notify.offer_template", "the automatic offer by message (`phone.offer_by_message`); `{caller}`, `{callee}`, `{missed}`, `{time}` and `{on_prefix}` replaced", func(c *Config) *string { return &c.Notify.OfferTemplate }),
 
 	str("webhooks.url", "receives every session's lifecycle events (created, attempts, answers, bridged, finished) as signed JSON POSTs, see docs/webhooks.md; empty = none", func(c *Config) *string { return &c.Webhooks.URL }),

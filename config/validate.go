@@ -189,6 +189,12 @@ func (c *Config) Validate() error {
 	if _, err := time.LoadLocation(p.Timezone); err != nil || p.Timezone == "" {
 		bad("retry.timezone", "%q is not an IANA time zone; use e.g. UTC or Europe/Berlin", p.Timezone)
 	}
+	if p.VoicemailAfter < 0 || p.VoicemailAfter > 10*time.Minute {
+		bad("retry.voicemail_after", "must be between 0 (unknown) and 10m; mobile networks answer with voicemail after 15-30s")
+	}
+	if c.Confirm.Timeout < time.Second || c.Confirm.Timeout > 2*time.Minute {
+		bad("confirm.timeout", "must be between 1s and 2m (a request may switch confirmation on even when confirm.enabled is off); 10s gives B time to hear the prompt and press 1")
+	}
 	causesSeen := map[string]bool{}
 	for _, rule := range p.Causes {
 		if !causeRE.MatchString(rule.Cause) || !freeswitch.ParseCause(rule.Cause).Known() {
@@ -204,11 +210,19 @@ func (c *Config) Validate() error {
 		{"prompts.hold", c.Prompts.Hold},
 		{"prompts.caller_unavailable", c.Prompts.CallerUnavailable},
 		{"prompts.cancelled", c.Prompts.Cancelled},
+		{"prompts.confirm", c.Prompts.Confirm},
 	} {
 		if pr.path == "" {
 			bad(pr.key, "is empty; name a sound file FreeSWITCH can play, e.g. ivr/ivr-please_hold_while_party_contacted.wav")
 		} else if strings.ContainsAny(pr.path, "\r\n\t ") {
 			bad(pr.key, "%q contains white space; FreeSWITCH's uuid_broadcast would split it", pr.path)
+		}
+	}
+	// {caller} becomes A's number; anything else uuid_broadcast would take
+	// for variables or split on, the engine would refuse at every call.
+	if rest := strings.ReplaceAll(c.Prompts.Confirm, "{caller}", "1000"); rest != "" && !strings.ContainsAny(rest, "\r\n\t ") {
+		if _, err := freeswitch.UUIDBroadcast("00000000-0000-4000-8000-000000000000", rest, "aleg"); err != nil {
+			bad("prompts.confirm", "%q: %v; only {caller} is replaced", c.Prompts.Confirm, err)
 		}
 	}
 
@@ -330,6 +344,23 @@ func (c *Config) Validate() error {
 		return &Error{Problems: ps}
 	}
 	return nil
+}
+
+// Warnings returns what in c works but is likely not what the operator
+// wants; the daemon logs each at start as a WARNING. c must be valid.
+func (c *Config) Warnings() []Problem {
+	var ps []Problem
+	p := c.Retry
+	if p.VoicemailAfter > 0 && p.RingTime >= p.VoicemailAfter && !c.Confirm.Enabled {
+		ps = append(ps, Problem{Key: "retry.ring_time", Problem: fmt.Sprintf(
+			"%s is not shorter than retry.voicemail_after %s and confirm.enabled is off: B's voicemail may answer in B's place and A would be connected to it; "+
+				"set retry.ring_time below %s, or switch confirm.enabled on (or set retry.voicemail_after = 0 if your network has no voicemail)",
+			formatDuration(p.RingTime), formatDuration(p.VoicemailAfter), formatDuration(p.VoicemailAfter))})
+	}
+	if c.Confirm.MachineDetection && !c.Confirm.Enabled {
+		ps = append(ps, Problem{Key: "confirm.machine_detection", Problem: "is on but confirm.enabled is off: beeps are listened for only while B is asked to confirm, so only requests that ask for it (policy.confirm) are covered; switch confirm.enabled on"})
+	}
+	return ps
 }
 
 func isLoopback(host string) bool {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -156,15 +157,19 @@ func TestDefaultSubscription(t *testing.T) {
 	}
 	for _, n := range []string{"CHANNEL_CREATE", "CHANNEL_ANSWER", "CHANNEL_PARK", "CHANNEL_BRIDGE",
 		"CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE", "CHANNEL_DESTROY", "PLAYBACK_STOP",
-		"BACKGROUND_JOB", "HEARTBEAT"} {
+		"BACKGROUND_JOB", "HEARTBEAT", "DTMF", "CUSTOM", "avmd::beep"} {
 		if !have[n] {
 			t.Errorf("default subscription lacks %s", n)
 		}
 	}
 	for _, n := range []string{"CHANNEL_PROGRESS", "CHANNEL_PROGRESS_MEDIA", "CHANNEL_UNBRIDGE",
-		"PLAYBACK_START", "DTMF", "CHANNEL_EXECUTE", "CHANNEL_EXECUTE_COMPLETE"} {
+		"PLAYBACK_START", "CHANNEL_EXECUTE", "CHANNEL_EXECUTE_COMPLETE"} {
 		if have[n] {
 			t.Errorf("default subscription has %s, which bgcall does not read", n)
 		}
+	}
+	// FreeSWITCH takes every word after CUSTOM for a subclass.
+	if i := slices.Index(got, "CUSTOM"); i < 0 || !slices.Equal(got[i+1:], []string{"avmd::beep"}) {
+		t.Errorf("subscription %v: CUSTOM must come last, followed by its subclasses only", got)
 	}
 }

@@ -59,16 +59,18 @@ type Observer interface {
 
 // DefaultEvents are the events bgcall reads, and no more: every event
 // subscribed costs a parse per event on every replica whether it is read or
-// not, and progress, unbridge, playback-start, DTMF and execute events would
-// more than double the traffic of a call. The session engine reads answer,
+// not, and progress, unbridge, playback-start and execute events would more
+// than double the traffic of a call. The session engine reads answer,
 // bridge, hangup, hangup-complete, destroy, playback-stop and job results,
-// and create and park for its sweeper of stray legs; channel tracking needs
-// create and destroy, liveness needs HEARTBEAT.
+// DTMF (B confirming; a key is a rare event) and mod_avmd's beep (only
+// fired where bgcall starts detection), and create and park for its
+// sweeper of stray legs; channel tracking needs create and destroy,
+// liveness needs HEARTBEAT. A name with "::" is a CUSTOM event's subclass.
 var DefaultEvents = []string{
 	freeswitch.EventChannelCreate, freeswitch.EventChannelAnswer, freeswitch.EventChannelPark,
 	freeswitch.EventChannelBridge, freeswitch.EventChannelHangup, freeswitch.EventChannelHangupComplete,
 	freeswitch.EventChannelDestroy, freeswitch.EventPlaybackStop, freeswitch.EventBackgroundJob,
-	freeswitch.EventHeartbeat,
+	freeswitch.EventHeartbeat, freeswitch.EventDTMF, freeswitch.SubclassAVMDBeep,
 }
 
 var requiredEvents = []string{
@@ -118,7 +120,7 @@ func subscription(names []string) ([]string, error) {
 		names = DefaultEvents
 	}
 	seen := make(map[string]bool)
-	var out []string
+	var out, subclasses []string
 	for _, n := range append(append([]string(nil), names...), requiredEvents...) {
 		if strings.EqualFold(n, "all") {
 			return nil, errors.New(`esl: event "all" is refused: list the events bgcall needs (it floods the socket)`)
@@ -126,10 +128,18 @@ func subscription(names []string) ([]string, error) {
 		if n == "" || strings.ContainsAny(n, " \t\r\n\x00") {
 			return nil, fmt.Errorf("esl: event name %q: one word without blanks, e.g. CHANNEL_ANSWER", n)
 		}
-		if !seen[n] {
-			seen[n] = true
+		switch {
+		case seen[n] || n == freeswitch.EventCustom:
+		case strings.Contains(n, "::"):
+			subclasses = append(subclasses, n)
+		default:
 			out = append(out, n)
 		}
+		seen[n] = true
+	}
+	// FreeSWITCH reads every word after CUSTOM as a subclass: they go last.
+	if len(subclasses) > 0 || seen[freeswitch.EventCustom] {
+		out = append(append(out, freeswitch.EventCustom), subclasses...)
 	}
 	return out, nil
 }

@@ -186,6 +186,30 @@ func UUIDExists(uuid string) (string, error) {
 	return "uuid_exists " + uuid, nil
 }
 
+// AVMD starts or stops mod_avmd's beep detection on a leg: "avmd <uuid>
+// start" or "avmd <uuid> stop". A beep heard fires CUSTOM avmd::beep with
+// the leg's Unique-ID.
+func AVMD(uuid string, start bool) (string, error) {
+	if err := ValidUUID(uuid); err != nil {
+		return "", fmt.Errorf("avmd: %w", err)
+	}
+	if start {
+		return "avmd " + uuid + " start", nil
+	}
+	return "avmd " + uuid + " stop", nil
+}
+
+// ModuleExists asks whether a module is loaded: "module_exists <name>"
+// answers true or false.
+func ModuleExists(module string) (string, error) {
+	if module == "" || strings.IndexFunc(module, func(r rune) bool {
+		return !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+	}) >= 0 {
+		return "", fmt.Errorf("module_exists: module name %q: letters, digits and '_' only, e.g. mod_avmd", module)
+	}
+	return "module_exists " + module, nil
+}
+
 // setVarRefused: the value is the rest of the line after the name; FreeSWITCH
 // strips quotes, interprets backslashes and expands "${...}".
 const setVarRefused = "'\\"

@@ -21,6 +21,9 @@ const (
 	EventHeartbeat             = "HEARTBEAT"
 	EventCustom                = "CUSTOM"
 	EventAPI                   = "API"
+	// SubclassAVMDBeep is the CUSTOM event mod_avmd fires on a channel
+	// where it heard a voicemail's beep.
+	SubclassAVMDBeep = "avmd::beep"
 )
 
 // Header names as FreeSWITCH spells them.

@@ -241,3 +241,12 @@ func (m *Metrics) WebhookBacklog(n int64) {
 	}
 	m.webhookBacklog.Set(float64(n))
 }
+
+// Confirmation counts what became of asking B to confirm; result is one of
+// Confirmations.
+func (m *Metrics) Confirmation(result string) {
+	if m == nil {
+		return
+	}
+	m.confirmations.WithLabelValues(bounded(result, Confirmations)).Inc()
+}

@@ -34,9 +34,9 @@ var (
 	// Sources are the entry points a session can be requested from.
 	Sources = []string{"api", "cli", "feature_code", "offer", other}
 	// Outcomes are the outcomes a session finishes with.
-	Outcomes = []string{"completed", "caller_missed", "caller_busy", "callee_left", "cancelled", "expired", "failed", other}
+	Outcomes = []string{"completed", "caller_missed", "caller_busy", "callee_left", "cancelled", "expired", "failed", "declined", other}
 	// LiveStates are the states of a session that has not finished.
-	LiveStates = []string{"waiting", "dialing_callee", "callee_hold", "bridged", other}
+	LiveStates = []string{"waiting", "dialing_callee", "confirming", "callee_hold", "bridged", other}
 	// Legs are the two calls bgcall places: to B (callee) and to A (caller).
 	Legs = []string{"callee", "caller", other}
 	// Classes are the dial result classes: the classes of hangup causes.
@@ -70,6 +70,11 @@ var (
 	// this one), or the caller or the callee has as many live sessions as
 	// the limits allow.
 	RefusalReasons = []string{"opted_out", "limit", other}
+	// Confirmations are what became of asking B to confirm (press 1):
+	// confirmed (1), declined (2), no_digit (no key in time: a voicemail,
+	// or nobody), machine (mod_avmd heard a voicemail's beep), hung_up (B
+	// hung up first).
+	Confirmations = []string{"confirmed", "declined", "no_digit", "machine", "hung_up", other}
 	// RedisOps are the store operations a Redis error is counted against,
 	// named after the store calls the session engine makes; "quarantine"
 	// counts the session records the store set aside because they could
@@ -146,6 +151,7 @@ type Metrics struct {
 	webhookLatency   prometheus.Histogram
 	webhookBacklog   prometheus.Gauge
 	busyChecks       *prometheus.CounterVec
+	confirmations    *prometheus.CounterVec
 	live             *liveCollector
 
 	collectors []prometheus.Collector
@@ -275,6 +281,10 @@ func New(reg prometheus.Registerer, build BuildInfo) *Metrics {
 			Namespace: namespace, Name: "caller_busy_checks_total",
 			Help: "Answers to whether A is in a call, asked before A is rung (callee_answered) or before B is dialled (before_callee): free, busy, unknown.",
 		}, []string{"when", "result"}),
+		confirmations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "confirmations_total",
+			Help: "B's answers asked to confirm (press 1) before A is called, by result: confirmed, declined, no_digit (a voicemail, or nobody), machine (a voicemail's beep heard), hung_up.",
+		}, []string{"result"}),
 		live:   newLiveCollector(),
 		nodes:  make(map[string]bool),
 		routes: make(map[string]bool),
@@ -284,7 +294,7 @@ func New(reg prometheus.Registerer, build BuildInfo) *Metrics {
 		m.dialAttempts, m.retries, m.calleeAnswer, m.bridge, m.bridgeDuration,
 		m.notifications, m.schedulerLag, m.reaction, m.redisErrors, m.eslConnected,
 		m.eslReconnects, m.eslCommand, m.eslCommandErrors, m.buildInfo, m.httpRequests,
-		m.phoneConns, m.phoneOffers, m.webhooks, m.webhookLatency, m.webhookBacklog, m.busyChecks, m.live,
+		m.phoneConns, m.phoneOffers, m.webhooks, m.webhookLatency, m.webhookBacklog, m.busyChecks, m.confirmations, m.live,
 	}
 
 	for _, v := range Sources {
@@ -326,6 +336,9 @@ func New(reg prometheus.Registerer, build BuildInfo) *Metrics {
 		for _, r := range BusyResults {
 			m.busyChecks.WithLabelValues(w, r)
 		}
+	}
+	for _, r := range Confirmations {
+		m.confirmations.WithLabelValues(r)
 	}
 	m.addRoute(other)
 	m.buildInfo.WithLabelValues(orUnknown(build.Version), orUnknown(build.Revision), orUnknown(build.GoVersion)).Set(1)

@@ -86,6 +86,7 @@ func TestNamesFollowContract(t *testing.T) {
 		"bgcall_webhook_deliveries_total":     dto.MetricType_COUNTER,
 		"bgcall_webhook_delivery_seconds":     dto.MetricType_HISTOGRAM,
 		"bgcall_webhook_outbox_events":        dto.MetricType_GAUGE,
+		"bgcall_confirmations_total":          dto.MetricType_COUNTER,
 	}
 	got := gatherBgcall(t, reg)
 	for name, typ := range want {
@@ -531,4 +532,31 @@ func labelPairs(mt *dto.Metric) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// TestConfirmationSeries: B's answers in confirmation mode are counted by
+// result, and a declined session under its own outcome.
+func TestConfirmationSeries(t *testing.T) {
+	m, reg := newTestMetrics(t)
+	m.Confirmation("no_digit")
+	m.Confirmation("no_digit")
+	m.Confirmation("declined")
+	m.Confirmation("pressed_9")
+	m.SessionFinished("declined", 1, time.Minute)
+	families := gatherBgcall(t, reg)
+	for _, c := range []struct {
+		name   string
+		labels []string
+		want   float64
+	}{
+		{"bgcall_confirmations_total", []string{"result", "no_digit"}, 2},
+		{"bgcall_confirmations_total", []string{"result", "declined"}, 1},
+		{"bgcall_confirmations_total", []string{"result", "confirmed"}, 0},
+		{"bgcall_confirmations_total", []string{"result", "other"}, 1},
+		{"bgcall_sessions_finished_total", []string{"outcome", "declined"}, 1},
+	} {
+		if got, ok := find(families, c.name, c.labels...); !ok || got != c.want {
+			t.Errorf("%s%v = %v (found %v), want %v", c.name, c.labels, got, ok, c.want)
+		}
+	}
 }

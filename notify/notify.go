@@ -44,6 +44,10 @@ const DefaultBusyTemplate = "{callee} called you back at {time} while you were o
 // {missed}, {time} and {on_prefix} are replaced.
 const DefaultOfferTemplate = "{callee} did not answer your last {missed} calls. Dial {on_prefix}{callee} and we will keep trying {callee} and call you back when they answer."
 
+// DefaultDeclinedTemplate is the text when B declined the call back at
+// the confirmation prompt.
+const DefaultDeclinedTemplate = "{callee} answered your background call at {time} and declined it."
+
 // Options configure a Notifier.
 type Options struct {
 	Channel    string // chat or webhook
@@ -56,6 +60,8 @@ type Options struct {
 	Template   string
 	// BusyTemplate is the text when A was busy in another call.
 	BusyTemplate string
+	// DeclinedTemplate is the text when B declined (Message.Declined).
+	DeclinedTemplate string
 	// OfferTemplate and OnPrefix write the automatic offer (SendOffer).
 	OfferTemplate string
 	OnPrefix      string
@@ -112,6 +118,9 @@ func New(opts Options) (*Notifier, error) {
 	}
 	if opts.OfferTemplate == "" {
 		opts.OfferTemplate = DefaultOfferTemplate
+	}
+	if opts.DeclinedTemplate == "" {
+		opts.DeclinedTemplate = DefaultDeclinedTemplate
 	}
 	if opts.OnPrefix == "" {
 		opts.OnPrefix = "*88"
@@ -227,6 +236,9 @@ var errMaybeSent = errors.New("FreeSWITCH may have sent it: its result was lost"
 func (n *Notifier) Text(m session.Message) string {
 	if m.CallerBusy {
 		return fill(n.opt.BusyTemplate, m)
+	}
+	if m.Declined {
+		return fill(n.opt.DeclinedTemplate, m)
 	}
 	return fill(n.opt.Template, m)
 }

@@ -184,3 +184,27 @@ func TestBusyText(t *testing.T) {
 		t.Errorf("configured busy text %q", got)
 	}
 }
+
+// TestDeclinedText: A hears that B declined in the declined text, and of
+// a missed call in the missed-call text, never the one for the other.
+func TestDeclinedText(t *testing.T) {
+	n, err := notify.New(notify.Options{Channel: notify.ChannelWebhook, WebhookURL: "http://127.0.0.1:1/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	declined := msg
+	declined.Declined = true
+	if got, want := n.Text(declined), "1002 answered your background call at 14:05 and declined it."; got != want {
+		t.Errorf("declined: %q, want %q", got, want)
+	}
+	if got := n.Text(msg); strings.Contains(got, "declined") || !strings.Contains(got, "could not reach you") {
+		t.Errorf("missed call: %q", got)
+	}
+	custom, err := notify.New(notify.Options{Channel: notify.ChannelWebhook, WebhookURL: "http://127.0.0.1:1/", DeclinedTemplate: "{callee} said no to {caller}"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := custom.Text(declined); got != "1002 said no to 1001" {
+		t.Errorf("declined_template: %q", got)
+	}
+}

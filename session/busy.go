@@ -284,7 +284,7 @@ func (w *worker) callerBusyEnd(ctx context.Context, t *tracked, why string) {
 		return
 	}
 	e.closer.prompt(s.ID, s.CalleeLeg, s.Node, e.opt.Prompts.CallerUnavailable, t.calleeParked)
-	w.tellCaller(ctx, t, true)
+	w.tellCaller(ctx, t, Message{CallerBusy: true})
 }
 
 // busyWaitDeadline: no answer about A came in time (t.check still set),

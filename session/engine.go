@@ -28,6 +28,9 @@ type Prompts struct {
 	Hold              string // B, while A's phone rings; repeated until A answers
 	CallerUnavailable string // B, when A does not answer
 	Cancelled         string // B, when A cancels while B is on hold
+	// Confirm asks B, once B answered, to press 1 to be connected or 2 to
+	// decline (Policy.Confirm); "{caller}" in it is replaced by A's number.
+	Confirm string
 }
 
 // DefaultPrompts are FreeSWITCH's stock sounds, present on every install.
@@ -36,6 +39,7 @@ func DefaultPrompts() Prompts {
 		Hold:              "ivr/ivr-hold_connect_call.wav",
 		CallerUnavailable: "ivr/ivr-not_available.wav",
 		Cancelled:         "ivr/ivr-call_cannot_be_completed_as_dialed.wav",
+		Confirm:           "ivr/ivr-accept_reject_voicemail.wav",
 	}
 }
 
@@ -49,6 +53,9 @@ type Message struct {
 	// CallerBusy: A was in another call all the while B held, rather
 	// than not answering.
 	CallerBusy bool
+	// Declined: B answered and declined the call back (pressed 2 at the
+	// confirmation prompt), rather than A missing it.
+	Declined bool
 }
 
 // Notifier tells A that B called. Send must not block for long: the engine
@@ -103,6 +110,10 @@ type Options struct {
 	// ReconcileInterval is how often the sessions the store gives this
 	// replica are compared with those it steers (default: LeaseTTL).
 	ReconcileInterval time.Duration
+	// MachineDetection, when set, says whether B's leg on a node is
+	// listened to for a voicemail's beep (mod_avmd) while B is asked to
+	// confirm; nil: never.
+	MachineDetection func(node string) bool
 	// Observe, when set, sees every event that belongs to no session of
 	// this replica (ordinary calls, for the automatic offer). It runs on
 	// the dispatcher's goroutine: it must not block.
@@ -431,6 +442,10 @@ func (e *Engine) policyOf(s store.Session) Policy {
 // QuietHours returns the quiet hours that apply to s: the operator's, in
 // the callee's time zone when the session names one.
 func (e *Engine) QuietHours(s store.Session) QuietHours { return e.policyOf(s).Quiet }
+
+// RingWarning says when s rings B long enough for B's voicemail to
+// answer, B not being asked to confirm (Policy.RingWarning); "" otherwise.
+func (e *Engine) RingWarning(s store.Session) string { return e.policyOf(s).RingWarning() }
 
 // DefaultQuietHours returns the operator's quiet hours.
 func (e *Engine) DefaultQuietHours() QuietHours { return e.opt.Policy.Quiet }

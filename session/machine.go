@@ -40,11 +40,13 @@ const (
 	inNotSent                       // an originate of the leg never reached FreeSWITCH
 	inProbed                        // FreeSWITCH's answer about the legs, after a takeover or restart
 	inChecked                       // the node's answer whether A is in a call (busy.go)
+	inDTMF                          // DTMF: the leg's phone pressed a key
+	inBeep                          // CUSTOM avmd::beep: mod_avmd heard a voicemail's beep on the leg
 	inputKinds                      // the number of kinds
 )
 
 var inputNames = [inputKinds]string{"claimed", "answer", "parked", "job failed", "hangup", "node lost",
-	"bridge", "playback stop", "deadline", "not sent", "probed", "checked"}
+	"bridge", "playback stop", "deadline", "not sent", "probed", "checked", "dtmf", "beep"}
 
 func (k inputKind) String() string { return inputNames[k] }
 
@@ -65,6 +67,8 @@ type input struct {
 	err    error            // inNotSent: why it never left
 	probed *probed          // inProbed
 	check  *checked         // inChecked
+	digit  string           // inDTMF: the key pressed
+	file   string           // inPlaybackStop: the prompt that ended, as FreeSWITCH names it
 }
 
 // classify turns ev into an input for t's session, or reports false if ev
@@ -91,7 +95,14 @@ func classify(t *tracked, ev *esl.Event) (input, bool) {
 	case freeswitch.EventChannelBridge:
 		in.kind = inBridge
 	case freeswitch.EventPlaybackStop:
-		in.kind = inPlaybackStop
+		in.kind, in.file = inPlaybackStop, ev.Header(freeswitch.HeaderPlaybackFilePath)
+	case freeswitch.EventDTMF:
+		in.kind, in.digit = inDTMF, ev.Header(freeswitch.HeaderDTMFDigit)
+	case freeswitch.EventCustom:
+		if ev.Subclass != freeswitch.SubclassAVMDBeep {
+			return in, false
+		}
+		in.kind = inBeep
 	case freeswitch.EventChannelHangup, freeswitch.EventChannelHangupComplete, freeswitch.EventChannelDestroy:
 		in.kind, in.cause = inHangup, ev.HangupCause
 	case esl.EventChannelGone:
@@ -124,6 +135,8 @@ func (w *worker) step(ctx context.Context, t *tracked, in input) {
 		w.waiting(ctx, t, in)
 	case store.DialingCallee:
 		w.dialingCallee(ctx, t, in)
+	case store.Confirming:
+		w.confirming(ctx, t, in)
 	case store.CalleeHold:
 		w.calleeHold(ctx, t, in)
 	case store.Bridged:
@@ -143,7 +156,8 @@ func (w *worker) waiting(ctx context.Context, t *tracked, in input) {
 		w.checkedBeforeCallee(ctx, t, in.check)
 	default:
 		// inAnswer, inParked, inJobFailed, inHangup, inNodeLost, inBridge,
-		// inPlaybackStop, inNotSent, inProbed: a waiting session has no leg.
+		// inPlaybackStop, inNotSent, inProbed, inDTMF, inBeep: a waiting
+		// session has no leg.
 	}
 }
 
@@ -191,8 +205,64 @@ func (w *worker) dialingCallee(ctx context.Context, t *tracked, in input) {
 			w.setTimer(t, t.policy.RingTime+e.opt.LegGrace)
 		}
 	default:
-		// inBridge, inPlaybackStop: nothing is bridged or played yet;
-		// inChecked: A is asked only while waiting or holding B.
+		// inBridge, inPlaybackStop, inDTMF, inBeep: nothing is bridged,
+		// played or listened to yet; inChecked: A is asked only while
+		// waiting or holding B.
+	}
+}
+
+// confirming: B answered and hears the confirmation prompt ("press 1 to be
+// connected, 2 to decline"); A is not dialled yet. Only B's 1 goes on; a
+// voicemail that answered for B presses nothing, or beeps.
+func (w *worker) confirming(ctx context.Context, t *tracked, in input) {
+	e, s := w.e, t.s
+	if in.leg == roleCaller {
+		return // there is no caller leg yet
+	}
+	switch in.kind {
+	case inParked:
+		t.calleeParked = true
+		w.askConfirm(ctx, t) // held back until now, see calleeAnswered
+	case inPlaybackStop:
+		w.playConfirm(t)
+	case inDTMF:
+		switch in.digit {
+		case "1":
+			w.calleeConfirmed(ctx, t)
+		case "2":
+			w.calleeDeclined(ctx, t)
+		}
+		// Any other key: B may have slipped; the prompt goes on.
+	case inDeadline:
+		w.notConfirmed(ctx, t, confirmNoDigit, freeswitch.NoAnswer, "no confirmation (voicemail?)")
+	case inBeep:
+		w.notConfirmed(ctx, t, confirmMachine, freeswitch.NoAnswer, "answering machine: a beep was heard on B's leg")
+	case inHangup:
+		e.opt.Metrics.Confirmation(confirmHungUp)
+		w.calleeAttemptEnded(ctx, t, in.cause, "B hung up before confirming")
+	case inNodeLost:
+		e.closer.doom(s.ID, s.CalleeLeg, s.Node, 0) // should only the connection have been lost
+		w.calleeAttemptEnded(ctx, t, causeNodeLost, "node lost while B was asked to confirm")
+	case inProbed:
+		b := in.probed.callee
+		t.calleeParked = b.answered
+		switch {
+		case b.err != nil:
+			w.probeAgain(t)
+		case !b.exists:
+			w.calleeAttemptEnded(ctx, t, freeswitch.Cause(""), "leg gone when the session was taken over")
+		default:
+			// What B heard or pressed meanwhile is unknown: ask again, with
+			// the whole time to answer.
+			w.askConfirm(ctx, t)
+			w.setTimer(t, t.policy.ConfirmTimeout)
+		}
+	default:
+		// inClaimed (a claim never hands out a session that is not
+		// waiting), inAnswer (B answered already), inJobFailed (a late
+		// failure of the originate of a leg that answered), inBridge,
+		// inNotSent (B's events came: it ran after all), inChecked (A is
+		// asked only once B confirmed).
 	}
 }
 
@@ -254,7 +324,9 @@ func (w *worker) calleeHold(ctx context.Context, t *tracked, in input) {
 	case inBridge:
 		w.bridged(ctx, t)
 	case inPlaybackStop:
-		if in.leg == roleCallee && !t.bridging {
+		// The confirmation prompt B interrupted ends after the hold
+		// prompt began: only the hold prompt's end replays it.
+		if in.leg == roleCallee && !t.bridging && !w.isConfirmPrompt(t, in.file) {
 			w.playHold(ctx, t)
 		}
 	case inDeadline:
@@ -289,6 +361,9 @@ func (w *worker) calleeHold(ctx context.Context, t *tracked, in input) {
 		}
 	case inProbed:
 		w.calleeHoldProbed(ctx, t, in.probed)
+	default:
+		// inDTMF (B confirmed already, or was never asked), inBeep
+		// (detection stops once B confirmed: a human is on the line).
 	}
 }
 
@@ -368,7 +443,7 @@ func (w *worker) bridgedState(ctx context.Context, t *tracked, in input) {
 	default:
 		// inClaimed, inAnswer, inParked, inJobFailed (a late job of a leg
 		// that talks), inBridge (again), inPlaybackStop, inNotSent,
-		// inChecked (late): the call goes on.
+		// inChecked (late), inDTMF, inBeep: the call goes on.
 	}
 }
 
@@ -380,6 +455,8 @@ func (e *Engine) tearDown(s store.Session) {
 	switch s.State {
 	case store.DialingCallee:
 		e.closer.doom(s.ID, s.CalleeLeg, s.Node, p.RingTime)
+	case store.Confirming:
+		e.closer.doom(s.ID, s.CalleeLeg, s.Node, 0)
 	case store.CalleeHold:
 		e.closer.doom(s.ID, s.CallerLeg, s.Node, p.CallerRingTime)
 		// B answered; its originate returned long ago but for a cancel in
@@ -430,11 +507,16 @@ var transitions = []transition{
 	{store.Waiting, "checked", "", "A free", "dialing_callee", "originate B", "attempt"},
 	{store.Waiting, "checked", "", "A busy", "", "", "deferred"},
 	{store.Waiting, "checked", "", "check failed", "dialing_callee", "originate B", "attempt"},
+	{store.Waiting, "dtmf", "", "", "", "", ""},
+	{store.Waiting, "beep", "", "", "", "", ""},
 	{store.Waiting, "cancel", "", "", "finished: cancelled", "", "cancelled, finished"},
 
 	{store.DialingCallee, "claimed", "", "the claim began the attempt", "", "originate B", ""},
 	{store.DialingCallee, "answer", roleCallee, "", "callee_hold", "busy check of A, originate A", "callee_answered, caller_dialing"},
+	{store.DialingCallee, "answer", roleCallee, "confirmation on", "confirming", "", "callee_answered"},
 	{store.DialingCallee, "parked", roleCallee, "", "callee_hold", "hold prompt to B, busy check of A, originate A", "callee_answered, caller_dialing"},
+	{store.DialingCallee, "parked", roleCallee, "confirmation on", "confirming", "confirm prompt to B", "callee_answered"},
+	{store.DialingCallee, "parked", roleCallee, "confirmation and machine detection on", "confirming", "avmd start B, confirm prompt to B", "callee_answered"},
 	{store.DialingCallee, "job failed", roleCallee, "USER_BUSY, attempts left", "waiting", "", "attempt_ended, scheduled"},
 	{store.DialingCallee, "job failed", roleCallee, "UNALLOCATED_NUMBER", "finished: failed", "", "attempt_ended, finished"},
 	{store.DialingCallee, "hangup", roleCallee, "NO_ANSWER, attempts left", "waiting", "", "attempt_ended, scheduled"},
@@ -446,10 +528,36 @@ var transitions = []transition{
 	{store.DialingCallee, "not sent", roleCallee, "attempts left", "waiting", "hang up B", "attempt_ended, scheduled"},
 	{store.DialingCallee, "probed", "", "B gone", "waiting", "hang up B", "attempt_ended, scheduled"},
 	{store.DialingCallee, "probed", "", "B answered", "callee_hold", "hold prompt to B, busy check of A, originate A", "callee_answered, caller_dialing"},
+	{store.DialingCallee, "probed", "", "B answered, confirmation on", "confirming", "confirm prompt to B", "callee_answered"},
 	{store.DialingCallee, "probed", "", "B rings", "", "", ""},
 	{store.DialingCallee, "probed", "", "node unreachable", "", "", ""},
+	{store.DialingCallee, "dtmf", roleCallee, "", "", "", ""},
+	{store.DialingCallee, "beep", roleCallee, "", "", "", ""},
 	{store.DialingCallee, "cancel", "", "", "finished: cancelled", "hang up B", "cancelled, finished"},
 	{store.DialingCallee, "checked", "", "", "", "", ""},
+
+	{store.Confirming, "claimed", "", "", "", "", ""},
+	{store.Confirming, "answer", roleCallee, "", "", "", ""},
+	{store.Confirming, "parked", roleCallee, "", "", "confirm prompt to B", ""},
+	{store.Confirming, "parked", roleCallee, "machine detection on", "", "avmd start B, confirm prompt to B", ""},
+	{store.Confirming, "job failed", roleCallee, "", "", "", ""},
+	{store.Confirming, "hangup", roleCallee, "attempts left", "waiting", "", "attempt_ended, scheduled"},
+	{store.Confirming, "node lost", roleCallee, "attempts left", "waiting", "hang up B", "attempt_ended, scheduled"},
+	{store.Confirming, "bridge", roleCallee, "", "", "", ""},
+	{store.Confirming, "playback stop", roleCallee, "", "", "confirm prompt to B", ""},
+	{store.Confirming, "deadline", "", "attempts left", "waiting", "hang up B", "attempt_ended, scheduled"},
+	{store.Confirming, "deadline", "", "last attempt", "finished: expired", "hang up B", "attempt_ended, finished"},
+	{store.Confirming, "not sent", roleCallee, "", "", "", ""},
+	{store.Confirming, "probed", "", "B gone", "waiting", "", "attempt_ended, scheduled"},
+	{store.Confirming, "probed", "", "B answered", "", "confirm prompt to B", ""},
+	{store.Confirming, "probed", "", "node unreachable", "", "", ""},
+	{store.Confirming, "dtmf", roleCallee, "B pressed 1", "callee_hold", "hold prompt to B, busy check of A, originate A", "callee_confirmed, caller_dialing"},
+	{store.Confirming, "dtmf", roleCallee, "B pressed 1, machine detection on", "callee_hold", "avmd stop B, hold prompt to B, busy check of A, originate A", "callee_confirmed, caller_dialing"},
+	{store.Confirming, "dtmf", roleCallee, "B pressed 2", "finished: declined", "hang up B, SMS to A", "callee_declined, finished"},
+	{store.Confirming, "dtmf", roleCallee, "B pressed 5", "", "", ""},
+	{store.Confirming, "beep", roleCallee, "attempts left", "waiting", "hang up B", "attempt_ended, scheduled"},
+	{store.Confirming, "cancel", "", "", "finished: cancelled", "hang up B", "cancelled, finished"},
+	{store.Confirming, "checked", "", "", "", "", ""},
 
 	{store.CalleeHold, "claimed", "", "", "", "", ""},
 	{store.CalleeHold, "answer", roleCallee, "", "", "", ""},
@@ -469,6 +577,7 @@ var transitions = []transition{
 	{store.CalleeHold, "bridge", roleCallee, "", "bridged", "", "bridged"},
 	{store.CalleeHold, "playback stop", roleCallee, "", "", "hold prompt to B", ""},
 	{store.CalleeHold, "playback stop", roleCallee, "bridge sent", "", "", ""},
+	{store.CalleeHold, "playback stop", roleCallee, "the confirmation prompt B interrupted", "", "", ""},
 	{store.CalleeHold, "playback stop", roleCaller, "", "", "", ""},
 	{store.CalleeHold, "deadline", "", "A has not answered", "finished: caller_missed", "hang up A, unavailable prompt to B, SMS to A", "caller_ended, finished"},
 	{store.CalleeHold, "deadline", "", "A answered", "", "uuid_bridge", ""},
@@ -484,6 +593,8 @@ var transitions = []transition{
 	{store.CalleeHold, "probed", "", "A answered", "", "uuid_bridge", ""},
 	{store.CalleeHold, "probed", "", "A rings", "", "hold prompt to B", ""},
 	{store.CalleeHold, "probed", "", "node unreachable", "", "", ""},
+	{store.CalleeHold, "dtmf", roleCallee, "", "", "", ""},
+	{store.CalleeHold, "beep", roleCallee, "", "", "", ""},
 	{store.CalleeHold, "cancel", "", "", "finished: cancelled", "hang up A, cancel prompt to B", "cancelled, finished"},
 	{store.CalleeHold, "checked", "", "", "", "", ""},
 	{store.CalleeHold, "checked", "", "A free", "", "originate A", "caller_dialing"},
@@ -512,6 +623,8 @@ var transitions = []transition{
 	{store.Bridged, "not sent", roleCaller, "", "", "", ""},
 	{store.Bridged, "probed", "", "both up", "", "", ""},
 	{store.Bridged, "probed", "", "B gone", "finished: completed", "hang up A", "finished"},
+	{store.Bridged, "dtmf", roleCallee, "", "", "", ""},
+	{store.Bridged, "beep", roleCallee, "", "", "", ""},
 	{store.Bridged, "cancel", "", "", "", "", ""},
 	{store.Bridged, "cancel", "", "end bridged", "finished: cancelled", "hang up B, hang up A", "cancelled, finished"},
 	{store.Bridged, "checked", "", "", "", "", ""},

@@ -63,12 +63,24 @@ type Policy struct {
 	CallerRingTime time.Duration // how long A's phone rings while B holds
 	Quiet          QuietHours
 	Causes         map[freeswitch.Cause]CauseRule
+	// Confirm asks B, once B's leg answers, to press 1 before A is
+	// dialled (2 declines): a voicemail that answers for B presses
+	// nothing, and the attempt counts as not answered.
+	Confirm bool
+	// ConfirmTimeout is how long B has, from the answer, to press a
+	// digit; then the attempt ends as not answered.
+	ConfirmTimeout time.Duration
+	// VoicemailAfter is how long the network lets B's phone ring before
+	// its voicemail answers; 0: unknown. A RingTime that long or longer
+	// without Confirm lets the voicemail answer for B (RingWarning).
+	VoicemailAfter time.Duration
 }
 
 // DefaultPolicy is what a telecom operator would accept without tuning:
 // ring B for 30 s, retry after 1, 2, 4, 8 … minutes (capped at 15, ±10 %),
 // at most 10 attempts within 2 hours, no calls between 21:00 and 08:00,
-// and the causes' default verdicts (DefaultCauseRules).
+// and the causes' default verdicts (DefaultCauseRules); B is not asked to
+// confirm, and the network's voicemail is taken to answer after 20 s.
 func DefaultPolicy() Policy {
 	return Policy{
 		RingTime:       30 * time.Second,
@@ -81,6 +93,8 @@ func DefaultPolicy() Policy {
 		CallerRingTime: 30 * time.Second,
 		Quiet:          QuietHours{Start: 21 * time.Hour, End: 8 * time.Hour},
 		Causes:         DefaultCauseRules(),
+		ConfirmTimeout: 10 * time.Second,
+		VoicemailAfter: 20 * time.Second,
 	}
 }
 
@@ -131,8 +145,25 @@ func (p Policy) Validate() error {
 		return fmt.Errorf("max_total must be set: a session always has a time limit")
 	case p.Quiet.Start < 0 || p.Quiet.Start >= 24*time.Hour || p.Quiet.End < 0 || p.Quiet.End >= 24*time.Hour:
 		return fmt.Errorf("quiet hours must be times of day between 00:00 and 23:59")
+	case p.ConfirmTimeout < time.Second:
+		// Set even with Confirm off: a request may switch it on.
+		return fmt.Errorf("confirm_timeout %v is under 1s; B needs time to hear the prompt and press 1", p.ConfirmTimeout)
+	case p.VoicemailAfter < 0:
+		return fmt.Errorf("voicemail_after must be 0 (unknown) or more, got %v", p.VoicemailAfter)
 	}
 	return nil
+}
+
+// RingWarning says, when it does, that B's voicemail may answer in B's
+// place: B rings at least as long as the network waits before its
+// voicemail answers, and B is not asked to confirm. "" otherwise.
+func (p Policy) RingWarning() string {
+	if p.Confirm || p.VoicemailAfter <= 0 || p.RingTime < p.VoicemailAfter {
+		return ""
+	}
+	return fmt.Sprintf("ring_time %v is not shorter than the network's voicemail delay %v (retry.voicemail_after) and confirmation is off: "+
+		"B's voicemail may answer and A would be connected to it; ring B for less than %v or switch confirmation on (confirm)",
+		p.RingTime, p.VoicemailAfter, p.VoicemailAfter)
 }
 
 // Decision is what the policy decided after an attempt ended.

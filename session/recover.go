@@ -66,7 +66,7 @@ func (w *worker) askLegs(t *tracked) {
 	t.probe = r.seq
 	e.senders.send(s.Node, s.ID, func(ctx context.Context) {
 		r.callee = e.probe(ctx, s.Node, s.CalleeLeg)
-		if s.State != store.DialingCallee {
+		if s.State != store.DialingCallee && s.State != store.Confirming { // no caller leg yet
 			r.caller = e.probe(ctx, s.Node, s.CallerLeg)
 		}
 		if ctx.Err() != nil {

@@ -41,6 +41,8 @@ type PolicyOverrides struct {
 	MaxTotal      *Duration `json:"max_total,omitempty"`
 	// TimeZone is the callee's IANA zone, for quiet hours.
 	TimeZone string `json:"time_zone,omitempty"`
+	// Confirm asks B to press 1 before A is dialled (Policy.Confirm).
+	Confirm *bool `json:"confirm,omitempty"`
 }
 
 // Duration is a time.Duration that reads and writes JSON as "90s", "2m".
@@ -171,6 +173,9 @@ func (o *PolicyOverrides) apply(base Policy) Policy {
 		if loc, err := time.LoadLocation(o.TimeZone); err == nil {
 			base.Quiet.Location = loc
 		}
+	}
+	if o.Confirm != nil {
+		base.Confirm = *o.Confirm
 	}
 	return base
 }

@@ -41,7 +41,7 @@ func newMachine(t *testing.T) *machineUnderTest {
 	p := DefaultPolicy()
 	p.Jitter, p.Quiet = 0, QuietHours{}
 	e, err := New(Options{Store: m.st, Pool: m.sw, Replica: "r1", Policy: p, Workers: 1, Notifier: m.sms,
-		Prompts: Prompts{Hold: "hold.wav", CallerUnavailable: "unavailable.wav", Cancelled: "cancelled.wav"},
+		Prompts: Prompts{Hold: "hold.wav", CallerUnavailable: "unavailable.wav", Cancelled: "cancelled.wav", Confirm: "confirm.wav"},
 		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)), Clock: m.st.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -91,14 +91,20 @@ func words(cmds []string, s store.Session, sms int) string {
 			out = append(out, "hang up "+who(c))
 		case "uuid_broadcast":
 			kind := map[bool]string{true: "hold", false: ""}[strings.Contains(c, "hold.wav")]
-			if strings.Contains(c, "unavailable.wav") {
+			switch {
+			case strings.Contains(c, "unavailable.wav"):
 				kind = "unavailable"
-			} else if strings.Contains(c, "cancelled.wav") {
+			case strings.Contains(c, "cancelled.wav"):
 				kind = "cancel"
+			case strings.Contains(c, "confirm.wav"):
+				kind = "confirm"
 			}
 			out = append(out, kind+" prompt to "+who(c))
+		case "avmd":
+			out = append(out, "avmd "+c[strings.LastIndex(c, " ")+1:]+" "+who(c))
 		case "uuid_break":
-			// A closing prompt first stops the hold prompt; part of it.
+			// A closing prompt first stops the hold prompt, the hold
+			// prompt the confirmation prompt; part of it.
 		case "uuid_dump":
 			out = append(out, "uuid_dump "+who(c))
 		case "show":
@@ -207,6 +213,29 @@ var setups = map[string]func(m *machineUnderTest, t *tracked, in *input){
 			in.probed.callee = up()
 		}
 	},
+	"confirmation on": func(_ *machineUnderTest, t *tracked, _ *input) { t.policy.Confirm = true },
+	"confirmation and machine detection on": func(m *machineUnderTest, t *tracked, in *input) {
+		t.policy.Confirm = true
+		m.e.opt.MachineDetection = func(string) bool { return true }
+	},
+	"machine detection on": func(m *machineUnderTest, _ *tracked, _ *input) {
+		m.e.opt.MachineDetection = func(string) bool { return true }
+	},
+	"B answered, confirmation on": func(_ *machineUnderTest, t *tracked, in *input) {
+		t.policy.Confirm = true
+		in.probed.callee = legStatus{exists: true, answered: true}
+	},
+	"last attempt": func(_ *machineUnderTest, t *tracked, _ *input) { t.s.Attempts = t.policy.MaxAttempts },
+	"B pressed 1":  func(_ *machineUnderTest, _ *tracked, in *input) { in.digit = "1" },
+	"B pressed 2":  func(_ *machineUnderTest, _ *tracked, in *input) { in.digit = "2" },
+	"B pressed 5":  func(_ *machineUnderTest, _ *tracked, in *input) { in.digit = "5" },
+	"B pressed 1, machine detection on": func(m *machineUnderTest, _ *tracked, in *input) {
+		in.digit = "1"
+		m.e.opt.MachineDetection = func(string) bool { return true }
+	},
+	"the confirmation prompt B interrupted": func(_ *machineUnderTest, _ *tracked, in *input) {
+		in.file = "/usr/share/freeswitch/sounds/confirm.wav"
+	},
 	"A answered": func(m *machineUnderTest, t *tracked, in *input) {
 		t.callerHeard = m.st.now
 		if in.kind == inProbed {
@@ -275,7 +304,7 @@ func TestTransitionTable(t *testing.T) {
 				tr = &tracked{s: s, policy: m.e.policyOf(s)}
 			}
 			// B holds: as a rule its originate returned long before.
-			tr.calleeParked = s.State == store.CalleeHold || s.State == store.Bridged
+			tr.calleeParked = s.State == store.Confirming || s.State == store.CalleeHold || s.State == store.Bridged
 			setup(m, tr, &in)
 			m.st.put(tr.s)
 			before := len(m.st.timelines[s.ID])
@@ -359,7 +388,9 @@ Inputs: **claimed** (the scheduler claimed the session), **answer** (CHANNEL_ANS
 **bridge** (CHANNEL_BRIDGE), **playback stop**, **deadline** (the state's timer), **not sent** (an
 originate never reached FreeSWITCH), **probed** (FreeSWITCH's answer about the legs after a takeover
 or restart), **checked** (the node's answer whether A is in a call, see
-[caller-busy.md](caller-busy.md)), **cancel** (from any replica). An empty "next" keeps the state; a row with nothing in it
+[caller-busy.md](caller-busy.md)), **dtmf** (a key B pressed), **beep** (CUSTOM avmd::beep: mod_avmd
+heard a voicemail's beep), **cancel** (from any replica). **confirming** is the state of a session
+that asks B to press 1 before A is dialled ([confirmation.md](confirmation.md)). An empty "next" keeps the state; a row with nothing in it
 deliberately does nothing. A closing prompt stops the hold prompt first (uuid_break).
 
 `)
@@ -471,5 +502,23 @@ func TestCancelUnknownOrFinishedSendsNothing(t *testing.T) {
 	settle(ctx, m.e)
 	if sent := m.sw.sent(); len(sent) != 0 {
 		t.Errorf("refused cancels sent %q", sent)
+	}
+}
+
+// TestAdoptConfirming: a session taken over while B was asked to confirm
+// has no caller leg to ask about; once FreeSWITCH says B is still up, B is
+// asked again, with the whole time to answer.
+func TestAdoptConfirming(t *testing.T) {
+	m := newMachine(t)
+	ctx := context.Background()
+	s := sessionIn(store.Confirming, m.st.now)
+	m.st.put(s)
+	m.w.adopt(ctx, m.w.track(s))
+	settle(ctx, m.e)
+	if got, want := words(m.sw.sent(), s, 0), "uuid_dump B, confirm prompt to B"; got != want {
+		t.Errorf("commands %q, want %q", got, want)
+	}
+	if tr := m.w.live[s.ID]; tr == nil || tr.timer == nil {
+		t.Errorf("no deadline armed for the confirmation")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -552,19 +553,154 @@ func (w *worker) countEnded(ctx context.Context, id string, cause freeswitch.Cau
 	return n
 }
 
-// calleeAnswered holds B and dials A on B's node. heard is when B's answer
-// was read, zero if it was learnt otherwise.
+// calleeAnswered holds B and dials A on B's node, or first asks B to
+// confirm when the session's policy says so. heard is when B's answer was
+// read, zero if it was learnt otherwise.
 func (w *worker) calleeAnswered(ctx context.Context, t *tracked, heard time.Time) {
 	s, now := t.s, w.e.now()
 	next := s
-	next.State, next.AnsweredAt = store.CalleeHold, now
-	w.ringCaller(ctx, t, heard, next,
-		store.Entry{Kind: store.KindCalleeAnswered, Leg: "callee", Attempt: s.Attempts, Node: s.Node, UUID: s.CalleeLeg})
+	next.AnsweredAt = now
+	answered := store.Entry{Kind: store.KindCalleeAnswered, Leg: "callee", Attempt: s.Attempts, Node: s.Node, UUID: s.CalleeLeg}
+	if t.policy.Confirm {
+		next.State = store.Confirming
+		answered.Note = "asking B to confirm: 1 connects, 2 declines"
+		if !w.apply(ctx, t, next, answered) {
+			return
+		}
+		if t.calleeParked {
+			// Else once B's originate has returned (confirming, inParked).
+			w.askConfirm(ctx, t)
+		}
+		w.setTimer(t, t.policy.ConfirmTimeout)
+		return
+	}
+	next.State = store.CalleeHold
+	w.ringCaller(ctx, t, heard, next, answered)
 	if t.s.State == store.CalleeHold {
-		w.e.opt.Metrics.DialAttempt("callee", freeswitch.ClassAnswered)
-		w.e.opt.Metrics.CalleeAnswered(now.Sub(s.CreatedAt))
+		w.countAnswered(now, s)
 	}
 }
+
+// countAnswered counts B's answer of s, at now, in the metrics: for a
+// session that asks B to confirm, once B confirmed.
+func (w *worker) countAnswered(now time.Time, s store.Session) {
+	w.e.opt.Metrics.DialAttempt("callee", freeswitch.ClassAnswered)
+	w.e.opt.Metrics.CalleeAnswered(now.Sub(s.CreatedAt))
+}
+
+// confirmPrompt is the confirmation prompt for s: prompts.confirm with
+// {caller} replaced by A's number (a number is digits, and FreeSWITCH's
+// say and phrase applications read it out).
+func (e *Engine) confirmPrompt(s store.Session) string {
+	return strings.ReplaceAll(e.opt.Prompts.Confirm, "{caller}", s.Caller)
+}
+
+// isConfirmPrompt reports whether file, a PLAYBACK_STOP's
+// Playback-File-Path, is t's confirmation prompt. FreeSWITCH names a file
+// in its sounds directory by its full path.
+func (w *worker) isConfirmPrompt(t *tracked, file string) bool {
+	p := w.e.confirmPrompt(t.s)
+	return file != "" && p != "" && (file == p || strings.HasSuffix(file, "/"+p))
+}
+
+// askConfirm starts machine detection on B's leg where configured, and
+// plays B the confirmation prompt.
+func (w *worker) askConfirm(_ context.Context, t *tracked) {
+	e, s := w.e, t.s
+	if e.detectsMachines(s.Node) {
+		w.sendAPI(t, "machine detection", func() (string, error) { return freeswitch.AVMD(s.CalleeLeg, true) })
+	}
+	w.playConfirm(t)
+}
+
+// detectsMachines reports whether B's leg on node is listened to for a
+// voicemail's beep (Options.MachineDetection).
+func (e *Engine) detectsMachines(node string) bool {
+	return e.opt.MachineDetection != nil && e.opt.MachineDetection(node)
+}
+
+// playConfirm plays B the confirmation prompt; it is replayed each time it
+// ends until B presses a key or the time to confirm is over.
+func (w *worker) playConfirm(t *tracked) {
+	s := t.s
+	if w.e.closer.has(s.CalleeLeg) {
+		return // a closing prompt owns B's leg now
+	}
+	w.sendAPI(t, "confirmation prompt", func() (string, error) {
+		return freeswitch.UUIDBroadcast(s.CalleeLeg, w.e.confirmPrompt(s), "aleg")
+	})
+}
+
+// sendAPI sends the api command build makes, for t's session, through its
+// node's sender; what is logged of a failure names it what.
+func (w *worker) sendAPI(t *tracked, what string, build func() (string, error)) {
+	e, s := w.e, t.s
+	cmd, err := build()
+	if err != nil {
+		e.log.Warn(what, "session", s.ID, "callee_leg", s.CalleeLeg, "err", err)
+		return
+	}
+	e.senders.send(s.Node, s.ID, func(ctx context.Context) {
+		ctx, ok := e.mayAct(ctx, what, s.ID)
+		if !ok {
+			w.report(job{kind: jobWithheld, id: s.ID})
+			return
+		}
+		if _, err := e.opt.Pool.API(ctx, s.Node, cmd); err != nil {
+			e.log.Warn(what, "session", s.ID, "callee_leg", s.CalleeLeg, "err", err)
+		}
+	})
+}
+
+// calleeConfirmed: B pressed 1. B is held and A dialled, as when B
+// answers in a session that does not ask.
+func (w *worker) calleeConfirmed(ctx context.Context, t *tracked) {
+	e, s, now := w.e, t.s, w.e.now()
+	if e.detectsMachines(s.Node) {
+		w.sendAPI(t, "machine detection", func() (string, error) { return freeswitch.AVMD(s.CalleeLeg, false) })
+	}
+	// The hold prompt must not queue behind the confirmation prompt.
+	w.sendAPI(t, "confirmation prompt", func() (string, error) { return freeswitch.UUIDBreak(s.CalleeLeg, true) })
+	next := s
+	next.State = store.CalleeHold
+	w.ringCaller(ctx, t, time.Time{}, next, store.Entry{Kind: store.KindCalleeConfirmed, Leg: "callee", Attempt: s.Attempts, Node: s.Node, UUID: s.CalleeLeg})
+	if t.s.State == store.CalleeHold {
+		e.opt.Metrics.Confirmation(confirmConfirmed)
+		w.countAnswered(now, s)
+	}
+}
+
+// calleeDeclined: B pressed 2. The session ends declined, B's leg is hung
+// up and A is told.
+func (w *worker) calleeDeclined(ctx context.Context, t *tracked) {
+	e, s := w.e, t.s
+	if !w.finish(ctx, t, store.Declined, "", "B declined",
+		store.Entry{Kind: store.KindCalleeDeclined, Leg: "callee", Attempt: s.Attempts, Node: s.Node, UUID: s.CalleeLeg}) {
+		return
+	}
+	e.opt.Metrics.Confirmation(confirmDeclined)
+	e.closer.doom(s.ID, s.CalleeLeg, s.Node, 0)
+	w.tellCaller(ctx, t, Message{Declined: true})
+}
+
+// notConfirmed: B's leg answered but nobody confirmed (no key within the
+// time, or a voicemail's beep). That is no answer: B's leg is hung up and
+// the retry policy decides, under cause.
+func (w *worker) notConfirmed(ctx context.Context, t *tracked, result string, cause freeswitch.Cause, note string) {
+	e, s := w.e, t.s
+	e.opt.Metrics.Confirmation(result)
+	e.closer.doom(s.ID, s.CalleeLeg, s.Node, 0)
+	w.calleeAttemptEnded(ctx, t, cause, note)
+}
+
+// What became of a confirmation prompt, for the metrics.
+const (
+	confirmConfirmed = "confirmed" // B pressed 1
+	confirmDeclined  = "declined"  // B pressed 2
+	confirmNoDigit   = "no_digit"  // no key within the time: a voicemail, or nobody
+	confirmMachine   = "machine"   // mod_avmd heard a voicemail's beep
+	confirmHungUp    = "hung_up"   // B hung up first
+)
 
 // dialCaller stores a new caller leg in next and dials it, B holding. The
 // leg is named and stored before it is dialled, so whoever steers the
@@ -730,17 +866,19 @@ func (w *worker) callerMissed(ctx context.Context, t *tracked, cause freeswitch.
 		return
 	}
 	e.closer.prompt(s.ID, s.CalleeLeg, s.Node, e.opt.Prompts.CallerUnavailable, t.calleeParked)
-	w.tellCaller(ctx, t, false)
+	w.tellCaller(ctx, t, Message{})
 }
 
-// tellCaller tells A that B called and could not reach A: A missed the
-// call, or was busy in another.
-func (w *worker) tellCaller(ctx context.Context, t *tracked, busy bool) {
+// tellCaller sends A the message about how the call back ended: why
+// says it (Message.CallerBusy, Message.Declined); the zero Message, that A
+// missed B's call.
+func (w *worker) tellCaller(ctx context.Context, t *tracked, why Message) {
 	e, s := w.e, t.s
 	if e.opt.Notifier != nil {
+		why.SessionID, why.Caller, why.Callee, why.Node = s.ID, s.Caller, s.Callee, s.Node
 		// A reads the time in the session's zone, the one its quiet hours use.
-		e.opt.Notifier.Send(ctx, Message{SessionID: s.ID, Caller: s.Caller, Callee: s.Callee, Node: s.Node,
-			At: e.now().In(t.policy.Quiet.location()), CallerBusy: busy})
+		why.At = e.now().In(t.policy.Quiet.location())
+		e.opt.Notifier.Send(ctx, why)
 	}
 }
 

@@ -137,7 +137,7 @@ func validateNext(next *Session, now time.Time) error {
 		if next.DueAt.IsZero() {
 			next.DueAt = now
 		}
-	case DialingCallee, CalleeHold, Bridged:
+	case DialingCallee, Confirming, CalleeHold, Bridged:
 		if next.Owner == "" {
 			return fmt.Errorf("%w: a session in state %s needs an owner", ErrInvalid, next.State)
 		}

@@ -85,13 +85,14 @@ type State string
 const (
 	Waiting       State = "waiting"        // between attempts; in the due set, no owner
 	DialingCallee State = "dialing_callee" // the callee leg is being dialled
+	Confirming    State = "confirming"     // the callee answered and is asked to confirm (press 1) before the caller is dialled
 	CalleeHold    State = "callee_hold"    // the callee answered and holds; the caller leg is being dialled
 	Bridged       State = "bridged"        // both legs bridged
 	Finished      State = "finished"       // done; kept for Options.Retention
 )
 
 // LiveStates are the states counted by LiveCounts, in life order.
-var LiveStates = []State{Waiting, DialingCallee, CalleeHold, Bridged}
+var LiveStates = []State{Waiting, DialingCallee, Confirming, CalleeHold, Bridged}
 
 // Live reports whether a session in state s still needs steering.
 func (s State) Live() bool { return s != Finished && s != "" }
@@ -109,6 +110,7 @@ const (
 	Cancelled    Outcome = "cancelled"
 	Expired      Outcome = "expired"
 	Failed       Outcome = "failed"
+	Declined     Outcome = "declined" // B answered and declined (pressed 2 at the confirmation prompt)
 )
 
 // Session is one background call.
@@ -149,21 +151,23 @@ type Session struct {
 type Kind string
 
 const (
-	KindCreated        Kind = "created"         // the session was requested; always the first entry
-	KindDeferred       Kind = "deferred"        // an attempt was due but could not begin (no node)
-	KindAttempt        Kind = "attempt"         // a callee attempt began: B is being dialled
-	KindAttemptEnded   Kind = "attempt_ended"   // the callee attempt ended without an answer
-	KindScheduled      Kind = "scheduled"       // the next attempt was scheduled
-	KindDialNow        Kind = "dial_now"        // an operator brought the next attempt forward to now
-	KindCalleeAnswered Kind = "callee_answered" // B answered and holds
-	KindCallerDialing  Kind = "caller_dialing"  // A is being dialled
-	KindCallerRedial   Kind = "caller_redial"   // A is dialled again: the replica that took over found its leg not up
-	KindBridged        Kind = "bridged"         // A and B are talking
-	KindCalleeHungUp   Kind = "callee_hung_up"  // B hung up before A answered
-	KindCallerEnded    Kind = "caller_ended"    // A did not answer
-	KindCallerBusy     Kind = "caller_busy"     // A was in another call when A was to be rung
-	KindCancelled      Kind = "cancelled"       // background calling was switched off
-	KindFinished       Kind = "finished"        // the session reached its outcome; always the last entry
+	KindCreated         Kind = "created"          // the session was requested; always the first entry
+	KindDeferred        Kind = "deferred"         // an attempt was due but could not begin (no node)
+	KindAttempt         Kind = "attempt"          // a callee attempt began: B is being dialled
+	KindAttemptEnded    Kind = "attempt_ended"    // the callee attempt ended without an answer
+	KindScheduled       Kind = "scheduled"        // the next attempt was scheduled
+	KindDialNow         Kind = "dial_now"         // an operator brought the next attempt forward to now
+	KindCalleeAnswered  Kind = "callee_answered"  // B answered and holds
+	KindCalleeConfirmed Kind = "callee_confirmed" // B pressed 1 at the confirmation prompt
+	KindCalleeDeclined  Kind = "callee_declined"  // B pressed 2 at the confirmation prompt
+	KindCallerDialing   Kind = "caller_dialing"   // A is being dialled
+	KindCallerRedial    Kind = "caller_redial"    // A is dialled again: the replica that took over found its leg not up
+	KindBridged         Kind = "bridged"          // A and B are talking
+	KindCalleeHungUp    Kind = "callee_hung_up"   // B hung up before A answered
+	KindCallerEnded     Kind = "caller_ended"     // A did not answer
+	KindCallerBusy      Kind = "caller_busy"      // A was in another call when A was to be rung
+	KindCancelled       Kind = "cancelled"        // background calling was switched off
+	KindFinished        Kind = "finished"         // the session reached its outcome; always the last entry
 )
 
 // CreatedEntry is the first timeline entry of a session created at from

@@ -62,7 +62,7 @@ async function refreshOverview() {
   const live = $("live");
   live.replaceChildren();
   let total = 0;
-  for (const s of ["waiting", "dialing_callee", "callee_hold", "bridged"]) {
+  for (const s of ["waiting", "dialing_callee", "confirming", "callee_hold", "bridged"]) {
     const n = o.live[s] || 0;
     total += n;
     live.append(el("div", s + ": " + n));
