@@ -49,6 +49,7 @@ var (
 	promptHold        = "e2e/hold.wav"
 	promptUnavailable = "e2e/unavailable.wav"
 	promptCancelled   = "e2e/cancelled.wav"
+	promptConfirm     = "e2e/confirm.wav"
 	phonePrompts      = config.PhonePrompts{
 		On: "e2e/phone-on.wav", Off: "e2e/phone-off.wav", NotFound: "e2e/phone-not-found.wav",
 		Limit: "e2e/phone-limit.wav", Invalid: "e2e/phone-invalid.wav", Failed: "e2e/phone-failed.wav",
@@ -57,6 +58,7 @@ var (
 	}
 	prompts = map[string]time.Duration{
 		promptHold: time.Second, promptUnavailable: 300 * time.Millisecond, promptCancelled: 300 * time.Millisecond,
+		promptConfirm:   500 * time.Millisecond,
 		phonePrompts.On: 300 * time.Millisecond, phonePrompts.Off: 300 * time.Millisecond,
 		phonePrompts.NotFound: 300 * time.Millisecond, phonePrompts.Limit: 300 * time.Millisecond,
 		phonePrompts.Invalid: 300 * time.Millisecond, phonePrompts.Failed: 300 * time.Millisecond,
@@ -71,7 +73,8 @@ var (
 const (
 	ringTime      = 2 * time.Second
 	retryInterval = 200 * time.Millisecond
-	rejectGiveUp  = 2 // CALL_REJECTED this many times expires the session
+	rejectGiveUp  = 2               // CALL_REJECTED this many times expires the session
+	confirmTime   = 2 * time.Second // how long B has to press 1
 	maxAttempts   = 3
 	offerAfter    = 3 // unanswered calls that bring the automatic offer
 	bridgeTimeout = 2 // the phone hook's call_timeout, in seconds
@@ -82,17 +85,20 @@ const (
 // front of it, a recorder of its channels' events and a log of the
 // commands bgcall sent it.
 type backend struct {
-	name   string
-	sim    *fssim.Node    // the simulator, or nil
-	fs     *fsreal.Server // the real FreeSWITCH, or nil
-	dir    string         // the real FreeSWITCH's files
-	rec    *callrec.Recorder
-	ctl    *callrec.Conn // the test's own commands, e.g. a phone's calls
-	cmds   *commandLog
-	daemon *app.Daemon
-	stop   context.CancelFunc
-	api    *api.Client
-	log    *testutil.SyncBuffer // the daemon's log
+	name string
+	sim  *fssim.Node    // the simulator, or nil
+	fs   *fsreal.Server // the real FreeSWITCH, or nil
+	dir  string         // the real FreeSWITCH's files
+	// machineDetection: this FreeSWITCH has mod_avmd loaded (the
+	// simulator's stand-in); the real one here has not.
+	machineDetection bool
+	rec              *callrec.Recorder
+	ctl              *callrec.Conn // the test's own commands, e.g. a phone's calls
+	cmds             *commandLog
+	daemon           *app.Daemon
+	stop             context.CancelFunc
+	api              *api.Client
+	log              *testutil.SyncBuffer // the daemon's log
 }
 
 // shared starts a backend once for every test of the binary; TestMain
@@ -119,13 +125,13 @@ func (s *shared) get(t *testing.T, start func() (*backend, error)) *backend {
 // both backends.
 func simulator(t *testing.T) *backend {
 	return simShared.get(t, func() (*backend, error) {
-		n, err := fssim.Start(fssim.Options{Hostname: "fssim", Heartbeat: -1, Prompts: prompts,
+		n, err := fssim.Start(fssim.Options{Hostname: "fssim", Heartbeat: -1, Prompts: prompts, AVMD: true,
 			// A number no far end answers to, as FreeSWITCH's dialplan.
 			Default: fssim.Behavior{Action: fssim.Fail, Cause: "NO_ROUTE_DESTINATION"}})
 		if err != nil {
 			return nil, err
 		}
-		b := &backend{name: "simulator", sim: n}
+		b := &backend{name: "simulator", sim: n, machineDetection: true}
 		// The simulator reaches a subscriber by number from any dial
 		// string, and its phone hook rings user/<number> without a
 		// dialplan to go round: the plain number is the phone.
@@ -264,7 +270,8 @@ func daemonConfig(name, node, password, template string) config.Config {
 		{Cause: "CALL_REJECTED", Action: config.ActionRetry, GiveUpAfter: rejectGiveUp},
 		{Cause: "UNALLOCATED_NUMBER", Action: config.ActionFail},
 	}
-	c.Prompts = config.Prompts{Hold: promptHold, CallerUnavailable: promptUnavailable, Cancelled: promptCancelled}
+	c.Prompts = config.Prompts{Hold: promptHold, CallerUnavailable: promptUnavailable, Cancelled: promptCancelled, Confirm: promptConfirm}
+	c.Confirm.Timeout, c.Confirm.MachineDetection = confirmTime, true
 	c.Notify.Mode, c.Notify.ChatProto = "chat", "event"
 	c.Limits.PerCaller, c.Limits.PerCallee = 20, 20
 	c.Phone.Enabled, c.Phone.Listen, c.Phone.Prompts = true, "127.0.0.1:0", phonePrompts

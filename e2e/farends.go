@@ -44,6 +44,17 @@ const (
 	Reject Kind = 67
 	// Unallocated hangs up UNALLOCATED_NUMBER after ringing for Ring.
 	Unallocated Kind = 68
+	// Voicemail rings for Ring and answers, as a network's voicemail does
+	// for B, and stays, never pressing a key. Where machine detection can
+	// hear it (the simulator's mod_avmd), it beeps Talk after detection
+	// started, when Talk is set.
+	Voicemail Kind = 69
+	// PressesOne rings for Ring, answers and presses 1 Talk after
+	// answering (and stays): B confirming.
+	PressesOne Kind = 70
+	// PressesTwo rings for Ring, answers and presses 2 Talk after
+	// answering (and stays): B declining.
+	PressesTwo Kind = 71
 )
 
 // FarEnd is one subscriber's phone.
@@ -59,7 +70,7 @@ type FarEnd struct {
 func (f FarEnd) Number(tag int) string {
 	b := 0
 	switch f.Kind {
-	case Answer:
+	case Answer, Voicemail, PressesOne, PressesTwo:
 		b = millis(f.Talk)
 	case AnswerOnAttempt, BusyThenAnswer:
 		if f.Before < 1 || f.Before > 99999 {
@@ -105,6 +116,12 @@ func (f FarEnd) Behaviors() []fssim.Behavior {
 		return []fssim.Behavior{{Action: fssim.Reject, Ring: f.Ring}}
 	case Unallocated:
 		return []fssim.Behavior{{Action: fssim.Unallocated, Ring: f.Ring}}
+	case Voicemail:
+		return []fssim.Behavior{{Action: fssim.Answer, Ring: f.Ring, Beep: f.Talk}}
+	case PressesOne:
+		return []fssim.Behavior{{Action: fssim.Answer, Ring: f.Ring, DTMF: "1", DTMFDelay: f.Talk}}
+	case PressesTwo:
+		return []fssim.Behavior{{Action: fssim.Answer, Ring: f.Ring, DTMF: "2", DTMFDelay: f.Talk}}
 	default:
 		panic(fmt.Sprintf("e2e: unknown far end kind %d", int(f.Kind)))
 	}
@@ -133,6 +150,12 @@ func (k Kind) String() string {
 		return "reject"
 	case Unallocated:
 		return "unallocated"
+	case Voicemail:
+		return "voicemail"
+	case PressesOne:
+		return "presses_one"
+	case PressesTwo:
+		return "presses_two"
 	}
 	return fmt.Sprintf("Kind(%d)", int(k))
 }

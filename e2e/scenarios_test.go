@@ -14,6 +14,7 @@ import (
 	"bgcall/esl"
 	"bgcall/freeswitch"
 	"bgcall/internal/callrec"
+	"bgcall/internal/testutil"
 	"bgcall/store"
 )
 
@@ -29,7 +30,10 @@ type scenario struct {
 	// repeat runs the scenario this many times one after the other
 	// (default once), each judged on its own.
 	repeat int
-	want   want
+	// machineDetection: the row needs a FreeSWITCH that can hear a
+	// voicemail's beep (mod_avmd); it is skipped where there is none.
+	machineDetection bool
+	want             want
 }
 
 // want is what the session and its channels must show.
@@ -53,6 +57,13 @@ type want struct {
 	endedBy string
 	// cancelledPrompt: B heard the cancelled prompt (cancel while B held).
 	cancelledPrompt bool
+	// Confirmation mode. unconfirmed: callee attempts that answered but
+	// that nobody confirmed (a voicemail), each heard the confirmation
+	// prompt and was hung up by bgcall; beeps: how many of those ended on a
+	// voicemail's beep rather than on the time to confirm. confirmed: B
+	// pressed 1 (answered is then set too); declined: B pressed 2.
+	unconfirmed, beeps  int
+	confirmed, declined bool
 }
 
 // Far ends used by the table. Ring times are short; a ring time of
@@ -67,6 +78,7 @@ var (
 	busy         = e2e.FarEnd{Kind: e2e.Busy, Ring: 100 * time.Millisecond}
 	oneSecond    = "1s"
 	maxOne, two  = 1, 2
+	yes          = true
 )
 
 var scenarios = []scenario{
@@ -196,6 +208,37 @@ var scenarios = []scenario{
 		want: want{outcome: "cancelled", attempts: 1, answered: true, hold: true, cancelledPrompt: true},
 	},
 	{
+		// Confirmation mode: a voicemail answers for B on every attempt
+		// and presses nothing. That is no answer: B's leg is hung up, the
+		// attempt retried, and the policy ends the session.
+		name:   "voicemail_not_confirmed_retried_then_expired",
+		caller: answers, callee: e2e.FarEnd{Kind: e2e.Voicemail, Ring: 200 * time.Millisecond},
+		policy: &api.PolicyOverride{Confirm: &yes, MaxAttempts: &two},
+		want:   want{outcome: "expired", attempts: 2, unconfirmed: 2, note: "2 attempts made"},
+	},
+	{
+		name:   "confirmed_with_1_then_completed",
+		caller: answers, callee: e2e.FarEnd{Kind: e2e.PressesOne, Ring: 200 * time.Millisecond, Talk: time.Second},
+		policy: &api.PolicyOverride{Confirm: &yes},
+		act:    talkThenHangUp("caller"),
+		want:   want{outcome: "completed", attempts: 1, confirmed: true, answered: true, bridged: true, endedBy: "caller"},
+	},
+	{
+		name:   "declined_with_2",
+		caller: answers, callee: e2e.FarEnd{Kind: e2e.PressesTwo, Ring: 200 * time.Millisecond, Talk: time.Second},
+		policy: &api.PolicyOverride{Confirm: &yes},
+		want:   want{outcome: "declined", attempts: 1, declined: true, note: "B declined"},
+	},
+	{
+		// Machine detection: the voicemail's beep ends the attempt well
+		// before the time to confirm is over.
+		name:   "voicemail_beep_is_no_answer",
+		caller: answers, callee: e2e.FarEnd{Kind: e2e.Voicemail, Ring: 200 * time.Millisecond, Talk: 300 * time.Millisecond},
+		policy:           &api.PolicyOverride{Confirm: &yes, MaxAttempts: &maxOne},
+		machineDetection: true,
+		want:             want{outcome: "expired", attempts: 1, unconfirmed: 1, beeps: 1, note: "1 attempts made"},
+	},
+	{
 		// A cancel does not cut a call in progress unless asked to.
 		name:   "cancel_refused_while_bridged",
 		caller: answers, callee: answers,
@@ -236,6 +279,12 @@ func runScenarios(t *testing.T, start func(*testing.T) *backend) {
 	tests := make(map[string]func(*testing.T))
 	for _, sc := range scenarios {
 		tests[sc.name] = func(t *testing.T) {
+			if sc.machineDetection && !b.machineDetection {
+				t.Skipf("%s cannot hear a voicemail's beep (no mod_avmd loaded); TestMachineDetectionModule checks it says so", b.name)
+			}
+			if sc.machineDetection {
+				testutil.WaitFor(t, "machine detection on", func() bool { return lines(b.log, "machine detection on", "node=fs1") != "" })
+			}
 			runs, failed := max(sc.repeat, 1), 0
 			for range runs {
 				if !b.run(t, sc) {
@@ -357,6 +406,10 @@ func judge(ctx context.Context, c *call, s api.Session, w want, fail func(string
 		}
 	}
 
+	// Confirmation: every answered leg was asked; those nobody confirmed
+	// were hung up by bgcall, and the timeline says why.
+	checkConfirmation(c, s, callees, w, fail)
+
 	// Each unanswered attempt ended with the cause wanted.
 	for i, cause := range w.causes {
 		if i >= len(callees) {
@@ -367,14 +420,15 @@ func judge(ctx context.Context, c *call, s api.Session, w want, fail func(string
 		}
 	}
 
-	// A is dialled once B answered, and only then.
+	// A is dialled once B answered (and confirmed, when asked), and only
+	// then.
 	var answered *leg
 	for i, l := range callees {
-		if !l.ch.Answered.IsZero() {
+		if !l.ch.Answered.IsZero() && (w.answered || w.declined) {
 			answered = &callees[i]
 		}
 	}
-	if (answered != nil) != w.answered {
+	if (answered != nil) != (w.answered || w.declined) {
 		fail("B answered: %v, want %v", answered != nil, w.answered)
 	}
 	if w.answered != (len(callers) == 1) {
@@ -385,7 +439,7 @@ func judge(ctx context.Context, c *call, s api.Session, w want, fail func(string
 	}
 
 	// The prompts B heard, and none to A.
-	if answered != nil {
+	if answered != nil && !w.declined {
 		checkPrompt(answered.ch, promptHold, w.hold, !w.hold, fail)
 		checkPrompt(answered.ch, promptUnavailable, w.outcome == "caller_missed", false, fail)
 		checkPrompt(answered.ch, promptCancelled, w.cancelledPrompt, false, fail)
@@ -413,8 +467,13 @@ func judge(ctx context.Context, c *call, s api.Session, w want, fail func(string
 	sms := c.b.rec.Events(func(e esl.Event) bool {
 		return e.Name == "MESSAGE" && e.Header("to") == c.caller+"@"+chatDomain && strings.Contains(e.Body, s.Callee)
 	})
-	if (len(sms) > 0) != (w.outcome == "caller_missed") {
-		fail("%d messages to A, want them only for caller_missed", len(sms))
+	switch told := w.outcome == "caller_missed" || w.outcome == "declined"; {
+	case told && len(sms) != 1:
+		fail("%d messages to A, want exactly one for %s", len(sms), w.outcome)
+	case !told && len(sms) > 0:
+		fail("%d messages to A, want them only for caller_missed and declined", len(sms))
+	case w.outcome == "declined" && !strings.Contains(sms[0].Body, "declined"):
+		fail("the message to A %q does not say B declined", sms[0].Body)
 	}
 
 	// Nothing is left up (waitLegsDown), and every leg was seen to end.
@@ -423,6 +482,71 @@ func judge(ctx context.Context, c *call, s api.Session, w want, fail func(string
 			fail("%s leg %s never hung up", l.role, l.ch.UUID)
 		}
 	}
+}
+
+// checkConfirmation holds the confirmation mode to w: each callee leg that
+// answered in it heard the confirmation prompt; the legs nobody confirmed
+// were hung up by bgcall, and each such attempt is on the timeline as not
+// confirmed (or a beep heard); B's 1 and 2 are there too.
+func checkConfirmation(c *call, s api.Session, callees []leg, w want, fail func(string, ...any)) {
+	asked := w.unconfirmed > 0 || w.confirmed || w.declined
+	answeredLegs := 0
+	for i, l := range callees {
+		if l.ch.Answered.IsZero() {
+			continue
+		}
+		answeredLegs++
+		if heard := playedPrompt(l.ch, promptConfirm); heard != asked {
+			fail("callee leg %s: heard the confirmation prompt %v, want %v (played %v)", l.ch.UUID, heard, asked, l.ch.Playbacks)
+		}
+		if i < w.unconfirmed && c.killedBefore(l.ch.UUID, time.Time{}) == nil {
+			fail("callee leg %s answered, nobody confirmed, and bgcall did not hang it up", l.ch.UUID)
+		}
+		// B's key, as FreeSWITCH reported it on bgcall's leg.
+		if key := map[bool]string{true: "1"}[w.confirmed] + map[bool]string{true: "2"}[w.declined]; i >= w.unconfirmed && key != "" &&
+			!slices.ContainsFunc(l.ch.Events, func(e esl.Event) bool {
+				return e.Name == freeswitch.EventDTMF && e.Header(freeswitch.HeaderDTMFDigit) == key
+			}) {
+			fail("callee leg %s: no DTMF %s event", l.ch.UUID, key)
+		}
+	}
+	want := w.unconfirmed
+	if w.answered || w.declined {
+		want++
+	}
+	if answeredLegs != want {
+		fail("%d callee legs answered, want %d", answeredLegs, want)
+	}
+	var unconfirmed, beeps, confirmed, declined int
+	for _, e := range s.Timeline {
+		switch {
+		case e.Kind == store.KindAttemptEnded && strings.Contains(e.Note, "no confirmation"):
+			unconfirmed++
+		case e.Kind == store.KindAttemptEnded && strings.Contains(e.Note, "beep"):
+			unconfirmed++
+			beeps++
+		case e.Kind == store.KindCalleeConfirmed:
+			confirmed++
+		case e.Kind == store.KindCalleeDeclined:
+			declined++
+		}
+	}
+	if unconfirmed != w.unconfirmed || beeps != w.beeps {
+		fail("timeline: %d attempts not confirmed (%d on a beep), want %d (%d)", unconfirmed, beeps, w.unconfirmed, w.beeps)
+	}
+	if (confirmed == 1) != w.confirmed || confirmed > 1 || (declined == 1) != w.declined || declined > 1 {
+		fail("timeline: %d callee_confirmed, %d callee_declined; want confirmed %v, declined %v", confirmed, declined, w.confirmed, w.declined)
+	}
+}
+
+// playedPrompt reports whether ch started playing prompt.
+func playedPrompt(ch callrec.Channel, prompt string) bool {
+	for _, e := range ch.Events {
+		if e.Name == freeswitch.EventPlaybackStart && strings.HasSuffix(e.Header(freeswitch.HeaderPlaybackFilePath), prompt) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkPrompt checks that ch played prompt from start to stop, or not at

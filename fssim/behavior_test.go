@@ -537,3 +537,53 @@ func TestBroadcastBeforeTheOriginateReturnedIsLost(t *testing.T) {
 	}
 	c.api("uuid_kill " + u)
 }
+
+// TestAVMD: with mod_avmd loaded, a far end scripted as a beeping
+// voicemail fires CUSTOM avmd::beep for the leg once detection started on
+// it (a stop first silences it); without the module, as on a FreeSWITCH
+// built without it, module_exists says false and avmd is no command.
+func TestAVMD(t *testing.T) {
+	opts := fastOptions()
+	opts.AVMD = true
+	n := StartT(t, opts)
+	n.SetSubscriber("1002", Behavior{Action: Answer, Beep: 20 * time.Millisecond})
+	c := listening(t, n)
+	if got := c.api("module_exists mod_avmd"); got != "true" {
+		t.Errorf("module_exists mod_avmd = %q with the module loaded", got)
+	}
+	for _, stopFirst := range []bool{true, false} {
+		u := uuid.New()
+		if got := c.bgapi("originate {origination_uuid=" + u + "}user/1002 &park()"); !strings.HasPrefix(got, "+OK") {
+			t.Fatalf("originate: %q", got)
+		}
+		if got := c.api("avmd " + u + " start"); !strings.HasPrefix(got, "+OK") {
+			t.Fatalf("avmd start: %q", got)
+		}
+		if stopFirst {
+			c.api("avmd " + u + " stop")
+			c.api("uuid_kill " + u)
+			c.waitEvent("CHANNEL_DESTROY", u)
+			continue
+		}
+		e := c.waitEvent("CUSTOM", u)
+		if e["Event-Subclass"] != "avmd::beep" {
+			t.Errorf("beep event: %v", e)
+		}
+		c.api("uuid_kill " + u)
+		c.waitEvent("CHANNEL_DESTROY", u)
+	}
+	for _, e := range c.seen {
+		if e["Event-Name"] == "CUSTOM" {
+			t.Errorf("a beep after avmd stop: %v", e)
+		}
+	}
+
+	without := StartT(t, fastOptions())
+	w := listening(t, without)
+	if got := w.api("module_exists mod_avmd"); got != "false" {
+		t.Errorf("module_exists mod_avmd = %q without the module", got)
+	}
+	if got := w.api("avmd " + uuid.New() + " start"); !strings.Contains(got, "Command not found") {
+		t.Errorf("avmd without the module: %q", got)
+	}
+}

@@ -63,6 +63,7 @@ type channel struct {
 	// The times above as every event prints them, formatted once.
 	createdUS, progressUS, mediaUS, answeredUS, bridgedUS, hungupUS usecText
 
+	avmdGen   int      // bumped by each avmd start and stop: a beep fires for the latest start only
 	partner   *channel // bridged leg
 	unbridged bool     // the bridge with partner is being torn down
 	other     *channel // last bridge partner: its profile stays in Other-Leg-* headers

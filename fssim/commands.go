@@ -136,10 +136,62 @@ func (n *Node) dispatch(cmd, arg string, done func(string)) bool {
 		done(n.hupall(arg))
 	case "chat":
 		done(n.chat(arg))
+	case "module_exists":
+		done(strconv.FormatBool(n.moduleExists(strings.TrimSpace(arg))))
+	case "avmd":
+		if !n.opts.AVMD {
+			return false
+		}
+		done(n.avmd(arg))
 	default:
 		return false
 	}
 	return true
+}
+
+// moduleExists answers module_exists: the modules every simulated node
+// has, and mod_avmd where Options.AVMD loads it.
+func (n *Node) moduleExists(name string) bool {
+	switch name {
+	case "mod_commands", "mod_dptools", "mod_event_socket", "mod_loopback", "mod_sndfile", "mod_tone_stream", "mod_sms":
+		return true
+	case "mod_avmd":
+		return n.opts.AVMD
+	}
+	return false
+}
+
+// avmd answers "avmd <uuid> start|stop": a start on a leg whose far end
+// is a beeping voicemail (Behavior.Beep) fires CUSTOM avmd::beep for the
+// leg that long after; a stop before then silences it.
+func (n *Node) avmd(arg string) string {
+	uuid, verb, _ := strings.Cut(strings.TrimSpace(arg), " ")
+	ch := n.live(uuid)
+	if ch == nil {
+		return "-ERR Error, no FreeSWITCH session for uuid [" + uuid + "]\n"
+	}
+	switch strings.TrimSpace(verb) {
+	case "start":
+		ch.avmdGen++
+		gen := ch.avmdGen
+		if b := ch.behavior.Beep; b > 0 {
+			n.chanAfter(ch, b, func() {
+				if ch.avmdGen != gen || ch.gone {
+					return
+				}
+				if e := n.chEvent(ch, "CUSTOM", true, header{"Event-Subclass", "avmd::beep"}); e != nil {
+					e.subclass = "avmd::beep"
+					e.headers = append(e.headers, header{"Beep-Status", "DETECTED"}, header{"Frequency", "1000.0"})
+					n.fire(e)
+				}
+			})
+		}
+		return "+OK\n"
+	case "stop":
+		ch.avmdGen++
+		return "+OK\n"
+	}
+	return "-ERR, Usage: avmd <uuid> < start | stop | set [inbound|outbound|default] | load [inbound|outbound] | reload | show >\n"
 }
 
 // live returns a channel that exists and is not hanging up.

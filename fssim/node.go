@@ -68,6 +68,12 @@ type Options struct {
 	// EarlyBridge is what a uuid_bridge does to a leg that answered but whose
 	// originate has not returned yet; see EarlyBridge.
 	EarlyBridge EarlyBridge
+	// AVMD loads a stand-in for mod_avmd, FreeSWITCH's voicemail beep
+	// detector: "module_exists mod_avmd" answers true and "avmd <uuid>
+	// start" listens on the leg (a far end's Behavior.Beep fires
+	// CUSTOM avmd::beep); without it, as on a FreeSWITCH built without the
+	// module, module_exists answers false and avmd is no command.
+	AVMD bool
 	// Logger receives connection-level diagnostics; default discards.
 	Logger *slog.Logger
 }

@@ -51,6 +51,7 @@ var sites = map[string]site{
 	"PLAYBACK_START":           {"switch_ivr_play_say.c", "switch_ivr_play_file", "1646"},
 	"PLAYBACK_STOP":            {"switch_ivr_play_say.c", "switch_ivr_play_file", "2020"},
 	"DTMF":                     {"switch_channel.c", "switch_channel_dequeue_dtmf", "578"},
+	"CUSTOM":                   {"mod_avmd.c", "avmd_fire_event", "1102"},
 }
 
 // chEvent creates a channel event: the common headers, pre (headers that

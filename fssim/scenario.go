@@ -45,6 +45,10 @@ type Behavior struct {
 	DTMFDelay time.Duration `json:"-"`
 	// ChatResult is what chat to this number returns; default "Sent".
 	ChatResult string `json:"chat_result,omitempty"`
+	// Beep, when positive, makes the far end a voicemail that beeps this
+	// long after mod_avmd started listening on the leg (Options.AVMD): the
+	// node fires CUSTOM avmd::beep for the leg.
+	Beep time.Duration `json:"-"`
 }
 
 // behaviorJSON carries durations as Go duration strings ("1.5s", "200ms").
@@ -59,6 +63,7 @@ type behaviorJSON struct {
 	DTMF              string `json:"dtmf,omitempty"`
 	DTMFDelay         string `json:"dtmf_delay,omitempty"`
 	ChatResult        string `json:"chat_result,omitempty"`
+	Beep              string `json:"beep,omitempty"`
 }
 
 // UnmarshalJSON reads a Behavior with durations written as "2s", "150ms".
@@ -72,7 +77,7 @@ func (b *Behavior) UnmarshalJSON(data []byte) error {
 	for _, f := range []struct {
 		s string
 		d *time.Duration
-	}{{j.Ring, &b.Ring}, {j.Talk, &b.Talk}, {j.PromptHangupAfter, &b.PromptHangupAfter}, {j.DTMFDelay, &b.DTMFDelay}} {
+	}{{j.Ring, &b.Ring}, {j.Talk, &b.Talk}, {j.PromptHangupAfter, &b.PromptHangupAfter}, {j.DTMFDelay, &b.DTMFDelay}, {j.Beep, &b.Beep}} {
 		if f.s == "" {
 			continue
 		}
@@ -95,7 +100,7 @@ func (b Behavior) MarshalJSON() ([]byte, error) {
 		}
 		return d.String()
 	}
-	j.Ring, j.Talk, j.PromptHangupAfter, j.DTMFDelay = str(b.Ring), str(b.Talk), str(b.PromptHangupAfter), str(b.DTMFDelay)
+	j.Ring, j.Talk, j.PromptHangupAfter, j.DTMFDelay, j.Beep = str(b.Ring), str(b.Talk), str(b.PromptHangupAfter), str(b.DTMFDelay), str(b.Beep)
 	return json.Marshal(j)
 }
 
