@@ -632,13 +632,14 @@ func (w *worker) playConfirm(t *tracked) {
 }
 
 // sendAPI sends the api command build makes, for t's session, through its
-// node's sender; what is logged of a failure names it what.
-func (w *worker) sendAPI(t *tracked, what string, build func() (string, error)) {
+// node's sender; what is logged of a failure names it what. It reports
+// whether the command was queued (build did not fail).
+func (w *worker) sendAPI(t *tracked, what string, build func() (string, error)) bool {
 	e, s := w.e, t.s
 	cmd, err := build()
 	if err != nil {
 		e.log.Warn(what, "session", s.ID, "callee_leg", s.CalleeLeg, "err", err)
-		return
+		return false
 	}
 	e.senders.send(s.Node, s.ID, func(ctx context.Context) {
 		ctx, ok := e.mayAct(ctx, what, s.ID)
@@ -646,10 +647,13 @@ func (w *worker) sendAPI(t *tracked, what string, build func() (string, error)) 
 			w.report(job{kind: jobWithheld, id: s.ID})
 			return
 		}
-		if _, err := e.opt.Pool.API(ctx, s.Node, cmd); err != nil {
+		if _, err := e.opt.Pool.API(ctx, s.Node, cmd); errors.Is(err, esl.ErrWithheld) {
+			w.report(job{kind: jobWithheld, id: s.ID})
+		} else if err != nil {
 			e.log.Warn(what, "session", s.ID, "callee_leg", s.CalleeLeg, "err", err)
 		}
 	})
+	return true
 }
 
 // calleeConfirmed: B pressed 1. B is held and A dialled, as when B
@@ -735,27 +739,12 @@ func (w *worker) dialCaller(ctx context.Context, t *tracked, heard time.Time, ne
 }
 
 func (w *worker) playHold(_ context.Context, t *tracked) {
-	e, s := w.e, t.s
-	if e.closer.has(s.CalleeLeg) {
+	s := t.s
+	if w.e.closer.has(s.CalleeLeg) {
 		return // a closing prompt owns B's leg now
 	}
-	cmd, err := freeswitch.UUIDBroadcast(s.CalleeLeg, e.opt.Prompts.Hold, "aleg")
-	if err != nil {
-		e.log.Warn("hold prompt", "session", s.ID, "callee_leg", s.CalleeLeg, "err", err)
-		return
-	}
-	t.holdSent = true
-	e.senders.send(s.Node, s.ID, func(ctx context.Context) {
-		ctx, ok := e.mayAct(ctx, "hold prompt", s.ID)
-		if !ok {
-			w.report(job{kind: jobWithheld, id: s.ID})
-			return
-		}
-		if _, err := e.opt.Pool.API(ctx, s.Node, cmd); errors.Is(err, esl.ErrWithheld) {
-			w.report(job{kind: jobWithheld, id: s.ID})
-		} else if err != nil {
-			e.log.Warn("hold prompt", "session", s.ID, "callee_leg", s.CalleeLeg, "err", err)
-		}
+	t.holdSent = w.sendAPI(t, "hold prompt", func() (string, error) {
+		return freeswitch.UUIDBroadcast(s.CalleeLeg, w.e.opt.Prompts.Hold, "aleg")
 	})
 }
 
