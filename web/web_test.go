@@ -127,6 +127,9 @@ func TestPageInChromium(t *testing.T) {
 	if !strings.Contains(nodes, "fs1") || !strings.Contains(nodes, "up") {
 		t.Errorf("nodes table %q, want fs1 up", nodes)
 	}
+	if got := text("#optedout"); got != "0 callee(s) refuse background calls" {
+		t.Errorf("opt-outs card %q, want none", got)
+	}
 
 	client := &api.Client{Base: base, Token: token}
 	s, _, err := client.Create(context.Background(), api.CreateRequest{Caller: "1001", Callee: "1002"})

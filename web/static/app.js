@@ -80,6 +80,7 @@ async function refreshOverview() {
     : q.now ? "quiet hours " + q.hours + ", on until " + clock(q.until) + ": " + q.held + " held"
     : "quiet hours " + q.hours + ", off now";
   $("backlog").textContent = "backlog " + o.notification_backlog;
+  $("optedout").textContent = o.opted_out_callees + " callee(s) refuse background calls";
 
   const nodes = $("nodes").tBodies[0];
   nodes.replaceChildren();
