@@ -318,7 +318,7 @@ func (h *Hooks) read(ctx context.Context) {
 // claim keeps the events this replica holds from looking abandoned, takes
 // over those another replica abandoned, and reports the backlog.
 func (h *Hooks) claim(ctx context.Context) {
-	t := time.NewTicker(h.opt.ClaimIdle / 4)
+	t := time.NewTicker(max(h.opt.ClaimIdle/4, time.Millisecond))
 	defer t.Stop()
 	for {
 		h.claimOnce(ctx)
