@@ -124,7 +124,7 @@ func Events(s store.Session, entries []store.Entry) []Event {
 			ev.Attempt = s.Attempts
 		case Finished:
 			party := "B"
-			if s.Outcome == store.CallerMissed {
+			if s.Outcome == store.CallerMissed || s.Outcome == store.CallerBusy {
 				party = "A"
 			}
 			ev.Attempt, ev.Outcome, ev.Cause = s.Attempts, string(s.Outcome), causeOf(s.Cause, party)
