@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"bgcall/internal/testutil"
 	"bgcall/session"
 	"bgcall/store"
 )
@@ -67,7 +68,14 @@ func TestTransitionsToldAsStored(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.waitOutcome(done.ID)
+	h.waitOutcome(cancelled.ID)
 	for _, id := range []string{done.ID, cancelled.ID} {
+		// The observer is told just after the store answered, so the
+		// finished step may reach it a moment after the store shows it.
+		testutil.WaitFor(t, "the observer told of session "+id+"'s end", func() bool {
+			got, _ := rec.kinds(id)
+			return slices.Contains(got, string(store.KindFinished))
+		})
 		got, versions := rec.kinds(id)
 		if want := kinds(h.timeline(id)); !slices.Equal(got, want) {
 			t.Errorf("session %s: told %v\ntimeline %v", id, got, want)
