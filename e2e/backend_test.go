@@ -99,6 +99,18 @@ type backend struct {
 	stop             context.CancelFunc
 	api              *api.Client
 	log              *testutil.SyncBuffer // the daemon's log
+
+	password, template string // how the daemon reaches FreeSWITCH, for another one
+	// first is a second daemon on the same FreeSWITCH that asks whether A
+	// is busy before dialling B (caller_busy.before_callee), started on
+	// first use.
+	first struct {
+		once   sync.Once
+		daemon *app.Daemon
+		stop   context.CancelFunc
+		api    *api.Client
+		err    error
+	}
 }
 
 // shared starts a backend once for every test of the binary; TestMain
@@ -202,6 +214,7 @@ func (b *backend) start(addr, password, template string) error {
 	if b.cmds, err = newCommandLog(addr); err != nil {
 		return err
 	}
+	b.password, b.template = password, template
 	b.log = &testutil.SyncBuffer{}
 	var out io.Writer = b.log
 	if os.Getenv("BGCALL_TEST_LOG") != "" {
@@ -229,6 +242,10 @@ func (b *backend) start(addr, password, template string) error {
 }
 
 func (b *backend) close() {
+	if b.first.daemon != nil {
+		b.first.stop()
+		b.first.daemon.Wait()
+	}
 	if b.daemon != nil {
 		b.stop()
 		b.daemon.Wait()
@@ -276,6 +293,7 @@ func daemonConfig(name, node, password, template string) config.Config {
 	c.Limits.PerCaller, c.Limits.PerCallee = 20, 20
 	c.Phone.Enabled, c.Phone.Listen, c.Phone.Prompts = true, "127.0.0.1:0", phonePrompts
 	c.Phone.OfferThreshold = offerAfter
+	c.CallerBusy.Wait, c.CallerBusy.Interval = busyWait, busyInterval
 	// No URL of the operator's: the webhook test names its own endpoint
 	// per request.
 	c.Webhooks.AllowRequestURL, c.Webhooks.Secret = true, webhookSecret

@@ -23,8 +23,10 @@ import (
 // now, the recorder what its channels did.
 type call struct {
 	b      *backend
+	api    *api.Client // the daemon the session is asked of
 	caller string
-	id     string // the session, once known
+	id     string     // the session, once known
+	other  *otherCall // A's other call, when the scenario has one
 
 	mu       sync.Mutex
 	changed  chan struct{} // closed and replaced at each change
@@ -37,13 +39,20 @@ type call struct {
 // it returns is seen.
 func (b *backend) follow(ctx context.Context, t *testing.T, caller string) *call {
 	t.Helper()
+	return b.followOn(ctx, t, caller, b.api)
+}
+
+// followOn follows caller's background calls made through the daemon of
+// client.
+func (b *backend) followOn(ctx context.Context, t *testing.T, caller string, client *api.Client) *call {
+	t.Helper()
 	wctx, cancel := context.WithCancel(ctx)
-	stream, err := b.api.Watch(wctx, api.WatchFilter{Caller: caller})
+	stream, err := client.Watch(wctx, api.WatchFilter{Caller: caller})
 	if err != nil {
 		cancel()
 		t.Fatalf("watch: %v", err)
 	}
-	c := &call{b: b, caller: caller, changed: make(chan struct{}), finished: make(map[string]int)}
+	c := &call{b: b, api: client, caller: caller, changed: make(chan struct{}), finished: make(map[string]int)}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -85,7 +94,7 @@ func (c *call) read(stream *api.Stream) {
 // create asks for a background call from the followed caller to callee.
 func (c *call) create(ctx context.Context, t *testing.T, callee string, p *api.PolicyOverride) {
 	t.Helper()
-	s, created, err := c.b.api.Create(ctx, api.CreateRequest{Caller: c.caller, Callee: callee, Policy: p})
+	s, created, err := c.api.Create(ctx, api.CreateRequest{Caller: c.caller, Callee: callee, Policy: p})
 	if err != nil || !created {
 		t.Fatalf("create %s→%s: created %v, %v", c.caller, callee, created, err)
 	}
@@ -114,7 +123,7 @@ func (c *call) next(ctx context.Context) error {
 // waitSession waits until the session satisfies cond and returns it.
 func (c *call) waitSession(ctx context.Context, what string, cond func(api.Session) bool) (api.Session, error) {
 	for {
-		s, err := c.b.api.Get(ctx, c.id)
+		s, err := c.api.Get(ctx, c.id)
 		if err == nil && cond(s) {
 			return s, nil
 		}
@@ -283,7 +292,7 @@ func talkThenHangUp(role string) func(context.Context, *call) error {
 
 // cancel switches the session off through the API.
 func (c *call) cancel(ctx context.Context, endBridged bool) (api.Session, error) {
-	return c.b.api.Cancel(ctx, c.id, endBridged)
+	return c.api.Cancel(ctx, c.id, endBridged)
 }
 
 // killedBefore returns the first uuid_kill bgcall sent for the channel

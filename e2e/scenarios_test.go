@@ -24,6 +24,13 @@ type scenario struct {
 	name           string
 	caller, callee e2e.FarEnd
 	policy         *api.PolicyOverride
+	// callerOnCall puts A on another call before the session is made;
+	// act may put it down (otherCall.hangUp), else it ends after the
+	// session.
+	callerOnCall bool
+	// askFirst makes the session on the daemon that asks whether A is
+	// busy before dialling B (caller_busy.before_callee).
+	askFirst bool
 	// act, when set, runs once the session exists (e.g. cancels it at some
 	// moment).
 	act func(ctx context.Context, c *call) error
@@ -64,6 +71,11 @@ type want struct {
 	// pressed 1 (answered is then set too); declined: B pressed 2.
 	unconfirmed, beeps  int
 	confirmed, declined bool
+	// busyHeld: B held while A was on another call (timeline caller_busy);
+	// busyDeferred: an attempt was put off, B not dialled, for the same
+	// reason. Either way A is rung (and, deferred, B dialled) only once
+	// A's other call is down.
+	busyHeld, busyDeferred bool
 }
 
 // Far ends used by the table. Ring times are short; a ring time of
@@ -265,6 +277,34 @@ var scenarios = []scenario{
 		},
 		want: want{outcome: "cancelled", attempts: 1, answered: true, bridged: true, endedBy: "bgcall"},
 	},
+	{
+		// A stays on another call all the while B holds: B hears the hold
+		// prompt, then the unavailable prompt; A is never rung and gets
+		// the message.
+		name:   "caller_busy_while_callee_holds",
+		caller: answers, callee: answers,
+		callerOnCall: true,
+		want:         want{outcome: "caller_busy", attempts: 1, answered: true, hold: true, busyHeld: true, note: "caller busy"},
+	},
+	{
+		// A puts the other call down while B holds: A is rung then, and
+		// A and B talk.
+		name:   "caller_busy_then_free",
+		caller: answers, callee: answers,
+		callerOnCall: true,
+		act:          then(freeCaller(store.KindCallerBusy, 1), talkThenHangUp("caller")),
+		want: want{outcome: "completed", attempts: 1, answered: true, hold: true, bridged: true, endedBy: "caller",
+			busyHeld: true},
+	},
+	{
+		// Asked before dialling B: a busy A puts the attempts off, none
+		// counted, and B is dialled once A is free.
+		name:   "caller_busy_before_callee",
+		caller: answers, callee: answers,
+		callerOnCall: true, askFirst: true,
+		act:  then(freeCaller(store.KindDeferred, 2), talkThenHangUp("caller")),
+		want: want{outcome: "completed", attempts: 1, answered: true, bridged: true, endedBy: "caller", busyDeferred: true},
+	},
 }
 
 func TestScenariosSimulator(t *testing.T)      { runScenarios(t, simulator) }
@@ -320,7 +360,19 @@ func (b *backend) run(t *testing.T, sc scenario) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	caller, callee := b.subscriber(sc.caller), b.subscriber(sc.callee)
-	c := b.follow(ctx, t, caller)
+	client := b.api
+	if sc.askFirst {
+		client = b.askingFirst(t)
+	}
+	c := b.followOn(ctx, t, caller, client)
+	if sc.callerOnCall {
+		c.other = b.onAnotherCall(ctx, t, caller)
+		defer func() {
+			if err := c.other.hangUp(ctx); err != nil {
+				t.Errorf("%v", err)
+			}
+		}()
+	}
 	c.create(ctx, t, callee, sc.policy)
 	ok := true
 	fail := func(format string, args ...any) {
@@ -431,8 +483,9 @@ func judge(ctx context.Context, c *call, s api.Session, w want, fail func(string
 	if (answered != nil) != (w.answered || w.declined) {
 		fail("B answered: %v, want %v", answered != nil, w.answered)
 	}
-	if w.answered != (len(callers) == 1) {
-		fail("%d caller legs, want %d", len(callers), map[bool]int{true: 1}[w.answered])
+	// A is rung once B answered, unless A was busy all the while.
+	if wantCallers := map[bool]int{true: 1}[w.answered && w.outcome != "caller_busy"]; len(callers) != wantCallers {
+		fail("%d caller legs, want %d", len(callers), wantCallers)
 	}
 	if answered != nil && len(callers) == 1 && callers[0].ch.Created.Before(answered.ch.Answered) {
 		fail("A was dialled before B answered")
@@ -441,7 +494,7 @@ func judge(ctx context.Context, c *call, s api.Session, w want, fail func(string
 	// The prompts B heard, and none to A.
 	if answered != nil && !w.declined {
 		checkPrompt(answered.ch, promptHold, w.hold, !w.hold, fail)
-		checkPrompt(answered.ch, promptUnavailable, w.outcome == "caller_missed", false, fail)
+		checkPrompt(answered.ch, promptUnavailable, toldA(w.outcome), false, fail)
 		checkPrompt(answered.ch, promptCancelled, w.cancelledPrompt, false, fail)
 	}
 	for _, l := range callers {
@@ -467,14 +520,15 @@ func judge(ctx context.Context, c *call, s api.Session, w want, fail func(string
 	sms := c.b.rec.Events(func(e esl.Event) bool {
 		return e.Name == "MESSAGE" && e.Header("to") == c.caller+"@"+chatDomain && strings.Contains(e.Body, s.Callee)
 	})
-	switch told := w.outcome == "caller_missed" || w.outcome == "declined"; {
+	switch told := toldA(w.outcome) || w.outcome == "declined"; {
 	case told && len(sms) != 1:
 		fail("%d messages to A, want exactly one for %s", len(sms), w.outcome)
 	case !told && len(sms) > 0:
-		fail("%d messages to A, want them only for caller_missed and declined", len(sms))
+		fail("%d messages to A, want them only for caller_missed, caller_busy and declined", len(sms))
 	case w.outcome == "declined" && !strings.Contains(sms[0].Body, "declined"):
 		fail("the message to A %q does not say B declined", sms[0].Body)
 	}
+	judgeBusy(c, s, w, fail)
 
 	// Nothing is left up (waitLegsDown), and every leg was seen to end.
 	for _, l := range append(callees, callers...) {
@@ -548,6 +602,10 @@ func playedPrompt(ch callrec.Channel, prompt string) bool {
 	}
 	return false
 }
+
+// toldA reports whether a session ending with outcome tells A that B
+// called, and B why A did not come: A missed the call, or was busy.
+func toldA(outcome string) bool { return outcome == "caller_missed" || outcome == "caller_busy" }
 
 // checkPrompt checks that ch played prompt from start to stop, or not at
 // all; either, if maybe. FreeSWITCH names the file by its full path in the
