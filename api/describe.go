@@ -55,6 +55,9 @@ func Describe(s Session, e Entry) string {
 		return "B hung up" + cause + note
 	case store.KindCallerEnded:
 		return CauseText("A", e.Cause) + cause + note
+	case store.KindCallerBusy:
+		// The note begins "caller busy: " for the timeline's own readers.
+		return "A is on another call" + on + ": " + strings.TrimPrefix(e.Note, "caller busy: ")
 	case store.KindCancelled:
 		return "cancelled" + note
 	case store.KindFinished:
