@@ -2,6 +2,7 @@ package session_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -244,5 +245,55 @@ func TestCallerBusyResumedAfterRestart(t *testing.T) {
 	}
 	if a, b := len(h.originates("8501")), len(h.originates("8502")); a != 1 || b != 1 {
 		t.Errorf("A dialled %d times and B %d, want once each", a, b)
+	}
+}
+
+// BenchmarkBusyCheckReaction measures, at the simulator, B's answer to A's
+// originate with A asked first (the default) and without (check off): what
+// the busy check costs the silence B hears before A rings.
+func BenchmarkBusyCheckReaction(b *testing.B) {
+	const sessions, rate = 60, 50 // sessions a round, new sessions per second
+	for _, check := range []session.BusyCheck{session.BusyOff, session.BusyChannels} {
+		b.Run(string(check), func(b *testing.B) {
+			h := newHarness(b, withOptions(func(o *session.Options) {
+				o.CallerBusy = session.DefaultCallerBusy()
+				o.CallerBusy.Check = check
+			}))
+			n := h.nodes[0]
+			round := 0
+			for b.Loop() {
+				round++
+				var ids []string
+				for i := range sessions {
+					a, c := fmt.Sprintf("6%d%03d1", round, i), fmt.Sprintf("6%d%03d2", round, i)
+					n.SetSubscriber(c, answer)
+					n.SetSubscriber(a, fssim.Behavior{Action: fssim.Answer, Ring: simSecond, Talk: 100 * time.Millisecond})
+					ids = append(ids, h.create(a, c).ID)
+					time.Sleep(time.Second / rate)
+				}
+				for _, id := range ids {
+					h.waitOutcome(id)
+				}
+			}
+			answered := map[string]time.Time{}
+			for _, o := range n.Originates() {
+				if o.Vars["bgcall_leg"] == "callee" && !o.Answered.IsZero() {
+					answered[o.Vars["bgcall_session"]] = o.Answered
+				}
+			}
+			var d []time.Duration
+			for _, o := range n.Originates() {
+				if at, ok := answered[o.Vars["bgcall_session"]]; ok && o.Vars["bgcall_leg"] == "caller" {
+					d = append(d, o.Start.Sub(at))
+				}
+			}
+			if len(d) == 0 {
+				b.Fatal("no caller leg dialled")
+			}
+			slices.Sort(d)
+			q := func(p float64) float64 { return float64(d[int(p*float64(len(d)-1))]) / float64(time.Millisecond) }
+			b.ReportMetric(q(0.5), "answer-to-A-p50-ms")
+			b.ReportMetric(q(0.99), "answer-to-A-p99-ms")
+		})
 	}
 }
