@@ -37,6 +37,7 @@ func engineOptions(cfg config.Config) (session.Options, error) {
 			Cancelled:         cfg.Prompts.Cancelled,
 			Confirm:           cfg.Prompts.Confirm,
 		},
+		DeclineOptsOut: cfg.Confirm.DeclineOptsOut,
 	}, nil
 }
 

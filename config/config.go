@@ -106,6 +106,9 @@ type Confirm struct {
 	// MachineDetection listens to B's leg for a voicemail's beep (mod_avmd,
 	// where the node has it loaded) while B is asked to confirm.
 	MachineDetection bool
+	// DeclineOptsOut makes B's 2 also an opt-out of B from this caller
+	// (docs/optout.md).
+	DeclineOptsOut bool
 }
 
 // Clock is a time of day in minutes after midnight; -1 means unset.

@@ -169,6 +169,7 @@ var settings = []setting{
 
 	boolean("confirm.enabled", "ask B, once answered, to press 1 before A is called (2 declines); no key within `confirm.timeout` counts as no answer, so a voicemail that answers for B is not connected to A. A request may say otherwise (`policy.confirm`)", func(c *Config) *bool { return &c.Confirm.Enabled }),
 	dur("confirm.timeout", "how long B has, from answering, to press a key", func(c *Config) *time.Duration { return &c.Confirm.Timeout }),
+	boolean("confirm.decline_opts_out", "B's 2 at the confirmation prompt also means \"never from this caller\": B opts out of background calls from A, as `*87<A>` would (docs/optout.md); say so in `prompts.confirm`", func(c *Config) *bool { return &c.Confirm.DeclineOptsOut }),
 	boolean("confirm.machine_detection", "while B is asked to confirm, listen for a voicemail's beep with FreeSWITCH's mod_avmd and count it as no answer; nodes without mod_avmd loaded are named in a warning at start and go without", func(c *Config) *bool { return &c.Confirm.MachineDetection }),
 
 	str("prompts.hold", "played to B while A is called (FreeSWITCH's stock music on hold by default)", func(c *Config) *string { return &c.Prompts.Hold }),

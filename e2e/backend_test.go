@@ -288,7 +288,7 @@ func daemonConfig(name, node, password, template string) config.Config {
 		{Cause: "UNALLOCATED_NUMBER", Action: config.ActionFail},
 	}
 	c.Prompts = config.Prompts{Hold: promptHold, CallerUnavailable: promptUnavailable, Cancelled: promptCancelled, Confirm: promptConfirm}
-	c.Confirm.Timeout, c.Confirm.MachineDetection = confirmTime, true
+	c.Confirm.Timeout, c.Confirm.MachineDetection, c.Confirm.DeclineOptsOut = confirmTime, true, true
 	c.Notify.Mode, c.Notify.ChatProto = "chat", "event"
 	c.Limits.PerCaller, c.Limits.PerCallee = 20, 20
 	c.Phone.Enabled, c.Phone.Listen, c.Phone.Prompts = true, "127.0.0.1:0", phonePrompts

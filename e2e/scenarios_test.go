@@ -239,7 +239,7 @@ var scenarios = []scenario{
 		name:   "declined_with_2",
 		caller: answers, callee: e2e.FarEnd{Kind: e2e.PressesTwo, Ring: 200 * time.Millisecond, Talk: time.Second},
 		policy: &api.PolicyOverride{Confirm: &yes},
-		want:   want{outcome: "declined", attempts: 1, declined: true, note: "B declined"},
+		want:   want{outcome: "declined", attempts: 1, declined: true, note: "B declined and opted out of background calls from"},
 	},
 	{
 		// Machine detection: the voicemail's beep ends the attempt well
@@ -529,6 +529,14 @@ func judge(ctx context.Context, c *call, s api.Session, w want, fail func(string
 		fail("the message to A %q does not say B declined", sms[0].Body)
 	}
 	judgeBusy(c, s, w, fail)
+
+	// B's 2 means "never from this caller" here (confirm.decline_opts_out):
+	// A's next request for B is refused.
+	if w.declined {
+		if _, _, err := c.b.api.Create(ctx, api.CreateRequest{Caller: c.caller, Callee: s.Callee}); !isAPIError(err, "opted_out") {
+			fail("a request from A to B after B declined: %v, want the daemon's \"opted_out\" refusal", err)
+		}
+	}
 
 	// Nothing is left up (waitLegsDown), and every leg was seen to end.
 	for _, l := range append(callees, callers...) {

@@ -110,6 +110,11 @@ type Options struct {
 	// ReconcileInterval is how often the sessions the store gives this
 	// replica are compared with those it steers (default: LeaseTTL).
 	ReconcileInterval time.Duration
+	// DeclineOptsOut makes B's 2 at the confirmation prompt also mean
+	// "never from this caller": B opts out of background calls from A, as
+	// OptOut records it (by "confirmation"), until B or an operator takes
+	// it back.
+	DeclineOptsOut bool
 	// MachineDetection, when set, says whether B's leg on a node is
 	// listened to for a voicemail's beep (mod_avmd) while B is asked to
 	// confirm; nil: never.

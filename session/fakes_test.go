@@ -19,6 +19,7 @@ type fakeStore struct {
 	now       time.Time
 	sessions  map[string]store.Session
 	timelines map[string][]store.Entry
+	optOuts   []store.OptOut
 }
 
 func newFakeStore(now time.Time) *fakeStore {
@@ -64,8 +65,14 @@ func (f *fakeStore) LiveCounts(context.Context) (map[store.State]int64, error) {
 func (f *fakeStore) OptedOut(context.Context, string, string) (store.OptOut, bool, error) {
 	return store.OptOut{}, false, nil
 }
-func (f *fakeStore) AddOptOut(context.Context, store.OptOut, time.Time) (store.OptOut, bool, error) {
-	return store.OptOut{}, false, store.ErrInvalid
+
+// AddOptOut records o, for a test to read in optOuts.
+func (f *fakeStore) AddOptOut(_ context.Context, o store.OptOut, now time.Time) (store.OptOut, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	o.Since = now
+	f.optOuts = append(f.optOuts, o)
+	return o, true, nil
 }
 func (f *fakeStore) RemoveOptOut(context.Context, string, string) (bool, error) { return false, nil }
 func (f *fakeStore) RemoveOptOuts(context.Context, string) (int, error)         { return 0, nil }

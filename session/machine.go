@@ -554,6 +554,7 @@ var transitions = []transition{
 	{store.Confirming, "dtmf", roleCallee, "B pressed 1", "callee_hold", "hold prompt to B, busy check of A, originate A", "callee_confirmed, caller_dialing"},
 	{store.Confirming, "dtmf", roleCallee, "B pressed 1, machine detection on", "callee_hold", "avmd stop B, hold prompt to B, busy check of A, originate A", "callee_confirmed, caller_dialing"},
 	{store.Confirming, "dtmf", roleCallee, "B pressed 2", "finished: declined", "hang up B, SMS to A", "callee_declined, finished"},
+	{store.Confirming, "dtmf", roleCallee, "B pressed 2, declining opts out", "finished: declined", "hang up B, SMS to A", "callee_declined, finished"},
 	{store.Confirming, "dtmf", roleCallee, "B pressed 5", "", "", ""},
 	{store.Confirming, "beep", roleCallee, "attempts left", "waiting", "hang up B", "attempt_ended, scheduled"},
 	{store.Confirming, "cancel", "", "", "finished: cancelled", "hang up B", "cancelled, finished"},

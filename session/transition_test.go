@@ -228,7 +228,10 @@ var setups = map[string]func(m *machineUnderTest, t *tracked, in *input){
 	"last attempt": func(_ *machineUnderTest, t *tracked, _ *input) { t.s.Attempts = t.policy.MaxAttempts },
 	"B pressed 1":  func(_ *machineUnderTest, _ *tracked, in *input) { in.digit = "1" },
 	"B pressed 2":  func(_ *machineUnderTest, _ *tracked, in *input) { in.digit = "2" },
-	"B pressed 5":  func(_ *machineUnderTest, _ *tracked, in *input) { in.digit = "5" },
+	"B pressed 2, declining opts out": func(m *machineUnderTest, _ *tracked, in *input) {
+		in.digit, m.e.opt.DeclineOptsOut = "2", true
+	},
+	"B pressed 5": func(_ *machineUnderTest, _ *tracked, in *input) { in.digit = "5" },
 	"B pressed 1, machine detection on": func(m *machineUnderTest, _ *tracked, in *input) {
 		in.digit = "1"
 		m.e.opt.MachineDetection = func(string) bool { return true }
@@ -520,5 +523,36 @@ func TestAdoptConfirming(t *testing.T) {
 	}
 	if tr := m.w.live[s.ID]; tr == nil || tr.timer == nil {
 		t.Errorf("no deadline armed for the confirmation")
+	}
+}
+
+// TestDeclineOptsOut: where B's 2 means "never from this caller", B
+// declining stores B's opt-out from A (by the confirmation), and the
+// session's end says so; elsewhere a 2 stores none.
+func TestDeclineOptsOut(t *testing.T) {
+	for _, optsOut := range []bool{true, false} {
+		m := newMachine(t)
+		m.e.opt.DeclineOptsOut = optsOut
+		ctx := context.Background()
+		s := sessionIn(store.Confirming, m.st.now)
+		m.st.put(s)
+		m.w.step(ctx, m.w.track(s), input{kind: inDTMF, leg: roleCallee, digit: "2"})
+		settle(ctx, m.e)
+		got, _ := m.st.Get(ctx, s.ID)
+		if got.Outcome != store.Declined {
+			t.Fatalf("opts out %v: outcome %q, want declined", optsOut, got.Outcome)
+		}
+		tl := m.st.timelines[s.ID]
+		note := tl[len(tl)-1].Note
+		want := []store.OptOut{{Callee: s.Callee, Caller: s.Caller, By: "confirmation", Since: m.st.now}}
+		if !optsOut {
+			want = nil
+		}
+		if !slices.Equal(m.st.optOuts, want) {
+			t.Errorf("opts out %v: opt-outs stored %+v, want %+v", optsOut, m.st.optOuts, want)
+		}
+		if said := strings.Contains(note, "opted out of background calls from "+s.Caller); said != optsOut {
+			t.Errorf("opts out %v: the end says %q", optsOut, note)
+		}
 	}
 }

@@ -678,13 +678,33 @@ func (w *worker) calleeConfirmed(ctx context.Context, t *tracked) {
 // up and A is told.
 func (w *worker) calleeDeclined(ctx context.Context, t *tracked) {
 	e, s := w.e, t.s
-	if !w.finish(ctx, t, store.Declined, "", "B declined",
+	reason := "B declined"
+	if e.opt.DeclineOptsOut {
+		reason = w.declineOptsOut(ctx, s)
+	}
+	if !w.finish(ctx, t, store.Declined, "", reason,
 		store.Entry{Kind: store.KindCalleeDeclined, Leg: "callee", Attempt: s.Attempts, Node: s.Node, UUID: s.CalleeLeg}) {
 		return
 	}
 	e.opt.Metrics.Confirmation(confirmDeclined)
 	e.closer.doom(s.ID, s.CalleeLeg, s.Node, 0)
 	w.tellCaller(ctx, t, Message{Declined: true})
+}
+
+// declineOptsOut records that B, who declined s, refuses background calls
+// from A from now on (Options.DeclineOptsOut), and returns what the
+// timeline says of it. The store records it directly: Engine.OptOut would
+// cancel this very session, which ends declined instead. B pressed 2 either
+// way: a store that fails leaves the decline standing, and says so.
+func (w *worker) declineOptsOut(ctx context.Context, s store.Session) string {
+	e := w.e
+	if _, _, err := e.opt.Store.AddOptOut(ctx, store.OptOut{Callee: s.Callee, Caller: s.Caller, By: "confirmation"}, e.now()); err != nil {
+		e.opt.Metrics.RedisError("optout")
+		e.log.Error("B declined; the opt-out from A was not stored", "session", s.ID, "callee", s.Callee, "caller", s.Caller, "err", err)
+		return "B declined; the opt-out from " + s.Caller + " was not stored: " + err.Error()
+	}
+	e.log.Info("callee opted out of background calls", "callee", s.Callee, "caller", s.Caller, "by", "confirmation", "session", s.ID)
+	return "B declined and opted out of background calls from " + s.Caller
 }
 
 // notConfirmed: B's leg answered but nobody confirmed (no key within the
