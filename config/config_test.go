@@ -424,6 +424,28 @@ func TestWebhookRequestURLCheck(t *testing.T) {
 			t.Errorf("%s: %v; want refused, naming the allowed prefixes", u, err)
 		}
 	}
+	// A URL that starts with a prefix but whose path climbs out of it
+	// once the endpoint's server resolves it: the prefix would not limit
+	// where bgcall posts.
+	for _, u := range []string{
+		"https://crm.example.com/hooks/../admin/reset",
+		"https://crm.example.com/hooks/./../admin",
+		"https://crm.example.com/hooks/%2e%2e/admin",
+		"https://crm.example.com/hooks/%2E./admin",
+		"https://crm.example.com/hooks/..%2fadmin",
+		"https://crm.example.com/hooks/..%5cadmin",
+		"https://crm.example.com/hooks/..;/admin",
+		"https://crm.example.com/hooks/..",
+	} {
+		if err := check(u); err == nil || !strings.Contains(err.Error(), "..") {
+			t.Errorf("%s: %v; want refused, naming the dot segments", u, err)
+		}
+	}
+	for _, u := range []string{"https://crm.example.com/hooks/a..b", "https://crm.example.com/hooks/x?next=../y", "https://crm.example.com/hooks/.well"} {
+		if err := check(u); err != nil {
+			t.Errorf("%s: %v; want allowed", u, err)
+		}
+	}
 	c := Defaults()
 	c.Webhooks = w
 	c.Webhooks.Secret = "0123456789abcdef"

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -98,6 +99,9 @@ func (w Webhooks) RequestURLCheck() func(string) error {
 		if len(prefixes) == 0 {
 			return nil
 		}
+		if climbsOut(u) {
+			return fmt.Errorf("%q has a . or .. path segment (or an escaped / or \\ in one), which the endpoint's server may resolve out of the allowed prefixes; name the endpoint's path plainly", u)
+		}
 		for _, p := range prefixes {
 			if strings.HasPrefix(u, p) {
 				return nil
@@ -105,6 +109,28 @@ func (w Webhooks) RequestURLCheck() func(string) error {
 		}
 		return &urlError{u, prefixes}
 	}
+}
+
+// climbsOut reports whether the path of u has a segment a server may
+// resolve into another directory: "." or ".." (escaped or not, or before
+// a ";" parameter), or one hiding an escaped / or \. A string prefix
+// of such a URL says nothing about where it leads.
+func climbsOut(u string) bool {
+	p, err := url.Parse(u)
+	if err != nil {
+		return true
+	}
+	for seg := range strings.SplitSeq(p.EscapedPath(), "/") {
+		s, err := url.PathUnescape(seg)
+		if err != nil || strings.ContainsAny(s, `/\`) {
+			return true
+		}
+		s, _, _ = strings.Cut(s, ";")
+		if s == "." || s == ".." {
+			return true
+		}
+	}
+	return false
 }
 
 type urlError struct {
