@@ -122,22 +122,28 @@ func validOptOutParties(callee, caller string) error {
 }
 
 // liveSessions lists the live sessions f matches (its State is ignored).
+// It walks f's sessions once, finished ones included, rather than once per
+// live state: a session moving back while the states are read one after
+// another (dialing_callee, then waiting again after an unanswered attempt)
+// would be in neither read.
 func (e *Engine) liveSessions(ctx context.Context, f store.Filter) ([]store.Session, error) {
 	var out []store.Session
-	for _, st := range store.LiveStates {
-		f.State, f.Cursor, f.Limit = st, "", 1000
-		for range 100 { // a callee has a few live sessions; bound the walk anyway
-			page, next, err := e.opt.Store.List(ctx, f)
-			if err != nil {
-				e.opt.Metrics.RedisError("list")
-				return nil, err
-			}
-			out = append(out, page...)
-			if next == "" {
-				break
-			}
-			f.Cursor = next
+	f.State, f.Cursor, f.Limit = "", "", 1000
+	for range 100 { // bound the walk; a callee's sessions within the retention are far fewer
+		page, next, err := e.opt.Store.List(ctx, f)
+		if err != nil {
+			e.opt.Metrics.RedisError("list")
+			return nil, err
 		}
+		for _, s := range page {
+			if s.State.Live() {
+				out = append(out, s)
+			}
+		}
+		if next == "" {
+			break
+		}
+		f.Cursor = next
 	}
 	return out, nil
 }

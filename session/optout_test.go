@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -231,6 +232,76 @@ func TestOptOutRacingARequest(t *testing.T) {
 	got := h.waitOutcome(list[0].ID)
 	if got.Outcome != store.Cancelled {
 		t.Errorf("the session the opt-out overtook: %s, want cancelled", got.Outcome)
+	}
+	h.waitIdle()
+}
+
+// statesFlipping is a store whose listings of one callee's sessions see
+// session id in the next of states at each read: a session that moves on
+// between two reads of the same opt-out, as one whose attempt went
+// unanswered does, from dialing_callee back to waiting.
+type statesFlipping struct {
+	*store.Store
+	callee, id string
+	mu         sync.Mutex
+	states     []store.State
+}
+
+func (s *statesFlipping) List(ctx context.Context, f store.Filter) ([]store.Session, string, error) {
+	if f.Callee != s.callee {
+		return s.Store.List(ctx, f)
+	}
+	want := f.State
+	f.State = ""
+	page, next, err := s.Store.List(ctx, f)
+	s.mu.Lock()
+	now := s.states[0]
+	if len(s.states) > 1 {
+		s.states = s.states[1:]
+	}
+	s.mu.Unlock()
+	out := page[:0]
+	for _, sess := range page {
+		if sess.ID == s.id {
+			sess.State = now
+		}
+		if want == "" || sess.State == want {
+			out = append(out, sess)
+		}
+	}
+	return out, next, err
+}
+
+// TestOptOutCatchesASessionMovingBetweenStates: the opt-out's look for the
+// live sessions it covers cannot miss one that changes state while it
+// looks (dialing_callee when one state is read, waiting by the next read):
+// that session would ring B again after B opted out.
+func TestOptOutCatchesASessionMovingBetweenStates(t *testing.T) {
+	h := newHarness(t, withoutEngine())
+	h.nodes[0].SetSubscriber("3402", noAnswer)
+	flipping := &statesFlipping{Store: h.st, callee: "3402"}
+	opts := h.opts
+	opts.Store = flipping
+	eng := h.start(opts)
+	ctx := context.Background()
+
+	s, _, err := eng.Create(ctx, session.Request{Caller: "3401", Callee: "3402"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	flipping.mu.Lock()
+	flipping.id, flipping.states = s.ID, []store.State{store.DialingCallee, store.Waiting}
+	flipping.mu.Unlock()
+
+	res, err := eng.OptOut(ctx, "3402", "", "phone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.Cancelled, []string{s.ID}) {
+		t.Fatalf("the opt-out cancelled %v, want [%s]: a session that changed state while listed escaped it", res.Cancelled, s.ID)
+	}
+	if got := h.waitOutcome(s.ID); got.Outcome != store.Cancelled {
+		t.Errorf("the session: %s, want cancelled", got.Outcome)
 	}
 	h.waitIdle()
 }
