@@ -232,13 +232,13 @@ func (w *worker) ringCaller(ctx context.Context, t *tracked, heard time.Time, ne
 	if !w.apply(ctx, t, next, before...) {
 		return
 	}
-	w.holdForCheck(t)
+	w.holdForCheck(ctx, t)
 }
 
 // holdForCheck keeps B on hold and asks whether A is in a call.
-func (w *worker) holdForCheck(t *tracked) {
+func (w *worker) holdForCheck(ctx context.Context, t *tracked) {
 	if t.calleeParked {
-		w.playHold(context.Background(), t) // else once B's originate returned
+		w.playHold(ctx, t) // else once B's originate returned
 	}
 	w.checkCaller(t, t.s.Node)
 }

@@ -389,7 +389,7 @@ func (w *worker) calleeHoldProbed(ctx context.Context, t *tracked, r *probed) {
 	case s.CallerLeg == "":
 		// Taken over while A was being asked whether A is in a call: ask
 		// again, B holding.
-		w.holdForCheck(t)
+		w.holdForCheck(ctx, t)
 	case !a.exists:
 		// The lost replica stored A's leg but it is not up: never dialled,
 		// or already over. B is still holding, so dial A again under a new
