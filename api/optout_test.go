@@ -96,3 +96,32 @@ func TestOptOuts(t *testing.T) {
 		}
 	}
 }
+
+// TestOptOutBodies: the optional bodies of adding and removing an opt-out
+// are refused as every other body is: too large (413), not JSON (415).
+func TestOptOutBodies(t *testing.T) {
+	e := newEnv(t, envOptions{maxBody: 1024})
+	for _, path := range []string{"/v1/optouts/1002", "/v1/optouts/1002/remove"} {
+		for _, tc := range []struct {
+			name, body, ctype string
+			status            int
+		}{
+			{"oversized", `{"caller":"1001","x":"` + strings.Repeat("x", 2048) + `"}`, "", http.StatusRequestEntityTooLarge},
+			{"text body", `1001`, "text/plain", http.StatusUnsupportedMediaType},
+		} {
+			var hdr []string
+			if tc.ctype != "" {
+				hdr = []string{"Content-Type", tc.ctype}
+			}
+			if a := e.call("POST", path, tc.body, hdr...); a.status != tc.status {
+				t.Errorf("%s with %s: %d %s, want %d", path, tc.name, a.status, a.body, tc.status)
+			} else {
+				a.err(t)
+			}
+		}
+	}
+	var list api.OptOutsResponse
+	if a := e.call("GET", "/v1/optouts/1002", ""); json.Unmarshal(a.body, &list) != nil || len(list.OptOuts) != 0 {
+		t.Errorf("after refused bodies: %d %s, want no opt-out stored", a.status, a.body)
+	}
+}
