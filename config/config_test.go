@@ -473,6 +473,15 @@ func TestWarnings(t *testing.T) {
 			c.Retry.RingTime = 15 * time.Second
 			c.Confirm.MachineDetection = true
 		}, []string{"confirm.machine_detection"}},
+		{"callback URLs per request to any host", func(c *Config) {
+			c.Retry.RingTime = 15 * time.Second
+			c.Webhooks.AllowRequestURL, c.Webhooks.Secret = true, "0123456789abcdef"
+		}, []string{"webhooks.allowed_prefixes"}},
+		{"callback URLs per request under prefixes", func(c *Config) {
+			c.Retry.RingTime = 15 * time.Second
+			c.Webhooks.AllowRequestURL, c.Webhooks.Secret = true, "0123456789abcdef"
+			c.Webhooks.AllowedPrefixes = []string{"https://crm.example.com/hooks/"}
+		}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := Defaults()
@@ -485,6 +494,9 @@ func TestWarnings(t *testing.T) {
 				keys = append(keys, w.Key)
 				if w.Key == "retry.ring_time" && (!strings.Contains(w.Problem, "retry.voicemail_after") || !strings.Contains(w.Problem, "confirm.enabled")) {
 					t.Errorf("warning %q does not name the delay and the fix", w.Problem)
+				}
+				if w.Key == "webhooks.allowed_prefixes" && !strings.Contains(w.Problem, "https://crm.example.com/hooks/") {
+					t.Errorf("warning %q does not show the fix", w.Problem)
 				}
 			}
 			if !slices.Equal(keys, tc.want) {

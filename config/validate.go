@@ -360,6 +360,10 @@ func (c *Config) Warnings() []Problem {
 	if c.Confirm.MachineDetection && !c.Confirm.Enabled {
 		ps = append(ps, Problem{Key: "confirm.machine_detection", Problem: "is on but confirm.enabled is off: beeps are listened for only while B is asked to confirm, so only requests that ask for it (policy.confirm) are covered; switch confirm.enabled on"})
 	}
+	if c.Webhooks.AllowRequestURL && len(c.Webhooks.AllowedPrefixes) == 0 {
+		ps = append(ps, Problem{Key: "webhooks.allowed_prefixes", Problem: "is empty while webhooks.allow_request_url is on: any API client can make bgcall post to any host it reaches, loopback and internal services included; " +
+			"list the endpoints' URLs, e.g. https://crm.example.com/hooks/"})
+	}
 	return ps
 }
 
