@@ -273,6 +273,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	run(e.dispatch)
 	run(e.schedule)
 	run(e.lease)
+	run(e.takeOver)
 	run(e.senders.run)
 	run(e.closer.run)
 	run(e.orphans.run)

@@ -20,6 +20,7 @@ type fakeStore struct {
 	sessions  map[string]store.Session
 	timelines map[string][]store.Entry
 	optOuts   []store.OptOut
+	takeOver  func(ctx context.Context) error // TakeOver's answer, when set
 }
 
 func newFakeStore(now time.Time) *fakeStore {
@@ -124,7 +125,10 @@ func (f *fakeStore) get(id string) (store.Session, bool) {
 }
 
 func (f *fakeStore) Heartbeat(context.Context, string, time.Time) error { return nil }
-func (f *fakeStore) TakeOver(context.Context, string, time.Time) ([]store.Session, error) {
+func (f *fakeStore) TakeOver(ctx context.Context, _ string, _ time.Time) ([]store.Session, error) {
+	if f.takeOver != nil {
+		return nil, f.takeOver(ctx)
+	}
 	return nil, nil
 }
 func (f *fakeStore) Release(context.Context, string) error                  { return nil }

@@ -1,9 +1,15 @@
 package session
 
 import (
+	"context"
+	"io"
+	"log/slog"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"bgcall/internal/testutil"
 )
 
 // TestLeaseFence runs on synctest's clock: a lease renewed every third of
@@ -52,4 +58,39 @@ func TestLeaseFence(t *testing.T) {
 			t.Fatal("held on a renewal sent a whole lease ago")
 		}
 	})
+}
+
+// TestLeaseRenewedWhileATakeOverHangs: a takeover whose reply was lost
+// waits out the Redis client's retries for seconds. The lease is renewed
+// meanwhile, so a healthy replica keeps sending its commands. A fault run
+// caught the lease lapsing behind such a takeover: every command of the
+// replica was withheld for six seconds, and B held until FreeSWITCH's
+// park timeout ended the call.
+func TestLeaseRenewedWhileATakeOverHangs(t *testing.T) {
+	st := newFakeStore(time.Now())
+	hanging := make(chan struct{})
+	var once sync.Once
+	st.takeOver = func(ctx context.Context) error {
+		once.Do(func() { close(hanging) })
+		<-ctx.Done() // the reply never comes
+		return ctx.Err()
+	}
+	e, err := New(Options{Store: st, Pool: &fakeSwitch{}, Replica: "r1", Policy: DefaultPolicy(), Workers: 1,
+		LeaseTTL: 300 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	<-hanging
+	from := e.leaseRounds.Load()
+	testutil.WaitFor(t, "three lease renewals while the takeover hangs", func() bool { return e.leaseRounds.Load() >= from+3 })
+	if !e.fence.held() {
+		t.Error("the lease is not held while only a takeover hangs")
+	}
 }

@@ -119,9 +119,11 @@ func (e *Engine) schedule(ctx context.Context) {
 	}
 }
 
-// lease renews this replica's lease and, unless draining, takes over the
-// sessions of replicas whose lease ran out. On the way out it hands its own sessions
-// over at once rather than making the others wait for the lease to lapse.
+// lease renews this replica's lease. On the way out it hands its own
+// sessions over at once rather than making the others wait for the lease
+// to lapse. It does nothing else: a renewal held up behind a slow call
+// (a takeover whose reply was lost waits out the client's retries) would
+// let the lease lapse and withhold every command of a healthy replica.
 func (e *Engine) lease(ctx context.Context) {
 	tick := time.NewTicker(e.opt.LeaseTTL / 3)
 	defer tick.Stop()
@@ -145,13 +147,32 @@ func (e *Engine) lease(ctx context.Context) {
 			continue
 		}
 		e.leaseRounds.Add(1)
-		if e.isDraining() {
+	}
+}
+
+// takeOver takes over, unless draining, the sessions of replicas whose
+// lease ran out, as often as the lease is renewed, while this replica's
+// own lease is held.
+func (e *Engine) takeOver(ctx context.Context) {
+	tick := time.NewTicker(e.opt.LeaseTTL / 3)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if e.isDraining() || !e.fence.held() {
 			// Going away: sessions of lost replicas are for one that
-			// stays, or they would be handed over twice.
+			// stays, or they would be handed over twice. Not sure of its
+			// own lease: it may be the lost one.
 			continue
 		}
 		taken, err := e.opt.Store.TakeOver(ctx, e.opt.Replica, e.now())
 		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
 			e.opt.Metrics.RedisError("takeover")
 			e.log.Error("take over sessions of lost replicas", "err", err)
 			continue
