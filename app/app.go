@@ -312,15 +312,22 @@ func (d *Daemon) run(ctx context.Context, ln net.Listener, handler http.Handler,
 			d.log.Error("bgcall part failed while stopping", "err", err)
 		}
 	}
-	start := func(name string, f func(context.Context) error) {
-		work.Add(1)
+	startOn := func(ctx context.Context, wg *sync.WaitGroup, name string, f func(context.Context) error) {
+		wg.Add(1)
 		go func() {
-			defer work.Done()
-			if err := f(workCtx); err != nil && workCtx.Err() == nil {
+			defer wg.Done()
+			if err := f(ctx); err != nil && ctx.Err() == nil {
 				failed(fmt.Errorf("%s: %w", name, err))
 			}
 		}()
 	}
+	start := func(name string, f func(context.Context) error) { startOn(workCtx, &work, name, f) }
+	// The webhooks stop last, once nothing makes events any more (the
+	// engine, the phone, the API's requests), so that they write every
+	// event queued to the outbox.
+	hooksCtx, stopHooks := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopHooks()
+	var hooks sync.WaitGroup
 	start("FreeSWITCH pool", d.pool.Run)
 	start("session engine", d.engine.Run)
 	if d.phone != nil {
@@ -330,7 +337,7 @@ func (d *Daemon) run(ctx context.Context, ln net.Listener, handler http.Handler,
 		start("notifier", n.Run)
 	}
 	if d.hooks != nil {
-		start("webhooks", d.hooks.Run)
+		startOn(hooksCtx, &hooks, "webhooks", d.hooks.Run)
 	}
 	start("node pauses", d.followPauses)
 	if d.machines != nil {
@@ -382,6 +389,8 @@ func (d *Daemon) run(ctx context.Context, ln net.Listener, handler http.Handler,
 	}
 	cancel()
 	serving.Wait()
+	stopHooks()
+	hooks.Wait()
 	d.acquired.release()
 	d.log.Info("bgcall stopped")
 }

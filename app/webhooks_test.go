@@ -8,14 +8,18 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"bgcall/api"
 	"bgcall/app"
 	"bgcall/fssim"
 	"bgcall/internal/testutil"
+	"bgcall/session"
 	"bgcall/webhook"
 )
 
@@ -142,4 +146,73 @@ func TestWebhooksFollowACallWithoutHoldingItUp(t *testing.T) {
 	if len(got) != 2*len(want) {
 		t.Errorf("%d requests, want %d", len(got), 2*len(want))
 	}
+}
+
+// releaseHook is the engine's store, running onRelease once when the
+// engine hands its sessions over on the way out: the daemon is stopping,
+// and its API still serves.
+type releaseHook struct {
+	session.Store
+	once      sync.Once
+	onRelease func()
+}
+
+func (s *releaseHook) Release(ctx context.Context, replica string) error {
+	s.once.Do(s.onRelease)
+	return s.Store.Release(ctx, replica)
+}
+
+// TestWebhooksOutliveTheirEvents: a request the API serves while the daemon
+// stops still has its event written to the outbox, for whichever replica
+// delivers it: the webhooks stop after every part that makes events.
+func TestWebhooksOutliveTheirEvents(t *testing.T) {
+	sim, err := fssim.Start(fssim.Options{Subscribers: map[string][]fssim.Behavior{"2002": {{Action: fssim.NoAnswer}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	ep := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable) // every event stays in the outbox
+	}))
+	defer ep.Close()
+
+	cfg := testConfig(sim)
+	cfg.Webhooks.URL = ep.URL + "/operator"
+	cfg.Webhooks.Secret = "whsec_0123456789abcdef"
+	var c *api.Client
+	var late api.Session
+	var lateErr error
+	hook := func(o *session.Options) {
+		o.Store = &releaseHook{Store: o.Store, onRelease: func() {
+			late, _, lateErr = c.Create(context.Background(), api.CreateRequest{Caller: "2001", Callee: "2002"})
+		}}
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	d, err := app.Start(ctx, app.Options{Config: cfg, LogOutput: io.Discard, Engine: hook})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = &api.Client{Base: "http://" + d.APIAddr()}
+	testutil.WaitFor(t, "ready", func() bool { return c.Ready(ctx) == nil })
+	stop()
+	if err := d.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if lateErr != nil {
+		t.Fatalf("a request while the daemon stops: %v", lateErr)
+	}
+
+	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
+	defer rdb.Close()
+	msgs, err := rdb.XRange(context.Background(), "{"+cfg.Namespace+"}:hooks", "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		if data, _ := m.Values["e"].(string); strings.Contains(data, `"l":"`+late.ID+`"`) && strings.Contains(data, `"t":"created"`) {
+			return
+		}
+	}
+	t.Errorf("the outbox holds %d events, none the created of %s: the event of a request served while stopping was lost", len(msgs), late.ID)
 }
