@@ -390,6 +390,13 @@ func (w *worker) calleeHoldProbed(ctx context.Context, t *tracked, r *probed) {
 		// Taken over while A was being asked whether A is in a call: ask
 		// again, B holding.
 		w.holdForCheck(ctx, t)
+	case !a.exists && w.callerWindowOver(t):
+		// A's leg is not up and B has held as long as A may be asked for
+		// and rung: A had its chance. Dialling A again would restart the
+		// window with every takeover while B waits on hold, until
+		// FreeSWITCH's park timeout ends B's call.
+		e.closer.doom(s.ID, s.CallerLeg, s.Node, t.policy.CallerRingTime)
+		w.callerMissed(ctx, t, freeswitch.NoAnswer, "A's leg was not up when the session was taken over, and A's ring time since B answered is over")
 	case !a.exists:
 		// The lost replica stored A's leg but it is not up: never dialled,
 		// or already over. B is still holding, so dial A again under a new
@@ -412,6 +419,21 @@ func (w *worker) calleeHoldProbed(ctx context.Context, t *tracked, r *probed) {
 		w.playHold(ctx, t)
 		w.setTimer(t, t.policy.CallerRingTime+e.opt.LegGrace)
 	}
+}
+
+// callerWindowOver reports whether B, holding, has waited as long as A may
+// be asked for (the busy check's wait, where configured) and rung, with
+// the grace for the legs' events.
+func (w *worker) callerWindowOver(t *tracked) bool {
+	e, s := w.e, t.s
+	if s.AnsweredAt.IsZero() {
+		return false
+	}
+	window := t.policy.CallerRingTime + e.opt.LegGrace
+	if e.opt.CallerBusy.Wait > 0 {
+		window += e.opt.CallerBusy.Wait
+	}
+	return !e.now().Before(s.AnsweredAt.Add(window))
 }
 
 // bridgeFailed ends a session whose uuid_bridge went out but whose legs
@@ -589,6 +611,7 @@ var transitions = []transition{
 	{store.CalleeHold, "not sent", roleCallee, "", "", "", ""},
 	{store.CalleeHold, "probed", "", "B gone", "finished: callee_left", "hang up A", "callee_hung_up, finished"},
 	{store.CalleeHold, "probed", "", "A gone", "", "hang up A, originate A, hold prompt to B", "caller_redial, caller_dialing"},
+	{store.CalleeHold, "probed", "", "A gone, A's window over", "finished: caller_missed", "hang up A, unavailable prompt to B, SMS to A", "caller_ended, finished"},
 	{store.CalleeHold, "probed", "", "both bridged", "bridged", "", "bridged"},
 	{store.CalleeHold, "probed", "", "bridge sent, not bridged", "finished: failed", "hang up A, hang up B", "finished"},
 	{store.CalleeHold, "probed", "", "A answered", "", "uuid_bridge", ""},

@@ -153,6 +153,10 @@ var setups = map[string]func(m *machineUnderTest, t *tracked, in *input){
 	"A gone": func(_ *machineUnderTest, _ *tracked, in *input) {
 		in.probed.callee = legStatus{exists: true, answered: true}
 	},
+	"A gone, A's window over": func(m *machineUnderTest, t *tracked, in *input) {
+		in.probed.callee = legStatus{exists: true, answered: true}
+		t.s.AnsweredAt = m.st.now.Add(-t.policy.CallerRingTime - m.e.opt.LegGrace - m.e.opt.CallerBusy.Wait)
+	},
 	"A rings": func(_ *machineUnderTest, _ *tracked, in *input) {
 		in.probed.callee, in.probed.caller = up(), legStatus{exists: true}
 	},
