@@ -366,13 +366,21 @@ func (h *Hooks) space() int {
 }
 
 // hold takes evs in hand, each on its line; an event held already (read
-// back after a claim) is not held twice, and one that cannot be decoded is
-// removed.
+// back after a claim) is not held twice, and one that is gone or cannot be
+// decoded is removed.
 func (h *Hooks) hold(ctx context.Context, evs []store.OutboxEvent) {
 	var junk []string
 	h.mu.Lock()
 	for _, ev := range evs {
 		if _, ok := h.held[ev.ID]; ok {
+			continue
+		}
+		if ev.Data == "" {
+			// Still pending, its content gone: the outbox dropped it as
+			// the oldest past MaxBacklog while a replica held it.
+			h.opt.Metrics.WebhookDelivery("failed", 0)
+			h.opt.Logger.Warn("webhook event dropped before delivery: the outbox held more than webhooks.max_backlog events", "id", ev.ID)
+			junk = append(junk, ev.ID)
 			continue
 		}
 		rec, err := decodeRecord(ev.Data)

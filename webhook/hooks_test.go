@@ -1,13 +1,16 @@
 package webhook
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -361,4 +364,67 @@ func TestObserveNeverWaits(t *testing.T) {
 	// Stopping with the outbox stuck gives up within the flush's grace.
 	stop := run(t, h)
 	stop()
+}
+
+// TestEventsDroppedPastTheBacklogAreCounted: events dropped from the
+// outbox past MaxBacklog while a replica held them, then read back by that
+// replica restarted, are counted failed and logged as dropped, not as
+// unreadable; the events kept are delivered.
+func TestEventsDroppedPastTheBacklogAreCounted(t *testing.T) {
+	var up atomic.Bool
+	ep := newEndpoint(t, func(int, received, *http.Request) int {
+		if up.Load() {
+			return http.StatusOK
+		}
+		return http.StatusServiceUnavailable
+	})
+	ob := newOutbox(t)
+	slow := Backoff{First: time.Hour, Max: time.Hour, Factor: 2}
+	first := newHooks(t, Options{Outbox: ob, Replica: "r1", URL: ep.URL, MaxBacklog: 2, Backoff: slow, Logger: slog.New(slog.DiscardHandler)})
+	stop := run(t, first)
+	created(first, "s1")
+	created(first, "s2")
+	ep.wait(t, 2)
+	created(first, "s3") // s1 and s2, held by r1, leave the outbox
+	created(first, "s4")
+	ep.wait(t, 4)
+	stop()
+
+	up.Store(true)
+	reg := prometheus.NewRegistry()
+	var log syncBuffer
+	again := newHooks(t, Options{Outbox: ob, Replica: "r1", URL: ep.URL, MaxBacklog: 2,
+		Metrics: metrics.New(reg, metrics.BuildInfo{}), Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	run(t, again)
+	ep.wait(t, 6)
+	waitBacklog(t, ob, 0)
+	keys := []string{ep.requests()[4].key, ep.requests()[5].key}
+	slices.Sort(keys)
+	if !slices.Equal(keys, []string{"s3.1.created", "s4.1.created"}) {
+		t.Errorf("after the restart: %v, want the events the outbox kept", keys)
+	}
+	if got := deliveries(t, reg, "failed"); got != 2 {
+		t.Errorf("%v events counted failed, want the 2 dropped", got)
+	}
+	if s := log.String(); !strings.Contains(s, "webhooks.max_backlog") || strings.Contains(s, "cannot be read") {
+		t.Errorf("the log does not say the events were dropped past the backlog:\n%s", s)
+	}
+}
+
+// syncBuffer lets the log be read while the hooks write it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.String()
 }
