@@ -100,7 +100,8 @@ func (c *cluster) launch(s *slot, id string) (*replica, error) {
 		QuietStart: -1, QuietEnd: -1, Timezone: "UTC",
 		Causes: []config.CauseRule{{Cause: "USER_BUSY", Action: config.ActionRetry, Delay: retryInterval}},
 	}
-	cfg.Prompts = config.Prompts{Hold: "chaos/hold.wav", CallerUnavailable: "chaos/unavailable.wav", Cancelled: "chaos/cancelled.wav"}
+	// The prompts the run plays; the others (confirmation mode's) keep their defaults.
+	cfg.Prompts.Hold, cfg.Prompts.CallerUnavailable, cfg.Prompts.Cancelled = "chaos/hold.wav", "chaos/unavailable.wav", "chaos/cancelled.wav"
 	cfg.Notify.Mode = "chat"
 	cfg.Limits = config.Limits{PerCaller: 5, PerCallee: 5}
 	cfg.API.Listen = "127.0.0.1:0"
