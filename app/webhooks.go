@@ -21,6 +21,7 @@ func webhooks(cfg config.Webhooks, st *store.Store, replica string, m *metrics.M
 		Outbox:      st,
 		Replica:     replica,
 		URL:         cfg.URL,
+		RequestURL:  cfg.RequestURLCheck(),
 		Secret:      cfg.Secret,
 		Timeout:     cfg.Timeout,
 		Backoff:     b,

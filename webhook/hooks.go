@@ -34,7 +34,12 @@ type Options struct {
 	Replica string // this replica's name among the outbox's consumers
 	// URL receives every session's events; "" sends only to the sessions'
 	// own callback URLs (store.Session.CallbackURL).
-	URL    string
+	URL string
+	// RequestURL checks a session's own callback URL as the configuration
+	// stands now (config.Webhooks.RequestURLCheck): one a request was
+	// allowed to name may not be any more. Nil allows none.
+	RequestURL func(url string) error
+
 	Secret string // keys the signature
 	// Timeout bounds one try; default 5s.
 	Timeout time.Duration
@@ -162,7 +167,12 @@ func (h *Hooks) Observe(s store.Session, entries []store.Entry) {
 		urls = append(urls, h.opt.URL)
 	}
 	if s.CallbackURL != "" && s.CallbackURL != h.opt.URL {
-		urls = append(urls, s.CallbackURL)
+		if err := h.requestURLAllowed(s.CallbackURL); err != nil {
+			h.opt.Logger.Warn("webhook not sent to the session's callback URL: the configuration no longer allows it",
+				"session", s.ID, "url", s.CallbackURL, "err", err)
+		} else {
+			urls = append(urls, s.CallbackURL)
+		}
 	}
 	if len(urls) == 0 {
 		return
@@ -182,6 +192,13 @@ func (h *Hooks) Observe(s store.Session, entries []store.Entry) {
 				"session", s.ID, "event", events[i/len(urls)].Type)
 		}
 	}
+}
+
+func (h *Hooks) requestURLAllowed(u string) error {
+	if h.opt.RequestURL == nil {
+		return errors.New("webhooks.allow_request_url is off")
+	}
+	return h.opt.RequestURL(u)
 }
 
 // Run writes queued events to the outbox and delivers this replica's share

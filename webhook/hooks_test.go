@@ -316,7 +316,7 @@ func TestPerRequestURL(t *testing.T) {
 	ok := func(int, received, *http.Request) int { return http.StatusOK }
 	operator, requester := newEndpoint(t, ok), newEndpoint(t, ok)
 	ob := newOutbox(t)
-	h := newHooks(t, Options{Outbox: ob, Replica: "r1", URL: operator.URL})
+	h := newHooks(t, Options{Outbox: ob, Replica: "r1", URL: operator.URL, RequestURL: func(string) error { return nil }})
 	run(t, h)
 	s := session("s1", 1)
 	s.CallbackURL = requester.URL + "/mine"
@@ -442,4 +442,32 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.buf.String()
+}
+
+// TestPerRequestURLNoLongerAllowed: the callback URL a session kept from
+// its request gets no more events once the configuration no longer allows
+// it (webhooks.allow_request_url switched off, or the prefixes changed);
+// the operator's URL still gets them.
+func TestPerRequestURLNoLongerAllowed(t *testing.T) {
+	ok := func(int, received, *http.Request) int { return http.StatusOK }
+	operator, requester := newEndpoint(t, ok), newEndpoint(t, ok)
+	for name, check := range map[string]func(string) error{
+		"switched off":   nil,
+		"other prefixes": func(u string) error { return fmt.Errorf("%q is not under an allowed prefix", u) },
+	} {
+		ob := newOutbox(t)
+		h := newHooks(t, Options{Outbox: ob, Replica: "r1", URL: operator.URL, RequestURL: check})
+		stop := run(t, h)
+		before := len(operator.requests())
+		s := session("s1", 1)
+		s.CallbackURL = requester.URL + "/mine"
+		h.Observe(s, []store.Entry{{At: t0, Kind: store.KindCreated}})
+		created(h, "s2")
+		operator.wait(t, before+2)
+		waitBacklog(t, ob, 0) // whatever was queued is delivered
+		stop()
+		if got := requester.requests(); len(got) != 0 {
+			t.Errorf("%s: the session's own URL got %d events, want none", name, len(got))
+		}
+	}
 }
