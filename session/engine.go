@@ -157,6 +157,11 @@ func (o *Options) fill() error {
 	if o.Prompts == (Prompts{}) {
 		o.Prompts = DefaultPrompts()
 	}
+	if o.Prompts.Confirm == "" {
+		// Options written before confirmation mode name no prompt for it:
+		// a request may still switch it on.
+		o.Prompts.Confirm = DefaultPrompts().Confirm
+	}
 	if o.CallerBusy == (CallerBusy{}) {
 		o.CallerBusy = DefaultCallerBusy()
 	}

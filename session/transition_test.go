@@ -560,3 +560,23 @@ func TestDeclineOptsOut(t *testing.T) {
 		}
 	}
 }
+
+// TestConfirmPromptDefault: options that name the other prompts but not
+// the confirmation prompt get the stock one, since any request may switch
+// confirmation on; a configured one is kept, with {caller} filled in.
+func TestConfirmPromptDefault(t *testing.T) {
+	s := store.Session{Caller: "1001"}
+	for _, c := range []struct{ set, want string }{
+		{"", DefaultPrompts().Confirm},
+		{"phrase::bgcall-confirm:{caller}", "phrase::bgcall-confirm:1001"},
+	} {
+		e, err := New(Options{Store: newFakeStore(time.Now()), Pool: &fakeSwitch{}, Replica: "r1",
+			Prompts: Prompts{Hold: "hold.wav", Confirm: c.set}, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := e.confirmPrompt(s); got != c.want {
+			t.Errorf("prompts.confirm %q: B hears %q, want %q", c.set, got, c.want)
+		}
+	}
+}
