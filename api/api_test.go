@@ -19,6 +19,7 @@ import (
 	"bgcall/api"
 	"bgcall/fssim"
 	"bgcall/internal/testutil"
+	"bgcall/session"
 	"bgcall/store"
 )
 
@@ -563,7 +564,7 @@ func TestCreateNamesEveryBadField(t *testing.T) {
 // answer warns, naming the setting and the fix; a shorter ring or
 // confirmation leaves the warning out, and a bad confirm is refused.
 func TestRingWarning(t *testing.T) {
-	e := newEnv(t, envOptions{})
+	e := newEnv(t, envOptions{engine: func(o *session.Options) { o.Policy.VoicemailAfter = 20 * time.Second }})
 	for i, c := range []struct {
 		policy string
 		warn   bool

@@ -1105,7 +1105,8 @@ func TestPauseReachesEveryReplica(t *testing.T) {
 // warning that B rings long enough for B's voicemail to answer; without it
 // the reply carries that warning.
 func TestCallConfirm(t *testing.T) {
-	d := startDaemon(t, fssim.Options{Default: fssim.Behavior{Action: fssim.NoAnswer}}, nil)
+	d := startDaemon(t, fssim.Options{Default: fssim.Behavior{Action: fssim.NoAnswer}},
+		func(c *config.Config) { c.Retry.VoicemailAfter = 20 * time.Second })
 	r := d.run("call", "--ring-time", "25s", "1001", "1002")
 	mustContain(t, "call without --confirm", r.stdout+r.stderr, "retry.voicemail_after")
 	r = d.run("call", "--ring-time", "25s", "--confirm", "1003", "1004")

@@ -464,11 +464,15 @@ func TestWarnings(t *testing.T) {
 		change func(*Config)
 		want   []string // keys warned about
 	}{
-		{"defaults: 30s rings past 20s", func(*Config) {}, []string{"retry.ring_time"}},
-		{"ring time equal to the delay", func(c *Config) { c.Retry.RingTime = 20 * time.Second }, []string{"retry.ring_time"}},
-		{"ring time below the delay", func(c *Config) { c.Retry.RingTime = 15 * time.Second }, nil},
-		{"confirmation on", func(c *Config) { c.Confirm.Enabled = true }, nil},
-		{"delay unknown", func(c *Config) { c.Retry.VoicemailAfter = 0 }, nil},
+		{"defaults: the delay is unknown", func(*Config) {}, nil},
+		{"30s rings past a 20s network", func(c *Config) { c.Retry.VoicemailAfter = 20 * time.Second }, []string{"retry.ring_time"}},
+		{"ring time equal to the delay", func(c *Config) {
+			c.Retry.RingTime, c.Retry.VoicemailAfter = 20*time.Second, 20*time.Second
+		}, []string{"retry.ring_time"}},
+		{"ring time below the delay", func(c *Config) {
+			c.Retry.RingTime, c.Retry.VoicemailAfter = 15*time.Second, 20*time.Second
+		}, nil},
+		{"confirmation on", func(c *Config) { c.Confirm.Enabled, c.Retry.VoicemailAfter = true, 20*time.Second }, nil},
 		{"machine detection without confirmation", func(c *Config) {
 			c.Retry.RingTime = 15 * time.Second
 			c.Confirm.MachineDetection = true

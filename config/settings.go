@@ -62,9 +62,10 @@ func Defaults() Config {
 			QuietEnd:      8 * 60,
 			Timezone:      "UTC",
 			Causes:        defaultCauseRules(),
-			// Mobile networks forward to voicemail after 15-30 s; 20 s is
-			// a common setting.
-			VoicemailAfter: 20 * time.Second,
+			// Unknown until the operator states the network's delay
+			// (mobile networks forward to voicemail after 15-30 s): a
+			// default that warned would warn every deployment.
+			VoicemailAfter: 0,
 		},
 		Confirm: Confirm{Timeout: 10 * time.Second},
 		Prompts: Prompts{

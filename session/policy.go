@@ -94,7 +94,7 @@ func DefaultPolicy() Policy {
 		Quiet:          QuietHours{Start: 21 * time.Hour, End: 8 * time.Hour},
 		Causes:         DefaultCauseRules(),
 		ConfirmTimeout: 10 * time.Second,
-		VoicemailAfter: 20 * time.Second,
+		VoicemailAfter: 0, // unknown until the operator states the network's delay
 	}
 }
 
