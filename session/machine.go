@@ -194,6 +194,12 @@ func (w *worker) dialingCallee(ctx context.Context, t *tracked, in input) {
 		switch {
 		case b.err != nil:
 			w.probeAgain(t)
+		case !b.exists && e.now().Sub(s.UpdatedAt) < e.opt.LegGrace:
+			// The attempt has just begun: FreeSWITCH runs an originate
+			// on a thread of its own after accepting it, so its channel
+			// may not exist yet when a node coming back (or a restart)
+			// has it asked about. Ask again after the grace.
+			w.probeAgain(t)
 		case !b.exists:
 			// Doomed, in case its originate is still on its way: the next
 			// attempt must never overlap it.
@@ -548,6 +554,7 @@ var transitions = []transition{
 	{store.DialingCallee, "playback stop", roleCallee, "", "", "", ""},
 	{store.DialingCallee, "deadline", "", "attempts left", "waiting", "hang up B", "attempt_ended, scheduled"},
 	{store.DialingCallee, "not sent", roleCallee, "attempts left", "waiting", "hang up B", "attempt_ended, scheduled"},
+	{store.DialingCallee, "probed", "", "B's leg not created yet", "", "", ""},
 	{store.DialingCallee, "probed", "", "B gone", "waiting", "hang up B", "attempt_ended, scheduled"},
 	{store.DialingCallee, "probed", "", "B answered", "callee_hold", "hold prompt to B, busy check of A, originate A", "callee_answered, caller_dialing"},
 	{store.DialingCallee, "probed", "", "B answered, confirmation on", "confirming", "confirm prompt to B", "callee_answered"},

@@ -144,7 +144,11 @@ var setups = map[string]func(m *machineUnderTest, t *tracked, in *input){
 		in.cause, t.s.Attempts = freeswitch.NoAnswer, t.policy.MaxAttempts
 	},
 	"attempts left": func(*machineUnderTest, *tracked, *input) {},
-	"B gone":        func(_ *machineUnderTest, _ *tracked, in *input) { in.probed.caller.exists = true },
+	"B gone": func(m *machineUnderTest, t *tracked, in *input) {
+		in.probed.caller.exists = true
+		t.s.UpdatedAt = m.st.now.Add(-time.Minute) // the attempt began long ago
+	},
+	"B's leg not created yet": func(*machineUnderTest, *tracked, *input) {}, // the attempt began just now
 	"B answered": func(_ *machineUnderTest, _ *tracked, in *input) {
 		in.probed.callee = legStatus{exists: true, answered: true}
 	},
