@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -302,6 +303,52 @@ func TestOptOutCatchesASessionMovingBetweenStates(t *testing.T) {
 	}
 	if got := h.waitOutcome(s.ID); got.Outcome != store.Cancelled {
 		t.Errorf("the session: %s, want cancelled", got.Outcome)
+	}
+	h.waitIdle()
+}
+
+// recheckFails is a store whose opt-out check fails once a session was
+// created: Redis gives no answer to the check after storing.
+type recheckFails struct {
+	*store.Store
+	created atomic.Bool
+}
+
+func (s *recheckFails) Create(ctx context.Context, sess store.Session, first store.Entry, lim store.Limits, now time.Time) (store.Session, bool, error) {
+	got, created, err := s.Store.Create(ctx, sess, first, lim, now)
+	s.created.Store(err == nil)
+	return got, created, err
+}
+
+func (s *recheckFails) OptedOut(ctx context.Context, callee, caller string) (store.OptOut, bool, error) {
+	if s.created.Load() {
+		return store.OptOut{}, false, errors.New("i/o timeout")
+	}
+	return s.Store.OptedOut(ctx, callee, caller)
+}
+
+// TestOptOutRecheckFailing: when the check after storing cannot tell
+// whether the callee opted out meanwhile, the session is cancelled and the
+// request fails, rather than ring a callee who may have refused whom an
+// opt-out's own look for live sessions may have missed.
+func TestOptOutRecheckFailing(t *testing.T) {
+	h := newHarness(t, withoutEngine())
+	h.nodes[0].SetSubscriber("3502", noAnswer)
+	opts := h.opts
+	opts.Store = &recheckFails{Store: h.st}
+	eng := h.start(opts)
+	ctx := context.Background()
+
+	_, _, err := eng.Create(ctx, session.Request{Caller: "3501", Callee: "3502"})
+	if err == nil || !strings.Contains(err.Error(), "i/o timeout") {
+		t.Fatalf("a request whose second check failed: %v, want the check's error", err)
+	}
+	list, _, err := h.st.List(ctx, store.Filter{Callee: "3502"})
+	if err != nil || len(list) != 1 {
+		t.Fatalf("sessions to 3502: %v, %v; want the one created before the second check", list, err)
+	}
+	if got := h.waitOutcome(list[0].ID); got.Outcome != store.Cancelled {
+		t.Errorf("the session whose second check failed: %s, want cancelled", got.Outcome)
 	}
 	h.waitIdle()
 }

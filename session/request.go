@@ -220,13 +220,19 @@ func (e *Engine) refuseOptedOut(ctx context.Context, r Request) error {
 // cancelIfOptedOut checks again, after s was created, whether its callee
 // refuses background calls from its caller: an opt-out stored between the
 // first check and the creation did not see s among the live sessions it
-// cancels. If so, s is cancelled and ErrOptedOut returned.
+// cancels. If so, s is cancelled and ErrOptedOut returned. A check that
+// cannot tell cancels s too, and returns its error: the callee may have
+// refused, and nothing else would stop s.
 func (e *Engine) cancelIfOptedOut(ctx context.Context, s store.Session) error {
 	o, out, err := e.opt.Store.OptedOut(ctx, s.Callee, s.Caller)
-	if err != nil || !out {
-		if err != nil {
-			e.log.Warn("check the opt-outs again after creating a session", "session", s.ID, "err", err)
+	if err != nil {
+		e.opt.Metrics.RedisError("optout")
+		if _, cerr := e.CancelBy(ctx, s.ID, false, "bgcall: the callee's opt-outs could not be checked"); cerr != nil && !errors.Is(cerr, ErrFinished) {
+			return fmt.Errorf("session %s created; checking the callee's opt-outs again failed (%w), and cancelling it too: %w", s.ID, err, cerr)
 		}
+		return fmt.Errorf("session %s cancelled, as the callee's opt-outs could not be checked again; ask again: %w", s.ID, err)
+	}
+	if !out {
 		return nil
 	}
 	e.opt.Metrics.SessionRefused(s.Source, "opted_out")
