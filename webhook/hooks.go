@@ -124,6 +124,10 @@ type Hooks struct {
 	lines  map[string]*line // session and URL -> its held events, in order
 	room   chan struct{}    // signalled when held shrinks
 	timers map[*line]*time.Timer
+	// trying counts the tries in flight per URL, and waiting holds the
+	// ready lines of a URL at its share of the workers (see work).
+	trying  map[string]int
+	waiting map[string][]string
 }
 
 // held is one outbox event this replica is delivering.
@@ -150,11 +154,13 @@ func New(opts Options) (*Hooks, error) {
 		queue: make(chan string, opts.Queue),
 		// Read and claim may each fill the room they saw: at most twice
 		// InFlight lines, each in ready at most once.
-		ready:  make(chan string, 2*opts.InFlight),
-		held:   make(map[string]*held),
-		lines:  make(map[string]*line),
-		room:   make(chan struct{}, 1),
-		timers: make(map[*line]*time.Timer),
+		ready:   make(chan string, 2*opts.InFlight),
+		held:    make(map[string]*held),
+		lines:   make(map[string]*line),
+		room:    make(chan struct{}, 1),
+		timers:  make(map[*line]*time.Timer),
+		trying:  make(map[string]int),
+		waiting: make(map[string][]string),
 	}, nil
 }
 
@@ -438,16 +444,40 @@ func insert(events []*held, e *held) []*held {
 	return slices.Insert(events, i, e)
 }
 
-// work tries the head of each ready line.
+// work tries the head of each ready line. One URL never takes every
+// worker: a URL that hangs (a tenant's callback URL that is down) would
+// otherwise hold them all for the timeout of each try, and every other
+// URL's events would wait behind it. With more than one worker, at most
+// all but one try the same URL at once; its other ready lines wait for one
+// of its tries to end.
 func (h *Hooks) work(ctx context.Context) {
+	share := max(1, h.opt.Workers-1)
 	for {
 		select {
 		case key := <-h.ready:
 			h.mu.Lock()
 			l := h.lines[key]
 			e := l.events[0]
+			url := e.rec.URL
+			if h.trying[url] >= share {
+				h.waiting[url] = append(h.waiting[url], key)
+				h.mu.Unlock()
+				continue
+			}
+			h.trying[url]++
 			h.mu.Unlock()
 			h.try(ctx, l, e)
+			h.mu.Lock()
+			if h.trying[url]--; h.trying[url] == 0 {
+				delete(h.trying, url)
+			}
+			if w := h.waiting[url]; len(w) > 0 {
+				h.ready <- w[0] // a line is in ready, waiting or a timer once: never waits
+				if h.waiting[url] = w[1:]; len(h.waiting[url]) == 0 {
+					delete(h.waiting, url)
+				}
+			}
+			h.mu.Unlock()
 		case <-ctx.Done():
 			return
 		}

@@ -471,3 +471,30 @@ func TestPerRequestURLNoLongerAllowed(t *testing.T) {
 		}
 	}
 }
+
+// TestOneSlowURLLeavesAWorkerForTheOthers: sessions whose own callback URL
+// never answers in time do not hold every worker: the operator's URL is
+// still served while they hang.
+func TestOneSlowURLLeavesAWorkerForTheOthers(t *testing.T) {
+	release := make(chan struct{})
+	slow := newEndpoint(t, func(int, received, *http.Request) int {
+		<-release
+		return http.StatusOK
+	})
+	defer close(release)
+	operator := newEndpoint(t, func(int, received, *http.Request) int { return http.StatusOK })
+	h := newHooks(t, Options{Outbox: newOutbox(t), Replica: "r1", URL: operator.URL, Workers: 2,
+		Timeout: time.Minute, RequestURL: func(string) error { return nil }})
+	run(t, h)
+	// Three sessions of a tenant whose URL hangs: a line to it per
+	// session, more than there are workers.
+	for _, id := range []string{"s1", "s2", "s3"} {
+		s := session(id, 1)
+		s.CallbackURL = slow.URL + "/hangs"
+		h.Observe(s, []store.Entry{{At: t0, Kind: store.KindCreated}})
+	}
+	slow.wait(t, 1)
+	// Every session's event to the operator's URL goes through although
+	// the slow URL's lines were ready first.
+	operator.wait(t, 3)
+}
