@@ -513,7 +513,7 @@ func TestCancelBridged(t *testing.T) {
 // TestCreateSaysWhatItDidNotDo: a request the existing session cannot
 // honour is a 409 that says why, never another session's 200.
 func TestCreateSaysWhatItDidNotDo(t *testing.T) {
-	e := newEnv(t, envOptions{})
+	e := newEnv(t, envOptions{engine: func(o *session.Options) { o.CallbackURL = func(string) error { return nil } }})
 	s := e.call("POST", "/v1/sessions", `{"caller":"1001","callee":"1002"}`).session(t)
 	a := e.call("POST", "/v1/sessions", `{"caller":"1001","callee":"1002","policy":{"max_attempts":2}}`)
 	if a.status != http.StatusConflict || !strings.Contains(a.err(t).Message, s.ID) || a.err(t).Code != "exists" {
@@ -528,6 +528,18 @@ func TestCreateSaysWhatItDidNotDo(t *testing.T) {
 	}
 	if a := e.call("POST", "/v1/sessions", `{"caller":"1003","callee":"1004"}`); a.status != http.StatusOK {
 		t.Errorf("the same pair without a policy: %d %s, want 200", a.status, a.body)
+	}
+
+	u := e.call("POST", "/v1/sessions", `{"caller":"1009","callee":"1010","callback_url":"https://crm.example.com/hooks/a"}`)
+	if u.status != http.StatusCreated {
+		t.Fatalf("with a callback URL: %d %s", u.status, u.body)
+	}
+	a = e.call("POST", "/v1/sessions", `{"caller":"1009","callee":"1010","callback_url":"https://crm.example.com/hooks/b"}`)
+	if a.status != http.StatusConflict || a.err(t).Code != "exists" || !strings.Contains(a.err(t).Message, "callback URL") {
+		t.Errorf("same pair with another callback URL: %d %s, want 409 exists naming the callback URL", a.status, a.body)
+	}
+	if a := e.call("POST", "/v1/sessions", `{"caller":"1009","callee":"1010","callback_url":"https://crm.example.com/hooks/a"}`); a.status != http.StatusOK {
+		t.Errorf("the same callback URL again: %d %s, want 200", a.status, a.body)
 	}
 
 	k := e.call("POST", "/v1/sessions", `{"caller":"1005","callee":"1006"}`, "Idempotency-Key", "req-9")

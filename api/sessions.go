@@ -162,7 +162,8 @@ func toRequest(b CreateRequest, idemHeader string) (session.Request, error) {
 
 // notHonoured says why an existing session returned for req does not do
 // what req asks: its idempotency key was used for other parties, or the
-// pair's live session runs with another policy. nil when it does.
+// pair's live session runs with another policy or callback URL. nil when
+// it does.
 func notHonoured(req session.Request, s store.Session) error {
 	if req.IdempotencyKey != "" && s.IdempotencyKey == req.IdempotencyKey && (s.Caller != req.Caller || s.Callee != req.Callee) {
 		return &requestError{status: http.StatusConflict, code: "idempotency_key_reused",
@@ -174,6 +175,10 @@ func notHonoured(req session.Request, s store.Session) error {
 			return &requestError{status: http.StatusConflict, code: "exists",
 				message: fmt.Sprintf("%s already has session %s for %s (%s) with its own policy, which stays; cancel it first to start one with this policy", s.Caller, s.ID, s.Callee, s.State)}
 		}
+	}
+	if req.CallbackURL != "" && req.CallbackURL != s.CallbackURL {
+		return &requestError{status: http.StatusConflict, code: "exists",
+			message: fmt.Sprintf("%s already has session %s for %s (%s) with its own callback URL, which stays; cancel it first to start one with this callback URL", s.Caller, s.ID, s.Callee, s.State)}
 	}
 	return nil
 }
