@@ -73,7 +73,7 @@ func (w Webhooks) validate(bad func(key, format string, args ...any)) {
 		bad("webhooks.first_retry", "must be positive, e.g. 1s")
 	}
 	if w.MaxRetry < w.FirstRetry {
-		bad("webhooks.max_retry_interval", "%v is shorter than webhooks.first_retry %v", w.MaxRetry, w.FirstRetry)
+		bad("webhooks.max_retry_interval", "%v is shorter than webhooks.first_retry %v; set it to webhooks.first_retry or longer", w.MaxRetry, w.FirstRetry)
 	}
 	if w.ClaimIdle < 4*time.Second {
 		bad("webhooks.claim_idle", "must be at least 4s, e.g. 1m")

@@ -63,7 +63,7 @@ func (e *Engine) OptOut(ctx context.Context, callee, caller, by string) (OptOutR
 		case errors.Is(err, ErrFinished), errors.Is(err, store.ErrNotFound):
 			// Ended by itself meanwhile.
 		default:
-			return res, fmt.Errorf("opt-out of %s stored; cancel session %s: %w", callee, s.ID, err)
+			return res, fmt.Errorf("opt-out of %s stored, but a live session of it was not cancelled: %w", callee, err)
 		}
 	}
 	return res, nil
