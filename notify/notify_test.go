@@ -15,6 +15,7 @@ import (
 
 	"bgcall/internal/testutil"
 	"bgcall/metrics"
+	"bgcall/metrics/promtest"
 	"bgcall/notify"
 	"bgcall/phone"
 	"bgcall/session"
@@ -27,26 +28,7 @@ func count(t *testing.T, reg *prometheus.Registry, result string) float64 {
 
 func countChannel(t *testing.T, reg *prometheus.Registry, channel, result string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != "bgcall_notifications_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			if labels["channel"] == channel && labels["result"] == result {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	t.Fatalf("no bgcall_notifications_total{channel=%s,result=%s}", channel, result)
-	return 0
+	return promtest.Counter(t, reg, "bgcall_notifications_total", map[string]string{"channel": channel, "result": result})
 }
 
 func start(t *testing.T, opts notify.Options) (*notify.Notifier, *prometheus.Registry) {

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"bgcall/metrics"
+	"bgcall/metrics/promtest"
 	"bgcall/session"
 	"bgcall/store"
 )
@@ -356,24 +357,5 @@ func TestOptOutRecheckFailing(t *testing.T) {
 // sessionsRefused reads bgcall_sessions_refused_total{source, reason}.
 func sessionsRefused(t *testing.T, reg *prometheus.Registry, source, reason string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != "bgcall_sessions_refused_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			if labels["source"] == source && labels["reason"] == reason {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	t.Fatalf("bgcall_sessions_refused_total{source=%q,reason=%q} not exported", source, reason)
-	return 0
+	return promtest.Counter(t, reg, "bgcall_sessions_refused_total", map[string]string{"source": source, "reason": reason})
 }

@@ -20,6 +20,7 @@ import (
 
 	"bgcall/internal/redistest"
 	"bgcall/metrics"
+	"bgcall/metrics/promtest"
 	"bgcall/store"
 )
 
@@ -145,22 +146,7 @@ func waitBacklog(t *testing.T, o Outbox, want int64) {
 
 func deliveries(t *testing.T, reg *prometheus.Registry, result string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != "bgcall_webhook_deliveries_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			if m.GetLabel()[0].GetValue() == result {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	t.Fatalf("no bgcall_webhook_deliveries_total{result=%q}", result)
-	return 0
+	return promtest.Counter(t, reg, "bgcall_webhook_deliveries_total", map[string]string{"result": result})
 }
 
 // TestDeliveryRetriesUntilOK: an endpoint that fails twice per event gets
