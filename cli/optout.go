@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"bgcall/api"
+	"bgcall/store"
 )
 
 // optoutUsage names the subcommands of optout.
@@ -111,22 +111,8 @@ func printOptOutAdded(env Env, res api.OptOutResponse) {
 	}
 }
 
-// optOutDescription says whom an opt-out refuses, since when and by whom:
-// "every caller (since 2026-03-14 09:00:00Z, by phone)".
+// optOutDescription says whom an opt-out refuses, since when and by whom,
+// in the words the daemon uses (store.OptOut.Describe).
 func optOutDescription(o api.OptOut) string {
-	whom := "every caller"
-	if o.Caller != "" {
-		whom = o.Caller
-	}
-	var extra []string
-	if !o.Since.IsZero() {
-		extra = append(extra, "since "+o.Since.UTC().Format(time.DateTime)+"Z")
-	}
-	if o.By != "" {
-		extra = append(extra, "by "+o.By)
-	}
-	if len(extra) == 0 {
-		return whom
-	}
-	return whom + " (" + strings.Join(extra, ", ") + ")"
+	return store.OptOut{Callee: o.Callee, Caller: o.Caller, By: o.By, Since: o.Since}.Describe()
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
-	"time"
 
 	"bgcall/freeswitch"
 	"bgcall/store"
@@ -166,21 +164,6 @@ func (e *Engine) cancelOptedOut(ctx context.Context, id string, o store.OptOut) 
 // "callee 1002 opted out of background calls from every caller (since
 // 2026-03-14 09:00:00Z, by phone); ...".
 func optedOutError(o store.OptOut) error {
-	whom := "every caller"
-	if o.Caller != "" {
-		whom = o.Caller
-	}
-	var about []string
-	if !o.Since.IsZero() {
-		about = append(about, "since "+o.Since.UTC().Format(time.DateTime)+"Z")
-	}
-	if o.By != "" {
-		about = append(about, "by "+o.By)
-	}
-	detail := ""
-	if len(about) > 0 {
-		detail = " (" + strings.Join(about, ", ") + ")"
-	}
-	return fmt.Errorf("callee %s %w from %s%s; %s can opt in again from its phone, an operator with: bgcall optout remove %s",
-		o.Callee, ErrOptedOut, whom, detail, o.Callee, o.Callee)
+	return fmt.Errorf("callee %s %w from %s; %s can opt in again from its phone, an operator with: bgcall optout remove %s",
+		o.Callee, ErrOptedOut, o.Describe(), o.Callee, o.Callee)
 }

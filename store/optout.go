@@ -28,6 +28,26 @@ type OptOut struct {
 	Since  time.Time
 }
 
+// Describe says whom o refuses, since when and by whom: "every caller
+// (since 2026-03-14 09:00:00Z, by phone)", or "1001" for one caller.
+func (o OptOut) Describe() string {
+	whom := "every caller"
+	if o.Caller != "" {
+		whom = o.Caller
+	}
+	var about []string
+	if !o.Since.IsZero() {
+		about = append(about, "since "+o.Since.UTC().Format(time.DateTime)+"Z")
+	}
+	if o.By != "" {
+		about = append(about, "by "+o.By)
+	}
+	if len(about) == 0 {
+		return whom
+	}
+	return whom + " (" + strings.Join(about, ", ") + ")"
+}
+
 // everyCaller is the field of an opt-out from every caller.
 const everyCaller = "*"
 
