@@ -516,11 +516,21 @@ func judge(ctx context.Context, c *call, s api.Session, w want, fail func(string
 		checkEnd(c, *answered, *caller, w.endedBy, fail)
 	}
 
-	// A hears of a call B made and A missed, and of nothing else.
-	sms := c.b.rec.Events(func(e esl.Event) bool {
+	// A hears of a call B made and A missed, and of nothing else. The
+	// message goes out after the outcome is stored (the notifier sends it
+	// on its own), so the one owed is waited for.
+	toA := func(e esl.Event) bool {
 		return e.Name == "MESSAGE" && e.Header("to") == c.caller+"@"+chatDomain && strings.Contains(e.Body, s.Callee)
-	})
-	switch told := toldA(w.outcome) || w.outcome == "declined"; {
+	}
+	told := toldA(w.outcome) || w.outcome == "declined"
+	if told {
+		waitCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		// A timeout is judged below, with the messages seen.
+		_ = c.b.rec.WaitFor(waitCtx, func(r *callrec.Recorder) bool { return len(r.Events(toA)) > 0 })
+		cancel()
+	}
+	sms := c.b.rec.Events(toA)
+	switch {
 	case told && len(sms) != 1:
 		fail("%d messages to A, want exactly one for %s", len(sms), w.outcome)
 	case !told && len(sms) > 0:
