@@ -81,7 +81,7 @@ var (
 	// not be decoded, "data_loss" the times a replica found that Redis had
 	// lost its data.
 	RedisOps = []string{"create", "apply", "cancel", "get", "timeline", "list", "claim",
-		"heartbeat", "takeover", "release", "owned", "lookup", "live_counts", "subscribe", "quarantine", "data_loss", "optout", "outbox", other}
+		"heartbeat", "takeover", "release", "owned", "lookup", "live_counts", "subscribe", "quarantine", "data_loss", "optout", "outbox", "sending", other}
 	// WebhookResults are the results of one try to deliver a lifecycle
 	// event: ok (2xx), retry (failed, tried again later), failed (given
 	// up, or dropped before it reached the outbox).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"bgcall/freeswitch"
 	"bgcall/store"
@@ -11,8 +12,10 @@ import (
 
 // Cancel switches a session off (claim 6): no new attempt starts after it
 // returns, a ringing leg is hung up, B on hold hears a short prompt first.
-// An originate already on its way when the cancel lands may still reach
-// FreeSWITCH; its leg is hung up as soon as it shows up.
+// An originate being written to FreeSWITCH when the cancel comes holds
+// the cancel back until it is written (milliseconds; see beginSending), so
+// no leg is dialled after a cancel was acknowledged; its leg is hung up as
+// soon as it shows up.
 // A bridged call is left alone (ErrBridged) unless endBridged is set.
 //
 // Any replica may cancel any session: the cancel is one version-checked
@@ -25,7 +28,11 @@ func (e *Engine) Cancel(ctx context.Context, id string, endBridged bool) (store.
 // CancelBy is Cancel that records who asked for it (by: "cli:alice",
 // "phone", "web", ...) on the session's timeline and in the log.
 func (e *Engine) CancelBy(ctx context.Context, id string, endBridged bool, by string) (store.Session, error) {
-	for range 8 {
+	// A leg's originate on its way (see beginSending) holds the cancel
+	// back for milliseconds, or until the mark lapses if its replica died.
+	sending := time.Now().Add(sendingHold + time.Second)
+	wait := 5 * time.Millisecond
+	for moved := 0; moved < 8; {
 		s, err := e.opt.Store.Get(ctx, id)
 		if err != nil {
 			return store.Session{}, err
@@ -51,8 +58,22 @@ func (e *Engine) CancelBy(ctx context.Context, id string, endBridged bool, by st
 		for i := range entries {
 			entries[i].At, entries[i].State = now, store.Finished
 		}
-		got, err := e.opt.Store.Apply(ctx, next, s.Version, entries, now)
-		if errors.Is(err, store.ErrStale) || errors.Is(err, store.ErrFenced) {
+		got, err := e.opt.Store.ApplyCancel(ctx, next, s.Version, entries, now)
+		switch {
+		case errors.Is(err, store.ErrSending) && time.Now().Before(sending):
+			// Acknowledged after the originate left, the teardown below
+			// finds its leg to hang up.
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
+				return store.Session{}, fmt.Errorf("cancel session %s: %w", id, ctx.Err())
+			}
+			wait = min(2*wait, 100*time.Millisecond)
+			continue
+		case errors.Is(err, store.ErrSending):
+			return store.Session{}, fmt.Errorf("cancel session %s: %w, for longer than its mark lasts (%v); try again", id, store.ErrSending, sendingHold)
+		case errors.Is(err, store.ErrStale) || errors.Is(err, store.ErrFenced):
+			moved++
 			continue // it moved while we looked: look again
 		}
 		if err != nil {

@@ -21,10 +21,15 @@ type fakeStore struct {
 	timelines map[string][]store.Entry
 	optOuts   []store.OptOut
 	takeOver  func(ctx context.Context) error // TakeOver's answer, when set
+	sending   map[string]string               // session id → the leg marked as on its way (BeginSending)
+	// refusedSending gets a value (if it has room) each time ApplyCancel
+	// is refused because a leg's originate is on its way.
+	refusedSending chan struct{}
 }
 
 func newFakeStore(now time.Time) *fakeStore {
-	return &fakeStore{now: now, sessions: map[string]store.Session{}, timelines: map[string][]store.Entry{}}
+	return &fakeStore{now: now, sessions: map[string]store.Session{}, timelines: map[string][]store.Entry{},
+		sending: map[string]string{}, refusedSending: make(chan struct{}, 1)}
 }
 
 func (f *fakeStore) put(s store.Session) {
@@ -97,6 +102,44 @@ func (f *fakeStore) Apply(_ context.Context, next store.Session, expVersion int6
 	f.sessions[next.ID] = next
 	f.timelines[next.ID] = append(f.timelines[next.ID], entries...)
 	return next, nil
+}
+
+// ApplyCancel is Apply, refused while a leg's originate is on its way,
+// as the store refuses it.
+func (f *fakeStore) ApplyCancel(ctx context.Context, next store.Session, expVersion int64, entries []store.Entry, now time.Time) (store.Session, error) {
+	f.mu.Lock()
+	sending := f.sending[next.ID] != ""
+	f.mu.Unlock()
+	if sending {
+		select {
+		case f.refusedSending <- struct{}{}:
+		default:
+		}
+		return store.Session{}, store.ErrSending
+	}
+	return f.Apply(ctx, next, expVersion, entries, now)
+}
+
+// BeginSending marks leg as on its way if the session waits for it, as
+// the store does; the mark does not lapse here.
+func (f *fakeStore) BeginSending(_ context.Context, id, leg string, _ time.Duration) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s, ok := f.sessions[id]
+	if !ok || !(s.State == store.DialingCallee && s.CalleeLeg == leg || s.State == store.CalleeHold && s.CallerLeg == leg) {
+		return false, nil
+	}
+	f.sending[id] = leg
+	return true, nil
+}
+
+func (f *fakeStore) EndSending(_ context.Context, id, leg string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.sending[id] == leg {
+		delete(f.sending, id)
+	}
+	return nil
 }
 
 func (f *fakeStore) ClaimAndStart(context.Context, string, time.Time, int, []string) ([]store.Session, time.Time, error) {

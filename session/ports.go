@@ -31,6 +31,12 @@ type Store interface {
 	// Apply stores next if the session is still at expVersion and steered
 	// by next's owner under its fence.
 	Apply(ctx context.Context, next store.Session, expVersion int64, entries []store.Entry, now time.Time) (store.Session, error)
+	// ApplyCancel is Apply for a cancel: refused (store.ErrSending) while
+	// a leg's originate is on its way, marked by BeginSending, which
+	// EndSending unmarks.
+	ApplyCancel(ctx context.Context, next store.Session, expVersion int64, entries []store.Entry, now time.Time) (store.Session, error)
+	BeginSending(ctx context.Context, id, leg string, hold time.Duration) (bool, error)
+	EndSending(ctx context.Context, id, leg string) error
 
 	ClaimAndStart(ctx context.Context, replica string, now time.Time, n int, nodes []string) ([]store.Session, time.Time, error)
 	// BeginAttempt begins the next callee attempt of a waiting session the

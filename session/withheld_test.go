@@ -3,7 +3,9 @@ package session
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -155,6 +157,62 @@ func TestNoCalleeDialledAfterACancel(t *testing.T) {
 	}
 	if m.w.live[s.ID] != nil {
 		t.Error("the cancelled session is still steered")
+	}
+}
+
+// TestCancelAcknowledgedAsBsOriginateLeaves: another replica's cancel lands
+// after the steering replica checked that the session still dials B, and
+// before B's originate is written (the fault run's seed 17: the two in the
+// same millisecond). The cancel is not acknowledged before the originate
+// is written, so its teardown finds the leg; or the originate is not sent.
+func TestCancelAcknowledgedAsBsOriginateLeaves(t *testing.T) {
+	m := newMachine(t)
+	ctx := context.Background()
+	s := sessionIn(store.DialingCallee, m.st.now)
+	m.st.put(s)
+	acked := make(chan int, 1) // how many commands were sent when the cancel was acknowledged
+	var once sync.Once
+	m.sw.beforeTurn = func() {
+		once.Do(func() { // B's originate's turn: its check is behind it
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				if _, err := m.e.Cancel(ctx, s.ID, false); err != nil {
+					t.Errorf("cancel: %v", err)
+				}
+				acked <- len(m.sw.sent())
+			}()
+			select {
+			case <-done: // acknowledged before the originate left
+			case <-m.st.refusedSending: // ordered after it: let it go
+			}
+		})
+	}
+	m.w.handle(ctx, job{kind: jobClaimed, id: s.ID, sess: s})
+	settle(ctx, m.e)
+	var n int
+	select {
+	case n = <-acked:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the cancel was never acknowledged")
+	}
+	settle(ctx, m.e)
+	sent := m.sw.sent()
+	originated := false
+	for i, c := range sent {
+		if !strings.Contains(c, "originate") {
+			continue
+		}
+		originated = true
+		if i >= n {
+			t.Errorf("B's originate written after the cancel was acknowledged (command %d, acknowledged after %d): %s", i+1, n, c)
+		}
+	}
+	if originated && !slices.ContainsFunc(sent, func(c string) bool { return strings.Contains(c, "uuid_kill "+legB) }) {
+		t.Errorf("B was dialled and the cancel did not hang the leg up; sent %q", sent)
+	}
+	if got, _ := m.st.Get(ctx, s.ID); got.Outcome != store.Cancelled {
+		t.Errorf("outcome %q, want cancelled", got.Outcome)
 	}
 }
 

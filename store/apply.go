@@ -29,6 +29,19 @@ import (
 // changes twice. Errors: ErrNotFound, ErrStale, ErrFinished (also ErrStale),
 // ErrFenced, ErrInvalid.
 func (s *Store) Apply(ctx context.Context, next Session, expVersion int64, entries []Entry, now time.Time) (Session, error) {
+	return s.applyStep(ctx, next, expVersion, entries, now, false)
+}
+
+// ApplyCancel is Apply for a step taken by someone who does not steer the
+// session, a cancel: while the steering replica is writing a leg's
+// originate (BeginSending), it is refused with ErrSending and writes
+// nothing; tried again once the mark is gone, it is acknowledged after the
+// originate left, so the cancel's teardown finds the leg to hang up.
+func (s *Store) ApplyCancel(ctx context.Context, next Session, expVersion int64, entries []Entry, now time.Time) (Session, error) {
+	return s.applyStep(ctx, next, expVersion, entries, now, true)
+}
+
+func (s *Store) applyStep(ctx context.Context, next Session, expVersion int64, entries []Entry, now time.Time, cancel bool) (Session, error) {
 	if err := validateNext(&next, now); err != nil {
 		return Session{}, fmt.Errorf("apply to session %s: %w", next.ID, err)
 	}
@@ -43,7 +56,7 @@ func (s *Store) Apply(ctx context.Context, next Session, expVersion int64, entri
 	base, diff := s.views.get(next.ID, expVersion)
 	token := newID() // one per call: the script may run twice, the call once
 	for {
-		c, err := s.apply(ctx, next, expVersion, entries, now, dueAt, base, diff, token)
+		c, err := s.apply(ctx, next, expVersion, entries, now, dueAt, base, diff, token, cancel)
 		if s.done("apply", err) != nil {
 			s.views.drop(next.ID)
 			return Session{}, fmt.Errorf("apply to session %s: %w", next.ID, err)
@@ -62,6 +75,8 @@ func (s *Store) Apply(ctx context.Context, next Session, expVersion int64, entri
 			return Session{}, fmt.Errorf("apply to session %s at version %d: %w", next.ID, expVersion, ErrStale)
 		case codeFinished:
 			return Session{}, fmt.Errorf("apply %s to session %s: %w", next.State, next.ID, ErrFinished)
+		case codeSending:
+			return Session{}, fmt.Errorf("apply to session %s: %w", next.ID, ErrSending)
 		case codePartiesChanged:
 			return Session{}, fmt.Errorf("apply to session %s: %w: caller and callee cannot change", next.ID, ErrInvalid)
 		case codeUndecodable:
@@ -83,13 +98,18 @@ func (s *Store) Apply(ctx context.Context, next Session, expVersion int64, entri
 // apply runs the apply script once: with diff, it sends only what turns
 // base (the stored session at expVersion, as this Store last saw it) into
 // next; otherwise the whole of next.
-func (s *Store) apply(ctx context.Context, next Session, expVersion int64, entries []Entry, now time.Time, dueAt int64, base Session, diff bool, token string) (code, error) {
+// With cancel, the script also refuses while a leg's originate is on its
+// way (ApplyCancel).
+func (s *Store) apply(ctx context.Context, next Session, expVersion int64, entries []Entry, now time.Time, dueAt int64, base Session, diff bool, token string, cancel bool) (code, error) {
 	retention := s.opts.Retention
 	keys := []string{
 		s.sessionKey(next.ID), s.timelineKey(next.ID), s.dueKey(),
 		s.callerLiveKey(next.Caller), s.calleeLiveKey(next.Callee),
 		s.callerHistoryKey(next.Caller), s.calleeHistoryKey(next.Callee),
 		s.countKey(), s.gcKey(),
+	}
+	if cancel {
+		keys = append(keys, s.sendingKey(next.ID))
 	}
 	var baseCreated any = ""
 	var set, del []any

@@ -20,7 +20,8 @@ func lossy(t *testing.T, st *Store) (*Store, *redistest.Proxy) {
 	c := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{p.Addr}, ReadTimeout: 250 * time.Millisecond})
 	t.Cleanup(func() { c.Close() })
 	// Loaded first, so that the reply lost is a run's, never a NOSCRIPT.
-	for _, s := range []*redis.Script{createScript, applyScript, claimScript, beginScript, takeOverScript, releaseScript, missedScript, resetMissedScript} {
+	for _, s := range []*redis.Script{createScript, applyScript, claimScript, beginScript, takeOverScript, releaseScript, missedScript, resetMissedScript,
+		beginSendingScript, endSendingScript} {
 		if err := s.Load(context.Background(), st.rdb).Err(); err != nil {
 			t.Fatal(err)
 		}

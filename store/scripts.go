@@ -34,19 +34,20 @@ import (
 type code int64
 
 const (
-	codeDone           code = 1  // applied, created, set aside
-	codeExisting       code = 2  // create: an equivalent session exists; the reply carries it
-	codeNotFound       code = 0  // apply: no such session
-	codeFenced         code = -1 // apply: a claim or takeover moved the fence, or another replica owns it
-	codeStale          code = -2 // apply: the version moved
-	codeFinished       code = -3 // apply: a finished session cannot come back
-	codePartiesChanged code = -4 // apply: caller or callee differ from the stored ones
-	codeOtherBase      code = -5 // apply: the stored session is not the base's; send it whole
-	codeUndecodable    code = -6 // apply: the stored record cannot be decoded, or is quarantined
-	codeCallerCap      code = -7 // create: the caller has too many live sessions
-	codeCalleeCap      code = -8 // create: the callee has too many live sessions
-	codeIDInUse        code = -9 // create: another session has this id
-	codeAlreadyAside   code = 3  // quarantine: the record was set aside before
+	codeDone           code = 1   // applied, created, set aside
+	codeExisting       code = 2   // create: an equivalent session exists; the reply carries it
+	codeNotFound       code = 0   // apply: no such session
+	codeFenced         code = -1  // apply: a claim or takeover moved the fence, or another replica owns it
+	codeStale          code = -2  // apply: the version moved
+	codeFinished       code = -3  // apply: a finished session cannot come back
+	codePartiesChanged code = -4  // apply: caller or callee differ from the stored ones
+	codeOtherBase      code = -5  // apply: the stored session is not the base's; send it whole
+	codeUndecodable    code = -6  // apply: the stored record cannot be decoded, or is quarantined
+	codeCallerCap      code = -7  // create: the caller has too many live sessions
+	codeCalleeCap      code = -8  // create: the callee has too many live sessions
+	codeIDInUse        code = -9  // create: another session has this id
+	codeSending        code = -10 // apply (a cancel): a leg's originate is on its way (BeginSending)
+	codeAlreadyAside   code = 3   // quarantine: the record was set aside before
 )
 
 // replayTTL is how long a script's first result answers a second run with
@@ -60,11 +61,11 @@ const replayTTL = time.Minute
 var luaPrelude = fmt.Sprintf(`
 local DONE, EXISTING, NOT_FOUND, FENCED, STALE, FINISHED = %d, %d, %d, %d, %d, %d
 local PARTIES_CHANGED, OTHER_BASE, UNDECODABLE = %d, %d, %d
-local CALLER_CAP, CALLEE_CAP, ID_IN_USE, ALREADY_ASIDE = %d, %d, %d, %d
+local CALLER_CAP, CALLEE_CAP, ID_IN_USE, ALREADY_ASIDE, SENDING = %d, %d, %d, %d, %d
 local REPLAY_TTL = %d
 `, codeDone, codeExisting, codeNotFound, codeFenced, codeStale, codeFinished,
 	codePartiesChanged, codeOtherBase, codeUndecodable,
-	codeCallerCap, codeCalleeCap, codeIDInUse, codeAlreadyAside,
+	codeCallerCap, codeCalleeCap, codeIDInUse, codeAlreadyAside, codeSending,
 	replayTTL.Milliseconds())
 
 // luaDecodable knows which session records decodeSession can decode:
@@ -318,7 +319,7 @@ return {DONE}
 //
 //	KEYS[1] s:<id>        KEYS[2] t:<id>        KEYS[3] due         KEYS[4] a:<caller>
 //	KEYS[5] b:<callee>    KEYS[6] ha:<caller>   KEYS[7] hb:<callee> KEYS[8] count
-//	KEYS[9] gc
+//	KEYS[9] gc            KEYS[10] x:<id>, only for a cancel (ApplyCancel)
 //	ARGV[1]  id           ARGV[2]  prefix (own:<stored owner> is known only here)
 //	ARGV[3]  expected version                   ARGV[4]  fence presented
 //	ARGV[5]  owner presented ("" releases)      ARGV[6]  new state
@@ -345,7 +346,8 @@ return {DONE}
 // cannot come back), PARTIES_CHANGED, OTHER_BASE (the stored session is not
 // the base's: another session under the same id; send the whole session),
 // UNDECODABLE (the fields the script read cannot be decoded, or the record
-// is quarantined).
+// is quarantined), SENDING (given KEYS[10]: a leg's originate is on its
+// way; see BeginSending).
 // Anything but DONE writes nothing. The fence is checked before the
 // version: when both moved the caller has lost the session, which is the
 // more useful answer.
@@ -376,6 +378,7 @@ if tonumber(ARGV[3]) ~= tonumber(cur.v or '0') then return STALE end
 local id, nst, caller, callee = ARGV[1], ARGV[6], ARGV[11], ARGV[12]
 if st == 'finished' and nst ~= 'finished' then return FINISHED end
 if caller ~= cur.c or callee ~= cur.b then return PARTIES_CHANGED end
+if KEYS[10] and redis.call('EXISTS', KEYS[10]) == 1 then return SENDING end
 if base == '' then
   -- Write only what changed; e0 (the first timeline entry) is not a
   -- session field, rq is written below.

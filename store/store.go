@@ -234,6 +234,10 @@ var (
 	ErrLimitCallee = errors.New("callee has too many live background calls")
 	ErrInvalid     = errors.New("invalid session")
 	ErrConflict    = errors.New("session id already in use")
+	// ErrSending refuses a cancel (ApplyCancel) while the steering replica
+	// writes a leg's originate; it lasts milliseconds, at most the mark's
+	// hold (BeginSending).
+	ErrSending = errors.New("a leg's originate is on its way to FreeSWITCH")
 	// ErrFinished is also ErrStale: a finished session cannot come back to life.
 	ErrFinished = fmt.Errorf("%w: session already finished", ErrStale)
 	// ErrQuarantined is also ErrNotFound: a session whose record cannot be
