@@ -161,6 +161,9 @@ func (h *Handler) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusConflict, "opted_out", err.Error(), nil)
 	case errors.Is(err, session.ErrFinished), errors.Is(err, store.ErrFinished):
 		writeError(w, http.StatusConflict, "finished", "the session has already finished; nothing to cancel", nil)
+	case errors.Is(err, store.ErrSending):
+		// A replica died while it sent one of the session's legs; its mark lapses in seconds.
+		writeError(w, http.StatusServiceUnavailable, "try_again", err.Error(), nil)
 	case errors.Is(err, session.ErrBridged):
 		writeError(w, http.StatusConflict, "bridged", "A and B are talking; send {\"end_bridged\": true} to hang up their call", nil)
 	case errors.Is(err, r.Context().Err()):

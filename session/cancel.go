@@ -30,7 +30,7 @@ func (e *Engine) Cancel(ctx context.Context, id string, endBridged bool) (store.
 func (e *Engine) CancelBy(ctx context.Context, id string, endBridged bool, by string) (store.Session, error) {
 	// A leg's originate on its way (see beginSending) holds the cancel
 	// back for milliseconds, or until the mark lapses if its replica died.
-	sending := time.Now().Add(sendingHold + time.Second)
+	sending := time.Now().Add(e.sendingHold + time.Second)
 	wait := 5 * time.Millisecond
 	for moved := 0; moved < 8; {
 		s, err := e.opt.Store.Get(ctx, id)
@@ -71,7 +71,7 @@ func (e *Engine) CancelBy(ctx context.Context, id string, endBridged bool, by st
 			wait = min(2*wait, 100*time.Millisecond)
 			continue
 		case errors.Is(err, store.ErrSending):
-			return store.Session{}, fmt.Errorf("cancel session %s: %w, for longer than its mark lasts (%v); try again", id, store.ErrSending, sendingHold)
+			return store.Session{}, fmt.Errorf("cancel session %s: %w, for longer than its mark lasts (%v); try again", id, store.ErrSending, e.sendingHold)
 		case errors.Is(err, store.ErrStale) || errors.Is(err, store.ErrFenced):
 			moved++
 			continue // it moved while we looked: look again

@@ -209,6 +209,8 @@ type Engine struct {
 	orphans *sweeper
 	fence   *leaseFence
 	steered steered
+	// sendingHold is sendingHold; a test shortens it.
+	sendingHold time.Duration
 	// claims and leaseRounds count the scheduler's claims and the lease
 	// loop's rounds done, so a test can wait for the engine to have looked
 	// instead of sleeping.
@@ -240,6 +242,7 @@ func New(opts Options) (*Engine, error) {
 	e.senders = newSenders(opts.Pool.Nodes(), e.stopped)
 	e.closer = newCloser(e)
 	e.fence = newLeaseFence(opts.LeaseTTL)
+	e.sendingHold = sendingHold
 	e.orphans = newSweeper(e)
 	for i := 0; i < opts.Workers; i++ {
 		e.workers = append(e.workers, newWorker(e))

@@ -25,6 +25,9 @@ type fakeStore struct {
 	// refusedSending gets a value (if it has room) each time ApplyCancel
 	// is refused because a leg's originate is on its way.
 	refusedSending chan struct{}
+	sendingErr     error // BeginSending's error, when set
+	noRenewal      bool  // BeginSending marks a leg once; a renewal is refused
+	marks          int   // BeginSending calls that marked
 }
 
 func newFakeStore(now time.Time) *fakeStore {
@@ -125,12 +128,25 @@ func (f *fakeStore) ApplyCancel(ctx context.Context, next store.Session, expVers
 func (f *fakeStore) BeginSending(_ context.Context, id, leg string, _ time.Duration) (bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.sendingErr != nil {
+		return false, f.sendingErr
+	}
 	s, ok := f.sessions[id]
 	if !ok || !(s.State == store.DialingCallee && s.CalleeLeg == leg || s.State == store.CalleeHold && s.CallerLeg == leg) {
 		return false, nil
 	}
+	if f.noRenewal && f.sending[id] == leg {
+		return false, nil
+	}
 	f.sending[id] = leg
+	f.marks++
 	return true, nil
+}
+
+func (f *fakeStore) marked(id string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.sending[id]
 }
 
 func (f *fakeStore) EndSending(_ context.Context, id, leg string) error {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"bgcall/fssim"
+	"bgcall/internal/testutil"
 	"bgcall/session"
 	"bgcall/store"
 )
@@ -19,8 +20,10 @@ func TestRedisStallDuringBridge(t *testing.T) {
 	h.nodes[0].SetSubscriber("1702", answer)
 	h.nodes[0].SetSubscriber("1701", fssim.Behavior{Action: fssim.Answer, Ring: 3 * simSecond, Talk: 3 * time.Second})
 	s := h.create("1701", "1702")
-	h.waitState(s.ID, store.CalleeHold)
-	// A answers 60 ms after being dialled; writes stall for a second.
+	// A answers 60 ms after being dialled; writes stall for a second from
+	// when A's phone rings (not from B's answer: the steps before ringing A
+	// would stall instead of the bridge's).
+	testutil.WaitFor(t, "A's phone to ring", func() bool { return len(h.originates("1701")) > 0 })
 	pause := h.client.Do(context.Background(), "CLIENT", "PAUSE", "1000", "WRITE")
 	if err := pause.Err(); err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -213,6 +214,106 @@ func TestCancelAcknowledgedAsBsOriginateLeaves(t *testing.T) {
 	}
 	if got, _ := m.st.Get(ctx, s.ID); got.Outcome != store.Cancelled {
 		t.Errorf("outcome %q, want cancelled", got.Outcome)
+	}
+}
+
+// TestOriginateWithheldUnlessMarked: B's originate goes only while the
+// store holds its mark. A mark that lapsed unrenewed before the command's
+// turn (a paused process, Redis gone meanwhile) withholds it, and the
+// session is checked again after the grace; a turn that comes late while
+// the mark is renewed (a slow node) still sends it. A store that cannot
+// mark it at all does not stop the call: it goes unmarked, under the
+// lease's gate. Each mark set is taken away after.
+func TestOriginateWithheldUnlessMarked(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		err       error // BeginSending's
+		noRenewal bool
+		pause     time.Duration // before the command's turn
+		sent      bool
+	}{
+		{"marked", nil, false, 0, true},
+		{"the store cannot mark it", errors.New("redis: connection refused"), false, 0, true},
+		{"the mark lapsed unrenewed", nil, true, 100 * time.Millisecond, false},
+		{"a late turn, the mark renewed", nil, false, 100 * time.Millisecond, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newMachine(t)
+			ctx := context.Background()
+			m.e.sendingHold = 40 * time.Millisecond
+			m.st.sendingErr, m.st.noRenewal = tc.err, tc.noRenewal
+			s := sessionIn(store.DialingCallee, m.st.now)
+			m.st.put(s)
+			turns := 0
+			m.sw.beforeTurn = func() {
+				turns++
+				time.Sleep(tc.pause) // the process paused, or the node slow
+			}
+			m.w.handle(ctx, job{kind: jobClaimed, id: s.ID, sess: s})
+			settle(ctx, m.e)
+			sent := slices.ContainsFunc(m.sw.sent(), func(c string) bool { return strings.Contains(c, "originate") })
+			if sent != tc.sent {
+				t.Errorf("B's originate sent: %v, want %v (%d turns, sent %q)", sent, tc.sent, turns, m.sw.sent())
+			}
+			if tr := m.w.live[s.ID]; !tc.sent && (tr == nil || !tr.recheck) {
+				t.Error("the withheld originate is not followed by a check of the session")
+			}
+			if leg := m.st.marked(s.ID); leg != "" {
+				t.Errorf("the mark of leg %s was left behind", leg)
+			}
+			if tc.err == nil && m.st.marks == 0 {
+				t.Error("the originate was never marked: the test proves nothing")
+			}
+		})
+	}
+}
+
+// TestCallerOriginateNotSentAfterACancel: B answered and the worker
+// stored A's leg; a cancel landed before A's originate's turn. A is not
+// rung, and the session is let go.
+func TestCallerOriginateNotSentAfterACancel(t *testing.T) {
+	m := newMachine(t)
+	m.e.opt.CallerBusy.Check = BusyOff // A is dialled as B answers
+	ctx := context.Background()
+	s := sessionIn(store.DialingCallee, m.st.now)
+	m.st.put(s)
+	tr := m.w.track(s)
+	tr.calleeParked = true
+	m.w.step(ctx, tr, input{kind: inAnswer, leg: roleCallee, at: time.Now()})
+	held, _ := m.st.Get(ctx, s.ID)
+	if held.State != store.CalleeHold || held.CallerLeg == "" {
+		t.Fatalf("after B's answer: %s with caller leg %q, want callee_hold with A's leg stored", held.State, held.CallerLeg)
+	}
+	if _, err := m.e.Cancel(ctx, s.ID, false); err != nil { // from any replica, before A's originate's turn
+		t.Fatal(err)
+	}
+	settle(ctx, m.e)
+	for _, c := range m.sw.sent() {
+		if strings.Contains(c, "originate") && strings.Contains(c, held.CallerLeg) {
+			t.Errorf("A rung after the cancel was acknowledged: %s", c)
+		}
+	}
+	if m.w.live[s.ID] != nil {
+		t.Error("the cancelled session is still steered")
+	}
+}
+
+// TestCancelGivesUpWhenItsCallerDoes: a cancel waiting for an originate's
+// mark ends when its caller's context does, and changes nothing.
+func TestCancelGivesUpWhenItsCallerDoes(t *testing.T) {
+	m := newMachine(t)
+	s := sessionIn(store.DialingCallee, m.st.now)
+	m.st.put(s)
+	if ok, err := m.st.BeginSending(context.Background(), s.ID, s.CalleeLeg, time.Minute); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := m.e.Cancel(ctx, s.ID, false); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("cancel while B's originate is marked, its caller gone: %v, want the context's deadline", err)
+	}
+	if got, _ := m.st.Get(context.Background(), s.ID); got.State != store.DialingCallee || got.Version != s.Version {
+		t.Errorf("the session became %s at version %d, want unchanged", got.State, got.Version)
 	}
 }
 

@@ -476,16 +476,13 @@ func (w *worker) originate(id string, leg *notSent, cmd string, heard time.Time)
 			w.report(job{kind: jobWithheld, id: id})
 			return
 		}
-		ctx, waits, err := e.beginSending(ctx, id, leg.leg)
-		switch {
-		case err != nil:
-			w.report(job{kind: jobWithheld, id: id}) // not sure: ask again after the grace
-			return
-		case !waits:
+		mark, waits := e.beginSending(ctx, id, leg.leg)
+		if !waits {
 			w.report(job{kind: jobRecheck, id: id}) // cancelled meanwhile: let go
 			return
 		}
-		defer e.endSending(ctx, id, leg.leg)
+		defer mark.end(ctx)
+		ctx = mark.gate(ctx)
 		if err := e.opt.Pool.BGAPI(ctx, leg.node, cmd, leg.leg); err != nil {
 			if ctx.Err() != nil {
 				return // stopping: whoever takes the session over asks FreeSWITCH
@@ -498,52 +495,6 @@ func (w *worker) originate(id string, leg *notSent, cmd string, heard time.Time)
 			w.report(job{kind: jobNotSent, id: id, notSent: leg})
 		}
 	})
-}
-
-// sendingHold bounds the time from the store's mark that a leg's
-// originate is on its way (beginSending) to the originate's write; past it
-// the originate is withheld and sent again after a recheck. It also bounds
-// how long a cancel waits for a replica that died with the mark set.
-const sendingHold = 2 * time.Second
-
-// beginSending asks the store, just before a leg's originate leaves,
-// whether session id still waits for the leg, and marks the originate as
-// on its way if so (store.BeginSending); a cancel from any replica then
-// waits for endSending. The attempt (or A's leg) was stored before the
-// originate was queued, and the originate may have waited seconds since (a
-// worker held up by a slow Redis call for another session, a slow node's
-// queue): a plain read of the session would leave a gap between the read
-// and the write, in which a cancel could be acknowledged and the leg still
-// dialled. The returned context's gate closes before the mark can lapse
-// in Redis, so an originate held up past it (a paused process, a slow
-// socket) is withheld rather than sent after a cancel.
-func (e *Engine) beginSending(ctx context.Context, id, leg string) (context.Context, bool, error) {
-	start := time.Now()
-	waits, err := e.opt.Store.BeginSending(ctx, id, leg, sendingHold)
-	if err != nil {
-		e.opt.Metrics.RedisError("sending")
-		e.log.Warn("could not mark an originate as on its way: withheld until the session is checked again", "session", id, "leg", leg, "err", err)
-		return ctx, false, err
-	}
-	if !waits {
-		return ctx, false, nil
-	}
-	// The margin covers the drift between this clock and Redis's over
-	// the hold; Redis started the hold after start.
-	until, parent := start.Add(sendingHold*9/10), ctx
-	return esl.WithGate(ctx, func() bool { return time.Now().Before(until) && esl.GateOpen(parent) }), true, nil
-}
-
-// endSending takes the mark of beginSending away once the originate was
-// written (or withheld), even when ctx ended: a cancel waits for it. A
-// mark left behind lapses after sendingHold.
-func (e *Engine) endSending(ctx context.Context, id, leg string) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-	defer cancel()
-	if err := e.opt.Store.EndSending(ctx, id, leg); err != nil {
-		e.opt.Metrics.RedisError("sending")
-		e.log.Warn("could not take away an originate's mark: a cancel of the session waits for it to lapse", "session", id, "leg", leg, "lapse", sendingHold, "err", err)
-	}
 }
 
 // calleeAttemptEnded decides, by the retry policy, what follows an

@@ -21,9 +21,10 @@ import (
 //     call is lost, a lost replica's sessions are never taken over. An
 //     error names the fix; bgcall refuses to start.
 //   - volatile-*: Redis may evict keys with a time to live, which hold
-//     finished sessions, idempotency keys and replay records: no call is
-//     lost, but a retried create may make a second session and a lost
-//     reply may be run twice. The warning says so.
+//     finished sessions, idempotency keys, replay records and the marks of
+//     originates on their way: no call is lost, but a retried create may
+//     make a second session, a lost reply may be run twice, and a cancel
+//     may be acknowledged as a leg is dialled. The warning says so.
 //   - the policy cannot be read (CONFIG disabled or not allowed, as some
 //     managed services do): the warning asks to make sure.
 func (s *Store) CheckMemoryPolicy(ctx context.Context) (warning string, err error) {
@@ -62,8 +63,9 @@ func (s *Store) CheckMemoryPolicy(ctx context.Context) (warning string, err erro
 	for _, p := range policies {
 		if strings.HasPrefix(p, "volatile-") {
 			return fmt.Sprintf("Redis's maxmemory-policy is %s: when Redis fills up it evicts keys with a time to live, "+
-				"which hold finished sessions, idempotency keys and replay records: a retried create may then make a second "+
-				"session and a lost reply may be run twice. Set maxmemory-policy noeviction "+
+				"which hold finished sessions, idempotency keys, replay records and the marks of originates on their way: "+
+				"a retried create may then make a second session, a lost reply may be run twice, and a cancel may be "+
+				"acknowledged as a leg is dialled. Set maxmemory-policy noeviction "+
 				"(CONFIG SET maxmemory-policy noeviction, and in redis.conf)", p), nil
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"bgcall/internal/testutil"
 )
 
 // dialing returns a session of caller and callee that r1 steers, dialing
@@ -27,7 +29,7 @@ func cancelOf(s Session) (Session, []Entry) {
 
 // TestSendingHoldsACancelBack: while B's originate is marked as on its
 // way, a cancel is refused and writes nothing; once the mark is taken
-// away, the cancel goes through. A mark lapses by itself within its hold.
+// away, the cancel goes through.
 func TestSendingHoldsACancelBack(t *testing.T) {
 	ctx := context.Background()
 	st, c := newStore(t, Options{})
@@ -54,7 +56,11 @@ func TestSendingHoldsACancelBack(t *testing.T) {
 		t.Fatalf("a cancel after another leg's mark ended: %v, want ErrSending", err)
 	}
 
-	// Apply, the steering replica's own step, is not held back.
+	// A cancel from an old view is stale, mark or not: the version is
+	// checked first.
+	if _, err := st.ApplyCancel(ctx, next, s.Version-1, entries, t0); !errors.Is(err, ErrStale) {
+		t.Errorf("a cancel at an old version while marked: %v, want ErrStale", err)
+	}
 	if err := st.EndSending(ctx, s.ID, s.CalleeLeg); err != nil {
 		t.Fatal(err)
 	}
@@ -62,6 +68,35 @@ func TestSendingHoldsACancelBack(t *testing.T) {
 	if err != nil || got.State != Finished {
 		t.Fatalf("a cancel once the originate left = %+v, %v; want finished", got, err)
 	}
+}
+
+// TestSendingLapses: a mark nobody takes away (its replica died) holds a
+// cancel back only until it lapses; the steering replica's own steps are
+// never held back by it.
+func TestSendingLapses(t *testing.T) {
+	ctx := context.Background()
+	st, _ := newStore(t, Options{})
+	s := dialing(t, st, "1001", "1002")
+	if ok, err := st.BeginSending(ctx, s.ID, s.CalleeLeg, time.Minute); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	ring := s
+	ring.Attempts = 1 // any step of the owner's
+	ring, err := st.Apply(ctx, ring, s.Version, []Entry{{Kind: KindScheduled}}, t0)
+	if err != nil {
+		t.Fatalf("the owner's own step while its originate is marked: %v", err)
+	}
+	if ok, err := st.BeginSending(ctx, ring.ID, ring.CalleeLeg, 100*time.Millisecond); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	next, entries := cancelOf(ring)
+	if _, err := st.ApplyCancel(ctx, next, ring.Version, entries, t0); !errors.Is(err, ErrSending) {
+		t.Fatalf("a cancel while marked: %v, want ErrSending", err)
+	}
+	testutil.WaitFor(t, "the mark to lapse and the cancel to go through", func() bool {
+		_, err := st.ApplyCancel(ctx, next, ring.Version, entries, t0)
+		return err == nil
+	})
 }
 
 // TestSendingRefusals: a leg the session does not wait for is not marked,
@@ -83,14 +118,31 @@ func TestSendingRefusals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	confirming := dialing(t, st, "1007", "1008")
+	confirming.State = Confirming
+	if confirming, err = st.Apply(ctx, confirming, confirming.Version, nil, t0); err != nil {
+		t.Fatal(err)
+	}
+	bridged := hold
+	bridged.State = Bridged
+	if bridged, err = st.Apply(ctx, bridged, hold.Version, nil, t0); err != nil {
+		t.Fatal(err)
+	}
+	holding := dialing(t, st, "1009", "1010")
+	holding.State, holding.CallerLeg = CalleeHold, "caller-leg"
+	if holding, err = st.Apply(ctx, holding, holding.Version, nil, t0); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name    string
 		id, leg string
 	}{
+		{"B asked to confirm: B's leg", confirming.ID, confirming.CalleeLeg},
+		{"bridged: A's leg", bridged.ID, bridged.CallerLeg},
 		{"gone", "no-such-session", "leg"},
 		{"waiting", waiting.ID, "leg"},
-		{"B holding: B's leg", hold.ID, hold.CalleeLeg},
-		{"B holding: another caller leg", hold.ID, "another-leg"},
+		{"B holding: B's leg", holding.ID, holding.CalleeLeg},
+		{"B holding: another caller leg", holding.ID, "another-leg"},
 		{"cancelled", cancelled.ID, cancelled.CalleeLeg},
 	} {
 		before := snapshot(t, st, c)
@@ -100,7 +152,7 @@ func TestSendingRefusals(t *testing.T) {
 		sameSnapshot(t, before, snapshot(t, st, c))
 	}
 	// A's leg while B holds is marked: A's originate is held to it too.
-	if ok, err := st.BeginSending(ctx, hold.ID, "caller-leg", time.Second); !ok || err != nil {
+	if ok, err := st.BeginSending(ctx, holding.ID, "caller-leg", time.Second); !ok || err != nil {
 		t.Errorf("BeginSending of A's leg while B holds = %v, %v; want marked", ok, err)
 	}
 	if _, err := st.BeginSending(ctx, s.ID, s.CalleeLeg, 0); !errors.Is(err, ErrInvalid) {
