@@ -59,6 +59,11 @@ func TestOverview(t *testing.T) {
 			t.Fatalf("create: %d %s", a.status, a.body)
 		}
 	}
+	// The engine writes its lease as it starts running, on its own.
+	testutil.WaitFor(t, "the replica's lease", func() bool {
+		r, err := e.store.Replicas(t.Context())
+		return err == nil && len(r) > 0
+	})
 	a := e.call("GET", "/v1/overview", "")
 	if a.status != http.StatusOK {
 		t.Fatalf("overview: %d %s", a.status, a.body)

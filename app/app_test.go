@@ -97,7 +97,7 @@ func TestDefaultsAreTheEngineDefaults(t *testing.T) {
 func TestDrain(t *testing.T) {
 	sim, err := fssim.Start(fssim.Options{Second: 50 * time.Millisecond, Subscribers: map[string][]fssim.Behavior{
 		"1001": {{Action: fssim.Answer}},
-		"1002": {{Action: fssim.Answer, Talk: 1500 * time.Millisecond}},
+		"1002": {{Action: fssim.Answer, Talk: 5 * time.Second}}, // still talking while the test checks the drain on a loaded machine
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -445,7 +445,7 @@ func TestCallerMissedNotifiesBothWays(t *testing.T) {
 func TestTransitionLogs(t *testing.T) {
 	sim, err := fssim.Start(fssim.Options{Second: 50 * time.Millisecond, Subscribers: map[string][]fssim.Behavior{
 		"1001": {{Action: fssim.Answer}},
-		"1002": {{Action: fssim.NoAnswer}, {Action: fssim.Answer, Talk: 300 * time.Millisecond}},
+		"1002": {{Action: fssim.NoAnswer}, {Action: fssim.Answer, Talk: 2 * time.Second}}, // long enough to be bridged on a loaded machine
 	}})
 	if err != nil {
 		t.Fatal(err)

@@ -39,7 +39,7 @@ func TestWebhooksFollowACallWithoutHoldingItUp(t *testing.T) {
 	const simSecond = 50 * time.Millisecond
 	sim, err := fssim.Start(fssim.Options{Second: simSecond, Subscribers: map[string][]fssim.Behavior{
 		"1001": {{Action: fssim.Answer}},
-		"1002": {{Action: fssim.Answer, Talk: 500 * time.Millisecond}},
+		"1002": {{Action: fssim.Answer, Talk: 2 * time.Second}}, // long enough to be bridged on a loaded machine
 	}})
 	if err != nil {
 		t.Fatal(err)

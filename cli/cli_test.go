@@ -626,7 +626,7 @@ func TestQuietHoursShown(t *testing.T) {
 func TestHealthyCallCountsNoCommandError(t *testing.T) {
 	d := startDaemon(t, fssim.Options{Subscribers: map[string][]fssim.Behavior{
 		"1001": {{Action: fssim.Answer, Ring: 50 * time.Millisecond}},
-		"1002": {{Action: fssim.Answer, Ring: 50 * time.Millisecond, Talk: 500 * time.Millisecond}},
+		"1002": {{Action: fssim.Answer, Ring: 50 * time.Millisecond, Talk: 2 * time.Second}}, // long enough to be bridged on a loaded machine
 	}}, nil)
 	for _, pair := range [][2]string{{"1001", "1002"}, {"1001", "1002"}} {
 		if r := d.run("call", "--wait", pair[0], pair[1]); r.code != 0 {

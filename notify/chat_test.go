@@ -37,7 +37,9 @@ func TestChatNeverSentTwice(t *testing.T) {
 	node := fssim.StartT(t, fssim.Options{Heartbeat: -1})
 	pool := connect(t, node)
 	n, reg := start(t, notify.Options{Channel: notify.ChannelChat, Pool: pool, ChatTo: "{caller}@example.com",
-		Timeout: 200 * time.Millisecond, Retries: 3, Backoff: 10 * time.Millisecond})
+		// The stall makes the try time out anyway; the timeout only gives
+		// the command time to reach the node on a loaded machine.
+		Timeout: 2 * time.Second, Retries: 3, Backoff: 10 * time.Millisecond})
 	node.StallEvents(true) // the chat's BACKGROUND_JOB result among them
 	m := msg
 	m.Node = "fs1"

@@ -89,7 +89,9 @@ func TestWebhookGivesUpAndNeverBlocks(t *testing.T) {
 	defer srv.Close()
 	defer close(release)
 	n, reg := start(t, notify.Options{Channel: notify.ChannelWebhook, WebhookURL: srv.URL, Retries: 1,
-		Backoff: time.Millisecond, Timeout: 50 * time.Millisecond, Queue: 2})
+		// A try's timeout long enough for the gateway to have seen the
+		// request on a loaded machine: each try is counted there.
+		Backoff: time.Millisecond, Timeout: 300 * time.Millisecond, Queue: 2})
 	began := time.Now()
 	for range 10 {
 		n.Send(context.Background(), msg) // the gateway hangs: Send must not

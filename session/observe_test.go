@@ -70,16 +70,16 @@ func TestTransitionsToldAsStored(t *testing.T) {
 	h.waitOutcome(done.ID)
 	h.waitOutcome(cancelled.ID)
 	for _, id := range []string{done.ID, cancelled.ID} {
-		// The observer is told just after the store answered, so the
-		// finished step may reach it a moment after the store shows it.
-		testutil.WaitFor(t, "the observer told of session "+id+"'s end", func() bool {
+		// The observer is told just after the store answered, each step
+		// by whoever stored it (the worker, the cancel), so a step may
+		// reach it a moment after the store shows it, or after a later
+		// step: wait until it was told of every step, in version order.
+		want := kinds(h.timeline(id))
+		testutil.WaitFor(t, "the observer told of session "+id+"'s steps as its timeline has them, "+strings.Join(want, " "), func() bool {
 			got, _ := rec.kinds(id)
-			return slices.Contains(got, string(store.KindFinished))
+			return slices.Equal(got, want)
 		})
-		got, versions := rec.kinds(id)
-		if want := kinds(h.timeline(id)); !slices.Equal(got, want) {
-			t.Errorf("session %s: told %v\ntimeline %v", id, got, want)
-		}
+		_, versions := rec.kinds(id)
 		for i := 1; i < len(versions); i++ {
 			if versions[i] == versions[i-1] {
 				t.Errorf("session %s: version %d told twice", id, versions[i])
