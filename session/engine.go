@@ -211,6 +211,8 @@ type Engine struct {
 	steered steered
 	// sendingHold is sendingHold; a test shortens it.
 	sendingHold time.Duration
+	// marks counts the originates' marks being taken away (sending.release).
+	marks sync.WaitGroup
 	// claims and leaseRounds count the scheduler's claims and the lease
 	// loop's rounds done, so a test can wait for the engine to have looked
 	// instead of sleeping.
@@ -289,6 +291,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	<-ctx.Done()
 	close(e.stopped) // timers firing from now on must not wait for a worker
 	wg.Wait()
+	e.marks.Wait()
 	return nil
 }
 

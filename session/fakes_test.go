@@ -28,6 +28,7 @@ type fakeStore struct {
 	sendingErr     error // BeginSending's error, when set
 	noRenewal      bool  // BeginSending marks a leg once; a renewal is refused
 	marks          int   // BeginSending calls that marked
+	endSending     func() // runs as EndSending begins, when set: a slow Redis
 }
 
 func newFakeStore(now time.Time) *fakeStore {
@@ -150,6 +151,9 @@ func (f *fakeStore) marked(id string) string {
 }
 
 func (f *fakeStore) EndSending(_ context.Context, id, leg string) error {
+	if f.endSending != nil {
+		f.endSending()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.sending[id] == leg {

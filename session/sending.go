@@ -54,7 +54,7 @@ func (e *Engine) beginSending(ctx context.Context, id, leg string) (*sending, bo
 		e.opt.Metrics.RedisError("sending")
 		e.log.Warn("could not mark an originate as on its way: sending it unmarked", "session", id, "leg", leg, "err", err)
 		// A run whose reply was lost may have set it.
-		(&sending{e: e, id: id, leg: leg}).unmark(ctx)
+		(&sending{e: e, id: id, leg: leg}).release(ctx)
 		return nil, true
 	}
 	if !waits {
@@ -121,12 +121,25 @@ func (m *sending) end(ctx context.Context) {
 		return
 	}
 	close(m.stop)
-	<-m.done
-	m.unmark(ctx)
+	m.release(ctx)
 }
 
-// unmark takes the mark away, even when ctx ended: a cancel waits for it.
-// A mark left behind lapses after its hold.
+// release takes the mark away, once the renewals stopped, off the
+// session's lane: the session's next command (the bridge, a prompt) must
+// not wait for Redis, nor for a renewal whose reply was lost. It goes on
+// even when ctx ended, since a cancel waits for it; the engine's Run waits
+// for it. A mark left behind lapses after its hold.
+func (m *sending) release(ctx context.Context) {
+	m.e.marks.Add(1)
+	go func() {
+		defer m.e.marks.Done()
+		if m.done != nil {
+			<-m.done
+		}
+		m.unmark(ctx)
+	}()
+}
+
 func (m *sending) unmark(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 	defer cancel()

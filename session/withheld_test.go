@@ -258,6 +258,7 @@ func TestOriginateWithheldUnlessMarked(t *testing.T) {
 			if tr := m.w.live[s.ID]; !tc.sent && (tr == nil || !tr.recheck) {
 				t.Error("the withheld originate is not followed by a check of the session")
 			}
+			m.e.marks.Wait() // taken away off the session's lane
 			if leg := m.st.marked(s.ID); leg != "" {
 				t.Errorf("the mark of leg %s was left behind", leg)
 			}
@@ -265,6 +266,32 @@ func TestOriginateWithheldUnlessMarked(t *testing.T) {
 				t.Error("the originate was never marked: the test proves nothing")
 			}
 		})
+	}
+}
+
+// TestMarkTakenAwayOffTheLane: taking an originate's mark away waits for
+// Redis; the session's lane does not, so its next command (A's bridge, a
+// prompt) is not held up by a slow or lost reply. The fault run's seed 15
+// caught a bridge held up by it until the bridge's deadline called it
+// failed.
+func TestMarkTakenAwayOffTheLane(t *testing.T) {
+	m := newMachine(t)
+	ctx := context.Background()
+	unblock := make(chan struct{})
+	m.st.endSending = func() { <-unblock } // Redis answers nothing meanwhile
+	defer func() { close(unblock); m.e.marks.Wait() }()
+	s := sessionIn(store.DialingCallee, m.st.now)
+	m.st.put(s)
+	m.w.handle(ctx, job{kind: jobClaimed, id: s.ID, sess: s})
+	done := make(chan struct{})
+	go func() { settle(ctx, m.e); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the session's lane waits for Redis to take B's originate's mark away")
+	}
+	if !slices.ContainsFunc(m.sw.sent(), func(c string) bool { return strings.Contains(c, "originate") }) {
+		t.Errorf("B's originate not sent: %q", m.sw.sent())
 	}
 }
 
