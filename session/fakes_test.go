@@ -25,9 +25,9 @@ type fakeStore struct {
 	// refusedSending gets a value (if it has room) each time ApplyCancel
 	// is refused because a leg's originate is on its way.
 	refusedSending chan struct{}
-	sendingErr     error // BeginSending's error, when set
-	noRenewal      bool  // BeginSending marks a leg once; a renewal is refused
-	marks          int   // BeginSending calls that marked
+	sendingErr     error  // BeginSending's error, when set
+	noRenewal      bool   // BeginSending marks a leg once; a renewal is refused
+	marks          int    // BeginSending calls that marked
 	endSending     func() // runs as EndSending begins, when set: a slow Redis
 }
 
