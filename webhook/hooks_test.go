@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -19,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"bgcall/internal/redistest"
+	"bgcall/internal/testutil"
 	"bgcall/metrics"
 	"bgcall/metrics/promtest"
 	"bgcall/store"
@@ -386,7 +386,7 @@ func TestEventsDroppedPastTheBacklogAreCounted(t *testing.T) {
 
 	up.Store(true)
 	reg := prometheus.NewRegistry()
-	var log syncBuffer
+	var log testutil.SyncBuffer
 	again := newHooks(t, Options{Outbox: noClaims{ob}, Replica: "r1", URL: ep.URL, MaxBacklog: 2,
 		Metrics: metrics.New(reg, metrics.BuildInfo{}), Logger: slog.New(slog.NewTextHandler(&log, nil))})
 	run(t, again)
@@ -410,24 +410,6 @@ type noClaims struct{ Outbox }
 
 func (noClaims) OutboxClaim(context.Context, string, time.Duration, int) ([]store.OutboxEvent, error) {
 	return nil, nil
-}
-
-// syncBuffer lets the log be read while the hooks write it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
 }
 
 // TestPerRequestURLNoLongerAllowed: the callback URL a session kept from
